@@ -1,0 +1,24 @@
+import { Command } from 'commander';
+import { Job } from '../core/job-facade.ts';
+import { jsonObject, queueName } from './options.ts';
+
+export function jobDispatchCommand(): Command {
+  return new Command('job:dispatch')
+    .description('queue a job from a shell or cron')
+    .argument('<name>', 'job name, e.g. send-email')
+    .option('--payload <json>', 'the payload, a JSON object', jsonObject, {})
+    .option('--queue <queue>', 'queue name', queueName, 'default')
+    .option('--at <when>', "when to run: ISO-8601, 'YYYY-MM-DD HH:mm[:ss]' (config timezone) or Unix seconds")
+    .option('--delay <s>', 'seconds to wait before running', Number)
+    .option('--without-overlapping', 'skip if a job with the same overlap key is pending or running')
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, flags: { payload: Record<string, unknown>; queue: string; at?: string; delay?: number; withoutOverlapping?: boolean; json?: boolean }) => {
+      const pending = Job.dispatch(name, flags.payload, flags.at).onQueue(flags.queue);
+      if (flags.withoutOverlapping) pending.withoutOverlapping();
+      if (flags.delay !== undefined) pending.delay(flags.delay);
+      const result = await pending;
+      if (flags.json) console.log(JSON.stringify(result));
+      else if (result.skipped) console.log(`Skipped: ${name} is already pending or running (job ${result.existingId ?? '?'})`);
+      else console.log(`Queued ${name} as job ${result.id} on "${result.queue}", due ${result.scheduledAt.toISOString()}`);
+    });
+}

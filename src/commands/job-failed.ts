@@ -1,0 +1,25 @@
+import { Command } from 'commander';
+import { runtime } from '../core/runtime.ts';
+import { formatTable } from './table.ts';
+
+export function jobFailedCommand(): Command {
+  return new Command('job:failed')
+    .description('list failed jobs')
+    .option('--json', 'print JSON (with payload and full exception)')
+    .action(async (flags: { json?: boolean }) => {
+      const rt = await runtime();
+      const failed = await rt.driver.listFailed();
+      if (flags.json) {
+        console.log(JSON.stringify(failed));
+        return;
+      }
+      if (failed.length === 0) {
+        console.log('No failed jobs.');
+        return;
+      }
+      console.log(formatTable(['ID', 'JOB', 'QUEUE', 'ATTEMPTS', 'FAILED AT', 'ERROR'], failed.map((f) => [
+        f.id, f.name, f.queue, f.attempts, new Date(f.failedAt).toISOString().replace('T', ' ').slice(0, 19),
+        (f.exception.split('\n')[0] ?? '').slice(0, 100),
+      ])));
+    });
+}

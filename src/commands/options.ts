@@ -1,0 +1,58 @@
+/**
+ * Parsers for command-line values; each throws commander's InvalidArgumentError with what to do.
+ */
+import { InvalidArgumentError } from 'commander';
+import type { Backoff } from '../core/backoff.ts';
+
+export function wholeNumber(min: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim()) || Number(value) < min) {
+      throw new InvalidArgumentError(`give a whole number ≥ ${min}`);
+    }
+    return Number(value);
+  };
+}
+
+export function seconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('give seconds > 0');
+  return n;
+}
+
+const QUEUE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export function queueList(value: string): string[] {
+  const queues = value.split(',').map((q) => q.trim());
+  const bad = queues.find((q) => !QUEUE.test(q));
+  if (bad !== undefined) {
+    throw new InvalidArgumentError(`"${bad}" is not a queue name: give names separated by commas, e.g. --queue=high,default,low`);
+  }
+  if (new Set(queues).size !== queues.length) throw new InvalidArgumentError('a queue is listed twice');
+  return queues;
+}
+
+export function queueName(value: string): string {
+  if (!QUEUE.test(value)) throw new InvalidArgumentError('use letters, digits, and . _ : - (at most 64)');
+  return value;
+}
+
+export function backoffList(value: string): Backoff {
+  const parts = value.split(',').map((p) => Number(p.trim()));
+  if (parts.some((n, i) => !Number.isFinite(n) || n < 0 || value.split(',')[i]!.trim() === '')) {
+    throw new InvalidArgumentError('give seconds ≥ 0, e.g. --backoff=10 or --backoff=10,60,300');
+  }
+  return parts.length === 1 ? parts[0]! : parts;
+}
+
+export function jsonObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`not JSON (${(error as Error).message}); quote it: --payload '{"to":"a@b.c"}'`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InvalidArgumentError('give a JSON object, e.g. --payload \'{"to":"a@b.c"}\'');
+  }
+  return parsed as Record<string, unknown>;
+}

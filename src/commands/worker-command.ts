@@ -1,0 +1,76 @@
+/**
+ * The shared body of `job:runall` and `job:run`: flags → WorkerOptions, signal handling, and the
+ * exit code of the stop reason.
+ */
+import { Command } from 'commander';
+import type { Backoff } from '../core/backoff.ts';
+import { runtime } from '../core/runtime.ts';
+import { Worker } from '../core/worker.ts';
+import { DEFAULT_WORKER_OPTIONS, EXIT_CODES, type WorkerOptions } from '../core/worker-options.ts';
+import { backoffList, queueList, seconds, wholeNumber } from './options.ts';
+
+export interface WorkerFlags {
+  queue?: string[];
+  retries?: number;
+  sleep?: number;
+  timeout?: number;
+  backoff?: Backoff;
+  concurrency?: number;
+  once?: boolean;
+  stopWhenEmpty?: boolean;
+  maxJobs?: number;
+  maxTime?: number;
+  memory?: number;
+}
+
+export function addWorkerFlags(command: Command): Command {
+  return command
+    .option('--queue <queues>', 'queues in strict priority order, e.g. high,default,low (default: every queue, oldest first)', queueList)
+    .option('--retries <n>', 'total attempts for jobs whose class does not set `tries`', wholeNumber(1))
+    .option('--sleep <ms>', 'idle wait between looks at the queue (default: sleep_ms)', wholeNumber(0))
+    .option('--timeout <s>', 'seconds a job may run when its class does not set `timeout`', seconds)
+    .option('--backoff <s[,s...]>', 'seconds before retries when the class does not set `backoff`', backoffList)
+    .option('--concurrency <n>', 'jobs run at once in this worker', wholeNumber(1))
+    .option('--once', 'process one job, then exit')
+    .option('--stop-when-empty', "exit when nothing is due and none of this run's retries is waiting")
+    .option('--max-jobs <n>', 'exit after this many jobs', wholeNumber(0))
+    .option('--max-time <s>', 'exit after this many seconds (finishing running jobs)', wholeNumber(0))
+    .option('--memory <mb>', 'exit after a job when RSS exceeds this many MB', wholeNumber(0));
+}
+
+export async function runWorker(flags: WorkerFlags, extra: Partial<WorkerOptions>): Promise<number> {
+  const rt = await runtime();
+  await rt.registry.discover();
+  const options: WorkerOptions = {
+    ...DEFAULT_WORKER_OPTIONS,
+    sleepMs: flags.sleep ?? rt.config.sleep_ms,
+    queues: flags.queue ?? null,
+    tries: flags.retries ?? null,
+    backoff: flags.backoff ?? null,
+    timeout: flags.timeout ?? null,
+    concurrency: flags.concurrency ?? 1,
+    once: flags.once ?? false,
+    stopWhenEmpty: flags.stopWhenEmpty ?? false,
+    maxJobs: flags.maxJobs ?? 0,
+    maxTime: flags.maxTime ?? 0,
+    memory: flags.memory ?? 0,
+    ...extra,
+  };
+  const worker = new Worker(rt, options);
+  const onSignal = (signal: string) => {
+    rt.logger.warn(worker.stopping
+      ? `${signal} again: releasing running jobs and exiting`
+      : `${signal}: finishing running jobs, then exiting (send again to stop now)`);
+    worker.stop();
+  };
+  process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
+  rt.logger.info({ driver: rt.driver.description, queues: options.queues ?? 'all', concurrency: options.concurrency },
+    `Worker started on ${rt.driver.description}`);
+  try {
+    const summary = await worker.run();
+    rt.logger.info(summary, `Worker stopped (${summary.reason}): ${summary.done} done, ${summary.retried} retried, ${summary.failed} failed`);
+    return EXIT_CODES[summary.reason];
+  } finally {
+    process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
+  }
+}

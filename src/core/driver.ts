@@ -1,0 +1,145 @@
+/**
+ * The driver contract: what the worker and the commands need from a queue store, and nothing
+ * more. Every driver (database, redis, file, memcached) implements `Driver` and the
+ * `FailedStore` / `ClearableQueue` capabilities, and passes the one conformance suite.
+ *
+ * Guarantees every driver keeps:
+ * - `push` with an overlap key is check-and-store in one atomic step.
+ * - `reserve` claims atomically: each returned job carries a fresh claim token and a lease
+ *   (`reservedUntil`); its attempt counter is incremented and persisted at claim time.
+ *   A job whose lease lapsed is due again.
+ * - `ack`, `release` and `fail` act only while the caller's token still holds the job; they
+ *   return false (and change nothing) when another claim has taken it since.
+ * - `fail` moves the job to the failed store in one step (one transaction where the store has
+ *   them), which also frees its overlap key.
+ */
+
+/** A job as dispatch hands it to the driver. */
+export interface NewJob {
+  /** Job name: a class's kebab-case name or a legacy listener's name. */
+  name: string;
+  /** Queue name, `default` unless the dispatch chose one. */
+  queue: string;
+  /** The payload, already validated and encoded as JSON text. */
+  payload: string;
+  /** Epoch ms from which the job may run. */
+  scheduledAt: number;
+  /** Set for withoutOverlapping: at most one pending or running job holds a key. */
+  overlapKey: string | null;
+}
+
+export type PushResult =
+  | { id: string; skipped?: undefined }
+  | { skipped: 'overlapping'; existingId: string | null; id?: undefined };
+
+/** A job a worker holds under a lease. */
+export interface ReservedJob {
+  id: string;
+  name: string;
+  queue: string;
+  /** Stored payload text, decoded by the worker (a corrupt one fails the job, not the worker). */
+  payload: string;
+  /** Attempts so far, this one included. */
+  attempts: number;
+  /** When the job was due (epoch ms). */
+  scheduledAt: number;
+  /** When the job was first stored (epoch ms). */
+  createdAt: number;
+  overlapKey: string | null;
+  /** The claim token: proof that this worker still holds the job. */
+  token: string;
+  /** Lease end (epoch ms); after it the job is due again for any worker. */
+  reservedUntil: number;
+}
+
+/** Leases, per job name: the job's timeout plus grace, in ms. */
+export interface Leases {
+  byName: Readonly<Record<string, number>>;
+  defaultMs: number;
+}
+
+export interface ReserveRequest {
+  /** Strict priority order; null takes from every queue, oldest due first. */
+  queues: readonly string[] | null;
+  /** Only jobs with these names (`rakit job:run <name...>`); null for all. */
+  names: readonly string[] | null;
+  /** At most this many jobs (the worker's free slots). */
+  limit: number;
+  leases: Leases;
+}
+
+export interface ReleaseOptions {
+  /** Epoch ms from which the job is due again (now + backoff for a retry). */
+  at: number;
+  /** False when the attempt never started (shutdown): the claim's attempt is given back. */
+  countAttempt: boolean;
+}
+
+/** What the failed store keeps about a final failure. */
+export interface Failure {
+  /** `ErrorClass: message` followed by the stack. */
+  exception: string;
+}
+
+export interface QueueStats {
+  queue: string;
+  ready: number;
+  scheduled: number;
+  reserved: number;
+  failed: number;
+}
+
+export interface Driver {
+  /** The driver's name as configured (`database`, `redis`, ...), with the server for messages. */
+  readonly description: string;
+  push(job: NewJob): Promise<PushResult>;
+  reserve(request: ReserveRequest): Promise<ReservedJob[]>;
+  ack(job: ReservedJob): Promise<boolean>;
+  release(job: ReservedJob, options: ReleaseOptions): Promise<boolean>;
+  fail(job: ReservedJob, failure: Failure): Promise<boolean>;
+  stats(): Promise<QueueStats[]>;
+  close(): Promise<void>;
+}
+
+export interface FailedJob {
+  id: string;
+  jobId: string;
+  name: string;
+  queue: string;
+  payload: string;
+  exception: string;
+  attempts: number;
+  overlapKey: string | null;
+  failedAt: number;
+}
+
+export interface RetryResult {
+  /** Failed ids put back on their queue, with the id of the new job. */
+  retried: { failedId: string; jobId: string }[];
+  /** Ids not in the failed store. */
+  missing: string[];
+  /** Ids left failed because their overlap key is held by a pending or running job. */
+  overlapping: string[];
+}
+
+/** The failed-job store behind `job:failed`, `job:retry`, `job:forget` and `job:flush`. */
+export interface FailedStore {
+  listFailed(limit?: number): Promise<FailedJob[]>;
+  retryFailed(ids: readonly string[] | 'all'): Promise<RetryResult>;
+  forgetFailed(id: string): Promise<boolean>;
+  /** Deletes failed jobs older than `olderThanMs` epoch ms (all when null); returns how many. */
+  flushFailed(olderThanMs: number | null): Promise<number>;
+}
+
+/** Drops pending (not running) jobs, of one queue or all; returns how many. */
+export interface ClearableQueue {
+  clear(queue: string | null): Promise<number>;
+}
+
+/** A driver that can wake an idle worker when a job arrives, instead of letting it sleep. */
+export interface WakingQueue {
+  /** Resolves when a job may have arrived on one of `queues`, after `ms` at most, or on abort. */
+  waitForJob(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export type FullDriver = Driver & FailedStore & ClearableQueue & Partial<WakingQueue>;

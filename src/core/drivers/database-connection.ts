@@ -1,0 +1,97 @@
+/**
+ * Turns the `database` setting (a URL or a knex config) into a knex instance, and describes a
+ * connection for messages without ever showing its password.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { ConfigError } from '../errors.ts';
+
+export type DatabaseSetting = string | Knex.Config;
+
+/** Builds the knex config: `sqlite:path`, `mysql://`, `mariadb://`, `postgres://` URLs, or knex's own object. */
+export function knexConfig(setting: DatabaseSetting, root: string): Knex.Config {
+  if (typeof setting !== 'string') {
+    const client = String(setting.client ?? '');
+    if (client === 'sqlite3' || client === 'better-sqlite3' || client === 'sqlite') {
+      const connection = setting.connection as { filename?: string } | undefined;
+      return sqliteConfig(connection?.filename ?? 'storage/database.sqlite', root);
+    }
+    return { pool: { min: 0, max: 10 }, acquireConnectionTimeout: 10_000, ...setting };
+  }
+  if (setting.startsWith('sqlite:')) return sqliteConfig(setting.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''), root);
+  let url: URL;
+  try {
+    url = new URL(setting);
+  } catch {
+    throw new ConfigError(`database: "${redact(setting)}" is not a URL like mysql://user@host:3306/db, postgres://user@host:5432/db or sqlite:storage/database.sqlite`);
+  }
+  const common = { pool: { min: 0, max: 10 }, acquireConnectionTimeout: 10_000 };
+  switch (url.protocol) {
+    case 'mysql:':
+    case 'mariadb:':
+      return {
+        ...common,
+        client: 'mysql2',
+        connection: {
+          host: url.hostname || '127.0.0.1',
+          port: Number(url.port || 3306),
+          user: decodeURIComponent(url.username || 'root'),
+          password: decodeURIComponent(url.password),
+          database: url.pathname.replace(/^\//, '') || undefined,
+          charset: 'utf8mb4',
+        },
+      };
+    case 'postgres:':
+    case 'postgresql:':
+      return { ...common, client: 'pg', connection: setting };
+    default:
+      throw new ConfigError(`database: unknown scheme "${url.protocol}" in ${redact(setting)}: use mysql://, mariadb://, postgres:// or sqlite:`);
+  }
+}
+
+function sqliteConfig(filename: string, root: string): Knex.Config {
+  const file = filename === ':memory:' ? filename : path.resolve(root, filename);
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  return {
+    client: 'better-sqlite3',
+    connection: { filename: file },
+    useNullAsDefault: true,
+    pool: {
+      afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+        // WAL lets readers and one writer work side by side; busy_timeout makes writers from
+        // other worker processes wait their turn instead of failing.
+        conn.pragma('journal_mode = WAL');
+        conn.pragma('busy_timeout = 10000');
+        conn.pragma('synchronous = NORMAL');
+        done(null, conn);
+      },
+    },
+  };
+}
+
+export function createKnex(setting: DatabaseSetting, root: string): Knex {
+  return knexFactory(knexConfig(setting, root));
+}
+
+/** `mysql2 root@127.0.0.1:3306/test`, never with a password. */
+export function describeConnection(config: Knex.Config): string {
+  const client = String(config.client);
+  const c = config.connection as Record<string, unknown> | string | undefined;
+  if (typeof c === 'string') return `${client} ${redact(c)}`;
+  if (!c) return client;
+  if (c.filename) return `${client} ${String(c.filename)}`;
+  const user = c.user ? `${String(c.user)}@` : '';
+  return `${client} ${user}${String(c.host ?? 'localhost')}:${String(c.port ?? '')}/${String(c.database ?? '')}`;
+}
+
+/** Hides the password of a URL: `mysql://root:***@host/db`. */
+export function redact(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
+}
+
+/** The driver-specific error code of a SQL error (`ER_LOCK_DEADLOCK`, `40P01`, `SQLITE_BUSY`). */
+export function sqlErrorCode(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : '';
+}

@@ -1,0 +1,361 @@
+/**
+ * The `database` driver (knex): SQLite through better-sqlite3 (the embedded default),
+ * MySQL/MariaDB through mysql2, PostgreSQL through pg.
+ *
+ * Claims are one atomic step per queue: `UPDATE ... RETURNING` over a `LIMIT`ed sub-select on
+ * SQLite (one writer at a time), the same with `FOR UPDATE SKIP LOCKED` on PostgreSQL, and a
+ * short READ COMMITTED transaction of `SELECT ... FOR UPDATE SKIP LOCKED` + `UPDATE` on MySQL
+ * (SKIP LOCKED where the server has it). Deadlocks, lock-wait timeouts, serialization failures
+ * and SQLITE_BUSY are retried here and never reach a job. Times are epoch-ms integers (UTC).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Clock } from '../clock.ts';
+import { ConnectionError, UsageError } from '../errors.ts';
+import type {
+  Driver, FailedJob, FailedStore, ClearableQueue, Failure, Leases, NewJob, PushResult, QueueStats,
+  ReleaseOptions, ReserveRequest, ReservedJob, RetryResult,
+} from '../driver.ts';
+import { describeConnection, sqlErrorCode } from './database-connection.ts';
+
+export interface TableNames {
+  table: string;
+  failedTable: string;
+}
+
+type Dialect = 'sqlite' | 'mysql' | 'pg';
+
+interface JobRow {
+  id: number | string;
+  name: string;
+  queue: string;
+  payloads: string;
+  overlap_key: string | null;
+  attempts: number | string;
+  scheduled_at: number | string;
+  created_at: number | string;
+  reserved_until: number | string | null;
+  reserved_by: string | null;
+}
+
+const RETRYABLE = new Set([
+  'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', '40P01', '40001', '55P03',
+  'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED',
+]);
+const DUPLICATE = new Set(['ER_DUP_ENTRY', '23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
+const MISSING_TABLE = new Set(['ER_NO_SUCH_TABLE', '42P01']);
+
+export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
+  readonly description: string;
+  private readonly dialect: Dialect;
+  private skipLocked = false;
+  private ready: Promise<void> | null = null;
+
+  constructor(
+    private readonly knex: Knex,
+    private readonly names: TableNames,
+    private readonly clock: Clock,
+  ) {
+    const client = String(knex.client.config.client);
+    this.dialect = client.includes('sqlite') ? 'sqlite' : client.startsWith('mysql') ? 'mysql' : 'pg';
+    this.description = `database (${describeConnection(knex.client.config)})`;
+  }
+
+  /** Checks the server answers and the tables exist, once, with errors a user can act on. */
+  private open(): Promise<void> {
+    this.ready ??= (async () => {
+      try {
+        if (this.dialect === 'mysql') {
+          const [rows] = (await this.knex.raw('SELECT VERSION() AS v')) as [{ v: string }[]];
+          this.skipLocked = supportsSkipLocked(rows[0]?.v ?? '');
+        } else {
+          await this.knex.raw('SELECT 1');
+          this.skipLocked = this.dialect === 'pg';
+        }
+      } catch (error) {
+        this.ready = null;
+        throw new ConnectionError(
+          `Cannot reach the database at ${describeConnection(this.knex.client.config)}: ` +
+            `${(error as Error).message} — start the server or fix DATABASE_URL / application/config/job.ts`,
+          { cause: error },
+        );
+      }
+      for (const table of [this.names.table, this.names.failedTable]) {
+        if (!(await this.knex.schema.hasTable(table))) {
+          this.ready = null;
+          throw new MissingTablesError(table);
+        }
+      }
+    })();
+    return this.ready;
+  }
+
+  /** Runs a statement, retrying deadlocks and busy errors; maps a missing table to advice. */
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    await this.open();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        const code = sqlErrorCode(error);
+        if (MISSING_TABLE.has(code) || /no such table/i.test((error as Error).message ?? '')) {
+          this.ready = null;
+          throw new MissingTablesError(this.names.table, { cause: error });
+        }
+        if (!RETRYABLE.has(code) || attempt >= 50) throw error;
+        await new Promise((r) => setTimeout(r, Math.min(200, 2 ** Math.min(attempt, 7)) * Math.random()));
+      }
+    }
+  }
+
+  async push(job: NewJob): Promise<PushResult> {
+    const now = this.clock.now();
+    const row = {
+      name: job.name, queue: job.queue, payloads: job.payload,
+      without_overlapping: job.overlapKey !== null, overlap_key: job.overlapKey,
+      attempts: 0, scheduled_at: job.scheduledAt, created_at: now, updated_at: now,
+    };
+    return this.run(async () => {
+      for (let i = 0; i < 5; i++) {
+        try {
+          return { id: await this.insertJob(this.knex, row) };
+        } catch (error) {
+          if (job.overlapKey === null || !DUPLICATE.has(sqlErrorCode(error))) throw error;
+          const holder = await this.knex(this.names.table).select('id').where('overlap_key', job.overlapKey).first();
+          // The holder may finish between our insert and this read: then try the insert again.
+          if (holder) return { skipped: 'overlapping', existingId: String(holder.id) };
+        }
+      }
+      return { skipped: 'overlapping', existingId: null };
+    });
+  }
+
+  private async insertJob(db: Knex | Knex.Transaction, row: Record<string, unknown>): Promise<string> {
+    if (this.dialect === 'mysql') {
+      const [id] = await db(this.names.table).insert(row);
+      return String(id);
+    }
+    const [inserted] = (await db(this.names.table).insert(row).returning('id')) as { id: number | string }[];
+    return String(inserted!.id);
+  }
+
+  async reserve(request: ReserveRequest): Promise<ReservedJob[]> {
+    if (request.limit <= 0) return [];
+    const queues: (string | null)[] = request.queues ? [...request.queues] : [null];
+    const claimed: ReservedJob[] = [];
+    for (const queue of queues) {
+      const want = request.limit - claimed.length;
+      if (want <= 0) break;
+      claimed.push(...(await this.run(() => this.claim(queue, request.names, want, request.leases))));
+    }
+    return claimed;
+  }
+
+  /** Selects due jobs of one queue (or all) oldest first, and claims them in one atomic step. */
+  private async claim(queue: string | null, names: readonly string[] | null, limit: number, leases: Leases) {
+    const now = this.clock.now();
+    const token = randomUUID();
+    const due = (q: Knex.QueryBuilder) => {
+      q.from(this.names.table)
+        .where('scheduled_at', '<=', now)
+        .andWhere((w) => w.whereNull('reserved_until').orWhere('reserved_until', '<=', now));
+      if (queue !== null) q.andWhere('queue', queue);
+      if (names) q.whereIn('name', names);
+      return q.orderBy([{ column: 'scheduled_at' }, { column: 'id' }]).limit(limit);
+    };
+    if (this.dialect === 'mysql') {
+      return this.knex.transaction(async (trx) => {
+        const select = due(trx.select('*'));
+        const rows = (await (this.skipLocked ? select.forUpdate().skipLocked() : select.forUpdate())) as JobRow[];
+        if (rows.length === 0) return [];
+        const byLease = new Map<number, (number | string)[]>();
+        for (const row of rows) {
+          const until = now + leaseFor(leases, row.name);
+          byLease.set(until, [...(byLease.get(until) ?? []), row.id]);
+        }
+        for (const [until, ids] of byLease) {
+          await trx(this.names.table).whereIn('id', ids).update({
+            attempts: trx.raw('attempts + 1'), reserved_by: token, reserved_until: until, updated_at: now,
+          });
+        }
+        return rows.map((row) =>
+          toReserved({ ...row, attempts: Number(row.attempts) + 1, reserved_by: token, reserved_until: now + leaseFor(leases, row.name) }));
+      }, { isolationLevel: 'read committed' });
+    }
+    const ids = due(this.knex.select('id'));
+    if (this.dialect === 'pg') ids.forUpdate().skipLocked();
+    const rows = (await this.knex(this.names.table)
+      .whereIn('id', ids)
+      .update({
+        attempts: this.knex.raw('attempts + 1'),
+        reserved_by: token,
+        reserved_until: leaseCase(this.knex, leases, now),
+        updated_at: now,
+      })
+      .returning('*')) as JobRow[];
+    return rows.map(toReserved).sort((a, b) => a.scheduledAt - b.scheduledAt || compareIds(a.id, b.id));
+  }
+
+  async ack(job: ReservedJob): Promise<boolean> {
+    return this.run(async () =>
+      (await this.knex(this.names.table).where({ id: job.id, reserved_by: job.token }).delete()) === 1);
+  }
+
+  async release(job: ReservedJob, options: ReleaseOptions): Promise<boolean> {
+    return this.run(async () =>
+      (await this.knex(this.names.table).where({ id: job.id, reserved_by: job.token }).update({
+        reserved_by: null,
+        reserved_until: null,
+        scheduled_at: options.at,
+        updated_at: this.clock.now(),
+        ...(options.countAttempt ? {} : { attempts: this.knex.raw('CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END') }),
+      })) === 1);
+  }
+
+  async fail(job: ReservedJob, failure: Failure): Promise<boolean> {
+    return this.run(() => this.knex.transaction(async (trx) => {
+      const deleted = await trx(this.names.table).where({ id: job.id, reserved_by: job.token }).delete();
+      if (deleted !== 1) return false;
+      await trx(this.names.failedTable).insert({
+        job_id: job.id, name: job.name, queue: job.queue, payloads: job.payload,
+        exception: failure.exception, attempts: job.attempts, overlap_key: job.overlapKey,
+        failed_at: this.clock.now(),
+      });
+      return true;
+    }));
+  }
+
+  async stats(): Promise<QueueStats[]> {
+    const now = this.clock.now();
+    return this.run(async () => {
+      const free = '(reserved_until IS NULL OR reserved_until <= ?)';
+      const rows = (await this.knex(this.names.table)
+        .select('queue')
+        .select(this.knex.raw(`SUM(CASE WHEN ${free} AND scheduled_at <= ? THEN 1 ELSE 0 END) AS ready`, [now, now]))
+        .select(this.knex.raw(`SUM(CASE WHEN ${free} AND scheduled_at > ? THEN 1 ELSE 0 END) AS scheduled`, [now, now]))
+        .select(this.knex.raw('SUM(CASE WHEN reserved_until > ? THEN 1 ELSE 0 END) AS reserved', [now]))
+        .groupBy('queue')) as { queue: string; ready: unknown; scheduled: unknown; reserved: unknown }[];
+      const failed = (await this.knex(this.names.failedTable).select('queue').count({ n: '*' }).groupBy('queue')) as
+        { queue: string; n: unknown }[];
+      const byQueue = new Map<string, QueueStats>();
+      const entry = (queue: string) => {
+        let stats = byQueue.get(queue);
+        if (!stats) byQueue.set(queue, (stats = { queue, ready: 0, scheduled: 0, reserved: 0, failed: 0 }));
+        return stats;
+      };
+      for (const r of rows) Object.assign(entry(r.queue), { ready: Number(r.ready ?? 0), scheduled: Number(r.scheduled ?? 0), reserved: Number(r.reserved ?? 0) });
+      for (const r of failed) entry(r.queue).failed = Number(r.n);
+      return [...byQueue.values()].sort((a, b) => a.queue.localeCompare(b.queue));
+    });
+  }
+
+  async clear(queue: string | null): Promise<number> {
+    const now = this.clock.now();
+    return this.run(async () => {
+      const q = this.knex(this.names.table).where((w) => w.whereNull('reserved_until').orWhere('reserved_until', '<=', now));
+      if (queue !== null) q.andWhere('queue', queue);
+      return Number(await q.delete());
+    });
+  }
+
+  async listFailed(limit = 1000): Promise<FailedJob[]> {
+    return this.run(async () => {
+      const rows = await this.knex(this.names.failedTable).select('*').orderBy('id', 'asc').limit(limit);
+      return rows.map((r: Record<string, unknown>) => ({
+        id: String(r.id), jobId: String(r.job_id), name: String(r.name), queue: String(r.queue),
+        payload: String(r.payloads), exception: String(r.exception), attempts: Number(r.attempts),
+        overlapKey: (r.overlap_key as string | null) ?? null, failedAt: Number(r.failed_at),
+      }));
+    });
+  }
+
+  async retryFailed(ids: readonly string[] | 'all'): Promise<RetryResult> {
+    const result: RetryResult = { retried: [], missing: [], overlapping: [] };
+    const wanted = ids === 'all'
+      ? (await this.run(() => this.knex(this.names.failedTable).select('id').orderBy('id'))).map((r: { id: unknown }) => String(r.id))
+      : [...ids];
+    for (const failedId of wanted) {
+      const outcome = await this.run(() => this.knex.transaction(async (trx) => {
+        const row = await trx(this.names.failedTable).where('id', failedId).first();
+        if (!row) return 'missing' as const;
+        const now = this.clock.now();
+        try {
+          const jobId = await this.insertJob(trx, {
+            name: row.name, queue: row.queue, payloads: row.payloads,
+            without_overlapping: row.overlap_key !== null, overlap_key: row.overlap_key,
+            attempts: 0, scheduled_at: now, created_at: now, updated_at: now,
+          });
+          await trx(this.names.failedTable).where('id', failedId).delete();
+          return { jobId };
+        } catch (error) {
+          if (DUPLICATE.has(sqlErrorCode(error))) return 'overlapping' as const;
+          throw error;
+        }
+      }).catch((error: unknown) => {
+        // PostgreSQL aborts the transaction on the duplicate; the rollback already happened.
+        if (DUPLICATE.has(sqlErrorCode(error))) return 'overlapping' as const;
+        throw error;
+      }));
+      if (outcome === 'missing') result.missing.push(failedId);
+      else if (outcome === 'overlapping') result.overlapping.push(failedId);
+      else result.retried.push({ failedId, jobId: outcome.jobId });
+    }
+    return result;
+  }
+
+  async forgetFailed(id: string): Promise<boolean> {
+    return this.run(async () => (await this.knex(this.names.failedTable).where('id', id).delete()) > 0);
+  }
+
+  async flushFailed(olderThanMs: number | null): Promise<number> {
+    return this.run(async () => {
+      const q = this.knex(this.names.failedTable);
+      if (olderThanMs !== null) q.where('failed_at', '<', olderThanMs);
+      return Number(await q.delete());
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.knex.destroy();
+  }
+}
+
+export class MissingTablesError extends UsageError {
+  constructor(table: string, options?: { cause?: unknown }) {
+    super(`Table "${table}" is missing: run \`rakit job:table && rakit migrate\``, options);
+  }
+}
+
+function leaseFor(leases: Leases, name: string): number {
+  return Object.hasOwn(leases.byName, name) ? leases.byName[name]! : leases.defaultMs;
+}
+
+/** `reserved_until` for a claim: now + the lease of each row's job name. */
+function leaseCase(knex: Knex, leases: Leases, now: number): Knex.Raw {
+  const entries = Object.entries(leases.byName).filter(([, ms]) => ms !== leases.defaultMs);
+  if (entries.length === 0) return knex.raw('?', [now + leases.defaultMs]);
+  const whens = entries.map(() => 'WHEN ? THEN ?').join(' ');
+  return knex.raw(`CASE name ${whens} ELSE ? END`, [
+    ...entries.flatMap(([name, ms]) => [name, now + ms]),
+    now + leases.defaultMs,
+  ]);
+}
+
+function toReserved(row: JobRow): ReservedJob {
+  return {
+    id: String(row.id), name: row.name, queue: row.queue, payload: row.payloads,
+    attempts: Number(row.attempts), scheduledAt: Number(row.scheduled_at), createdAt: Number(row.created_at),
+    overlapKey: row.overlap_key ?? null, token: String(row.reserved_by), reservedUntil: Number(row.reserved_until),
+  };
+}
+
+function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** MySQL ≥ 8.0.1 and MariaDB ≥ 10.6 have SKIP LOCKED. */
+function supportsSkipLocked(version: string): boolean {
+  const [major = 0, minor = 0] = version.split(/[.-]/).map(Number);
+  if (/mariadb/i.test(version)) return major > 10 || (major === 10 && minor >= 6);
+  return major >= 8;
+}

@@ -1,0 +1,18 @@
+/**
+ * Picks and builds the configured driver.
+ */
+import type { Clock } from '../clock.ts';
+import type { JobConfig } from '../config.ts';
+import type { FullDriver } from '../driver.ts';
+import { ConfigError } from '../errors.ts';
+import { DatabaseDriver } from './database.ts';
+import { createKnex } from './database-connection.ts';
+
+export function createDriver(config: JobConfig, clock: Clock): FullDriver {
+  switch (config.driver) {
+    case 'database':
+      return new DatabaseDriver(createKnex(config.database, config.root), { table: config.table, failedTable: config.failed_table }, clock);
+    default:
+      throw new ConfigError(`${config.source}: driver "${config.driver}" is not available in this version; use "database"`);
+  }
+}

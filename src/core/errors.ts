@@ -1,0 +1,62 @@
+/**
+ * Typed errors. Every error a user can cause carries the exit code the CLI returns for it:
+ * 2 for bad usage or bad configuration, 1 for a runtime failure.
+ */
+export class RakitError extends Error {
+  /** Exit code the CLI uses when this error ends a command. */
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The user asked for something malformed: a flag, a config key, a date, a payload. Exit 2. */
+export class UsageError extends RakitError {
+  override readonly exitCode = 2;
+}
+
+/** The configuration file is missing or holds a wrong key, type or value. Exit 2. */
+export class ConfigError extends UsageError {}
+
+/** A payload that cannot be stored as JSON, or is too large. */
+export class PayloadError extends UsageError {}
+
+/** A `when` that cannot be read as a time. */
+export class DateError extends UsageError {}
+
+/** A job name with no class and no listener. */
+export class UnknownJobError extends UsageError {}
+
+/** A job module that throws on import, or two classes claiming one name. */
+export class DiscoveryError extends UsageError {}
+
+/** A server (database, Redis, memcached) that cannot be reached, or tables that are missing. */
+export class ConnectionError extends RakitError {}
+
+/** The attempt ran past its job's timeout. */
+export class TimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
+
+/** Thrown by a job to fail at once, without the retries it has left (as BullMQ's UnrecoverableError). */
+export class UnrecoverableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnrecoverableError';
+  }
+}
+
+/** Turns whatever was thrown into an Error, so every catch can rely on name/message/stack. */
+export function coerceError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  if (typeof thrown === 'string') return new Error(thrown);
+  try {
+    return new Error(`Non-error thrown: ${JSON.stringify(thrown)}`);
+  } catch {
+    return new Error(`Non-error thrown: ${String(thrown)}`);
+  }
+}

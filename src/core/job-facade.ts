@@ -1,0 +1,42 @@
+/**
+ * The `Job` facade: dispatch by name (for listeners and ported code), `Job.add`, and `Job.run`
+ * to work off one name's due jobs inside this process, as the PHP facade did.
+ */
+import type { Payload } from './payload.ts';
+import { PendingDispatch } from './pending-dispatch.ts';
+import { closeRuntime, configure, runtime } from './runtime.ts';
+import type { When } from './when.ts';
+import { Worker, type WorkerSummary } from './worker.ts';
+import { DEFAULT_WORKER_OPTIONS, type WorkerOptions } from './worker-options.ts';
+
+export const Job = {
+  /** Queues job `name` (a class's kebab name or a listened name); chain `.onQueue()` etc. */
+  dispatch(name: string, payload?: Payload, when?: When): PendingDispatch {
+    return new PendingDispatch({ name }, payload ?? {}, when);
+  },
+  /** Legacy alias of dispatch. */
+  add(name: string, payload?: Payload, when?: When): PendingDispatch {
+    return new PendingDispatch({ name }, payload ?? {}, when);
+  },
+  /** Queues job `name` to run at `when`. */
+  dispatchAt(when: When, name: string, payload?: Payload): PendingDispatch {
+    return new PendingDispatch({ name }, payload ?? {}, when);
+  },
+  /** Runs the due jobs of these names now, in this process, and resolves when none is left. */
+  async run(names: string | string[], options: Partial<WorkerOptions> = {}): Promise<WorkerSummary> {
+    const rt = await runtime();
+    await rt.registry.discover();
+    const worker = new Worker(rt, {
+      ...DEFAULT_WORKER_OPTIONS,
+      sleepMs: rt.config.sleep_ms,
+      ...options,
+      names: Array.isArray(names) ? names : [names],
+      stopWhenEmpty: true,
+    });
+    return worker.run();
+  },
+  /** Sets the configuration in code instead of application/config/job.ts. */
+  configure,
+  /** Closes the connections so a script can exit. */
+  close: closeRuntime,
+};

@@ -1,0 +1,102 @@
+/**
+ * `Jobable`, the base class of every job: payload access, the per-class settings (timeout,
+ * tries, backoff, jobName), and the static dispatch entry points.
+ */
+import type { Backoff } from './backoff.ts';
+import { kebabCase } from './naming.ts';
+import { readPath, type Payload } from './payload.ts';
+import { PendingDispatch } from './pending-dispatch.ts';
+import type { When } from './when.ts';
+
+/** Marks job classes across module copies (an app and a linked package may load two). */
+export const JOBABLE_BRAND = Symbol.for('rakit.jobable');
+
+/** What the worker tells a job about the attempt it is running. */
+export interface JobContext {
+  /** The stored job's id. */
+  id: string;
+  /** The queue it was taken from. */
+  queue: string;
+  /** This attempt's number, starting at 1. */
+  attempt: number;
+  /** Aborts when the job runs past its timeout or the worker is forced to stop. */
+  signal: AbortSignal;
+}
+
+export type JobClass<P extends Payload = Payload> = (new (payload: P, context?: JobContext) => Jobable<P>) &
+  Omit<typeof Jobable, 'prototype'>;
+
+export abstract class Jobable<P extends Payload = Payload> {
+  static readonly [JOBABLE_BRAND] = true;
+  /** Seconds an attempt may run before it is stopped and counted as failed (TimeoutError). */
+  static timeout?: number;
+  /** Total attempts, the first included. Overrides `--retries` and `max_retries`. */
+  static tries?: number;
+  /** Seconds before attempt 2, 3, ...: one number, or a list (the last repeats). */
+  static backoff?: Backoff;
+  /** Overrides the name derived from the class name (`SendEmail` → `send-email`). */
+  static jobName?: string;
+
+  /** The payload the job was dispatched with. */
+  readonly payload: P;
+  /** The stored job's id ('' outside a worker). */
+  readonly id: string;
+  /** The queue the job was taken from. */
+  readonly queue: string;
+  /** This attempt's number, starting at 1. */
+  readonly attempt: number;
+  /** Aborts at the job's timeout, or when the worker is forced to stop: pass it on to fetch, streams, timers. */
+  readonly signal: AbortSignal;
+
+  constructor(payload: P, context?: JobContext) {
+    this.payload = payload;
+    this.id = context?.id ?? '';
+    this.queue = context?.queue ?? 'default';
+    this.attempt = context?.attempt ?? 0;
+    this.signal = context?.signal ?? new AbortController().signal;
+  }
+
+  /** Reads a payload value (dot paths walk nested objects); `fallback` when it is absent. */
+  get<K extends keyof P & string>(key: K, fallback?: P[K]): P[K];
+  get<T = unknown>(key: string, fallback?: T): T;
+  get(key: string, fallback?: unknown): unknown {
+    const value = readPath(this.payload, key);
+    return value === undefined ? fallback : value;
+  }
+
+  /** Optional key for withoutOverlapping: jobs with the same key never overlap. */
+  uniqueId?(): string | number;
+
+  /** The job's work. Throw to fail the attempt. */
+  abstract run(): unknown;
+
+  /** Called once after the last attempt failed. */
+  failed?(error: Error): unknown;
+
+  /** The name this class is stored and discovered under. */
+  static get nameOfJob(): string {
+    return Object.hasOwn(this, 'jobName') && this.jobName ? this.jobName : kebabCase(this.name);
+  }
+
+  /** Queues this job; chain `.onQueue()`, `.withoutOverlapping()`, `.delay()`; await for the result. */
+  static dispatch<C extends JobClass<any>>(this: C, payload?: PayloadOf<C>, when?: When): PendingDispatch {
+    return new PendingDispatch({ jobClass: this as unknown as JobClass }, (payload ?? {}) as Payload, when);
+  }
+
+  /** Queues this job to run at `when`. */
+  static dispatchAt<C extends JobClass<any>>(this: C, when: When, payload?: PayloadOf<C>): PendingDispatch {
+    return new PendingDispatch({ jobClass: this as unknown as JobClass }, (payload ?? {}) as Payload, when);
+  }
+
+  /** Alias of dispatchAt for code ported from PHP. */
+  static dispatch_at<C extends JobClass<any>>(this: C, when: When, payload?: PayloadOf<C>): PendingDispatch {
+    return new PendingDispatch({ jobClass: this as unknown as JobClass }, (payload ?? {}) as Payload, when);
+  }
+}
+
+type PayloadOf<C> = C extends new (payload: infer P, ...rest: any[]) => unknown ? P : Payload;
+
+export function isJobClass(value: unknown): value is JobClass {
+  return typeof value === 'function' && (value as unknown as Record<symbol, unknown>)[JOBABLE_BRAND] === true &&
+    value !== Jobable && typeof (value as { prototype?: { run?: unknown } }).prototype?.run === 'function';
+}

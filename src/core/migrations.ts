@@ -1,0 +1,80 @@
+/**
+ * Migrations: the knex migration `rakit job:table` writes (self-contained, with the configured
+ * table names), and the migrator behind `rakit migrate` that imports the app's migration files.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Knex } from 'knex';
+
+export const MIGRATIONS_DIR = 'migrations';
+
+export function jobTablesMigration(table: string, failedTable: string): string {
+  return `import type { Knex } from 'knex';
+
+// Written by \`rakit job:table\`: the jobs table and the failed-jobs table of rakit jobs.
+// Times are epoch milliseconds (UTC) in BIGINT columns, the same on SQLite, MySQL and PostgreSQL.
+
+export async function up(knex: Knex): Promise<void> {
+  await knex.schema.createTable('${table}', (t) => {
+    t.bigIncrements('id');
+    t.string('name', 191).notNullable();
+    t.string('queue', 64).notNullable().defaultTo('default');
+    t.text('payloads', 'mediumtext').notNullable();
+    t.boolean('without_overlapping').notNullable().defaultTo(false);
+    // Held while the job is pending or running; the unique index makes withoutOverlapping atomic.
+    t.string('overlap_key', 191).nullable().unique();
+    // Attempts so far, counted when a worker claims the job.
+    t.integer('attempts').notNullable().defaultTo(0);
+    // When the job is due (epoch ms).
+    t.bigInteger('scheduled_at').notNullable();
+    // Lease end while a worker holds the job (epoch ms); after it the job is due again.
+    t.bigInteger('reserved_until').nullable();
+    // The claim token of the worker holding the job.
+    t.string('reserved_by', 64).nullable();
+    t.bigInteger('created_at').notNullable();
+    t.bigInteger('updated_at').notNullable();
+    t.index(['queue', 'scheduled_at', 'id'], '${table}_queue_due');
+    t.index(['scheduled_at', 'id'], '${table}_due');
+  });
+  await knex.schema.createTable('${failedTable}', (t) => {
+    t.bigIncrements('id');
+    t.string('job_id', 64).notNullable();
+    t.string('name', 191).notNullable();
+    t.string('queue', 64).notNullable();
+    t.text('payloads', 'mediumtext').notNullable();
+    t.text('exception', 'mediumtext').notNullable();
+    t.integer('attempts').notNullable().defaultTo(0);
+    t.string('overlap_key', 191).nullable();
+    t.bigInteger('failed_at').notNullable();
+    t.index(['failed_at'], '${failedTable}_failed_at');
+  });
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists('${failedTable}');
+  await knex.schema.dropTableIfExists('${table}');
+}
+`;
+}
+
+/** File name of the job tables migration for these table names. */
+export function jobTablesMigrationName(table: string, stamp: string): string {
+  return `${stamp}_create_${table}_table.ts`;
+}
+
+const MIGRATION_FILE = /\.(ts|mts|js|mjs)$/;
+
+/** A knex migration source over `dir`, importing each file (TypeScript included) in name order. */
+export function migrationSource(dir: string): Knex.MigrationSource<string> {
+  return {
+    async getMigrations() {
+      if (!existsSync(dir)) return [];
+      return readdirSync(dir).filter((f) => MIGRATION_FILE.test(f) && !f.endsWith('.d.ts')).sort();
+    },
+    getMigrationName: (file) => file.replace(MIGRATION_FILE, ''),
+    async getMigration(file) {
+      return (await import(pathToFileURL(path.join(dir, file)).href)) as Knex.Migration;
+    },
+  };
+}

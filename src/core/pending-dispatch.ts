@@ -1,0 +1,120 @@
+/**
+ * A dispatch in the making: `.onQueue()`, `.withoutOverlapping()` and `.delay()` chain on it,
+ * and the job is stored once the synchronous chain is done (one microtask later), as the PHP
+ * chain did. It is a thenable: `await` gives the stored job or the overlap skip. Nothing is
+ * stored when validation fails; every failure rejects it — never silently.
+ */
+import { UsageError } from './errors.ts';
+import type { JobClass } from './jobable.ts';
+import { encodePayload, type Payload } from './payload.ts';
+import { runtime } from './runtime.ts';
+import { parseWhen, type When } from './when.ts';
+
+export type DispatchResult =
+  | { id: string; name: string; queue: string; scheduledAt: Date; skipped?: undefined }
+  | { skipped: 'overlapping'; existingId: string | null; name: string; queue: string; id?: undefined };
+
+type Target = { jobClass: JobClass } | { name: string };
+
+const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export class PendingDispatch implements PromiseLike<DispatchResult> {
+  private queueName = 'default';
+  private overlapping = false;
+  private delaySeconds = 0;
+  private readonly encoded: string | Error;
+  private readonly stored: Promise<DispatchResult>;
+
+  constructor(private readonly target: Target, private readonly payload: Payload, private readonly when?: When) {
+    // Encode now: later changes to the caller's object must not change the stored job.
+    try {
+      this.encoded = encodePayload(payload, Number.MAX_SAFE_INTEGER);
+    } catch (error) {
+      this.encoded = error as Error;
+    }
+    this.stored = Promise.resolve().then(() => this.store());
+  }
+
+  /** Puts the job on queue `name` (default `default`). */
+  onQueue(name: string): this {
+    this.queueName = name;
+    return this;
+  }
+
+  /** Skips this dispatch while a job with the same overlap key is pending or running. */
+  withoutOverlapping(): this {
+    this.overlapping = true;
+    return this;
+  }
+
+  /** Runs the job `seconds` after its time (now, or the `when` given). */
+  delay(seconds: number): this {
+    this.delaySeconds = seconds;
+    return this;
+  }
+
+  on_queue(name: string): this {
+    return this.onQueue(name);
+  }
+
+  without_overlapping(): this {
+    return this.withoutOverlapping();
+  }
+
+  then<A = DispatchResult, B = never>(
+    onfulfilled?: ((value: DispatchResult) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.stored.then(onfulfilled, onrejected);
+  }
+
+  catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<DispatchResult | B> {
+    return this.stored.catch(onrejected);
+  }
+
+  private async store(): Promise<DispatchResult> {
+    if (this.encoded instanceof Error) throw this.encoded;
+    if (!QUEUE_NAME.test(this.queueName)) {
+      throw new UsageError(`Bad queue name "${this.queueName}": use letters, digits, and . _ : - (at most 64)`);
+    }
+    if (!Number.isFinite(this.delaySeconds) || this.delaySeconds < 0) {
+      throw new UsageError(`Bad delay ${this.delaySeconds}: give seconds ≥ 0`);
+    }
+    const rt = await runtime();
+    let name: string;
+    let uniqueId: string | null = null;
+    if ('jobClass' in this.target) {
+      name = this.target.jobClass.nameOfJob;
+      rt.registry.remember(this.target.jobClass);
+      if (this.overlapping) uniqueId = uniqueIdOf(this.target.jobClass, this.payload);
+    } else {
+      name = this.target.name;
+      if (!rt.registry.resolve(name)) await rt.registry.discover();
+      rt.registry.assertKnown(name);
+      const handler = rt.registry.resolve(name);
+      if (this.overlapping && handler?.kind === 'class') uniqueId = uniqueIdOf(handler.jobClass, this.payload);
+    }
+    const text = encodePayload(JSON.parse(this.encoded) as Payload, rt.config.max_payload_bytes);
+    const now = rt.clock.now();
+    const base = this.when === undefined ? now : Math.max(now, parseWhen(this.when, rt.config.timezone));
+    const scheduledAt = base + Math.round(this.delaySeconds * 1000);
+    const overlapKey = this.overlapping ? (uniqueId === null ? `${name}@${this.queueName}` : `${name}#${uniqueId}`) : null;
+    const result = await rt.driver.push({ name, queue: this.queueName, payload: text, scheduledAt, overlapKey });
+    if (result.skipped) {
+      rt.logger.info({ job: name, queue: this.queueName, existingId: result.existingId }, `Job skipped: ${name} is already pending or running`);
+      return { skipped: 'overlapping', existingId: result.existingId, name, queue: this.queueName };
+    }
+    rt.logger.info({ id: result.id, job: name, queue: this.queueName, scheduledAt: new Date(scheduledAt).toISOString() }, `Job added: ${name}`);
+    return { id: result.id, name, queue: this.queueName, scheduledAt: new Date(scheduledAt) };
+  }
+}
+
+function uniqueIdOf(jobClass: JobClass, payload: Payload): string | null {
+  const probe = new jobClass(payload);
+  if (typeof probe.uniqueId !== 'function') return null;
+  const id = probe.uniqueId();
+  if (typeof id !== 'string' && typeof id !== 'number') {
+    throw new UsageError(`${jobClass.name}.uniqueId() must return a string or number, got ${typeof id}`);
+  }
+  return String(id);
+}

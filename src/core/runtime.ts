@@ -1,0 +1,68 @@
+/**
+ * The process-wide context behind the public API: configuration, driver, registry, logger and
+ * clock, created on first use from the app in the working directory (or from `configure()`).
+ */
+import type { Clock } from './clock.ts';
+import { systemClock } from './clock.ts';
+import { loadConfig, resolveConfig, type JobConfig, type JobConfigInput } from './config.ts';
+import type { FullDriver } from './driver.ts';
+import { createDriver } from './drivers/index.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { Registry } from './registry.ts';
+
+export interface Runtime {
+  config: JobConfig;
+  registry: Registry;
+  logger: Logger;
+  clock: Clock;
+  /** The driver, connected on its first call. */
+  driver: FullDriver;
+}
+
+let current: Promise<Runtime> | null = null;
+
+export interface RuntimeOptions {
+  clock?: Clock;
+  logger?: Logger;
+  root?: string;
+}
+
+/** The runtime of this process, loading application/config/job.ts on first use. */
+export function runtime(): Promise<Runtime> {
+  current ??= loadConfig().then((config) => build(config, {})).catch((error: unknown) => {
+    current = null;
+    throw error;
+  });
+  return current;
+}
+
+/** Sets the configuration programmatically (tests, apps that keep config elsewhere). */
+export async function configure(input: JobConfigInput | JobConfig, options: RuntimeOptions = {}): Promise<Runtime> {
+  await closeRuntime();
+  const config = 'source' in input && 'root' in input
+    ? (input as JobConfig)
+    : resolveConfig(input, { root: options.root ?? process.cwd(), source: '<configure()>', env: {} });
+  const built = build(config, options);
+  current = Promise.resolve(built);
+  return built;
+}
+
+function build(config: JobConfig, options: RuntimeOptions): Runtime {
+  const clock = options.clock ?? systemClock;
+  return {
+    config,
+    clock,
+    registry: new Registry(config.root),
+    logger: options.logger ?? createLogger({ logging: config.logging }),
+    driver: createDriver(config, clock),
+  };
+}
+
+/** Closes the driver's connections so the process can exit. */
+export async function closeRuntime(): Promise<void> {
+  const closing = current;
+  current = null;
+  if (!closing) return;
+  const rt = await closing.catch(() => null);
+  await rt?.driver.close();
+}

@@ -1,0 +1,220 @@
+/**
+ * The worker loop: claim due jobs into the free slots (strict queue priority), run each attempt,
+ * then ack, retry with the stored backoff, or move it to the failed store; stop on the first
+ * reason in the stop table. Two-phase stop: `stop()` stops claiming and lets running jobs
+ * finish; `stop()` again aborts them and gives them back to the queue without counting the attempt.
+ */
+import { describeFailure, runAttempt, type AttemptOutcome } from './attempt.ts';
+import { backoffDelayMs, type Backoff } from './backoff.ts';
+import type { Clock } from './clock.ts';
+import type { JobConfig } from './config.ts';
+import type { Driver, Leases, ReservedJob } from './driver.ts';
+import { UsageError, coerceError } from './errors.ts';
+import type { JobClass } from './jobable.ts';
+import type { Logger } from './logger.ts';
+import type { Registry } from './registry.ts';
+import { LEASE_GRACE_MS, type StopReason, type WorkerOptions } from './worker-options.ts';
+
+export interface WorkerDeps {
+  driver: Driver & { waitForJob?(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> };
+  registry: Registry;
+  config: JobConfig;
+  logger: Logger;
+  clock: Clock;
+}
+
+export interface WorkerSummary {
+  reason: StopReason;
+  /** Attempts that succeeded. */
+  done: number;
+  /** Attempts that failed and were scheduled again. */
+  retried: number;
+  /** Jobs moved to the failed store. */
+  failed: number;
+}
+
+export class Worker {
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly quit = new AbortController();
+  private readonly force = new AbortController();
+  private claimedCount = 0;
+  private retryTimes: number[] = [];
+  private readonly summary = { done: 0, retried: 0, failed: 0 };
+  private memoryExceeded = false;
+
+  constructor(private readonly deps: WorkerDeps, private readonly options: WorkerOptions) {}
+
+  /** First call: stop claiming, finish running jobs. Second call: abort and release them. */
+  stop(): void {
+    if (this.quit.signal.aborted) this.force.abort();
+    else this.quit.abort();
+  }
+
+  get stopping(): boolean {
+    return this.quit.signal.aborted;
+  }
+
+  async run(): Promise<WorkerSummary> {
+    const { clock, logger } = this.deps;
+    const startedAt = clock.now();
+    let reason: StopReason | null = null;
+    let failures = 0;
+    while (reason === null) {
+      reason = this.stopReason(startedAt);
+      if (reason) break;
+      const free = Math.min(this.options.concurrency - this.running.size, this.budget());
+      let claimed: ReservedJob[] = [];
+      if (free > 0) {
+        try {
+          claimed = await this.deps.driver.reserve({
+            queues: this.options.queues, names: this.options.names, limit: free, leases: this.leases(),
+          });
+          failures = 0;
+        } catch (error) {
+          if (error instanceof UsageError) throw error;
+          failures++;
+          logger.error({ err: coerceError(error) }, `Cannot claim jobs from ${this.deps.driver.description}; trying again`);
+          await clock.sleep(Math.min(this.options.sleepMs * failures, 10_000), this.quit.signal);
+          continue;
+        }
+      }
+      for (const job of claimed) this.start(job);
+      if (claimed.length > 0 && this.running.size < this.options.concurrency && this.budget() > 0) continue;
+      if (claimed.length === 0 && this.running.size === 0 && this.options.stopWhenEmpty) {
+        const next = this.nextOwnRetry();
+        if (next === null) {
+          reason = 'empty';
+          break;
+        }
+        await clock.sleep(Math.max(0, next - clock.now()), this.quit.signal);
+        continue;
+      }
+      await this.idle(claimed.length === 0 && free > 0);
+    }
+    await this.drain();
+    return { reason, ...this.summary };
+  }
+
+  /** The stop table: the first reason that holds ends the loop. */
+  private stopReason(startedAt: number): StopReason | null {
+    const o = this.options;
+    const now = this.deps.clock.now();
+    if (this.force.signal.aborted) return 'forced';
+    if (this.quit.signal.aborted) return 'signal';
+    if (this.memoryExceeded) return 'memory';
+    if (o.once && this.claimedCount >= 1 && this.running.size === 0) return 'once';
+    if (o.maxJobs > 0 && this.claimedCount >= o.maxJobs && this.running.size === 0) return 'max-jobs';
+    if (o.maxTime > 0 && now - startedAt >= o.maxTime * 1000) return 'max-time';
+    return null;
+  }
+
+  /** How many more jobs this run may claim. */
+  private budget(): number {
+    const caps = [Infinity];
+    if (this.options.once) caps.push(1);
+    if (this.options.maxJobs > 0) caps.push(this.options.maxJobs);
+    return Math.min(...caps) - this.claimedCount;
+  }
+
+  /** Waits for a running job to finish, or, when the queue was empty, for a new job or the sleep interval. */
+  private async idle(empty: boolean): Promise<void> {
+    const { clock, driver } = this.deps;
+    const wake = this.quit.signal;
+    const waits: Promise<unknown>[] = [...this.running.values()];
+    if (empty) {
+      waits.push(driver.waitForJob
+        ? driver.waitForJob(this.options.queues, this.options.sleepMs, wake)
+        : clock.sleep(this.options.sleepMs, wake));
+    }
+    if (waits.length > 0) await Promise.race(waits);
+  }
+
+  private nextOwnRetry(): number | null {
+    const now = this.deps.clock.now();
+    this.retryTimes = this.retryTimes.filter((t) => t > now);
+    return this.retryTimes.length ? Math.min(...this.retryTimes) : null;
+  }
+
+  private leases(): Leases {
+    const byName: Record<string, number> = {};
+    for (const jobClass of this.deps.registry.jobClasses()) byName[jobClass.nameOfJob] = this.timeoutMs(jobClass) + LEASE_GRACE_MS;
+    return { byName, defaultMs: this.timeoutMs(null) + LEASE_GRACE_MS };
+  }
+
+  private timeoutMs(jobClass: JobClass | null): number {
+    return Math.round((jobClass?.timeout ?? this.options.timeout ?? this.deps.config.timeout) * 1000);
+  }
+
+  private start(job: ReservedJob): void {
+    this.claimedCount++;
+    const task = this.process(job)
+      .catch((error: unknown) => this.deps.logger.error({ err: coerceError(error), id: job.id, job: job.name }, 'Job bookkeeping failed; its lease will bring it back'))
+      .finally(() => {
+        this.running.delete(job.id);
+        if (this.options.memory > 0 && process.memoryUsage().rss > this.options.memory * 1024 * 1024) this.memoryExceeded = true;
+      });
+    this.running.set(job.id, task);
+  }
+
+  /** Runs one attempt and records its outcome in the driver. */
+  private async process(job: ReservedJob): Promise<void> {
+    const { driver, registry, clock, logger } = this.deps;
+    const handler = registry.resolve(job.name);
+    const jobClass = handler?.kind === 'class' ? handler.jobClass : null;
+    const begun = clock.now();
+    const outcome: AttemptOutcome = await runAttempt(job, handler, this.timeoutMs(jobClass), clock, this.force.signal);
+    const ms = clock.now() - begun;
+    const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms };
+    if (this.force.signal.aborted && outcome.status === 'error') {
+      // Forced stop: the attempt was cut short by us, not by the job; give it back uncounted.
+      await driver.release(job, { at: clock.now(), countAttempt: false });
+      logger.warn(fields, `Job released: ${job.name} (worker forced to stop)`);
+      return;
+    }
+    if (outcome.status === 'done') {
+      const held = await driver.ack(job);
+      this.summary.done++;
+      if (held) logger.info(fields, `Job executed: ${job.name} (attempt ${job.attempts})`);
+      else logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
+      return;
+    }
+    const tries = this.triesOf(jobClass);
+    if (!outcome.final && job.attempts < tries) {
+      const at = clock.now() + backoffDelayMs(this.backoffOf(jobClass), job.attempts);
+      await driver.release(job, { at, countAttempt: true });
+      this.retryTimes.push(at);
+      this.summary.retried++;
+      logger.warn({ ...fields, err: outcome.error.message, retryAt: new Date(at).toISOString() },
+        `Job retry: ${job.name} (attempt ${job.attempts} of ${tries} failed: ${outcome.error.message})`);
+      return;
+    }
+    const moved = await driver.fail(job, { exception: describeFailure(outcome.error) });
+    if (!moved) {
+      logger.warn(fields, `Job failed: ${job.name}, but its lease had lapsed and another worker holds it`);
+      return;
+    }
+    this.summary.failed++;
+    logger.error({ ...fields, err: outcome.error.message }, `Job failed: ${job.name} (after ${job.attempts} attempts): ${outcome.error.message}`);
+    if (jobClass && typeof jobClass.prototype.failed === 'function') {
+      try {
+        const instance = new jobClass(JSON.parse(job.payload), { id: job.id, queue: job.queue, attempt: job.attempts, signal: AbortSignal.abort() });
+        await instance.failed!(outcome.error);
+      } catch (error) {
+        logger.error({ ...fields, err: coerceError(error) }, `The failed() hook of ${job.name} threw`);
+      }
+    }
+  }
+
+  private triesOf(jobClass: JobClass | null): number {
+    return jobClass?.tries ?? this.options.tries ?? this.deps.config.max_retries;
+  }
+
+  private backoffOf(jobClass: JobClass | null): Backoff {
+    return jobClass?.backoff ?? this.options.backoff ?? this.deps.config.backoff ?? this.deps.config.sleep_ms / 1000;
+  }
+
+  /** Waits for running jobs; after a forced stop, their release is done by `process`. */
+  private async drain(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * The public API: `import { Jobable, Job, Event } from 'rakit'`.
+ */
+export { Jobable, type JobClass, type JobContext } from './core/jobable.ts';
+export { Job } from './core/job-facade.ts';
+export { Event } from './core/events.ts';
+export { PendingDispatch, type DispatchResult } from './core/pending-dispatch.ts';
+export { defineConfig, type JobConfig, type JobConfigInput } from './core/config.ts';
+export { configure, closeRuntime } from './core/runtime.ts';
+export {
+  RakitError, UsageError, ConfigError, PayloadError, DateError, UnknownJobError, DiscoveryError,
+  ConnectionError, TimeoutError, UnrecoverableError,
+} from './core/errors.ts';
+export type { Payload } from './core/payload.ts';
+export type { When } from './core/when.ts';
+export type { Backoff } from './core/backoff.ts';
+export type { WorkerOptions } from './core/worker-options.ts';
+export type { WorkerSummary } from './core/worker.ts';
+export type * from './core/driver.ts';
