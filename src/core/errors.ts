@@ -13,7 +13,7 @@ export class RakitError extends Error {
 
 /** The user asked for something malformed: a flag, a config key, a date, a payload. Exit 2. */
 export class UsageError extends RakitError {
-  override readonly exitCode = 2;
+  override readonly exitCode: number = 2;
 }
 
 /** The configuration file is missing or holds a wrong key, type or value. Exit 2. */
