@@ -57,7 +57,8 @@ export abstract class Jobable<P extends Payload = Payload> {
   }
 
   /** Reads a payload value (dot paths walk nested objects); `fallback` when it is absent. */
-  get<K extends keyof P & string>(key: K, fallback?: P[K]): P[K];
+  get<K extends keyof P & string>(key: K, fallback: NonNullable<P[K]>): NonNullable<P[K]>;
+  get<K extends keyof P & string>(key: K): P[K];
   get<T = unknown>(key: string, fallback?: T): T;
   get(key: string, fallback?: unknown): unknown {
     const value = readPath(this.payload, key);
