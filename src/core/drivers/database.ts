@@ -275,6 +275,10 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
       ? (await this.run(() => this.knex(this.names.failedTable).select('id').orderBy('id'))).map((r: { id: unknown }) => String(r.id))
       : [...ids];
     for (const failedId of wanted) {
+      if (!isRowId(failedId)) {
+        result.missing.push(failedId);
+        continue;
+      }
       const outcome = await this.run(() => this.knex.transaction(async (trx) => {
         const row = await trx(this.names.failedTable).where('id', failedId).first();
         if (!row) return 'missing' as const;
@@ -304,6 +308,7 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
   }
 
   async forgetFailed(id: string): Promise<boolean> {
+    if (!isRowId(id)) return false;
     return this.run(async () => (await this.knex(this.names.failedTable).where('id', id).delete()) > 0);
   }
 
@@ -333,9 +338,9 @@ function leaseFor(leases: Leases, name: string): number {
 /** `reserved_until` for a claim: now + the lease of each row's job name. */
 function leaseCase(knex: Knex, leases: Leases, now: number): Knex.Raw {
   const entries = Object.entries(leases.byName).filter(([, ms]) => ms !== leases.defaultMs);
-  if (entries.length === 0) return knex.raw('?', [now + leases.defaultMs]);
-  const whens = entries.map(() => 'WHEN ? THEN ?').join(' ');
-  return knex.raw(`CASE name ${whens} ELSE ? END`, [
+  if (entries.length === 0) return knex.raw('CAST(? AS BIGINT)', [now + leases.defaultMs]);
+  const whens = entries.map(() => 'WHEN ? THEN CAST(? AS BIGINT)').join(' ');
+  return knex.raw(`CASE name ${whens} ELSE CAST(? AS BIGINT) END`, [
     ...entries.flatMap(([name, ms]) => [name, now + ms]),
     now + leases.defaultMs,
   ]);
@@ -347,6 +352,11 @@ function toReserved(row: JobRow): ReservedJob {
     attempts: Number(row.attempts), scheduledAt: Number(row.scheduled_at), createdAt: Number(row.created_at),
     overlapKey: row.overlap_key ?? null, token: String(row.reserved_by), reservedUntil: Number(row.reserved_until),
   };
+}
+
+/** Row ids are positive integers; anything else names no row (and must not reach a BIGINT column). */
+function isRowId(id: string): boolean {
+  return /^[1-9]\d{0,17}$/.test(id);
 }
 
 function compareIds(a: string, b: string): number {

@@ -1,0 +1,273 @@
+/**
+ * The driver conformance suite: every driver runs these cases against its real server.
+ * They speak only through the contract in src/core/driver.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FullDriver, Leases, NewJob, ReservedJob } from '../../src/core/driver.ts';
+import { TestClock } from '../helpers/clock.ts';
+
+export interface DriverHarness {
+  /** A new driver instance on the same store (as another worker process would have). */
+  driver(clock: TestClock): FullDriver;
+  /** Drops everything the harness made. */
+  teardown(): Promise<void>;
+}
+
+const LEASE: Leases = { byName: {}, defaultMs: 60_000 };
+const job = (over: Partial<NewJob> = {}): NewJob => ({
+  name: 'send-email', queue: 'default', payload: '{"to":"a@b.c"}', scheduledAt: 0, overlapKey: null, ...over,
+});
+
+export function driverContract(label: string, makeHarness: () => Promise<DriverHarness>): void {
+  describe(`driver contract: ${label}`, () => {
+    let harness: DriverHarness;
+    let clock: TestClock;
+    let d: FullDriver;
+    /** Each test uses its own queue names, so tests do not see each other's jobs. */
+    let n = 0;
+    const q = (name = 'default') => `${name}-${n}`;
+    const reserve = (queues: string[] | null, limit = 10, names: string[] | null = null, driver = d) =>
+      driver.reserve({ queues, names, limit, leases: LEASE });
+
+    beforeAll(async () => {
+      harness = await makeHarness();
+      clock = new TestClock();
+      d = harness.driver(clock);
+    });
+    afterAll(async () => {
+      await harness?.teardown();
+    });
+    const fresh = () => {
+      n++;
+    };
+
+    it('stores a pushed job and hands it to one claim, counting the attempt', async () => {
+      fresh();
+      const pushed = await d.push(job({ queue: q(), scheduledAt: clock.now() }));
+      expect(pushed.id).toBeTruthy();
+      const [claimed, ...rest] = await reserve([q()]);
+      expect(rest).toEqual([]);
+      expect(claimed).toMatchObject({ id: pushed.id, name: 'send-email', queue: q(), payload: '{"to":"a@b.c"}', attempts: 1 });
+      expect(claimed!.token).toBeTruthy();
+      expect(claimed!.reservedUntil).toBeGreaterThanOrEqual(clock.now() + 59_000);
+      expect(await reserve([q()])).toEqual([]);
+    });
+
+    it('does not hand out a job before its scheduled time', async () => {
+      fresh();
+      await d.push(job({ queue: q(), scheduledAt: clock.now() + 3_600_000 }));
+      expect(await reserve([q()])).toEqual([]);
+      expect((await d.stats()).find((s) => s.queue === q())).toMatchObject({ ready: 0, scheduled: 1 });
+      clock.advance(3_600_001);
+      expect(await reserve([q()])).toHaveLength(1);
+    });
+
+    it('takes from queues in strict priority order, oldest first within a queue', async () => {
+      fresh();
+      const t = clock.now() - 10_000;
+      await d.push(job({ queue: q('low'), scheduledAt: t, payload: '{"n":"low"}' }));
+      await d.push(job({ queue: q('default'), scheduledAt: t + 1, payload: '{"n":"default"}' }));
+      await d.push(job({ queue: q('high'), scheduledAt: t + 3, payload: '{"n":"high2"}' }));
+      await d.push(job({ queue: q('high'), scheduledAt: t + 2, payload: '{"n":"high1"}' }));
+      const order: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const [one] = await reserve([q('high'), q('default'), q('low')], 1);
+        order.push(JSON.parse(one!.payload).n);
+      }
+      expect(order).toEqual(['high1', 'high2', 'default', 'low']);
+    });
+
+    it('fills a batch from the first queue, then the next', async () => {
+      fresh();
+      for (const queue of [q('b'), q('a'), q('b'), q('a')]) await d.push(job({ queue, scheduledAt: clock.now() - 1000 }));
+      const batch = await reserve([q('a'), q('b')], 3);
+      expect(batch.map((j) => j.queue)).toEqual([q('a'), q('a'), q('b')]);
+    });
+
+    it('takes only the names asked for', async () => {
+      fresh();
+      await d.push(job({ queue: q(), name: 'a-job', scheduledAt: clock.now() }));
+      await d.push(job({ queue: q(), name: 'b-job', scheduledAt: clock.now() }));
+      const got = await reserve([q()], 10, ['b-job']);
+      expect(got.map((j) => j.name)).toEqual(['b-job']);
+    });
+
+    it('acks only with the claim token that holds the job', async () => {
+      fresh();
+      await d.push(job({ queue: q(), scheduledAt: clock.now() }));
+      const [held] = await reserve([q()]);
+      expect(await d.ack({ ...held!, token: 'not-the-token' })).toBe(false);
+      expect(await d.ack(held!)).toBe(true);
+      expect(await d.ack(held!)).toBe(false);
+      clock.advance(LEASE.defaultMs + 1);
+      expect(await reserve([q()])).toEqual([]);
+    });
+
+    it('brings a job back when its lease lapses, and the old holder can no longer touch it', async () => {
+      fresh();
+      await d.push(job({ queue: q(), scheduledAt: clock.now() }));
+      const [first] = await reserve([q()]);
+      clock.advance(LEASE.defaultMs + 1);
+      const other = harness.driver(clock);
+      const [second] = await reserve([q()], 10, null, other);
+      expect(second).toMatchObject({ id: first!.id, attempts: 2 });
+      expect(second!.token).not.toBe(first!.token);
+      expect(await d.ack(first!)).toBe(false);
+      expect(await d.release(first!, { at: clock.now(), countAttempt: true })).toBe(false);
+      expect(await d.fail(first!, { exception: 'Error: late' })).toBe(false);
+      expect(await other.ack(second!)).toBe(true);
+    });
+
+    it('uses the lease of each job name', async () => {
+      fresh();
+      await d.push(job({ queue: q(), name: 'short', scheduledAt: clock.now() }));
+      await d.push(job({ queue: q(), name: 'long', scheduledAt: clock.now() }));
+      const now = clock.now();
+      const got = await d.reserve({ queues: [q()], names: null, limit: 10, leases: { byName: { short: 5_000, long: 500_000 }, defaultMs: 60_000 } });
+      const until = Object.fromEntries(got.map((j) => [j.name, j.reservedUntil - now]));
+      expect(until.short).toBeGreaterThanOrEqual(4_000);
+      expect(until.short).toBeLessThan(20_000);
+      expect(until.long).toBeGreaterThanOrEqual(499_000);
+      clock.advance(6_000);
+      expect((await reserve([q()])).map((j) => j.name)).toEqual(['short']);
+    });
+
+    it('releases a job for a later retry, keeping its attempts', async () => {
+      fresh();
+      await d.push(job({ queue: q(), scheduledAt: clock.now() }));
+      const [held] = await reserve([q()]);
+      expect(await d.release(held!, { at: clock.now() + 30_000, countAttempt: true })).toBe(true);
+      expect(await reserve([q()])).toEqual([]);
+      clock.advance(30_001);
+      const [again] = await reserve([q()]);
+      expect(again!.attempts).toBe(2);
+    });
+
+    it('gives the attempt back when a job is released without starting', async () => {
+      fresh();
+      await d.push(job({ queue: q(), scheduledAt: clock.now() }));
+      const [held] = await reserve([q()]);
+      await d.release(held!, { at: clock.now(), countAttempt: false });
+      const [again] = await reserve([q()]);
+      expect(again!.attempts).toBe(1);
+    });
+
+    it('moves a failed job to the failed store with its error, attempts and payload', async () => {
+      fresh();
+      const pushed = await d.push(job({ queue: q(), scheduledAt: clock.now(), payload: '{"x":1}' }));
+      const [held] = await reserve([q()]);
+      expect(await d.fail(held!, { exception: 'Error: boom\n    at run (job.ts:1:1)' })).toBe(true);
+      expect(await reserve([q()])).toEqual([]);
+      const failed = (await d.listFailed()).filter((f) => f.queue === q());
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({ jobId: pushed.id, name: 'send-email', payload: '{"x":1}', attempts: 1 });
+      expect(failed[0]!.exception).toContain('Error: boom');
+      expect((await d.stats()).find((s) => s.queue === q())).toMatchObject({ failed: 1, ready: 0 });
+    });
+
+    it('keeps one pending or running job per overlap key, and frees the key when the job ends', async () => {
+      fresh();
+      const key = `report#${q()}`;
+      const first = await d.push(job({ queue: q(), overlapKey: key, scheduledAt: clock.now() }));
+      const second = await d.push(job({ queue: q(), overlapKey: key, scheduledAt: clock.now() }));
+      expect(second).toEqual({ skipped: 'overlapping', existingId: first.id });
+      const [held] = await reserve([q()]);
+      expect((await d.push(job({ queue: q(), overlapKey: key }))).skipped).toBe('overlapping');
+      await d.ack(held!);
+      const third = await d.push(job({ queue: q(), overlapKey: key, scheduledAt: clock.now() }));
+      expect(third.id).toBeTruthy();
+      const [held3] = await reserve([q()]);
+      await d.fail(held3!, { exception: 'Error: x' });
+      expect((await d.push(job({ queue: q(), overlapKey: key }))).id).toBeTruthy();
+    });
+
+    it('stores exactly one job when many dispatches race on one overlap key', async () => {
+      fresh();
+      const drivers = [d, harness.driver(clock), harness.driver(clock)];
+      const results = await Promise.all(Array.from({ length: 24 }, (_, i) =>
+        drivers[i % drivers.length]!.push(job({ queue: q(), overlapKey: `race#${q()}`, scheduledAt: clock.now() }))));
+      expect(results.filter((r) => r.id)).toHaveLength(1);
+      expect(await reserve([q()], 50)).toHaveLength(1);
+    });
+
+    it('never hands one job to two claimers racing for it', async () => {
+      fresh();
+      const total = 120;
+      for (let i = 0; i < total; i++) await d.push(job({ queue: q(), scheduledAt: clock.now(), payload: `{"i":${i}}` }));
+      const drivers = [d, harness.driver(clock), harness.driver(clock), harness.driver(clock)];
+      const seen: ReservedJob[] = [];
+      await Promise.all(drivers.map(async (driver) => {
+        for (;;) {
+          const got = await reserve([q()], 7, null, driver);
+          if (got.length === 0) return;
+          seen.push(...got);
+          await Promise.all(got.map((g) => driver.ack(g)));
+        }
+      }));
+      expect(seen).toHaveLength(total);
+      expect(new Set(seen.map((s) => s.id)).size).toBe(total);
+    });
+
+    it('retries failed jobs as new jobs with attempts reset, and reports unknown ids', async () => {
+      fresh();
+      await d.push(job({ queue: q(), scheduledAt: clock.now(), payload: '{"r":1}' }));
+      const [held] = await reserve([q()]);
+      await d.fail(held!, { exception: 'Error: x' });
+      const failed = (await d.listFailed()).find((f) => f.queue === q())!;
+      const result = await d.retryFailed([failed.id, 'no-such-id']);
+      expect(result.retried.map((r) => r.failedId)).toEqual([failed.id]);
+      expect(result.missing).toEqual(['no-such-id']);
+      expect((await d.listFailed()).find((f) => f.queue === q())).toBeUndefined();
+      const [again] = await reserve([q()]);
+      expect(again).toMatchObject({ attempts: 1, payload: '{"r":1}', id: result.retried[0]!.jobId });
+    });
+
+    it('leaves a failed job failed when its overlap key is held again', async () => {
+      fresh();
+      const key = `retry#${q()}`;
+      await d.push(job({ queue: q(), overlapKey: key, scheduledAt: clock.now() }));
+      const [held] = await reserve([q()]);
+      await d.fail(held!, { exception: 'Error: x' });
+      await d.push(job({ queue: q(), overlapKey: key, scheduledAt: clock.now() }));
+      const failed = (await d.listFailed()).find((f) => f.queue === q())!;
+      expect(await d.retryFailed([failed.id])).toMatchObject({ retried: [], overlapping: [failed.id] });
+      expect((await d.listFailed()).some((f) => f.id === failed.id)).toBe(true);
+    });
+
+    it('forgets one failed job and flushes those older than a time', async () => {
+      fresh();
+      for (let i = 0; i < 3; i++) {
+        await d.push(job({ queue: q(), scheduledAt: clock.now() }));
+        const [held] = await reserve([q()]);
+        await d.fail(held!, { exception: 'Error: x' });
+        clock.advance(3_600_000);
+      }
+      const mine = () => d.listFailed().then((all) => all.filter((f) => f.queue === q()));
+      const [oldest, middle] = await mine();
+      expect(await d.forgetFailed(oldest!.id)).toBe(true);
+      expect(await d.forgetFailed(oldest!.id)).toBe(false);
+      expect(await d.flushFailed(middle!.failedAt + 1)).toBeGreaterThanOrEqual(1);
+      expect(await mine()).toHaveLength(1);
+    });
+
+    it('clears pending jobs of a queue but leaves running ones', async () => {
+      fresh();
+      for (let i = 0; i < 3; i++) await d.push(job({ queue: q(), scheduledAt: clock.now() }));
+      await d.push(job({ queue: q('other'), scheduledAt: clock.now() }));
+      const [running] = await reserve([q()], 1);
+      expect(await d.clear(q())).toBe(2);
+      expect(await d.ack(running!)).toBe(true);
+      expect(await reserve([q('other')])).toHaveLength(1);
+    });
+
+    it('counts ready, scheduled, reserved and failed jobs per queue', async () => {
+      fresh();
+      for (let i = 0; i < 4; i++) await d.push(job({ queue: q(), scheduledAt: clock.now() }));
+      await d.push(job({ queue: q(), scheduledAt: clock.now() + 60_000 }));
+      const [a, b] = await reserve([q()], 2);
+      await d.fail(b!, { exception: 'Error: x' });
+      expect((await d.stats()).find((s) => s.queue === q())).toEqual({ queue: q(), ready: 2, scheduled: 1, reserved: 1, failed: 1 });
+      await d.ack(a!);
+    });
+  });
+}
