@@ -33,3 +33,21 @@ export function uniqueName(prefix: string): string {
 
 export type DatabaseKind = 'sqlite' | 'mysql' | 'pg';
 export const DATABASES: DatabaseKind[] = ['sqlite', 'mysql', 'pg'];
+
+/** A new, empty database on the server of `kind` (for tests that run `rakit migrate`); drop it after. */
+export async function scratchDatabase(kind: 'mysql' | 'pg'): Promise<{ url: string; drop(): Promise<void> }> {
+  const base = await requireDatabase(kind);
+  const name = uniqueName('rakit_test');
+  const admin = knexFactory({ client: kind === 'mysql' ? 'mysql2' : 'pg', connection: base });
+  await admin.raw(`CREATE DATABASE ${name}`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      if (kind === 'pg') await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      else await admin.raw(`DROP DATABASE IF EXISTS ${name}`);
+      await admin.destroy();
+    },
+  };
+}
