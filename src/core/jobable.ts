@@ -23,7 +23,7 @@ export interface JobContext {
   signal: AbortSignal;
 }
 
-export type JobClass<P extends Payload = Payload> = (new (payload: P, context?: JobContext) => Jobable<P>) &
+export type JobClass<P extends Payload = any> = (new (payload: P, context?: JobContext) => Jobable<P>) &
   Omit<typeof Jobable, 'prototype'>;
 
 export abstract class Jobable<P extends Payload = Payload> {

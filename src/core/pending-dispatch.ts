@@ -12,7 +12,7 @@ import { parseWhen, type When } from './when.ts';
 
 export type DispatchResult =
   | { id: string; name: string; queue: string; scheduledAt: Date; skipped?: undefined }
-  | { skipped: 'overlapping'; existingId: string | null; name: string; queue: string; id?: undefined };
+  | { skipped: 'overlapping'; existingId: string | null; name: string; queue: string; id?: undefined; scheduledAt?: undefined };
 
 type Target = { jobClass: JobClass } | { name: string };
 

@@ -8,7 +8,7 @@ import { describeFailure, runAttempt, type AttemptOutcome } from './attempt.ts';
 import { backoffDelayMs, type Backoff } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import type { JobConfig } from './config.ts';
-import type { Driver, Leases, ReservedJob } from './driver.ts';
+import type { Driver, Leases, ReservedJob, WakingQueue } from './driver.ts';
 import { UsageError, coerceError } from './errors.ts';
 import type { JobClass } from './jobable.ts';
 import type { Logger } from './logger.ts';
@@ -16,7 +16,7 @@ import type { Registry } from './registry.ts';
 import { LEASE_GRACE_MS, type StopReason, type WorkerOptions } from './worker-options.ts';
 
 export interface WorkerDeps {
-  driver: Driver & { waitForJob?(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> };
+  driver: Driver & Partial<WakingQueue>;
   registry: Registry;
   config: JobConfig;
   logger: Logger;

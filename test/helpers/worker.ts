@@ -6,7 +6,8 @@ import pino from 'pino';
 import { resolveConfig, type JobConfigInput } from '../../src/core/config.ts';
 import type { JobClass } from '../../src/core/jobable.ts';
 import { Registry } from '../../src/core/registry.ts';
-import { Worker } from '../../src/core/worker.ts';
+import { Worker, type WorkerDeps } from '../../src/core/worker.ts';
+import type { DatabaseDriver } from '../../src/core/drivers/database.ts';
 import { DEFAULT_WORKER_OPTIONS, type WorkerOptions } from '../../src/core/worker-options.ts';
 import { TestClock } from './clock.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -16,7 +17,7 @@ export interface WorkerBench {
   clock: TestClock;
   registry: Registry;
   logs: { level: number; msg: string; [k: string]: unknown }[];
-  deps: ConstructorParameters<typeof Worker>[0];
+  deps: WorkerDeps & { driver: DatabaseDriver };
   worker(options?: Partial<WorkerOptions>): Worker;
   push(jobClass: JobClass | string, payload?: object, over?: { queue?: string; scheduledAt?: number; overlapKey?: string }): Promise<string>;
 }
