@@ -229,6 +229,11 @@ describe('worker', () => {
     expect(ran).toEqual(['0', '1', '2', '3']);
   });
 
+  it('with --once on an empty queue, looks once and exits', async () => {
+    bench = await workerBench({}, Record);
+    expect((await bench.worker({ once: true }).run()).reason).toBe('once');
+  });
+
   it('stops after --max-time', async () => {
     bench = await workerBench({}, Record);
     const run = bench.worker({ maxTime: 60 }).run();

@@ -20,5 +20,6 @@ export function createLogger(options: { logging: boolean; pretty?: boolean; dest
       singleLine: true,
     }));
   }
-  return pino({ level, base: { pid: process.pid } }, pino.destination({ dest: 1, sync: true }));
+  const sink = options.destination ?? pino.destination({ dest: 1, sync: true });
+  return pino({ level, base: { pid: process.pid } }, sink);
 }

@@ -79,6 +79,10 @@ export class Worker {
         }
       }
       for (const job of claimed) this.start(job);
+      if (this.options.once && claimed.length === 0 && this.claimedCount === 0 && this.running.size === 0) {
+        reason = 'once'; // --once on an empty queue: one look, then exit (as Laravel's)
+        break;
+      }
       if (claimed.length > 0 && this.running.size < this.options.concurrency && this.budget() > 0) continue;
       if (claimed.length === 0 && this.running.size === 0 && this.options.stopWhenEmpty) {
         const next = this.nextOwnRetry();
