@@ -88,6 +88,14 @@ describe('dispatch', () => {
     expect((await rows())[0].payloads).toBe('{"to":"a@b.c"}');
   });
 
+  it('computes the overlap key from the snapshot too', async () => {
+    const payload = { type: 'monthly', month: '2030-07' };
+    const pending = GenerateReport.dispatch(payload).withoutOverlapping();
+    payload.month = '2099-01';
+    await pending;
+    expect((await rows())[0].overlap_key).toBe('generate-report#monthly:2030-07');
+  });
+
   it('accepts the snake_case chain of ported code', async () => {
     const r1 = await GenerateReport.dispatch_at('2030-01-01 10:00', { type: 'monthly', month: '2030-01' }).on_queue('low').without_overlapping();
     const r2 = await GenerateReport.dispatch({ type: 'monthly', month: '2030-01' }).on_queue('low').without_overlapping();

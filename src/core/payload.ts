@@ -7,13 +7,18 @@ import { PayloadError } from './errors.ts';
 
 export type Payload = Record<string, unknown>;
 
-export function encodePayload(payload: unknown, maxBytes: number): string {
+/** Validates a payload and returns its JSON text (the snapshot that is stored). */
+export function encodePayload(payload: unknown): string {
   if (payload === undefined || payload === null) payload = {};
   if (typeof payload !== 'object' || Array.isArray(payload)) {
     throw new PayloadError(`The payload must be a JSON object, got ${describe(payload)}`);
   }
   check(payload, '$', new Set());
-  const text = JSON.stringify(payload);
+  return JSON.stringify(payload);
+}
+
+/** Refuses an encoded payload over the configured limit. */
+export function assertPayloadSize(text: string, maxBytes: number): void {
   const bytes = Buffer.byteLength(text);
   if (bytes > maxBytes) {
     throw new PayloadError(
@@ -21,7 +26,6 @@ export function encodePayload(payload: unknown, maxBytes: number): string {
         `(or raise max_payload_bytes in application/config/job.ts)`,
     );
   }
-  return text;
 }
 
 /** Parses a stored payload; throws a plain Error (the job then goes to the failed store). */

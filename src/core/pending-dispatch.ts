@@ -6,7 +6,7 @@
  */
 import { UsageError } from './errors.ts';
 import type { JobClass } from './jobable.ts';
-import { encodePayload, type Payload } from './payload.ts';
+import { assertPayloadSize, encodePayload, type Payload } from './payload.ts';
 import { runtime } from './runtime.ts';
 import { parseWhen, type When } from './when.ts';
 
@@ -25,10 +25,10 @@ export class PendingDispatch implements PromiseLike<DispatchResult> {
   private readonly encoded: string | Error;
   private readonly stored: Promise<DispatchResult>;
 
-  constructor(private readonly target: Target, private readonly payload: Payload, private readonly when?: When) {
+  constructor(private readonly target: Target, payload: Payload, private readonly when?: When) {
     // Encode now: later changes to the caller's object must not change the stored job.
     try {
-      this.encoded = encodePayload(payload, Number.MAX_SAFE_INTEGER);
+      this.encoded = encodePayload(payload);
     } catch (error) {
       this.encoded = error as Error;
     }
@@ -86,20 +86,20 @@ export class PendingDispatch implements PromiseLike<DispatchResult> {
     if ('jobClass' in this.target) {
       name = this.target.jobClass.nameOfJob;
       rt.registry.remember(this.target.jobClass);
-      if (this.overlapping) uniqueId = uniqueIdOf(this.target.jobClass, this.payload);
+      if (this.overlapping) uniqueId = uniqueIdOf(this.target.jobClass, this.encoded);
     } else {
       name = this.target.name;
       if (!rt.registry.resolve(name)) await rt.registry.discover();
       rt.registry.assertKnown(name);
       const handler = rt.registry.resolve(name);
-      if (this.overlapping && handler?.kind === 'class') uniqueId = uniqueIdOf(handler.jobClass, this.payload);
+      if (this.overlapping && handler?.kind === 'class') uniqueId = uniqueIdOf(handler.jobClass, this.encoded);
     }
-    const text = encodePayload(JSON.parse(this.encoded) as Payload, rt.config.max_payload_bytes);
+    assertPayloadSize(this.encoded, rt.config.max_payload_bytes);
     const now = rt.clock.now();
     const base = this.when === undefined ? now : Math.max(now, parseWhen(this.when, rt.config.timezone));
     const scheduledAt = base + Math.round(this.delaySeconds * 1000);
     const overlapKey = this.overlapping ? (uniqueId === null ? `${name}@${this.queueName}` : `${name}#${uniqueId}`) : null;
-    const result = await rt.driver.push({ name, queue: this.queueName, payload: text, scheduledAt, overlapKey });
+    const result = await rt.driver.push({ name, queue: this.queueName, payload: this.encoded, scheduledAt, overlapKey });
     if (result.skipped) {
       rt.logger.info({ job: name, queue: this.queueName, existingId: result.existingId }, `Job skipped: ${name} is already pending or running`);
       return { skipped: 'overlapping', existingId: result.existingId, name, queue: this.queueName };
@@ -109,8 +109,9 @@ export class PendingDispatch implements PromiseLike<DispatchResult> {
   }
 }
 
-function uniqueIdOf(jobClass: JobClass, payload: Payload): string | null {
-  const probe = new jobClass(payload);
+/** The class's uniqueId() over the payload snapshot, or null when the class has none. */
+function uniqueIdOf(jobClass: JobClass, encoded: string): string | null {
+  const probe = new jobClass(JSON.parse(encoded) as Payload);
   if (typeof probe.uniqueId !== 'function') return null;
   const id = probe.uniqueId();
   if (typeof id !== 'string' && typeof id !== 'number') {

@@ -12,6 +12,7 @@ import type { Driver, Leases, ReservedJob, WakingQueue } from './driver.ts';
 import { UsageError, coerceError } from './errors.ts';
 import type { JobClass } from './jobable.ts';
 import type { Logger } from './logger.ts';
+import { decodePayload, type Payload } from './payload.ts';
 import type { Registry } from './registry.ts';
 import { LEASE_GRACE_MS, type StopReason, type WorkerOptions } from './worker-options.ts';
 
@@ -201,7 +202,7 @@ export class Worker {
     logger.error({ ...fields, err: outcome.error.message }, `Job failed: ${job.name} (after ${job.attempts} attempts): ${outcome.error.message}`);
     if (jobClass && typeof jobClass.prototype.failed === 'function') {
       try {
-        const instance = new jobClass(JSON.parse(job.payload), { id: job.id, queue: job.queue, attempt: job.attempts, signal: AbortSignal.abort() });
+        const instance = new jobClass(safeDecode(job.payload), { id: job.id, queue: job.queue, attempt: job.attempts, signal: AbortSignal.abort() });
         await instance.failed!(outcome.error);
       } catch (error) {
         logger.error({ ...fields, err: coerceError(error) }, `The failed() hook of ${job.name} threw`);
@@ -220,5 +221,14 @@ export class Worker {
   /** Waits for running jobs; after a forced stop, their release is done by `process`. */
   private async drain(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+}
+
+/** The payload for the failed() hook; a corrupt one (the reason for the failure) reads as {}. */
+function safeDecode(text: string): Payload {
+  try {
+    return decodePayload(text);
+  } catch {
+    return {};
   }
 }
