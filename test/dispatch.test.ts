@@ -93,7 +93,7 @@ describe('dispatch', () => {
     const pending = GenerateReport.dispatch(payload).withoutOverlapping();
     payload.month = '2099-01';
     await pending;
-    expect((await rows())[0].overlap_key).toBe('generate-report#monthly:2030-07');
+    expect((await rows())[0].overlap_key).toBe('generate-report#monthly:2030-07@default');
   });
 
   it('accepts the snake_case chain of ported code', async () => {
@@ -186,7 +186,7 @@ describe('dispatch', () => {
     const c = await GenerateReport.dispatch({ type: 'monthly', month: '2030-01' }).withoutOverlapping();
     expect(a.id && b.id).toBeTruthy();
     expect(c).toMatchObject({ skipped: 'overlapping', existingId: a.id });
-    expect((await rows()).map((r) => r.overlap_key)).toEqual(['generate-report#monthly:2030-01', 'generate-report#monthly:2030-02']);
+    expect((await rows()).map((r) => r.overlap_key)).toEqual(['generate-report#monthly:2030-01@default', 'generate-report#monthly:2030-02@default']);
   });
 
   it('withoutOverlapping keys on the name and queue when the class has no uniqueId()', async () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
 import type { Backoff } from './backoff.ts';
+import type { RedisSetting } from './drivers/redis-connection.ts';
 import { ConfigError, coerceError } from './errors.ts';
 import { nearestNames } from './naming.ts';
 import { assertTimezone } from './when.ts';
@@ -41,8 +42,10 @@ export interface JobConfigInput {
   max_payload_bytes?: number;
   /** A URL (sqlite:path, mysql://, postgres://) or a knex config object. */
   database?: string | Knex.Config;
-  /** A Redis URL (redis://host:port/db). */
-  redis?: string;
+  /** A Redis URL (redis://host:port/db, redis+cluster://host:port,host:port) or ioredis options. */
+  redis?: RedisSetting;
+  /** Prefix of every key the redis and memcached drivers write. */
+  prefix?: string;
   /** Comma list of memcached host:port. */
   memcached?: string;
   /** Folder of the file driver. */
@@ -71,6 +74,7 @@ export const DEFAULTS: Omit<JobConfig, 'root' | 'source'> = {
   max_payload_bytes: 65_536,
   database: 'sqlite:storage/database.sqlite',
   redis: 'redis://127.0.0.1:6379/0',
+  prefix: 'rakit',
   memcached: '127.0.0.1:11211',
   file_path: 'storage/jobs',
 };
@@ -142,7 +146,11 @@ export function resolveConfig(
   if (typeof config.database !== 'string' && (typeof config.database !== 'object' || config.database === null)) {
     bad('database', 'a URL string or a knex config object');
   }
-  for (const key of ['redis', 'memcached', 'file_path'] as const) {
+  if (typeof config.redis !== 'string' && (typeof config.redis !== 'object' || config.redis === null)) {
+    bad('redis', 'a URL string or an object of ioredis options');
+  }
+  if (typeof config.prefix !== 'string' || !/^[A-Za-z0-9_.-]{1,32}$/.test(config.prefix)) bad('prefix', 'letters, digits, . _ - (at most 32)');
+  for (const key of ['memcached', 'file_path'] as const) {
     if (typeof config[key] !== 'string' || config[key] === '') bad(key, 'a non-empty string');
   }
   return Object.freeze(config);

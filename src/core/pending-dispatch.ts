@@ -98,7 +98,8 @@ export class PendingDispatch implements PromiseLike<DispatchResult> {
     const now = rt.clock.now();
     const base = this.when === undefined ? now : Math.max(now, parseWhen(this.when, rt.config.timezone));
     const scheduledAt = base + Math.round(this.delaySeconds * 1000);
-    const overlapKey = this.overlapping ? (uniqueId === null ? `${name}@${this.queueName}` : `${name}#${uniqueId}`) : null;
+    // Overlap keys are per queue in every driver, so Redis Cluster can check and store in one slot.
+    const overlapKey = this.overlapping ? `${name}${uniqueId === null ? '' : `#${uniqueId}`}@${this.queueName}` : null;
     const result = await rt.driver.push({ name, queue: this.queueName, payload: this.encoded, scheduledAt, overlapKey });
     if (result.skipped) {
       rt.logger.info({ job: name, queue: this.queueName, existingId: result.existingId }, `Job skipped: ${name} is already pending or running`);

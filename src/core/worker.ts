@@ -124,14 +124,20 @@ export class Worker {
   /** Waits for a running job to finish, or, when the queue was empty, for a new job or the sleep interval. */
   private async idle(empty: boolean): Promise<void> {
     const { clock, driver } = this.deps;
-    const wake = this.quit.signal;
+    // Ends this wait's timers and listeners as soon as one of the waits wins.
+    const over = new AbortController();
+    const wake = AbortSignal.any([this.quit.signal, over.signal]);
     const waits: Promise<unknown>[] = [...this.running.values()];
     if (empty) {
       waits.push(driver.waitForJob
         ? driver.waitForJob(this.options.queues, this.options.sleepMs, wake)
         : clock.sleep(this.options.sleepMs, wake));
     }
-    if (waits.length > 0) await Promise.race(waits);
+    try {
+      if (waits.length > 0) await Promise.race(waits);
+    } finally {
+      over.abort();
+    }
   }
 
   private nextOwnRetry(): number | null {

@@ -51,3 +51,65 @@ export async function scratchDatabase(kind: 'mysql' | 'pg'): Promise<{ url: stri
     },
   };
 }
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+
+/** Throws an error that says how to start Redis when it does not answer. */
+export async function requireRedis(url = REDIS_URL): Promise<string> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping();
+    return url;
+  } catch (error) {
+    throw new Error(`${url} is not reachable (${(error as Error).message}): start Redis: redis-server --daemonize yes --port 6379 --save "" --appendonly no (or set TEST_REDIS_URL)`);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Deletes every key under `prefix` (tests only: SCAN is never on the driver's path). */
+export async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(url);
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await client.del(...keys);
+  } while (cursor !== '0');
+  client.disconnect();
+}
+
+export const CLUSTER_PORTS = [7101, 7102, 7103];
+export const CLUSTER_URL = `redis+cluster://${CLUSTER_PORTS.map((p) => `127.0.0.1:${p}`).join(',')}`;
+
+/** Starts the tests' 3-master Redis Cluster on 127.0.0.1:7101-7103 when it is not up. */
+export async function requireCluster(): Promise<string> {
+  const { execFileSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const script = fileURLToPath(new URL('../../scripts/redis-cluster.sh', import.meta.url));
+  try {
+    execFileSync(script, ['start'], { stdio: 'pipe' });
+  } catch (error) {
+    throw new Error(`Redis Cluster could not be started (${String((error as { stderr?: unknown }).stderr ?? error)}): run scripts/redis-cluster.sh start (needs redis-server and redis-cli)`);
+  }
+  return CLUSTER_URL;
+}
+
+/** Deletes every key under `prefix` on every node of the test cluster. */
+export async function dropClusterPrefix(prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  for (const port of CLUSTER_PORTS) {
+    const node = new Redis({ port, host: '127.0.0.1' });
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) await node.unlink(key).catch(() => undefined);
+    } while (cursor !== '0');
+    node.disconnect();
+  }
+}

@@ -7,11 +7,14 @@ import type { FullDriver } from '../driver.ts';
 import { ConfigError } from '../errors.ts';
 import { DatabaseDriver } from './database.ts';
 import { createKnex } from './database-connection.ts';
+import { RedisDriver } from './redis.ts';
 
 export function createDriver(config: JobConfig, clock: Clock): FullDriver {
   switch (config.driver) {
     case 'database':
       return new DatabaseDriver(createKnex(config.database, config.root), { table: config.table, failedTable: config.failed_table }, clock);
+    case 'redis':
+      return new RedisDriver(config.redis, config.prefix, clock);
     default:
       throw new ConfigError(`${config.source}: driver "${config.driver}" is not available in this version; use "database"`);
   }

@@ -1,0 +1,310 @@
+/**
+ * The `redis` driver (ioredis): every multi-key step is one Lua script (redis-scripts.ts),
+ * loaded once and run by EVALSHA. A queue's keys share one hash tag, so the driver works on
+ * Redis Cluster. Idle workers wait on a pub/sub message that a dispatch publishes when it makes
+ * a queue's first due job, so they wake within milliseconds without polling; the subscription
+ * is re-made by ioredis after a reconnect, and the wait never outlasts `--sleep`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Clock } from '../clock.ts';
+import { ConnectionError, coerceError } from '../errors.ts';
+import type {
+  ClearableQueue, Driver, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
+  ReserveRequest, ReservedJob, RetryResult, WakingQueue,
+} from '../driver.ts';
+import { createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
+import * as scripts from './redis-scripts.ts';
+
+/** The scripts as the client's custom commands (defineCommand): keys first, then arguments. */
+type Arg = string | number;
+interface Scripted {
+  rakitPush(...keysAndArgs: Arg[]): Promise<[number, string]>;
+  rakitClaim(...keysAndArgs: Arg[]): Promise<Arg[][]>;
+  rakitAck(...keysAndArgs: Arg[]): Promise<number>;
+  rakitRelease(...keysAndArgs: Arg[]): Promise<number>;
+  rakitFail(...keysAndArgs: Arg[]): Promise<number>;
+  rakitRetryFailed(...keysAndArgs: Arg[]): Promise<[number, string?]>;
+  rakitForgetFailed(...keysAndArgs: Arg[]): Promise<number>;
+  rakitClear(...keysAndArgs: Arg[]): Promise<number>;
+}
+
+const SCRIPTS: [keyof Scripted, string, number][] = [
+  ['rakitPush', scripts.PUSH, 3],
+  ['rakitClaim', scripts.CLAIM, 2],
+  ['rakitAck', scripts.ACK, 3],
+  ['rakitRelease', scripts.RELEASE, 2],
+  ['rakitFail', scripts.FAIL, 4],
+  ['rakitRetryFailed', scripts.RETRY_FAILED, 4],
+  ['rakitForgetFailed', scripts.FORGET_FAILED, 1],
+  ['rakitClear', scripts.CLEAR, 2],
+];
+
+export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQueue {
+  readonly description: string;
+  private readonly redis: RedisClient;
+  /** The same client, typed with the scripts. */
+  private readonly lua: Scripted;
+  private subscriber: RedisClient | null = null;
+  private ready: Promise<void> | null = null;
+  /** Queues this process has registered in P:queues (the set `job:status` reads). */
+  private readonly knownQueues = new Set<string>();
+  private wakeWaiters = new Set<() => void>();
+  private wokenEarly = false;
+
+  constructor(
+    setting: RedisSetting,
+    private readonly prefix: string,
+    private readonly clock: Clock,
+  ) {
+    this.description = describeRedis(setting);
+    this.redis = createRedis(setting);
+    for (const [name, lua, numberOfKeys] of SCRIPTS) this.redis.defineCommand(name, { lua, numberOfKeys });
+    this.lua = this.redis as unknown as Scripted;
+    // Errors surface on the command that meets them; the client reconnects by itself.
+    this.redis.on('error', () => undefined);
+  }
+
+  private k(queue: string, part: string): string {
+    return `${this.prefix}:{${queue}}:${part}`;
+  }
+
+  private jobPrefix(queue: string): string {
+    return this.k(queue, 'j:');
+  }
+
+  private channel(queue: string): string {
+    return `${this.prefix}:wake:${queue}`;
+  }
+
+  private open(): Promise<void> {
+    this.ready ??= (async () => {
+      try {
+        if (this.redis.status === 'wait') await this.redis.connect();
+        await this.redis.ping();
+      } catch (error) {
+        this.ready = null;
+        throw new ConnectionError(`Cannot reach Redis at ${this.description.replace(/^redis /, '')}: ${coerceError(error).message} — start Redis or fix REDIS_URL / application/config/job.ts`, { cause: error });
+      }
+    })();
+    return this.ready;
+  }
+
+  async push(job: NewJob): Promise<PushResult> {
+    await this.open();
+    if (!this.knownQueues.has(job.queue)) {
+      await this.redis.sadd(`${this.prefix}:queues`, job.queue);
+      this.knownQueues.add(job.queue);
+    }
+    const [stored, member] = await this.lua.rakitPush(
+      this.k(job.queue, 'seq'), this.k(job.queue, 'pending'), this.k(job.queue, 'overlap'),
+      this.jobPrefix(job.queue), job.name, job.payload, job.scheduledAt, this.clock.now(), job.overlapKey ?? '', this.channel(job.queue),
+    );
+    const id = `${job.queue}/${Number(member)}`;
+    return stored === 1 ? { id } : { skipped: 'overlapping', existingId: id };
+  }
+
+  async reserve(request: ReserveRequest): Promise<ReservedJob[]> {
+    if (request.limit <= 0) return [];
+    await this.open();
+    const queues = request.queues ?? (await this.queues());
+    const names = request.names ? JSON.stringify(request.names) : '';
+    const leases = JSON.stringify(request.leases.byName);
+    const claimed: ReservedJob[] = [];
+    if (request.queues === null && queues.length > 1) {
+      // Every queue, oldest due first: claim from each, keep the oldest, give the rest back.
+      const all = (await Promise.all(queues.map((q) => this.claimFrom(q, request.limit, leases, request.leases.defaultMs, names))))
+        .flat().sort((a, b) => a.scheduledAt - b.scheduledAt || a.id.localeCompare(b.id));
+      for (const extra of all.splice(request.limit)) await this.release(extra, { at: extra.scheduledAt, countAttempt: false });
+      return all;
+    }
+    for (const queue of queues) {
+      const want = request.limit - claimed.length;
+      if (want <= 0) break;
+      claimed.push(...(await this.claimFrom(queue, want, leases, request.leases.defaultMs, names)));
+    }
+    return claimed;
+  }
+
+  private async claimFrom(queue: string, limit: number, leases: string, defaultMs: number, names: string): Promise<ReservedJob[]> {
+    const token = randomUUID();
+    const rows = await this.lua.rakitClaim(
+      this.k(queue, 'pending'), this.k(queue, 'reserved'),
+      this.jobPrefix(queue), this.clock.now(), limit, token, defaultMs, leases, names,
+    );
+    return rows.map((r) => ({
+      id: `${queue}/${Number(r[0])}`, name: String(r[1]), queue, payload: String(r[2] ?? ''), attempts: Number(r[3]),
+      scheduledAt: Number(r[4]), createdAt: Number(r[5]), overlapKey: r[6] ? String(r[6]) : null, token, reservedUntil: Number(r[7]),
+    }));
+  }
+
+  async ack(job: ReservedJob): Promise<boolean> {
+    const m = scripts.MEMBER(memberOf(job.id));
+    return (await this.lua.rakitAck(this.k(job.queue, 'reserved'), this.k(job.queue, 'pending'), this.k(job.queue, 'overlap'),
+      this.jobPrefix(job.queue) + m, m, job.token)) === 1;
+  }
+
+  async release(job: ReservedJob, options: ReleaseOptions): Promise<boolean> {
+    const m = scripts.MEMBER(memberOf(job.id));
+    return (await this.lua.rakitRelease(this.k(job.queue, 'reserved'), this.k(job.queue, 'pending'),
+      this.jobPrefix(job.queue) + m, m, job.token, options.at, options.countAttempt ? '1' : '0')) === 1;
+  }
+
+  async fail(job: ReservedJob, failure: Failure): Promise<boolean> {
+    const m = scripts.MEMBER(memberOf(job.id));
+    return (await this.lua.rakitFail(this.k(job.queue, 'reserved'), this.k(job.queue, 'pending'), this.k(job.queue, 'overlap'), this.k(job.queue, 'failed'),
+      this.jobPrefix(job.queue) + m, m, job.token, failure.exception, this.clock.now(), this.k(job.queue, `f:${m}`))) === 1;
+  }
+
+  /** Every queue that ever had a job pushed. */
+  private async queues(): Promise<string[]> {
+    await this.open();
+    return (await this.redis.smembers(`${this.prefix}:queues`)).sort();
+  }
+
+  async stats(): Promise<QueueStats[]> {
+    const now = this.clock.now();
+    const out: QueueStats[] = [];
+    for (const queue of await this.queues()) {
+      const [due, later, lapsed, held, failed] = await Promise.all([
+        this.redis.zcount(this.k(queue, 'pending'), '-inf', now),
+        this.redis.zcount(this.k(queue, 'pending'), `(${now}`, '+inf'),
+        this.redis.zcount(this.k(queue, 'reserved'), '-inf', now),
+        this.redis.zcount(this.k(queue, 'reserved'), `(${now}`, '+inf'),
+        this.redis.zcard(this.k(queue, 'failed')),
+      ]);
+      if (due + later + lapsed + held + failed > 0) out.push({ queue, ready: due + lapsed, scheduled: later, reserved: held, failed });
+    }
+    return out;
+  }
+
+  async clear(queue: string | null): Promise<number> {
+    let n = 0;
+    for (const q of queue === null ? await this.queues() : [queue]) {
+      await this.open();
+      for (;;) {
+        const members = await this.redis.zrange(this.k(q, 'pending'), 0, 499);
+        if (members.length === 0) break;
+        n += await this.lua.rakitClear(this.k(q, 'pending'), this.k(q, 'overlap'), this.jobPrefix(q), ...members);
+      }
+    }
+    return n;
+  }
+
+  async listFailed(limit = 1000): Promise<FailedJob[]> {
+    const out: FailedJob[] = [];
+    for (const queue of await this.queues()) {
+      const members = await this.redis.zrange(this.k(queue, 'failed'), 0, limit - 1);
+      const hashes = await Promise.all(members.map((m) => this.redis.hgetall(this.k(queue, `f:${m}`))));
+      hashes.forEach((h, i) => {
+        if (!h.name) return;
+        const id = `${queue}/${Number(members[i])}`;
+        out.push({
+          id, jobId: id, name: h.name, queue, payload: h.payload ?? '', exception: h.exception ?? '',
+          attempts: Number(h.attempts ?? 0), overlapKey: h.okey || null, failedAt: Number(h.failed_at ?? 0),
+        });
+      });
+    }
+    return out.sort((a, b) => a.failedAt - b.failedAt).slice(0, limit);
+  }
+
+  async retryFailed(ids: readonly string[] | 'all'): Promise<RetryResult> {
+    const result: RetryResult = { retried: [], missing: [], overlapping: [] };
+    const wanted = ids === 'all' ? (await this.listFailed(Number.MAX_SAFE_INTEGER)).map((f) => f.id) : ids;
+    for (const failedId of wanted) {
+      const parsed = parseId(failedId);
+      if (!parsed) {
+        result.missing.push(failedId);
+        continue;
+      }
+      const { queue, m } = parsed;
+      const [status, member] = await this.lua.rakitRetryFailed(
+        this.k(queue, 'failed'), this.k(queue, 'pending'), this.k(queue, 'overlap'), this.k(queue, 'seq'),
+        this.k(queue, `f:${m}`), m, this.jobPrefix(queue), this.clock.now(), this.channel(queue),
+      );
+      if (status === 1) result.retried.push({ failedId, jobId: `${queue}/${Number(member)}` });
+      else if (status === -1) result.overlapping.push(failedId);
+      else result.missing.push(failedId);
+    }
+    return result;
+  }
+
+  async forgetFailed(id: string): Promise<boolean> {
+    const parsed = parseId(id);
+    if (!parsed) return false;
+    await this.open();
+    return (await this.lua.rakitForgetFailed(this.k(parsed.queue, 'failed'), this.k(parsed.queue, 'f:'), parsed.m)) > 0;
+  }
+
+  async flushFailed(olderThanMs: number | null): Promise<number> {
+    let n = 0;
+    for (const queue of await this.queues()) {
+      const members = await this.redis.zrangebyscore(this.k(queue, 'failed'), '-inf', olderThanMs === null ? '+inf' : `(${olderThanMs}`);
+      for (let i = 0; i < members.length; i += 500) {
+        n += await this.lua.rakitForgetFailed(this.k(queue, 'failed'), this.k(queue, 'f:'), ...members.slice(i, i + 500));
+      }
+    }
+    return n;
+  }
+
+  /** Resolves on a wake message for one of `queues`, after `ms`, or on abort. */
+  async waitForJob(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {
+    await this.subscribe(queues);
+    if (this.wokenEarly) {
+      this.wokenEarly = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeWaiters.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeWaiters.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+    this.wokenEarly = false;
+  }
+
+  /** One subscriber connection for the process, kept for its life (ioredis re-subscribes after reconnects). */
+  private async subscribe(queues: readonly string[] | null): Promise<void> {
+    if (this.subscriber) return;
+    await this.open();
+    const sub = (this.redis as Redis).duplicate();
+    sub.on('error', () => undefined);
+    const wake = () => {
+      if (this.wakeWaiters.size === 0) this.wokenEarly = true;
+      for (const waiter of [...this.wakeWaiters]) waiter();
+    };
+    sub.on('message', wake).on('pmessage', wake);
+    this.subscriber = sub;
+    if (queues) await sub.subscribe(...queues.map((q) => this.channel(q)));
+    else await sub.psubscribe(`${this.prefix}:wake:*`);
+  }
+
+  async close(): Promise<void> {
+    for (const waiter of [...this.wakeWaiters]) waiter();
+    await Promise.all([this.subscriber, this.redis].map(async (client) => {
+      if (!client) return;
+      try {
+        await client.quit();
+      } catch {
+        client.disconnect();
+      }
+    }));
+  }
+}
+
+/** `default/17` → queue `default`, member of 17; null for anything else. */
+function parseId(id: string): { queue: string; m: string } | null {
+  const at = id.lastIndexOf('/');
+  const n = id.slice(at + 1);
+  if (at <= 0 || !/^[1-9]\d{0,11}$/.test(n)) return null;
+  return { queue: id.slice(0, at), m: scripts.MEMBER(n) };
+}
+
+function memberOf(id: string): string {
+  return id.slice(id.lastIndexOf('/') + 1);
+}
