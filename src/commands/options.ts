@@ -3,6 +3,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { Backoff } from '../core/backoff.ts';
+import { QUEUE_NAME } from '../core/naming.ts';
 
 export function wholeNumber(min: number) {
   return (value: string): number => {
@@ -19,11 +20,10 @@ export function seconds(value: string): number {
   return n;
 }
 
-const QUEUE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export function queueList(value: string): string[] {
   const queues = value.split(',').map((q) => q.trim());
-  const bad = queues.find((q) => !QUEUE.test(q));
+  const bad = queues.find((q) => !QUEUE_NAME.test(q));
   if (bad !== undefined) {
     throw new InvalidArgumentError(`"${bad}" is not a queue name: give names separated by commas, e.g. --queue=high,default,low`);
   }
@@ -32,7 +32,7 @@ export function queueList(value: string): string[] {
 }
 
 export function queueName(value: string): string {
-  if (!QUEUE.test(value)) throw new InvalidArgumentError('use letters, digits, and . _ : - (at most 64)');
+  if (!QUEUE_NAME.test(value)) throw new InvalidArgumentError('start with a letter or digit, then letters, digits and . _ : - (at most 64)');
   return value;
 }
 

@@ -64,6 +64,7 @@ export async function runWorker(flags: WorkerFlags, extra: Partial<WorkerOptions
     worker.stop();
   };
   process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
+  if (rt.driver.warning) rt.logger.warn(rt.driver.warning);
   rt.logger.info({ driver: rt.driver.description, queues: options.queues ?? 'all', concurrency: options.concurrency },
     `Worker started on ${rt.driver.description}`);
   try {

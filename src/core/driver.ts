@@ -92,6 +92,8 @@ export interface QueueStats {
 export interface Driver {
   /** The driver's name as configured (`database`, `redis`, ...), with the server for messages. */
   readonly description: string;
+  /** What a user must know before trusting this driver (said once when a worker starts). */
+  readonly warning?: string;
   push(job: NewJob): Promise<PushResult>;
   reserve(request: ReserveRequest): Promise<ReservedJob[]>;
   ack(job: ReservedJob): Promise<boolean>;

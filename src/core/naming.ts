@@ -21,3 +21,6 @@ export function nearestNames(name: string, known: Iterable<string>): string[] {
     .slice(0, 3)
     .map(({ candidate }) => candidate);
 }
+
+/** Queue names: a letter or digit, then letters, digits and . _ : - (64 at most); never `.` or `..`. */
+export const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;

@@ -5,6 +5,7 @@
  * stored when validation fails; every failure rejects it — never silently.
  */
 import { UsageError } from './errors.ts';
+import { QUEUE_NAME } from './naming.ts';
 import type { JobClass } from './jobable.ts';
 import { assertPayloadSize, encodePayload, type Payload } from './payload.ts';
 import { runtime } from './runtime.ts';
@@ -16,7 +17,6 @@ export type DispatchResult =
 
 type Target = { jobClass: JobClass } | { name: string };
 
-const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export class PendingDispatch implements PromiseLike<DispatchResult> {
   private queueName = 'default';
@@ -75,7 +75,7 @@ export class PendingDispatch implements PromiseLike<DispatchResult> {
   private async store(): Promise<DispatchResult> {
     if (this.encoded instanceof Error) throw this.encoded;
     if (!QUEUE_NAME.test(this.queueName)) {
-      throw new UsageError(`Bad queue name "${this.queueName}": use letters, digits, and . _ : - (at most 64)`);
+      throw new UsageError(`Bad queue name "${this.queueName}": start with a letter or digit, then letters, digits and . _ : - (at most 64)`);
     }
     if (!Number.isFinite(this.delaySeconds) || this.delaySeconds < 0) {
       throw new UsageError(`Bad delay ${this.delaySeconds}: give seconds ≥ 0`);

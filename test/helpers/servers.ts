@@ -113,3 +113,19 @@ export async function dropClusterPrefix(prefix: string): Promise<void> {
     node.disconnect();
   }
 }
+
+export const MEMCACHED_SERVERS = process.env.TEST_MEMCACHED_SERVERS ?? '127.0.0.1:11211';
+
+/** Throws an error that says how to start memcached when it does not answer. */
+export async function requireMemcached(servers = MEMCACHED_SERVERS): Promise<string> {
+  const { MemcacheClient } = await import('memcache-client');
+  const client = new MemcacheClient({ server: servers.split(',')[0]!, cmdTimeout: 2000 });
+  try {
+    await client.version();
+    return servers;
+  } catch (error) {
+    throw new Error(`memcached at ${servers} is not reachable (${(error as Error).message}): start it: memcached -d -u root -l 127.0.0.1 -p 11211 (apt-get install -y memcached) (or set TEST_MEMCACHED_SERVERS)`);
+  } finally {
+    client.shutdown();
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * Picks and builds the configured driver.
  */
+import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { JobConfig } from '../config.ts';
 import type { FullDriver } from '../driver.ts';
@@ -8,6 +9,8 @@ import { ConfigError } from '../errors.ts';
 import { DatabaseDriver } from './database.ts';
 import { createKnex } from './database-connection.ts';
 import { RedisDriver } from './redis.ts';
+import { FileDriver } from './file.ts';
+import { MemcachedDriver } from './memcached.ts';
 
 export function createDriver(config: JobConfig, clock: Clock): FullDriver {
   switch (config.driver) {
@@ -15,6 +18,10 @@ export function createDriver(config: JobConfig, clock: Clock): FullDriver {
       return new DatabaseDriver(createKnex(config.database, config.root), { table: config.table, failedTable: config.failed_table }, clock);
     case 'redis':
       return new RedisDriver(config.redis, config.prefix, clock);
+    case 'file':
+      return new FileDriver(path.resolve(config.root, config.file_path), clock);
+    case 'memcached':
+      return new MemcachedDriver(config.memcached, config.prefix, clock);
     default:
       throw new ConfigError(`${config.source}: driver "${config.driver}" is not available in this version; use "database"`);
   }
