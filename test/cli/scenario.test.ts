@@ -1,11 +1,15 @@
 /**
- * The manual's scenario through the real binary, on SQLite, MariaDB and PostgreSQL alike:
+ * The manual's scenario through the real binary, on every driver alike (SQLite, MariaDB,
+ * PostgreSQL, Redis, Redis Cluster, file, memcached):
  * queues high/default/low, a scheduled job, a flaky job, a job that always fails, two
  * overlapping dispatches, the facade and a legacy listener; then the failed store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logLines, makeApp, type TestApp } from '../helpers/app.ts';
-import { DATABASES, scratchDatabase } from '../helpers/servers.ts';
+import {
+  CLUSTER_URL, DATABASES, dropClusterPrefix, dropRedisPrefix, requireCluster, requireMemcached, requireRedis, scratchDatabase, uniqueName,
+  type DatabaseKind,
+} from '../helpers/servers.ts';
 
 const DISPATCH = `
 import { Job } from 'rakit';
@@ -29,26 +33,73 @@ console.log(JSON.stringify(out));
 await Job.close();
 `;
 
-for (const kind of DATABASES) {
-  describe(`the manual's scenario on ${kind}`, () => {
+interface Target {
+  label: string;
+  database?: DatabaseKind;
+  /** Config for the app, and what to drop afterwards. */
+  setup(): Promise<{ config: Record<string, unknown>; drop(): Promise<void> }>;
+}
+
+const TARGETS: Target[] = [
+  ...DATABASES.map((kind): Target => ({
+    label: kind,
+    database: kind,
+    async setup() {
+      if (kind === 'sqlite') return { config: { database: 'sqlite:storage/jobs.sqlite' }, drop: async () => {} };
+      const scratch = await scratchDatabase(kind);
+      return { config: { database: scratch.url }, drop: scratch.drop };
+    },
+  })),
+  {
+    label: 'redis',
+    async setup() {
+      const url = await requireRedis();
+      const prefix = uniqueName('s');
+      return { config: { driver: 'redis', redis: url, prefix }, drop: () => dropRedisPrefix(url, prefix) };
+    },
+  },
+  {
+    label: 'redis cluster',
+    async setup() {
+      await requireCluster();
+      const prefix = uniqueName('s');
+      return { config: { driver: 'redis', redis: CLUSTER_URL, prefix }, drop: () => dropClusterPrefix(prefix) };
+    },
+  },
+  { label: 'file', setup: async () => ({ config: { driver: 'file' }, drop: async () => {} }) },
+  {
+    label: 'memcached',
+    async setup() {
+      return { config: { driver: 'memcached', memcached: await requireMemcached(), prefix: uniqueName('s') }, drop: async () => {} };
+    },
+  },
+];
+
+/** `it` where the case applies to the target; elsewhere the case does not exist (it is not "skipped"). */
+const itWhere = (applies: boolean) => (applies ? it : ((() => undefined) as unknown as typeof it));
+
+for (const target of TARGETS) {
+  describe(`the manual's scenario on ${target.label}`, () => {
     let app: TestApp;
-    let dropDb = async () => {};
+    let drop = async () => {};
 
     beforeAll(async () => {
-      let database = 'sqlite:storage/jobs.sqlite';
-      if (kind !== 'sqlite') {
-        const scratch = await scratchDatabase(kind);
-        database = scratch.url;
-        dropDb = scratch.drop;
-      }
-      app = makeApp({ database, sleep_ms: 50, backoff: 0 });
+      const made = await target.setup();
+      drop = made.drop;
+      app = makeApp({ ...made.config, sleep_ms: 50, backoff: 0 });
     });
     afterAll(async () => {
       app?.remove();
-      await dropDb();
+      await drop();
     });
 
-    it('creates the tables with job:table and migrate', async () => {
+    itWhere(!target.database)('needs no tables', async () => {
+      const table = await app.rakit(['job:table']);
+      expect(table.code).toBe(0);
+      expect(table.stdout).toMatch(/driver keeps its jobs without tables; nothing to write/);
+    });
+
+    itWhere(!!target.database)('creates the tables with job:table and migrate', async () => {
       const table = await app.rakit(['job:table']);
       expect(table).toMatchObject({ code: 0 });
       expect(table.stdout).toMatch(/Created migrations\/\d{14}_create_rakit_jobs_table\.ts/);
@@ -105,12 +156,12 @@ for (const kind of DATABASES) {
       const [entry] = JSON.parse((await app.rakit(['job:failed', '--json'])).stdout);
       const retry = await app.rakit(['job:retry', entry.id]);
       expect(retry.code).toBe(0);
-      expect(retry.stdout).toMatch(new RegExp(`Failed job ${entry.id} queued again as job \\d+`));
+      expect(retry.stdout).toMatch(new RegExp(`Failed job ${entry.id} queued again as job \\S+`));
       expect((await app.rakit(['job:failed'])).stdout).toContain('No failed jobs.');
       const before = app.ranLog().length;
       await app.rakit(['job:runall', '--stop-when-empty']);
       expect(app.ranLog().slice(before)).toEqual(['always-fails', 'always-fails', 'failed hook: always fails on purpose']);
-      const missing = await app.rakit(['job:retry', '999999']);
+      const missing = await app.rakit(['job:retry', 'default/999999', '999999']);
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain('No failed job with id 999999');
     });
@@ -126,14 +177,14 @@ for (const kind of DATABASES) {
     it('dispatches from the shell and clears pending jobs', async () => {
       const d = await app.rakit(['job:dispatch', 'record', '--payload', '{"tag":"shell"}', '--queue', 'low', '--at', '2030-01-01 10:00']);
       expect(d.code, d.stderr).toBe(0);
-      expect(d.stdout).toMatch(/Queued record as job \d+ on "low", due 2030-01-01T10:00:00.000Z/);
+      expect(d.stdout).toMatch(/Queued record as job \S+ on "low", due 2030-01-01T10:00:00.000Z/);
       const clear = await app.rakit(['job:clear', '--queue', 'low']);
       expect(clear.stdout).toContain('Deleted 1 pending job from "low".');
       expect((await app.rakit(['job:clear'])).stdout).toContain('Deleted 1 pending job.');
       expect((await app.rakit(['job:status'])).stdout).toContain('No jobs');
     });
 
-    it('rolls the migration back', async () => {
+    itWhere(!!target.database)('rolls the migration back', async () => {
       const status = await app.rakit(['migrate', '--status']);
       expect(status.stdout).toMatch(/ran\s+\d{14}_create_rakit_jobs_table/);
       const back = await app.rakit(['migrate', '--rollback']);

@@ -353,7 +353,12 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, WakingQu
 
   /** Resolves when a pending file appears (chokidar), after `ms`, or on abort. */
   async waitForJob(_queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {
-    await this.watch();
+    if (!this.watcher) {
+      // A file added before the watcher was ready would be missed: start watching, then let the
+      // worker look once more before it waits.
+      await this.watch();
+      return;
+    }
     if (this.wokenEarly) {
       this.wokenEarly = false;
       return;

@@ -63,6 +63,8 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
     this.lua = this.redis as unknown as Scripted;
     // Errors surface on the command that meets them; the client reconnects by itself.
     this.redis.on('error', () => undefined);
+    // A restarted Redis may have forgotten the queue list: register queues again after every (re)connect.
+    this.redis.on('ready', () => this.knownQueues.clear());
   }
 
   private k(queue: string, part: string): string {
@@ -249,7 +251,12 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
 
   /** Resolves on a wake message for one of `queues`, after `ms`, or on abort. */
   async waitForJob(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {
-    await this.subscribe(queues);
+    if (!this.subscriber) {
+      // A job published before the subscription existed would be missed: subscribe, then let the
+      // worker look once more before it waits.
+      await this.subscribe(queues);
+      return;
+    }
     if (this.wokenEarly) {
       this.wokenEarly = false;
       return;
@@ -278,7 +285,8 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
       if (this.wakeWaiters.size === 0) this.wokenEarly = true;
       for (const waiter of [...this.wakeWaiters]) waiter();
     };
-    sub.on('message', wake).on('pmessage', wake);
+    // Messages sent while the subscriber was reconnecting are lost: a (re)connect wakes the workers to look.
+    sub.on('message', wake).on('pmessage', wake).on('ready', wake);
     this.subscriber = sub;
     if (queues) await sub.subscribe(...queues.map((q) => this.channel(q)));
     else await sub.psubscribe(`${this.prefix}:wake:*`);
