@@ -10,6 +10,7 @@ import type { Leases, ReservedJob } from '../src/core/driver.ts';
 import { makeApp, type TestApp } from './helpers/app.ts';
 import { TestClock } from './helpers/clock.ts';
 import { createTestDatabase } from './helpers/database.ts';
+import { dropRedisPrefix, requireRedis, uniqueName } from './helpers/servers.ts';
 
 const LEASES: Leases = { byName: {}, defaultMs: 60_000 };
 
@@ -17,23 +18,33 @@ describe('contention', () => {
   let app: TestApp | undefined;
   afterAll(() => app?.remove());
 
-  it('three worker processes on one SQLite file run each of 300 jobs once', async () => {
-    app = makeApp({ database: 'sqlite:storage/jobs.sqlite', sleep_ms: 20 });
-    await app.rakit(['job:table']);
-    await app.rakit(['migrate']);
-    const script = await app.script('fill.ts', `
-      import { Job } from 'rakit';
-      import Record from './application/jobs/Record.ts';
-      await Promise.all(Array.from({ length: 300 }, (_, i) => Record.dispatch({ tag: 'job-' + i })));
-      await Job.close();
-    `);
-    expect(script.code, script.stderr).toBe(0);
-    const runs = await Promise.all([1, 2, 3].map(() => app!.rakit(['job:runall', '--stop-when-empty', '--concurrency=4'], { RAKIT_LOG_LEVEL: 'warn' })));
-    for (const run of runs) expect(run.code, run.stderr + run.stdout).toBe(0);
-    const ran = readFileSync(path.join(app.dir, 'storage/ran.log'), 'utf8').split('\n').filter(Boolean);
-    expect(ran).toHaveLength(300);
-    expect(new Set(ran).size).toBe(300);
-  });
+  const prefix = uniqueName('c');
+  afterAll(async () => dropRedisPrefix(await requireRedis(), prefix));
+  const shared: [string, () => Promise<Record<string, unknown>>][] = [
+    ['one SQLite file', async () => ({ database: 'sqlite:storage/jobs.sqlite' })],
+    ['the file driver', async () => ({ driver: 'file' })],
+    ['one Redis', async () => ({ driver: 'redis', redis: await requireRedis(), prefix })],
+  ];
+  for (const [label, config] of shared) {
+    it(`three worker processes on ${label} run each of 300 jobs once`, async () => {
+      app?.remove();
+      app = makeApp({ ...(await config()), sleep_ms: 20 });
+      await app.rakit(['job:table']);
+      await app.rakit(['migrate']);
+      const script = await app.script('fill.ts', `
+        import { Job } from 'rakit';
+        import Record from './application/jobs/Record.ts';
+        await Promise.all(Array.from({ length: 300 }, (_, i) => Record.dispatch({ tag: 'job-' + i })));
+        await Job.close();
+      `);
+      expect(script.code, script.stderr).toBe(0);
+      const runs = await Promise.all([1, 2, 3].map(() => app!.rakit(['job:runall', '--stop-when-empty', '--concurrency=4'], { RAKIT_LOG_LEVEL: 'warn' })));
+      for (const run of runs) expect(run.code, run.stderr + run.stdout).toBe(0);
+      const ran = readFileSync(path.join(app.dir, 'storage/ran.log'), 'utf8').split('\n').filter(Boolean);
+      expect(ran).toHaveLength(300);
+      expect(new Set(ran).size).toBe(300);
+    });
+  }
 
   for (const kind of ['mysql', 'pg'] as const) {
     it(`16 claimers on ${kind} take each of 800 jobs once, and no lock error escapes`, async () => {

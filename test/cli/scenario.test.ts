@@ -138,6 +138,8 @@ for (const target of TARGETS) {
       expect(msgs).toContain('Job executed: flaky (attempt 3)');
       expect(msgs).toContain('Job failed: always-fails (after 2 attempts): always fails on purpose');
       expect(msgs.at(-1)).toMatch(/Worker stopped \(empty\): 7 done, 3 retried, 1 failed/);
+      if (target.label === 'memcached') expect(msgs[0]).toMatch(/^memcached driver: best effort — jobs are lost if memcached restarts or evicts them/);
+      else expect(msgs[0]).toMatch(/^Worker started on /);
     });
 
     it('lists the failed job, shows the scheduled one, and never runs the failed job by itself', async () => {
