@@ -130,9 +130,9 @@ export class Worker {
     const wake = AbortSignal.any([this.quit.signal, over.signal]);
     const waits: Promise<unknown>[] = [...this.running.values()];
     if (empty) {
-      waits.push(driver.waitForJob
-        ? driver.waitForJob(this.options.queues, this.options.sleepMs, wake)
-        : clock.sleep(this.options.sleepMs, wake));
+      const sleep = () => clock.sleep(this.options.sleepMs, wake);
+      // A wait that fails (its server is away) is a plain sleep: the claim after it reports the outage.
+      waits.push(driver.waitForJob ? driver.waitForJob(this.options.queues, this.options.sleepMs, wake).catch(sleep) : sleep());
     }
     try {
       if (waits.length > 0) await Promise.race(waits);

@@ -46,6 +46,7 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
   /** The same client, typed with the scripts. */
   private readonly lua: Scripted;
   private subscriber: RedisClient | null = null;
+  private subscribing: Promise<void> | null = null;
   private ready: Promise<void> | null = null;
   /** Queues this process has registered in P:queues (the set `job:status` reads). */
   private readonly knownQueues = new Set<string>();
@@ -253,9 +254,13 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
   async waitForJob(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {
     if (!this.subscriber) {
       // A job published before the subscription existed would be missed: subscribe, then let the
-      // worker look once more before it waits.
-      await this.subscribe(queues);
-      return;
+      // worker look once more before it waits. Redis may be down right now: then wait out `ms`
+      // and subscribe on a later call.
+      this.subscribing ??= this.subscribe(queues).finally(() => {
+        this.subscribing = null;
+      });
+      if (await this.subscribing.then(() => true, () => false)) return;
+      ms = Math.min(ms, 1000);
     }
     if (this.wokenEarly) {
       this.wokenEarly = false;
@@ -275,21 +280,27 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
     this.wokenEarly = false;
   }
 
-  /** One subscriber connection for the process, kept for its life (ioredis re-subscribes after reconnects). */
+  /**
+   * One subscriber connection for the process, kept for its life once made (ioredis re-subscribes
+   * after reconnects). A failed first subscribe leaves none, so a later wait tries again.
+   */
   private async subscribe(queues: readonly string[] | null): Promise<void> {
-    if (this.subscriber) return;
-    await this.open();
     const sub = (this.redis as Redis).duplicate();
     sub.on('error', () => undefined);
     const wake = () => {
       if (this.wakeWaiters.size === 0) this.wokenEarly = true;
       for (const waiter of [...this.wakeWaiters]) waiter();
     };
-    // Messages sent while the subscriber was reconnecting are lost: a (re)connect wakes the workers to look.
+    try {
+      if (queues) await sub.subscribe(...queues.map((q) => this.channel(q)));
+      else await sub.psubscribe(`${this.prefix}:wake:*`);
+    } catch (error) {
+      sub.disconnect();
+      throw error;
+    }
+    // Messages sent while the subscriber was reconnecting are lost: a reconnect wakes the workers to look.
     sub.on('message', wake).on('pmessage', wake).on('ready', wake);
     this.subscriber = sub;
-    if (queues) await sub.subscribe(...queues.map((q) => this.channel(q)));
-    else await sub.psubscribe(`${this.prefix}:wake:*`);
   }
 
   async close(): Promise<void> {
