@@ -86,6 +86,18 @@ describe('bad input', () => {
     expect(await snapshot()).toBe(before);
   });
 
+  it('names host and port of an unreachable Redis or memcached, and never a password', async () => {
+    const before = await snapshot();
+    const redis = await app.rakit(['job:status'], { JOB_DRIVER: 'redis', REDIS_URL: 'redis://:s3cret-pw@127.0.0.1:1/0' });
+    expect(redis.code).toBe(1);
+    expect(redis.stderr).toMatch(/^rakit: Cannot reach Redis at 127\.0\.0\.1:1\/0: .* — start Redis or fix REDIS_URL/);
+    expect(redis.stderr + redis.stdout).not.toContain('s3cret-pw');
+    const memcached = await app.rakit(['job:status'], { JOB_DRIVER: 'memcached', MEMCACHED_SERVERS: '127.0.0.1:1' });
+    expect(memcached.code).toBe(1);
+    expect(memcached.stderr).toMatch(/^rakit: Cannot reach memcached at 127\.0\.0\.1:1: .* — start memcached or fix MEMCACHED_SERVERS/);
+    expect(await snapshot()).toBe(before);
+  });
+
   it('tells the user to create the tables when they are missing', async () => {
     const result = await app.rakit(['job:runall', '--once'], { DATABASE_URL: 'sqlite:storage/empty.sqlite' });
     expect(result.code).toBe(2);

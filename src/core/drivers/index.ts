@@ -5,7 +5,6 @@ import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { JobConfig } from '../config.ts';
 import type { FullDriver } from '../driver.ts';
-import { ConfigError } from '../errors.ts';
 import { DatabaseDriver } from './database.ts';
 import { createKnex } from './database-connection.ts';
 import { RedisDriver } from './redis.ts';
@@ -22,7 +21,5 @@ export function createDriver(config: JobConfig, clock: Clock): FullDriver {
       return new FileDriver(path.resolve(config.root, config.file_path), clock);
     case 'memcached':
       return new MemcachedDriver(config.memcached, config.prefix, clock);
-    default:
-      throw new ConfigError(`${config.source}: driver "${config.driver}" is not available in this version; use "database"`);
   }
 }

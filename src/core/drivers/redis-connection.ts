@@ -52,7 +52,8 @@ export function createRedis(setting: RedisSetting): RedisClient {
 
 /** `redis 127.0.0.1:6379/0`, never with a password. */
 export function describeRedis(setting: RedisSetting): string {
-  if (typeof setting === 'string') return `redis ${redact(setting).replace(/^redis(\+cluster|s)?:\/\//, '')}`;
+  // Credentials never appear: `redis 127.0.0.1:6379/0`.
+  if (typeof setting === 'string') return `redis ${setting.replace(/^redis(\+cluster|s)?:\/\//, '').replace(/^[^@/]*@/, '')}`;
   if (setting.cluster) return `redis cluster ${setting.cluster.map((n) => (typeof n === 'object' ? `${n.host}:${n.port}` : String(n))).join(',')}`;
   if (setting.sentinels) return `redis sentinel ${setting.name ?? ''} via ${setting.sentinels.map((n) => `${n.host}:${n.port}`).join(',')}`;
   return `redis ${setting.host ?? '127.0.0.1'}:${setting.port ?? 6379}/${setting.db ?? 0}`;
