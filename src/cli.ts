@@ -16,6 +16,7 @@ import { jobTableCommand } from './commands/job-table.ts';
 import { makeJobCommand } from './commands/make-job.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { RakitError, coerceError } from './core/errors.ts';
+import { WORKER_ARG } from './core/ipc.ts';
 import { closeRuntime } from './core/runtime.ts';
 
 export function buildProgram(): Command {
@@ -36,6 +37,11 @@ export function buildProgram(): Command {
 /** Runs the program and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   try {
+    if (argv[0] === WORKER_ARG) {
+      // A worker process forked by the manager (src/core/manager.ts).
+      const { runWorkerProcess } = await import('./core/worker-process.ts');
+      return await runWorkerProcess(JSON.parse(process.env.RAKIT_WORKER ?? '{}'));
+    }
     await buildProgram().parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (thrown) {

@@ -8,8 +8,6 @@ export function jobRunCommand(): Command {
     .argument('<name...>', 'job names, e.g. send-email'))
     .action(async (names: string[], flags: WorkerFlags) => {
       const rt = await runtime();
-      await rt.registry.discover();
-      for (const name of names) rt.registry.assertKnown(name);
-      process.exitCode = await runWorker(flags, { names, stopWhenEmpty: true, maxJobs: flags.maxJobs ?? rt.config.max_job });
+      process.exitCode = await runWorker(flags, { names, stopWhenEmpty: true, maxJobs: flags.maxJobs ?? rt.config.max_job }, 0);
     });
 }

@@ -1,9 +1,11 @@
 /**
- * The shared body of `job:runall` and `job:run`: flags → WorkerOptions, signal handling, and the
- * exit code of the stop reason.
+ * The shared body of `job:runall` and `job:run`: flags → WorkerOptions, then either the process
+ * manager (the default: worker processes it can kill at a job's timeout) or, with
+ * `--in-process`, the worker loop in this process. Signals start the two-phase stop.
  */
 import { Command } from 'commander';
 import type { Backoff } from '../core/backoff.ts';
+import { Manager } from '../core/manager.ts';
 import { runtime } from '../core/runtime.ts';
 import { Worker } from '../core/worker.ts';
 import { DEFAULT_WORKER_OPTIONS, EXIT_CODES, type WorkerOptions } from '../core/worker-options.ts';
@@ -16,6 +18,8 @@ export interface WorkerFlags {
   timeout?: number;
   backoff?: Backoff;
   concurrency?: number;
+  processes?: number;
+  inProcess?: boolean;
   once?: boolean;
   stopWhenEmpty?: boolean;
   maxJobs?: number;
@@ -30,17 +34,18 @@ export function addWorkerFlags(command: Command): Command {
     .option('--sleep <ms>', 'idle wait between looks at the queue (default: sleep_ms)', wholeNumber(0))
     .option('--timeout <s>', 'seconds a job may run when its class does not set `timeout`', seconds)
     .option('--backoff <s[,s...]>', 'seconds before retries when the class does not set `backoff`', backoffList)
-    .option('--concurrency <n>', 'jobs run at once in this worker', wholeNumber(1))
+    .option('--concurrency <n>', 'jobs run at once in each worker process', wholeNumber(1))
+    .option('--processes <n>', 'worker processes the manager keeps running', wholeNumber(1))
+    .option('--in-process', 'run jobs in this process, without the manager (a job that blocks the event loop cannot be stopped)')
     .option('--once', 'process one job, then exit')
     .option('--stop-when-empty', "exit when nothing is due and none of this run's retries is waiting")
     .option('--max-jobs <n>', 'exit after this many jobs', wholeNumber(0))
     .option('--max-time <s>', 'exit after this many seconds (finishing running jobs)', wholeNumber(0))
-    .option('--memory <mb>', 'exit after a job when RSS exceeds this many MB', wholeNumber(0));
+    .option('--memory <mb>', 'replace a worker process (or exit, with --in-process) after a job when its RSS exceeds this many MB', wholeNumber(0));
 }
 
-export async function runWorker(flags: WorkerFlags, extra: Partial<WorkerOptions>): Promise<number> {
+export async function runWorker(flags: WorkerFlags, extra: Partial<WorkerOptions>, recycleAfter: number): Promise<number> {
   const rt = await runtime();
-  await rt.registry.discover();
   const options: WorkerOptions = {
     ...DEFAULT_WORKER_OPTIONS,
     sleepMs: flags.sleep ?? rt.config.sleep_ms,
@@ -56,19 +61,24 @@ export async function runWorker(flags: WorkerFlags, extra: Partial<WorkerOptions
     memory: flags.memory ?? 0,
     ...extra,
   };
-  const worker = new Worker(rt, options);
+  const supervised = flags.inProcess ? null : new Manager(rt, { processes: flags.processes ?? 1, worker: options, recycleAfter });
+  const inline = supervised ? null : new Worker(rt, options);
   const onSignal = (signal: string) => {
-    rt.logger.warn(worker.stopping
+    const again = supervised ? false : inline!.stopping;
+    rt.logger.warn(again
       ? `${signal} again: releasing running jobs and exiting`
       : `${signal}: finishing running jobs, then exiting (send again to stop now)`);
-    worker.stop();
+    (supervised ?? inline)!.stop();
   };
   process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
-  if (rt.driver.warning) rt.logger.warn(rt.driver.warning);
-  rt.logger.info({ driver: rt.driver.description, queues: options.queues ?? 'all', concurrency: options.concurrency },
-    `Worker started on ${rt.driver.description}`);
   try {
-    const summary = await worker.run();
+    if (supervised) return await supervised.run();
+    await rt.registry.discover();
+    for (const name of options.names ?? []) rt.registry.assertKnown(name);
+    if (rt.driver.warning) rt.logger.warn(rt.driver.warning);
+    rt.logger.info({ driver: rt.driver.description, queues: options.queues ?? 'all', concurrency: options.concurrency },
+      `Worker started on ${rt.driver.description}`);
+    const summary = await inline!.run();
     rt.logger.info(summary, `Worker stopped (${summary.reason}): ${summary.done} done, ${summary.retried} retried, ${summary.failed} failed`);
     return EXIT_CODES[summary.reason];
   } finally {

@@ -16,12 +16,31 @@ import { decodePayload, type Payload } from './payload.ts';
 import type { Registry } from './registry.ts';
 import { LEASE_GRACE_MS, type StopReason, type WorkerOptions } from './worker-options.ts';
 
+/** What a supervising process needs to know to stop an attempt by force and record it. */
+export interface AttemptPlan {
+  /** The attempt's timeout. */
+  timeoutMs: number;
+  /** No retry follows this attempt if it fails. */
+  final: boolean;
+  /** Wait before the retry if it fails. */
+  backoffMs: number;
+}
+
+/** Lets a supervisor (the process manager) follow each attempt. */
+export interface WorkerHooks {
+  /** Awaited before job code runs, so the supervisor knows of the job before it can block the event loop. */
+  attemptStarting?(job: ReservedJob, plan: AttemptPlan): Promise<void>;
+  /** After the attempt's outcome is recorded in the driver. */
+  attemptEnded?(job: ReservedJob): void;
+}
+
 export interface WorkerDeps {
   driver: Driver & Partial<WakingQueue>;
   registry: Registry;
   config: JobConfig;
   logger: Logger;
   clock: Clock;
+  hooks?: WorkerHooks;
 }
 
 export interface WorkerSummary {
@@ -49,6 +68,12 @@ export class Worker {
   stop(): void {
     if (this.quit.signal.aborted) this.force.abort();
     else this.quit.abort();
+  }
+
+  /** Both phases at once: abort running jobs and give them back uncounted. */
+  forceStop(): void {
+    this.quit.abort();
+    this.force.abort();
   }
 
   get stopping(): boolean {
@@ -160,6 +185,7 @@ export class Worker {
   private start(job: ReservedJob): void {
     this.claimedCount++;
     const task = this.process(job)
+      .finally(() => this.deps.hooks?.attemptEnded?.(job))
       .catch((error: unknown) => this.deps.logger.error({ err: coerceError(error), id: job.id, job: job.name }, 'Job bookkeeping failed; its lease will bring it back'))
       .finally(() => {
         this.running.delete(job.id);
@@ -173,8 +199,14 @@ export class Worker {
     const { driver, registry, clock, logger } = this.deps;
     const handler = registry.resolve(job.name);
     const jobClass = handler?.kind === 'class' ? handler.jobClass : null;
+    const tries = this.triesOf(jobClass);
+    const backoff = this.backoffOf(jobClass);
+    const timeoutMs = this.timeoutMs(jobClass);
+    await this.deps.hooks?.attemptStarting?.(job, {
+      timeoutMs, final: !handler || job.attempts >= tries, backoffMs: backoffDelayMs(backoff, job.attempts),
+    });
     const begun = clock.now();
-    const outcome: AttemptOutcome = await runAttempt(job, handler, this.timeoutMs(jobClass), clock, this.force.signal);
+    const outcome: AttemptOutcome = await runAttempt(job, handler, timeoutMs, clock, this.force.signal);
     const ms = clock.now() - begun;
     const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms };
     if (this.force.signal.aborted && outcome.status === 'error') {
@@ -190,9 +222,8 @@ export class Worker {
       else logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
       return;
     }
-    const tries = this.triesOf(jobClass);
     if (!outcome.final && job.attempts < tries) {
-      const at = clock.now() + backoffDelayMs(this.backoffOf(jobClass), job.attempts);
+      const at = clock.now() + backoffDelayMs(backoff, job.attempts);
       await driver.release(job, { at, countAttempt: true });
       this.retryTimes.push(at);
       this.summary.retried++;

@@ -1,0 +1,225 @@
+/**
+ * The process manager behind `rakit job:runall` and `rakit job:run`: forks `--processes` worker
+ * processes and never runs job code itself. It
+ * - enforces hard timeouts: an attempt still running at timeout + KILL_GRACE_MS (a job that
+ *   ignores its AbortSignal or blocks the event loop) gets its process killed; the manager
+ *   records the attempt as a TimeoutError (retry or failed store, by `tries`), gives the other
+ *   jobs of that process back uncounted, and starts a new process;
+ * - replaces a process after `max_job` jobs or over `--memory`, and restarts a crashed one with
+ *   a growing delay;
+ * - turns SIGTERM/SIGINT into the two-phase stop of its processes and exits when they have.
+ * Leases (timeout + LEASE_GRACE_MS) outlast the kill, so no other worker can take a job the
+ * manager has not yet stopped.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeFailure } from './attempt.ts';
+import type { Clock } from './clock.ts';
+import type { Driver, ReservedJob } from './driver.ts';
+import { TimeoutError, coerceError } from './errors.ts';
+import { WORKER_ARG, type ManagerMessage, type WorkerMessage } from './ipc.ts';
+import type { Logger } from './logger.ts';
+import type { AttemptPlan } from './worker.ts';
+import type { StopReason, WorkerOptions } from './worker-options.ts';
+
+/** How long past its timeout an attempt may run before its process is killed. */
+export const KILL_GRACE_MS = 2_000;
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'rakit.js');
+
+export interface ManagerOptions {
+  /** Worker processes to keep running. */
+  processes: number;
+  /** What each worker process does. */
+  worker: WorkerOptions;
+  /** Replace a process after this many jobs (0 = never). */
+  recycleAfter: number;
+}
+
+interface Running {
+  job: ReservedJob;
+  plan: AttemptPlan;
+  deadline: number;
+}
+
+interface Child {
+  proc: ChildProcess;
+  running: Map<string, Running>;
+  /** Why the manager killed it, if it did. */
+  killedFor: Running | null;
+  reason: StopReason | null;
+  rss: number;
+  startedAt: number;
+}
+
+export class Manager {
+  private readonly children = new Set<Child>();
+  private stopping = 0;
+  private crashes = 0;
+  private exitCode = 0;
+  private pendingHooks: ManagerMessage[] = [];
+  private done!: () => void;
+  private restarts = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly deps: { driver: Driver; logger: Logger; clock: Clock },
+    private readonly options: ManagerOptions,
+  ) {}
+
+  /** Starts the processes and resolves with the exit code once they have all stopped. */
+  async run(): Promise<number> {
+    const finished = new Promise<void>((resolve) => (this.done = resolve));
+    for (let i = 0; i < this.options.processes; i++) this.spawn();
+    const watch = setInterval(() => this.enforceDeadlines(), 100);
+    await finished;
+    clearInterval(watch);
+    return this.exitCode;
+  }
+
+  /** First call: processes finish their running jobs and exit. Second: they give them back and exit. */
+  stop(): void {
+    this.stopping++;
+    for (const timer of this.restarts) clearTimeout(timer);
+    this.restarts.clear();
+    const message: ManagerMessage = { type: this.stopping > 1 ? 'force' : 'stop' };
+    for (const child of this.children) this.send(child, message);
+    this.maybeDone();
+  }
+
+  private get oneShot(): boolean {
+    const w = this.options.worker;
+    return w.stopWhenEmpty || w.once || w.maxTime > 0 || (w.maxJobs > 0 && this.options.recycleAfter === 0);
+  }
+
+  private spawn(): void {
+    const maxJobs = this.options.recycleAfter > 0 ? this.options.recycleAfter : this.options.worker.maxJobs;
+    const proc = fork(BIN, [WORKER_ARG], {
+      env: { ...process.env, RAKIT_WORKER: JSON.stringify({ ...this.options.worker, maxJobs }) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const child: Child = { proc, running: new Map(), killedFor: null, reason: null, rss: 0, startedAt: this.deps.clock.now() };
+    this.children.add(child);
+    proc.on('message', (message: WorkerMessage) => this.onMessage(child, message));
+    proc.on('exit', (code, signal) => void this.onExit(child, code, signal));
+    this.deps.logger.debug({ pid: proc.pid }, `Worker process ${proc.pid} started`);
+    for (const hook of this.pendingHooks.splice(0)) this.send(child, hook);
+  }
+
+  private send(child: Child, message: ManagerMessage): void {
+    if (child.proc.connected) child.proc.send(message, (error) => void error);
+  }
+
+  private onMessage(child: Child, message: WorkerMessage): void {
+    switch (message.type) {
+      case 'start':
+        child.running.set(message.job.id, {
+          job: message.job, plan: message.plan, deadline: this.deps.clock.now() + message.plan.timeoutMs + KILL_GRACE_MS,
+        });
+        break;
+      case 'end':
+        child.running.delete(message.id);
+        break;
+      case 'beat':
+        child.rss = message.rss;
+        if (this.options.worker.memory > 0 && message.rss > this.options.worker.memory * 1024 * 1024 && !this.stopping) {
+          this.deps.logger.warn({ pid: child.proc.pid, rss: message.rss }, `Worker process ${child.proc.pid} is over --memory; replacing it after its running jobs`);
+          this.send(child, { type: 'stop' });
+          child.reason = 'memory';
+        }
+        break;
+      case 'stopped':
+        child.reason ??= message.summary.reason;
+        break;
+    }
+  }
+
+  /** Kills a process whose attempt ran past its timeout + grace. */
+  private enforceDeadlines(): void {
+    const now = this.deps.clock.now();
+    for (const child of this.children) {
+      if (child.killedFor) continue;
+      for (const running of child.running.values()) {
+        if (running.deadline > now) continue;
+        child.killedFor = running;
+        this.deps.logger.error({ pid: child.proc.pid, id: running.job.id, job: running.job.name },
+          `Job ${running.job.name} (id ${running.job.id}) ran past its timeout of ${running.plan.timeoutMs / 1000} s: killing worker process ${child.proc.pid}`);
+        child.proc.kill('SIGKILL');
+        break;
+      }
+    }
+  }
+
+  private async onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    this.children.delete(child);
+    try {
+      await this.settle(child, code, signal);
+    } catch (error) {
+      this.deps.logger.error({ err: coerceError(error) }, 'Could not record the jobs of a stopped worker process; their leases will bring them back');
+    }
+    const pid = child.proc.pid;
+    if (code === 2) {
+      // Bad configuration or a job module that does not load: restarting would only repeat it.
+      this.exitCode = 2;
+      this.stop();
+    } else if (this.stopping) {
+      // stopping: nothing to restart
+    } else if (child.killedFor || child.reason === 'memory' || (child.reason === 'max-jobs' && this.options.recycleAfter > 0)) {
+      this.spawn();
+    } else if (signal !== null || (code !== 0 && code !== 12)) {
+      const uptime = this.deps.clock.now() - child.startedAt;
+      if (uptime > 60_000) this.crashes = 0;
+      const delay = Math.min(1000 * 2 ** this.crashes++, 30_000);
+      this.deps.logger.error({ pid, code, signal }, `Worker process ${pid} exited unexpectedly (${signal ?? `code ${code}`}); starting another in ${delay / 1000} s`);
+      const timer = setTimeout(() => {
+        this.restarts.delete(timer);
+        if (!this.stopping) this.spawn();
+        this.maybeDone();
+      }, delay);
+      this.restarts.add(timer);
+    } else if (!this.oneShot) {
+      this.spawn();
+    }
+    this.maybeDone();
+  }
+
+  /** Records what a stopped process left running: the attempt that was killed, and the others. */
+  private async settle(child: Child, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    const { driver, clock, logger } = this.deps;
+    // A process that exits without saying it stopped died under its jobs (a crash, a stray
+    // process.exit(), the OOM killer): their attempt counts, as the job's own may be the cause.
+    const died = !child.killedFor && child.reason === null;
+    for (const running of child.running.values()) {
+      const { job, plan } = running;
+      const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts };
+      if (running === child.killedFor || died) {
+        const why = running === child.killedFor
+          ? new TimeoutError(`Job "${job.name}" (id ${job.id}) ran past its timeout of ${plan.timeoutMs / 1000} s and was stopped by killing its worker process`)
+          : new Error(`The worker process running job "${job.name}" (id ${job.id}) died (${signal ?? `exit code ${code}`})`);
+        if (plan.final) {
+          if (await driver.fail(job, { exception: describeFailure(why) })) {
+            logger.error(fields, `Job failed: ${job.name} (after ${job.attempts} attempts): ${why.message}`);
+            this.pendingHooks.push({ type: 'failed-hook', job, exception: describeFailure(why) });
+          }
+        } else if (await driver.release(job, { at: clock.now() + plan.backoffMs, countAttempt: true })) {
+          logger.warn({ ...fields, err: why.message }, `Job retry: ${job.name} (attempt ${job.attempts} failed: ${why.message})`);
+        }
+      } else if (await driver.release(job, { at: clock.now(), countAttempt: false })) {
+        // An innocent bystander of a killed process: back to the queue, attempt not counted.
+        logger.warn(fields, `Job released: ${job.name} (its worker process was stopped)`);
+      }
+    }
+    child.running.clear();
+  }
+
+  private maybeDone(): void {
+    if (this.children.size === 0 && this.restarts.size === 0) {
+      if (this.pendingHooks.length > 0 && !this.stopping) {
+        // A failed() hook is owed and no process is left to run it: start one for the hook.
+        this.spawn();
+        return;
+      }
+      this.done?.();
+    }
+  }
+}

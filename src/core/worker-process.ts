@@ -1,0 +1,68 @@
+/**
+ * A worker process under the manager: runs the Worker loop and tells the manager about each
+ * attempt before job code runs, so a job that blocks the event loop can still be stopped from
+ * outside. Signals belong to the manager (a Ctrl-C reaches the whole process group): this
+ * process stops on the manager's word, or by itself when the manager is gone.
+ */
+import { coerceError } from './errors.ts';
+import type { ManagerMessage, WorkerMessage } from './ipc.ts';
+import { decodePayload } from './payload.ts';
+import { runtime } from './runtime.ts';
+import { Worker } from './worker.ts';
+import { EXIT_CODES, type WorkerOptions } from './worker-options.ts';
+
+export async function runWorkerProcess(options: WorkerOptions): Promise<number> {
+  const rt = await runtime();
+  await rt.registry.discover();
+  for (const name of options.names ?? []) rt.registry.assertKnown(name);
+  if (rt.driver.warning) rt.logger.warn(rt.driver.warning);
+  rt.logger.info({ driver: rt.driver.description, queues: options.queues ?? 'all', concurrency: options.concurrency },
+    `Worker started on ${rt.driver.description}`);
+  const send = (message: WorkerMessage) =>
+    new Promise<void>((resolve) => {
+      if (!process.connected) return resolve();
+      process.send!(message, undefined, {}, () => resolve());
+    });
+  const worker = new Worker({
+    ...rt,
+    hooks: {
+      attemptStarting: (job, plan) => send({ type: 'start', job, plan }),
+      attemptEnded: (job) => void send({ type: 'end', id: job.id, token: job.token }),
+    },
+  }, options);
+  process.on('message', (message: ManagerMessage) => {
+    if (message.type === 'stop') worker.stop();
+    else if (message.type === 'force') worker.forceStop();
+    else if (message.type === 'failed-hook') hooks.add(failedHook(message.job.name, message.job.payload, message.exception));
+  });
+  process.on('disconnect', () => worker.stop());
+  const ignore = () => undefined;
+  process.on('SIGTERM', ignore).on('SIGINT', ignore);
+  const hooks = new Set<Promise<void>>();
+  const beat = setInterval(() => void send({ type: 'beat', rss: process.memoryUsage().rss }), 1000);
+  beat.unref();
+
+  async function failedHook(name: string, payload: string, exception: string): Promise<void> {
+    const handler = rt.registry.resolve(name);
+    if (handler?.kind !== 'class' || typeof handler.jobClass.prototype.failed !== 'function') return;
+    const error = Object.assign(new Error(exception.split('\n')[0]!.replace(/^\w+: /, '')), { name: 'TimeoutError', stack: exception });
+    try {
+      let data = {};
+      try {
+        data = decodePayload(payload);
+      } catch {
+        // a corrupt payload: the hook gets {}
+      }
+      await new handler.jobClass(data).failed!(error);
+    } catch (thrown) {
+      rt.logger.error({ job: name, err: coerceError(thrown) }, `The failed() hook of ${name} threw`);
+    }
+  }
+
+  const summary = await worker.run();
+  clearInterval(beat);
+  await Promise.all(hooks);
+  await send({ type: 'stopped', summary });
+  rt.logger.info(summary, `Worker stopped (${summary.reason}): ${summary.done} done, ${summary.retried} retried, ${summary.failed} failed`);
+  return EXIT_CODES[summary.reason];
+}

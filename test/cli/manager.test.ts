@@ -1,0 +1,97 @@
+/**
+ * The process manager: hard timeouts that stop a job blocking the event loop, crashed worker
+ * processes, --memory and max_job recycling — through the real binary.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { logLines, makeApp, type TestApp } from '../helpers/app.ts';
+
+let app: TestApp;
+beforeEach(async () => {
+  app = makeApp({ database: 'sqlite:storage/jobs.sqlite', sleep_ms: 50, max_job: 3 });
+  await app.rakit(['job:table']);
+  await app.rakit(['migrate']);
+});
+afterEach(() => app?.remove());
+
+const dispatch = (name: string, payload: object = {}) => app.rakit(['job:dispatch', name, '--payload', JSON.stringify(payload)]);
+const failed = async () => JSON.parse((await app.rakit(['job:failed', '--json'])).stdout) as { name: string; exception: string; attempts: number }[];
+
+describe('the process manager', () => {
+  it('stops a for(;;){} job at its timeout by killing its process, records a TimeoutError, and the other jobs complete', async () => {
+    await dispatch('blocker');
+    for (let i = 0; i < 4; i++) await dispatch('pid', { tag: `p${i}`, ms: 300 });
+    const started = Date.now();
+    const run = await app.rakit(['job:runall', '--stop-when-empty', '--concurrency=2']);
+    const took = Date.now() - started;
+    expect(run.code, run.stderr).toBe(0);
+    const [f] = await failed();
+    expect(f).toMatchObject({ name: 'blocker', attempts: 1 });
+    expect(f!.exception).toMatch(/^TimeoutError: Job "blocker" \(id \d+\) ran past its timeout of 2 s and was stopped by killing its worker process/);
+    const ran = app.ranLog();
+    expect(ran.filter((l) => l.startsWith('pid ')).map((l) => l.split(' ')[1]).sort()).toEqual(['p0', 'p1', 'p2', 'p3']);
+    expect(ran).toContain('blocker failed hook: TimeoutError');
+    expect(took).toBeLessThan(15_000);
+    const msgs = logLines(run.stdout).map((l) => l.msg);
+    expect(msgs.some((m) => /ran past its timeout of 2 s: killing worker process \d+/.test(m))).toBe(true);
+    console.log(`blocker stopped; the run took ${took} ms`);
+  });
+
+  it('gives the killed process\'s other jobs back uncounted', async () => {
+    await dispatch('pid', { tag: 'bystander', ms: 4000 });
+    await dispatch('blocker');
+    const run = await app.rakit(['job:runall', '--stop-when-empty', '--concurrency=2']);
+    expect(run.code).toBe(0);
+    const lines = app.ranLog().filter((l) => l.startsWith('pid bystander'));
+    // It was running beside the blocker, released uncounted, and finished on its first counted attempt.
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.split(' ')[2]).toBe('1');
+    expect(logLines(run.stdout).map((l) => l.msg)).toContain('Job released: pid (its worker process was stopped)');
+  });
+
+  it('restarts a process that dies under a job, and counts that attempt', async () => {
+    await dispatch('crasher');
+    await dispatch('pid', { tag: 'after' });
+    const run = await app.rakit(['job:runall', '--stop-when-empty']);
+    expect(run.code).toBe(0);
+    const crashes = app.ranLog().filter((l) => l.startsWith('crasher'));
+    expect(crashes.map((l) => l.split(' ')[1])).toEqual(['1', '2']);
+    expect(new Set(crashes.map((l) => l.split(' ')[2])).size).toBe(2);
+    const [f] = await failed();
+    expect(f).toMatchObject({ name: 'crasher', attempts: 2 });
+    expect(f!.exception).toMatch(/The worker process running job "crasher" \(id \d+\) died \(exit code 7\)/);
+    expect(app.ranLog()).toContain(app.ranLog().find((l) => l.startsWith('pid after')));
+  });
+
+  it('replaces a worker process after max_job jobs', async () => {
+    for (let i = 0; i < 7; i++) await dispatch('pid', { tag: `m${i}` });
+    expect((await app.rakit(['job:runall', '--stop-when-empty'])).code).toBe(0);
+    const pids = app.ranLog().map((l) => l.split(' ')[3]);
+    expect(pids).toHaveLength(7);
+    expect([...new Set(pids)].map((p) => pids.filter((x) => x === p).length)).toEqual([3, 3, 1]);
+  });
+
+  it('replaces a worker process that grows past --memory, after its job', async () => {
+    await dispatch('pid', { tag: 'hog', hog: 150 });
+    await dispatch('pid', { tag: 'next' });
+    const run = await app.rakit(['job:runall', '--stop-when-empty', '--memory=120']);
+    expect(run.code).toBe(0);
+    const [hog, next] = app.ranLog();
+    expect(hog).toMatch(/^pid hog 1 /);
+    expect(next).toMatch(/^pid next 1 /);
+    expect(hog!.split(' ')[3]).not.toBe(next!.split(' ')[3]);
+  });
+
+  it('runs --processes worker processes', async () => {
+    for (let i = 0; i < 6; i++) await dispatch('pid', { tag: `w${i}`, ms: 500 });
+    expect((await app.rakit(['job:runall', '--stop-when-empty', '--processes=3'])).code).toBe(0);
+    expect(new Set(app.ranLog().map((l) => l.split(' ')[3])).size).toBe(3);
+  });
+
+  it('with --in-process runs jobs in the command\'s own process', async () => {
+    await dispatch('pid', { tag: 'inline' });
+    const run = await app.rakit(['job:runall', '--stop-when-empty', '--in-process']);
+    expect(run.code).toBe(0);
+    const [line] = app.ranLog();
+    expect(Number(line!.split(' ')[3])).toBe(logLines(run.stdout)[0]!.pid);
+  });
+});
