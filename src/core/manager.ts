@@ -20,6 +20,7 @@ import type { Driver, ReservedJob } from './driver.ts';
 import { TimeoutError, coerceError } from './errors.ts';
 import { WORKER_ARG, type ManagerMessage, type WorkerMessage } from './ipc.ts';
 import type { Logger } from './logger.ts';
+import { throughOutage } from './retry.ts';
 import type { AttemptPlan } from './worker.ts';
 import type { StopReason, WorkerOptions } from './worker-options.ts';
 
@@ -56,7 +57,8 @@ interface Child {
 export class Manager {
   private readonly children = new Set<Child>();
   private stopping = 0;
-  private crashes = 0;
+  /** When recent crashes happened (epoch ms). */
+  private crashes: number[] = [];
   private exitCode = 0;
   private pendingHooks: ManagerMessage[] = [];
   private done!: () => void;
@@ -167,9 +169,10 @@ export class Manager {
     } else if (child.killedFor || child.reason === 'memory' || (child.reason === 'max-jobs' && this.options.recycleAfter > 0)) {
       this.spawn();
     } else if (signal !== null || (code !== 0 && code !== 12)) {
-      const uptime = this.deps.clock.now() - child.startedAt;
-      if (uptime > 60_000) this.crashes = 0;
-      const delay = Math.min(1000 * 2 ** this.crashes++, 30_000);
+      // Restart soon, but slow down when processes keep dying (a job that crashes every process).
+      const now = this.deps.clock.now();
+      this.crashes = [...this.crashes.filter((t) => now - t < 30_000), now];
+      const delay = Math.min(100 * 2 ** (this.crashes.length - 1), 5_000);
       this.deps.logger.error({ pid, code, signal }, `Worker process ${pid} exited unexpectedly (${signal ?? `code ${code}`}); starting another in ${delay / 1000} s`);
       const timer = setTimeout(() => {
         this.restarts.delete(timer);
@@ -197,14 +200,14 @@ export class Manager {
           ? new TimeoutError(`Job "${job.name}" (id ${job.id}) ran past its timeout of ${plan.timeoutMs / 1000} s and was stopped by killing its worker process`)
           : new Error(`The worker process running job "${job.name}" (id ${job.id}) died (${signal ?? `exit code ${code}`})`);
         if (plan.final) {
-          if (await driver.fail(job, { exception: describeFailure(why) })) {
+          if (await throughOutage(() => driver.fail(job, { exception: describeFailure(why) }), clock)) {
             logger.error(fields, `Job failed: ${job.name} (after ${job.attempts} attempts): ${why.message}`);
             this.pendingHooks.push({ type: 'failed-hook', job, exception: describeFailure(why) });
           }
-        } else if (await driver.release(job, { at: clock.now() + plan.backoffMs, countAttempt: true })) {
+        } else if (await throughOutage(() => driver.release(job, { at: clock.now() + plan.backoffMs, countAttempt: true }), clock)) {
           logger.warn({ ...fields, err: why.message }, `Job retry: ${job.name} (attempt ${job.attempts} failed: ${why.message})`);
         }
-      } else if (await driver.release(job, { at: clock.now(), countAttempt: false })) {
+      } else if (await throughOutage(() => driver.release(job, { at: clock.now(), countAttempt: false }), clock)) {
         // An innocent bystander of a killed process: back to the queue, attempt not counted.
         logger.warn(fields, `Job released: ${job.name} (its worker process was stopped)`);
       }

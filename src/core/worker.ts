@@ -14,6 +14,7 @@ import type { JobClass } from './jobable.ts';
 import type { Logger } from './logger.ts';
 import { decodePayload, type Payload } from './payload.ts';
 import type { Registry } from './registry.ts';
+import { throughOutage } from './retry.ts';
 import { LEASE_GRACE_MS, type StopReason, type WorkerOptions } from './worker-options.ts';
 
 /** What a supervising process needs to know to stop an attempt by force and record it. */
@@ -211,12 +212,12 @@ export class Worker {
     const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms };
     if (this.force.signal.aborted && outcome.status === 'error') {
       // Forced stop: the attempt was cut short by us, not by the job; give it back uncounted.
-      await driver.release(job, { at: clock.now(), countAttempt: false });
+      await throughOutage(() => driver.release(job, { at: clock.now(), countAttempt: false }), clock);
       logger.warn(fields, `Job released: ${job.name} (worker forced to stop)`);
       return;
     }
     if (outcome.status === 'done') {
-      const held = await driver.ack(job);
+      const held = await throughOutage(() => driver.ack(job), clock);
       this.summary.done++;
       if (held) logger.info(fields, `Job executed: ${job.name} (attempt ${job.attempts})`);
       else logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
@@ -224,14 +225,14 @@ export class Worker {
     }
     if (!outcome.final && job.attempts < tries) {
       const at = clock.now() + backoffDelayMs(backoff, job.attempts);
-      await driver.release(job, { at, countAttempt: true });
+      await throughOutage(() => driver.release(job, { at, countAttempt: true }), clock);
       this.retryTimes.push(at);
       this.summary.retried++;
       logger.warn({ ...fields, err: outcome.error.message, retryAt: new Date(at).toISOString() },
         `Job retry: ${job.name} (attempt ${job.attempts} of ${tries} failed: ${outcome.error.message})`);
       return;
     }
-    const moved = await driver.fail(job, { exception: describeFailure(outcome.error) });
+    const moved = await throughOutage(() => driver.fail(job, { exception: describeFailure(outcome.error) }), clock);
     if (!moved) {
       logger.warn(fields, `Job failed: ${job.name}, but its lease had lapsed and another worker holds it`);
       return;

@@ -1,0 +1,19 @@
+/**
+ * Retries a driver call through a short server outage (a restart, a failover), so that an ack
+ * or a release is not left to the lease: a lease that lapses means the job runs again.
+ */
+import type { Clock } from './clock.ts';
+import { UsageError } from './errors.ts';
+
+/** Calls `work` until it succeeds, for about `budgetMs` (0.1 s, 0.2 s, ... up to 2 s between tries). */
+export async function throughOutage<T>(work: () => Promise<T>, clock: Clock, budgetMs = 30_000): Promise<T> {
+  const end = clock.now() + budgetMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof UsageError || clock.now() >= end) throw error;
+      await clock.sleep(Math.min(100 * 2 ** attempt, 2000));
+    }
+  }
+}
