@@ -68,18 +68,21 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, WakingQu
   /** Writes `content` to tmp/, fsyncs it, and renames it to `target` (a whole file or none). */
   private async writeAtomic(target: string, content: string): Promise<void> {
     const tmp = this.dir('tmp', `${newId()}.tmp`);
-    const handle = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
     try {
-      await handle.writeFile(content);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
+      const handle = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+      try {
+        await handle.writeFile(content);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
       await rename(tmp, target);
     } catch (error) {
       await rm(tmp, { force: true });
+      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+        throw new ConnectionError(`The disk holding ${this.root} is full (ENOSPC): nothing was stored — free some space and dispatch again`, { cause: error });
+      }
       throw error;
     }
   }
@@ -111,7 +114,15 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, WakingQu
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         const handle = await open(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-        await handle.writeFile(JSON.stringify({ id, key, at: this.clock.now() }));
+        try {
+          await handle.writeFile(JSON.stringify({ id, key, at: this.clock.now() }));
+        } catch (error) {
+          await handle.close();
+          await rm(file, { force: true }); // never leave a half-written lock
+          throw (error as NodeJS.ErrnoException).code === 'ENOSPC'
+            ? new ConnectionError(`The disk holding ${this.root} is full (ENOSPC): nothing was stored — free some space and dispatch again`, { cause: error })
+            : error;
+        }
         await handle.close();
         return null;
       } catch (error) {
