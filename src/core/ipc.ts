@@ -4,10 +4,10 @@
 import type { ReservedJob } from './driver.ts';
 import type { AttemptPlan, WorkerSummary } from './worker.ts';
 
-/** Worker process → manager. */
+/** Worker process → manager. Attempts are reported in batches: one message per event-loop turn. */
 export type WorkerMessage =
-  | { type: 'start'; job: ReservedJob; plan: AttemptPlan }
-  | { type: 'end'; id: string; token: string }
+  /** Attempts that ended (`ended`: job ids), then attempts about to start. */
+  | { type: 'attempts'; ended: string[]; started: { job: ReservedJob; plan: AttemptPlan }[] }
   | { type: 'beat'; rss: number }
   | { type: 'stopped'; summary: WorkerSummary };
 

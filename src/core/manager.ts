@@ -114,13 +114,11 @@ export class Manager {
 
   private onMessage(child: Child, message: WorkerMessage): void {
     switch (message.type) {
-      case 'start':
-        child.running.set(message.job.id, {
-          job: message.job, plan: message.plan, deadline: this.deps.clock.now() + message.plan.timeoutMs + KILL_GRACE_MS,
-        });
-        break;
-      case 'end':
-        child.running.delete(message.id);
+      case 'attempts':
+        for (const id of message.ended) child.running.delete(id);
+        for (const { job, plan } of message.started) {
+          child.running.set(job.id, { job, plan, deadline: this.deps.clock.now() + plan.timeoutMs + KILL_GRACE_MS });
+        }
         break;
       case 'beat':
         child.rss = message.rss;

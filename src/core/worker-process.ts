@@ -8,8 +8,12 @@ import { coerceError } from './errors.ts';
 import type { ManagerMessage, WorkerMessage } from './ipc.ts';
 import { decodePayload } from './payload.ts';
 import { runtime } from './runtime.ts';
-import { Worker } from './worker.ts';
+import type { ReservedJob } from './driver.ts';
+import { Worker, type AttemptPlan } from './worker.ts';
 import { EXIT_CODES, type WorkerOptions } from './worker-options.ts';
+
+/** How long an end may wait for the next start to ride on. */
+const END_DELAY_MS = 50;
 
 export async function runWorkerProcess(options: WorkerOptions): Promise<number> {
   const rt = await runtime();
@@ -23,11 +27,37 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
       if (!process.connected) return resolve();
       process.send!(message, undefined, {}, () => resolve());
     });
+  // Attempts are reported in few messages: the starts of a claimed batch go together, and job
+  // code waits for its start to be sent; an end rides on the next start (or goes alone after
+  // END_DELAY_MS, far inside the manager's kill deadline).
+  let ended: string[] = [];
+  let started: { job: ReservedJob; plan: AttemptPlan }[] = [];
+  let flushing: Promise<void> | null = null;
+  let endTimer: NodeJS.Timeout | null = null;
+  const flush = () => {
+    if (endTimer) clearTimeout(endTimer);
+    endTimer = null;
+    // A microtask: the starts of one claimed batch are all pushed by one synchronous loop.
+    flushing ??= Promise.resolve().then(async () => {
+      const message: WorkerMessage = { type: 'attempts', ended, started };
+      ended = [];
+      started = [];
+      flushing = null;
+      await send(message);
+    });
+    return flushing;
+  };
   const worker = new Worker({
     ...rt,
     hooks: {
-      attemptStarting: (job, plan) => send({ type: 'start', job, plan }),
-      attemptEnded: (job) => void send({ type: 'end', id: job.id, token: job.token }),
+      attemptStarting: (job, plan) => {
+        started.push({ job, plan });
+        return flush();
+      },
+      attemptEnded: (job) => {
+        ended.push(job.id);
+        endTimer ??= setTimeout(() => void flush(), END_DELAY_MS);
+      },
     },
   }, options);
   process.on('message', (message: ManagerMessage) => {
@@ -61,6 +91,7 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
 
   const summary = await worker.run();
   clearInterval(beat);
+  await flush();
   await Promise.all(hooks);
   await send({ type: 'stopped', summary });
   rt.logger.info(summary, `Worker stopped (${summary.reason}): ${summary.done} done, ${summary.retried} retried, ${summary.failed} failed`);

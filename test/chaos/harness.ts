@@ -41,7 +41,7 @@ export interface ChaosReport {
   startedTwice: number;
   /** Jobs that completed more than once. */
   completedTwice: number;
-  /** Jobs started more than once that were NOT in flight in a killed process: must be 0. */
+  /** Jobs that ran again although an earlier run was in a process nobody killed: must be 0. */
   duplicatesOutsideKilled: number;
   /** ms from the server's return to the first job started after it. */
   backAfterRestartMs: number | null;
@@ -156,11 +156,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       byJob.set(n, entry);
     }
     const failed = (JSON.parse((await app.rakit(['job:failed', '--json'])).stdout) as unknown[]).length;
+    // In flight at a kill: started in a process that was killed before the job's outcome was
+    // recorded (no end in it, or the job ran again after it: its ack never landed).
     const inFlight = new Set<number>();
     for (const [n, e] of byJob) {
-      if (e.starts.some((pid) => killed.has(pid) && !e.dones.includes(pid))) inFlight.add(n);
+      if (e.starts.slice(0, -1).some((pid) => killed.has(pid)) || e.starts.some((pid) => killed.has(pid) && !e.dones.includes(pid))) inFlight.add(n);
     }
     const startedTwice = [...byJob].filter(([, e]) => e.starts.length > 1).map(([n]) => n);
+    // A second run is explained only if every earlier run was in a process that was killed.
+    const unexplained = startedTwice.filter((n) => byJob.get(n)!.starts.slice(0, -1).some((pid) => !killed.has(pid)));
     let workersBack: number | null = null;
     let backAfter: number | null = null;
     if (backAt !== null) {
@@ -177,7 +181,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       inFlightAtKill: inFlight.size,
       startedTwice: startedTwice.length,
       completedTwice: [...byJob.values()].filter((e) => e.dones.length > 1).length,
-      duplicatesOutsideKilled: startedTwice.filter((n) => !inFlight.has(n)).length,
+      duplicatesOutsideKilled: unexplained.length,
       backAfterRestartMs: backAfter,
       workersBackWithin5s: workersBack,
       sigtermExit,
