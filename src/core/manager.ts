@@ -63,6 +63,8 @@ export class Manager {
   private pendingHooks: ManagerMessage[] = [];
   private done!: () => void;
   private restarts = new Set<NodeJS.Timeout>();
+  /** Stopped processes whose jobs are still being recorded. */
+  private settling = 0;
 
   constructor(
     private readonly deps: { driver: Driver; logger: Logger; clock: Clock },
@@ -103,9 +105,9 @@ export class Manager {
     const child: Child = { proc, running: new Map(), killedFor: null, reason: null, rss: 0, startedAt: this.deps.clock.now() };
     this.children.add(child);
     proc.on('message', (message: WorkerMessage) => this.onMessage(child, message));
-    proc.on('exit', (code, signal) => void this.onExit(child, code, signal));
+    proc.on('exit', (code, signal) => this.onExit(child, code, signal));
     this.deps.logger.debug({ pid: proc.pid }, `Worker process ${proc.pid} started`);
-    for (const hook of this.pendingHooks.splice(0)) this.send(child, hook);
+    if (this.settling === 0) for (const hook of this.pendingHooks.splice(0)) this.send(child, hook);
   }
 
   private send(child: Child, message: ManagerMessage): void {
@@ -150,13 +152,22 @@ export class Manager {
     }
   }
 
-  private async onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+  private onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
     this.children.delete(child);
-    try {
-      await this.settle(child, code, signal);
-    } catch (error) {
-      this.deps.logger.error({ err: coerceError(error) }, 'Could not record the jobs of a stopped worker process; their leases will bring them back');
-    }
+    const diedWithJobs = child.running.size > 0;
+    // Record what it left running while its replacement starts: a server that is down right now
+    // must not keep the other jobs waiting for a process.
+    this.settling++;
+    void this.settle(child, code, signal)
+      .catch((error: unknown) => {
+        this.deps.logger.error({ err: coerceError(error) }, 'Could not record the jobs of a stopped worker process; their leases will bring them back');
+      })
+      .finally(() => {
+        this.settling--;
+        const live = [...this.children][0];
+        if (live) for (const hook of this.pendingHooks.splice(0)) this.send(live, hook);
+        this.maybeDone();
+      });
     const pid = child.proc.pid;
     if (code === 2) {
       // Bad configuration or a job module that does not load: restarting would only repeat it.
@@ -166,8 +177,13 @@ export class Manager {
       // stopping: nothing to restart
     } else if (child.killedFor || child.reason === 'memory' || (child.reason === 'max-jobs' && this.options.recycleAfter > 0)) {
       this.spawn();
+    } else if ((signal !== null || (code !== 0 && code !== 12)) && diedWithJobs) {
+      // Died under its jobs (killed from outside, a crash in job code): their attempts are
+      // counted, so `tries` already bounds a job that kills every process. Replace it now.
+      this.deps.logger.error({ pid, code, signal }, `Worker process ${pid} died (${signal ?? `code ${code}`}) while running jobs; starting another`);
+      this.spawn();
     } else if (signal !== null || (code !== 0 && code !== 12)) {
-      // Restart soon, but slow down when processes keep dying (a job that crashes every process).
+      // Died with no job running (a broken environment?): restart, slower when it keeps happening.
       const now = this.deps.clock.now();
       this.crashes = [...this.crashes.filter((t) => now - t < 30_000), now];
       const delay = Math.min(100 * 2 ** (this.crashes.length - 1), 5_000);
@@ -214,7 +230,7 @@ export class Manager {
   }
 
   private maybeDone(): void {
-    if (this.children.size === 0 && this.restarts.size === 0) {
+    if (this.children.size === 0 && this.restarts.size === 0 && this.settling === 0) {
       if (this.pendingHooks.length > 0 && !this.stopping) {
         // A failed() hook is owed and no process is left to run it: start one for the hook.
         this.spawn();

@@ -5,7 +5,7 @@
 import type { Clock } from './clock.ts';
 import { UsageError } from './errors.ts';
 
-/** Calls `work` until it succeeds, for about `budgetMs` (0.1 s, 0.2 s, ... up to 2 s between tries). */
+/** Calls `work` until it succeeds, for about `budgetMs` (0.1 s, 0.2 s, then every 0.5 s). */
 export async function throughOutage<T>(work: () => Promise<T>, clock: Clock, budgetMs = 30_000): Promise<T> {
   const end = clock.now() + budgetMs;
   for (let attempt = 0; ; attempt++) {
@@ -13,7 +13,7 @@ export async function throughOutage<T>(work: () => Promise<T>, clock: Clock, bud
       return await work();
     } catch (error) {
       if (error instanceof UsageError || clock.now() >= end) throw error;
-      await clock.sleep(Math.min(100 * 2 ** attempt, 2000));
+      await clock.sleep(Math.min(100 * 2 ** attempt, 500));
     }
   }
 }

@@ -101,8 +101,8 @@ export class Worker {
           if (error instanceof UsageError) throw error;
           failures++;
           logger.error({ err: coerceError(error) }, `Cannot claim jobs from ${this.deps.driver.description}; trying again`);
-          // Short and independent of --sleep: back at work within a couple of seconds of the server's return.
-          await clock.sleep(Math.min(100 * 2 ** (failures - 1), 2000), this.quit.signal);
+          // Short and independent of --sleep: back at work within a second of the server's return.
+          await clock.sleep(Math.min(100 * 2 ** (failures - 1), 1000), this.quit.signal);
           continue;
         }
       }

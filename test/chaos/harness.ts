@@ -20,10 +20,12 @@ export interface ChaosOptions {
   concurrency: number;
   /** kill -9 of random worker processes during the run. */
   kills: number;
-  /** Restart the server halfway through the kills (mysql, redis). */
+  /** Restart the server after the kills, under load (mysql, redis). */
   restart: boolean;
   /** SIGTERM the manager after the kills, then finish with a fresh `--stop-when-empty` run. */
   sigterm: boolean;
+  /** Each job works 20 ms + up to this many ms: long enough that the work outlasts the chaos. */
+  workMs: number;
   log?: (line: string) => void;
 }
 
@@ -92,7 +94,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       import { Job } from 'rakit';
       import Chaos from './application/jobs/Chaos.ts';
       for (let i = 0; i < ${o.jobs}; i += 50) {
-        await Promise.all(Array.from({ length: Math.min(50, ${o.jobs} - i) }, (_, k) => Chaos.dispatch({ n: i + k, ms: 20 + Math.floor(Math.random() * 100) })));
+        await Promise.all(Array.from({ length: Math.min(50, ${o.jobs} - i) }, (_, k) => Chaos.dispatch({ n: i + k, ms: 20 + Math.floor(Math.random() * ${o.workMs}) })));
       }
       await Job.close();
     `);
@@ -108,7 +110,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (let k = 0; k < o.kills; k++) {
       await sleep(200 + Math.random() * 400);
       const children = childrenOf(manager.pid!);
-      if (children.length === 0) continue;
+      if (children.length === 0) continue; // all killed, replacements on their way
       const victim = children[Math.floor(Math.random() * children.length)]!;
       try {
         process.kill(Number(victim), 'SIGKILL');
@@ -116,13 +118,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       } catch {
         // already gone
       }
-      if (o.restart && server && k === Math.floor(o.kills / 2)) {
-        log(`${o.store}: restarting the server`);
-        await server.restart();
-        backAt = Date.now();
-      }
     }
     log(`${o.store}: ${killed.size} worker processes killed`);
+    if (o.restart && server) {
+      // Restart under load, with no kill around it, and watch the workers come back.
+      await sleep(1000);
+      log(`${o.store}: restarting the server`);
+      await server.restart();
+      backAt = Date.now();
+      await sleep(5000);
+    }
 
     let sigtermExit: number | null = null;
     if (o.sigterm) {

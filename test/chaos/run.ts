@@ -12,13 +12,14 @@ const { values } = parseArgs({
     processes: { type: 'string', default: '4' },
     concurrency: { type: 'string', default: '4' },
     stores: { type: 'string', default: 'sqlite,mysql,pg,redis,file' },
+    'work-ms': { type: 'string', default: '500' },
   },
 });
 let bad = false;
 for (const store of values.stores!.split(',') as ChaosStore[]) {
   const r = await runChaos({
     store, jobs: Number(values.jobs), kills: Number(values.kills), processes: Number(values.processes),
-    concurrency: Number(values.concurrency), restart: store === 'mysql' || store === 'redis', sigterm: true,
+    concurrency: Number(values.concurrency), workMs: Number(values['work-ms']), restart: store === 'mysql' || store === 'redis', sigterm: true,
     log: (line) => console.error(line),
   });
   console.log(`${store.padEnd(7)} jobs ${r.jobs}  killed ${r.kills}  lost ${r.lost}  failed ${r.failed}  in-flight-at-kill ${r.inFlightAtKill}  ` +

@@ -70,8 +70,11 @@ function sqliteConfig(filename: string, root: string): Knex.Config {
   };
 }
 
+/** knex's own console output; its errors reach us through the calls that meet them. */
+const QUIET = { warn: () => undefined, error: () => undefined, deprecate: () => undefined, debug: () => undefined };
+
 export function createKnex(setting: DatabaseSetting, root: string): Knex {
-  return knexFactory(knexConfig(setting, root));
+  return knexFactory({ log: QUIET, ...knexConfig(setting, root) });
 }
 
 /** `mysql2 root@127.0.0.1:3306/test`, never with a password. */
