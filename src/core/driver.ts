@@ -145,3 +145,13 @@ export interface WakingQueue {
 }
 
 export type FullDriver = Driver & FailedStore & ClearableQueue & Partial<WakingQueue>;
+
+/** flushFailed for stores without a query: list the failed jobs and forget the old ones one by one. */
+export async function flushFailedOneByOne(store: FailedStore, olderThanMs: number | null): Promise<number> {
+  let n = 0;
+  for (const failed of await store.listFailed(Number.MAX_SAFE_INTEGER)) {
+    if (olderThanMs !== null && failed.failedAt >= olderThanMs) continue;
+    if (await store.forgetFailed(failed.id)) n++;
+  }
+  return n;
+}

@@ -23,6 +23,8 @@ import type {
   ClearableQueue, Driver, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
   ReserveRequest, ReservedJob, RetryResult, WakingQueue,
 } from '../driver.ts';
+import { flushFailedOneByOne } from '../driver.ts';
+import { Wakeup } from './wakeup.ts';
 
 interface Header {
   id: string;
@@ -42,8 +44,7 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, WakingQu
   readonly description: string;
   private ready: Promise<void> | null = null;
   private watcher: FSWatcher | null = null;
-  private readonly waiters = new Set<() => void>();
-  private wokenEarly = false;
+  private readonly wakeup = new Wakeup();
 
   constructor(private readonly root: string, private readonly clock: Clock) {
     this.description = `file (${root})`;
@@ -353,13 +354,8 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, WakingQu
     return removed;
   }
 
-  async flushFailed(olderThanMs: number | null): Promise<number> {
-    let n = 0;
-    for (const failed of await this.listFailed(Number.MAX_SAFE_INTEGER)) {
-      if (olderThanMs !== null && failed.failedAt >= olderThanMs) continue;
-      if (await this.forgetFailed(failed.id)) n++;
-    }
-    return n;
+  flushFailed(olderThanMs: number | null): Promise<number> {
+    return flushFailedOneByOne(this, olderThanMs);
   }
 
   /** Resolves when a pending file appears (chokidar), after `ms`, or on abort. */
@@ -370,22 +366,7 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, WakingQu
       await this.watch();
       return;
     }
-    if (this.wokenEarly) {
-      this.wokenEarly = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.waiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-    this.wokenEarly = false;
+    await this.wakeup.wait(ms, signal);
   }
 
   private async watch(): Promise<void> {
@@ -393,16 +374,12 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, WakingQu
     await this.open();
     const { watch } = await import('chokidar');
     this.watcher = watch(this.dir('pending'), { ignoreInitial: true, depth: 1 });
-    const wake = () => {
-      if (this.waiters.size === 0) this.wokenEarly = true;
-      for (const waiter of [...this.waiters]) waiter();
-    };
-    this.watcher.on('add', wake);
+    this.watcher.on('add', () => this.wakeup.wake());
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
   }
 
   async close(): Promise<void> {
-    for (const waiter of [...this.waiters]) waiter();
+    this.wakeup.release();
     await this.watcher?.close();
     this.watcher = null;
   }

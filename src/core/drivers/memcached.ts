@@ -25,6 +25,7 @@ import type {
   ClearableQueue, Driver, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
   ReserveRequest, ReservedJob, RetryResult,
 } from '../driver.ts';
+import { flushFailedOneByOne } from '../driver.ts';
 
 interface JobRecord {
   id: string;
@@ -452,13 +453,8 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
     }
   }
 
-  async flushFailed(olderThanMs: number | null): Promise<number> {
-    let n = 0;
-    for (const failed of await this.listFailed(Number.MAX_SAFE_INTEGER)) {
-      if (olderThanMs !== null && failed.failedAt >= olderThanMs) continue;
-      if (await this.forgetFailed(failed.id)) n++;
-    }
-    return n;
+  flushFailed(olderThanMs: number | null): Promise<number> {
+    return flushFailedOneByOne(this, olderThanMs);
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,7 @@ import type {
 } from '../driver.ts';
 import { createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
 import * as scripts from './redis-scripts.ts';
+import { Wakeup } from './wakeup.ts';
 
 /** The scripts as the client's custom commands (defineCommand): keys first, then arguments. */
 type Arg = string | number;
@@ -50,8 +51,7 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
   private ready: Promise<void> | null = null;
   /** Queues this process has registered in P:queues (the set `job:status` reads). */
   private readonly knownQueues = new Set<string>();
-  private wakeWaiters = new Set<() => void>();
-  private wokenEarly = false;
+  private readonly wakeup = new Wakeup();
 
   constructor(
     setting: RedisSetting,
@@ -262,22 +262,7 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
       if (await this.subscribing.then(() => true, () => false)) return;
       ms = Math.min(ms, 1000);
     }
-    if (this.wokenEarly) {
-      this.wokenEarly = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeWaiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeWaiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-    this.wokenEarly = false;
+    await this.wakeup.wait(ms, signal);
   }
 
   /**
@@ -287,10 +272,7 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
   private async subscribe(queues: readonly string[] | null): Promise<void> {
     const sub = (this.redis as Redis).duplicate();
     sub.on('error', () => undefined);
-    const wake = () => {
-      if (this.wakeWaiters.size === 0) this.wokenEarly = true;
-      for (const waiter of [...this.wakeWaiters]) waiter();
-    };
+    const wake = () => this.wakeup.wake();
     try {
       if (queues) await sub.subscribe(...queues.map((q) => this.channel(q)));
       else await sub.psubscribe(`${this.prefix}:wake:*`);
@@ -304,7 +286,7 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
   }
 
   async close(): Promise<void> {
-    for (const waiter of [...this.wakeWaiters]) waiter();
+    this.wakeup.release();
     await Promise.all([this.subscriber, this.redis].map(async (client) => {
       if (!client) return;
       try {
