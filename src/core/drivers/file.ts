@@ -375,6 +375,8 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, WakingQu
     const { watch } = await import('chokidar');
     this.watcher = watch(this.dir('pending'), { ignoreInitial: true, depth: 1 });
     this.watcher.on('add', () => this.wakeup.wake());
+    // A watcher that fails (inotify limits) only costs wake-ups: the worker still looks every --sleep.
+    this.watcher.on('error', () => undefined);
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
   }
 
