@@ -124,7 +124,8 @@ export class Manager {
         break;
       case 'beat':
         child.rss = message.rss;
-        if (this.options.worker.memory > 0 && message.rss > this.options.worker.memory * 1024 * 1024 && !this.stopping) {
+        // Once per process: a second `stop` would not be needed, and it must never turn into a force.
+        if (this.options.worker.memory > 0 && message.rss > this.options.worker.memory * 1024 * 1024 && !this.stopping && child.reason !== 'memory') {
           this.deps.logger.warn({ pid: child.proc.pid, rss: message.rss }, `Worker process ${child.proc.pid} is over --memory; replacing it after its running jobs`);
           this.send(child, { type: 'stop' });
           child.reason = 'memory';

@@ -61,7 +61,10 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     },
   }, options);
   process.on('message', (message: ManagerMessage) => {
-    if (message.type === 'stop') worker.stop();
+    // `stop` may come more than once (it is the first phase only); `force` is the second.
+    if (message.type === 'stop') {
+      if (!worker.stopping) worker.stop();
+    }
     else if (message.type === 'force') worker.forceStop();
     else if (message.type === 'failed-hook') hooks.add(failedHook(message.job.name, message.job.payload, message.exception));
   });

@@ -71,10 +71,13 @@ describe('the process manager', () => {
   });
 
   it('replaces a worker process that grows past --memory, after its job', async () => {
-    await dispatch('pid', { tag: 'hog', hog: 150 });
+    // The job stays over --memory for several heartbeats: it must still finish, once.
+    await dispatch('pid', { tag: 'hog', hog: 150, ms: 3500 });
     await dispatch('pid', { tag: 'next' });
     const run = await app.rakit(['job:runall', '--stop-when-empty', '--memory=120']);
     expect(run.code).toBe(0);
+    expect(logLines(run.stdout).map((l) => l.msg)).not.toContain('Job released: pid (worker forced to stop)');
+    expect(app.ranLog().filter((l) => l.startsWith('pid hog'))).toHaveLength(1);
     const [hog, next] = app.ranLog();
     expect(hog).toMatch(/^pid hog 1 /);
     expect(next).toMatch(/^pid next 1 /);
