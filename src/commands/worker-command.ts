@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import type { Backoff } from '../core/backoff.ts';
 import { Manager } from '../core/manager.ts';
 import { runtime } from '../core/runtime.ts';
-import { Worker } from '../core/worker.ts';
+import { Worker, runAnnounced } from '../core/worker.ts';
 import { DEFAULT_WORKER_OPTIONS, EXIT_CODES, type WorkerOptions } from '../core/worker-options.ts';
 import { backoffList, queueList, seconds, wholeNumber } from './options.ts';
 
@@ -63,24 +63,17 @@ export async function runWorker(flags: WorkerFlags, extra: Partial<WorkerOptions
   };
   const supervised = flags.inProcess ? null : new Manager(rt, { processes: flags.processes ?? 1, worker: options, recycleAfter });
   const inline = supervised ? null : new Worker(rt, options);
+  const target = (supervised ?? inline)!;
   const onSignal = (signal: string) => {
-    const again = supervised ? false : inline!.stopping;
-    rt.logger.warn(again
+    rt.logger.warn(target.stopping
       ? `${signal} again: releasing running jobs and exiting`
       : `${signal}: finishing running jobs, then exiting (send again to stop now)`);
-    (supervised ?? inline)!.stop();
+    target.stop();
   };
   process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
   try {
     if (supervised) return await supervised.run();
-    await rt.registry.discover();
-    for (const name of options.names ?? []) rt.registry.assertKnown(name);
-    if (rt.driver.warning) rt.logger.warn(rt.driver.warning);
-    rt.logger.info({ driver: rt.driver.description, queues: options.queues ?? 'all', concurrency: options.concurrency },
-      `Worker started on ${rt.driver.description}`);
-    const summary = await inline!.run();
-    rt.logger.info(summary, `Worker stopped (${summary.reason}): ${summary.done} done, ${summary.retried} retried, ${summary.failed} failed`);
-    return EXIT_CODES[summary.reason];
+    return EXIT_CODES[(await runAnnounced(rt, inline!, options)).reason];
   } finally {
     process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
   }

@@ -50,13 +50,11 @@ interface Child {
   /** Why the manager killed it, if it did. */
   killedFor: Running | null;
   reason: StopReason | null;
-  rss: number;
-  startedAt: number;
 }
 
 export class Manager {
   private readonly children = new Set<Child>();
-  private stopping = 0;
+  private stops = 0;
   /** When recent crashes happened (epoch ms). */
   private crashes: number[] = [];
   private exitCode = 0;
@@ -83,12 +81,17 @@ export class Manager {
 
   /** First call: processes finish their running jobs and exit. Second: they give them back and exit. */
   stop(): void {
-    this.stopping++;
+    this.stops++;
     for (const timer of this.restarts) clearTimeout(timer);
     this.restarts.clear();
-    const message: ManagerMessage = { type: this.stopping > 1 ? 'force' : 'stop' };
+    const message: ManagerMessage = { type: this.stops > 1 ? 'force' : 'stop' };
     for (const child of this.children) this.send(child, message);
     this.maybeDone();
+  }
+
+  /** A stop was asked for. */
+  get stopping(): boolean {
+    return this.stops > 0;
   }
 
   private get oneShot(): boolean {
@@ -102,7 +105,7 @@ export class Manager {
       env: { ...process.env, RAKIT_WORKER: JSON.stringify({ ...this.options.worker, maxJobs }) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const child: Child = { proc, running: new Map(), killedFor: null, reason: null, rss: 0, startedAt: this.deps.clock.now() };
+    const child: Child = { proc, running: new Map(), killedFor: null, reason: null };
     this.children.add(child);
     proc.on('message', (message: WorkerMessage) => this.onMessage(child, message));
     proc.on('exit', (code, signal) => this.onExit(child, code, signal));
@@ -123,7 +126,6 @@ export class Manager {
         }
         break;
       case 'beat':
-        child.rss = message.rss;
         // Once per process: a second `stop` would not be needed, and it must never turn into a force.
         if (this.options.worker.memory > 0 && message.rss > this.options.worker.memory * 1024 * 1024 && !this.stopping && child.reason !== 'memory') {
           this.deps.logger.warn({ pid: child.proc.pid, rss: message.rss }, `Worker process ${child.proc.pid} is over --memory; replacing it after its running jobs`);
@@ -156,6 +158,7 @@ export class Manager {
   private onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
     this.children.delete(child);
     const diedWithJobs = child.running.size > 0;
+    const crashed = signal !== null || (code !== 0 && code !== 12);
     // Record what it left running while its replacement starts: a server that is down right now
     // must not keep the other jobs waiting for a process.
     this.settling++;
@@ -178,12 +181,12 @@ export class Manager {
       // stopping: nothing to restart
     } else if (child.killedFor || child.reason === 'memory' || (child.reason === 'max-jobs' && this.options.recycleAfter > 0)) {
       this.spawn();
-    } else if ((signal !== null || (code !== 0 && code !== 12)) && diedWithJobs) {
+    } else if (crashed && diedWithJobs) {
       // Died under its jobs (killed from outside, a crash in job code): their attempts are
       // counted, so `tries` already bounds a job that kills every process. Replace it now.
       this.deps.logger.error({ pid, code, signal }, `Worker process ${pid} died (${signal ?? `code ${code}`}) while running jobs; starting another`);
       this.spawn();
-    } else if (signal !== null || (code !== 0 && code !== 12)) {
+    } else if (crashed) {
       // Died with no job running (a broken environment?): restart, slower when it keeps happening.
       const now = this.deps.clock.now();
       this.crashes = [...this.crashes.filter((t) => now - t < 30_000), now];

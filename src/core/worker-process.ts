@@ -9,7 +9,7 @@ import type { ManagerMessage, WorkerMessage } from './ipc.ts';
 import { decodePayload } from './payload.ts';
 import { runtime } from './runtime.ts';
 import type { ReservedJob } from './driver.ts';
-import { Worker, type AttemptPlan } from './worker.ts';
+import { Worker, runAnnounced, type AttemptPlan, type WorkerDeps } from './worker.ts';
 import { EXIT_CODES, type WorkerOptions } from './worker-options.ts';
 
 /** How long an end may wait for the next start to ride on. */
@@ -17,11 +17,6 @@ const END_DELAY_MS = 50;
 
 export async function runWorkerProcess(options: WorkerOptions): Promise<number> {
   const rt = await runtime();
-  await rt.registry.discover();
-  for (const name of options.names ?? []) rt.registry.assertKnown(name);
-  if (rt.driver.warning) rt.logger.warn(rt.driver.warning);
-  rt.logger.info({ driver: rt.driver.description, queues: options.queues ?? 'all', concurrency: options.concurrency },
-    `Worker started on ${rt.driver.description}`);
   const send = (message: WorkerMessage) =>
     new Promise<void>((resolve) => {
       if (!process.connected) return resolve();
@@ -47,7 +42,7 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     });
     return flushing;
   };
-  const worker = new Worker({
+  const deps: WorkerDeps = {
     ...rt,
     hooks: {
       attemptStarting: (job, plan) => {
@@ -59,7 +54,8 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
         endTimer ??= setTimeout(() => void flush(), END_DELAY_MS);
       },
     },
-  }, options);
+  };
+  const worker = new Worker(deps, options);
   process.on('message', (message: ManagerMessage) => {
     // `stop` may come more than once (it is the first phase only); `force` is the second.
     if (message.type === 'stop') {
@@ -76,6 +72,7 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
   beat.unref();
 
   async function failedHook(name: string, payload: string, exception: string): Promise<void> {
+    await rt.registry.discover(); // the message may come before the worker has loaded its jobs
     const handler = rt.registry.resolve(name);
     if (handler?.kind !== 'class' || typeof handler.jobClass.prototype.failed !== 'function') return;
     const error = Object.assign(new Error(exception.split('\n')[0]!.replace(/^\w+: /, '')), { name: 'TimeoutError', stack: exception });
@@ -92,11 +89,10 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     }
   }
 
-  const summary = await worker.run();
+  const summary = await runAnnounced(deps, worker, options);
   clearInterval(beat);
   await flush();
   await Promise.all(hooks);
   await send({ type: 'stopped', summary });
-  rt.logger.info(summary, `Worker stopped (${summary.reason}): ${summary.done} done, ${summary.retried} retried, ${summary.failed} failed`);
   return EXIT_CODES[summary.reason];
 }

@@ -271,3 +271,19 @@ function safeDecode(text: string): Payload {
     return {};
   }
 }
+
+/**
+ * Loads the jobs, checks the names asked for, says what the worker is about to do (and the
+ * driver's warning), runs it, and says how it stopped: the same in a worker process and in-process.
+ */
+export async function runAnnounced(deps: WorkerDeps, worker: Worker, options: WorkerOptions): Promise<WorkerSummary> {
+  const { registry, driver, logger } = deps;
+  await registry.discover();
+  for (const name of options.names ?? []) registry.assertKnown(name);
+  if (driver.warning) logger.warn(driver.warning);
+  logger.info({ driver: driver.description, queues: options.queues ?? 'all', concurrency: options.concurrency },
+    `Worker started on ${driver.description}`);
+  const summary = await worker.run();
+  logger.info(summary, `Worker stopped (${summary.reason}): ${summary.done} done, ${summary.retried} retried, ${summary.failed} failed`);
+  return summary;
+}

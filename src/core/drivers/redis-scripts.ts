@@ -82,14 +82,20 @@ end
 return out
 `;
 
-/** KEYS: reserved, pending, overlap. ARGV: job key, member, token. → 1 | 0 */
-export const ACK = `
-if redis.call('HGET', ARGV[1], 'token') ~= ARGV[3] then return 0 end
-local okey = redis.call('HGET', ARGV[1], 'okey')
+/**
+ * The end of a job's place in its queue (ACK and FAIL): its overlap key is freed if it still
+ * holds it, and it leaves reserved and pending. KEYS: reserved, pending, overlap; ARGV: job key, member.
+ */
+const UNQUEUE = `local okey = redis.call('HGET', ARGV[1], 'okey')
 if okey and okey ~= '' and redis.call('HGET', KEYS[3], okey) == ARGV[2] then redis.call('HDEL', KEYS[3], okey) end
 redis.call('ZREM', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[2])
-redis.call('DEL', ARGV[1])
+`;
+
+/** KEYS: reserved, pending, overlap. ARGV: job key, member, token. → 1 | 0 */
+export const ACK = `
+if redis.call('HGET', ARGV[1], 'token') ~= ARGV[3] then return 0 end
+${UNQUEUE}redis.call('DEL', ARGV[1])
 return 1
 `;
 
@@ -109,11 +115,7 @@ return 1
 /** KEYS: reserved, pending, overlap, failed. ARGV: job key, member, token, exception, now, failed key. → 1 | 0 */
 export const FAIL = `
 if redis.call('HGET', ARGV[1], 'token') ~= ARGV[3] then return 0 end
-local okey = redis.call('HGET', ARGV[1], 'okey')
-if okey and okey ~= '' and redis.call('HGET', KEYS[3], okey) == ARGV[2] then redis.call('HDEL', KEYS[3], okey) end
-redis.call('ZREM', KEYS[1], ARGV[2])
-redis.call('ZREM', KEYS[2], ARGV[2])
-redis.call('HDEL', ARGV[1], 'token', 'until')
+${UNQUEUE}redis.call('HDEL', ARGV[1], 'token', 'until')
 redis.call('HSET', ARGV[1], 'exception', ARGV[4], 'failed_at', ARGV[5])
 redis.call('RENAME', ARGV[1], ARGV[6])
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
