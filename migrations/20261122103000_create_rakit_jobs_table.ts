@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-// Written by `rakit job:table`: the jobs table and the failed-jobs table of rakit jobs.
+// Written by `rakit job:table`: the jobs table, the failed-jobs table and the signals table of rakit jobs.
 // Times are epoch milliseconds (UTC) in BIGINT columns, the same on SQLite, MySQL and PostgreSQL.
 
 export async function up(knex: Knex): Promise<void> {
@@ -37,9 +37,15 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('failed_at').notNullable();
     t.index(['failed_at'], 'rakit_failed_jobs_failed_at');
   });
+  // Signals to every worker sharing these tables: `rakit job:restart` stores its time here.
+  await knex.schema.createTable('rakit_jobs_signals', (t) => {
+    t.string('name', 64).primary();
+    t.bigInteger('value').notNullable();
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists('rakit_jobs_signals');
   await knex.schema.dropTableIfExists('rakit_failed_jobs');
   await knex.schema.dropTableIfExists('rakit_jobs');
 }

@@ -8,10 +8,12 @@ import { jobDispatchCommand } from './commands/job-dispatch.ts';
 import { jobFailedCommand } from './commands/job-failed.ts';
 import { jobFlushCommand } from './commands/job-flush.ts';
 import { jobForgetCommand } from './commands/job-forget.ts';
+import { jobRestartCommand } from './commands/job-restart.ts';
 import { jobRetryCommand } from './commands/job-retry.ts';
 import { jobRunCommand } from './commands/job-run.ts';
 import { jobRunallCommand } from './commands/job-runall.ts';
 import { jobStatusCommand } from './commands/job-status.ts';
+import { jobSupervisorCommand } from './commands/job-supervisor.ts';
 import { jobTableCommand } from './commands/job-table.ts';
 import { makeJobCommand } from './commands/make-job.ts';
 import { migrateCommand } from './commands/migrate.ts';
@@ -26,7 +28,7 @@ export function buildProgram(): Command {
   for (const command of [
     jobTableCommand(), migrateCommand(), jobRunallCommand(), jobRunCommand(), jobDispatchCommand(),
     jobFailedCommand(), jobRetryCommand(), jobForgetCommand(), jobFlushCommand(), jobStatusCommand(),
-    jobClearCommand(), makeJobCommand(),
+    jobClearCommand(), jobRestartCommand(), jobSupervisorCommand(), makeJobCommand(),
   ]) program.addCommand(command);
   for (const command of [program, ...program.commands]) {
     command.exitOverride().showSuggestionAfterError(true).showHelpAfterError(`(run "rakit ${command === program ? '' : `${command.name()} `}--help" for usage)`);

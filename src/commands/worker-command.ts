@@ -3,8 +3,10 @@
  * manager (the default: worker processes it can kill at a job's timeout) or, with
  * `--in-process`, the worker loop in this process. Signals start the two-phase stop.
  */
+import path from 'node:path';
 import { Command } from 'commander';
 import type { Backoff } from '../core/backoff.ts';
+import { UsageError } from '../core/errors.ts';
 import { Manager } from '../core/manager.ts';
 import { runtime } from '../core/runtime.ts';
 import { Worker, runAnnounced } from '../core/worker.ts';
@@ -25,6 +27,7 @@ export interface WorkerFlags {
   maxJobs?: number;
   maxTime?: number;
   memory?: number;
+  watch?: boolean;
 }
 
 export function addWorkerFlags(command: Command): Command {
@@ -41,11 +44,13 @@ export function addWorkerFlags(command: Command): Command {
     .option('--stop-when-empty', "exit when nothing is due and none of this run's retries is waiting")
     .option('--max-jobs <n>', 'exit after this many jobs', wholeNumber(0))
     .option('--max-time <s>', 'exit after this many seconds (finishing running jobs)', wholeNumber(0))
-    .option('--memory <mb>', 'replace a worker process (or exit, with --in-process) after a job when its RSS exceeds this many MB', wholeNumber(0));
+    .option('--memory <mb>', 'replace a worker process (or exit, with --in-process) after a job when its RSS exceeds this many MB', wholeNumber(0))
+    .option('--watch', 'development: when files under application/jobs change, start worker processes with the new code (running jobs finish on the old)');
 }
 
 export async function runWorker(flags: WorkerFlags, extra: Partial<WorkerOptions>, recycleAfter: number): Promise<number> {
   const rt = await runtime();
+  if (flags.watch && flags.inProcess) throw new UsageError('--watch loads changed job files in new worker processes: drop --in-process');
   const options: WorkerOptions = {
     ...DEFAULT_WORKER_OPTIONS,
     sleepMs: flags.sleep ?? rt.config.sleep_ms,
@@ -61,7 +66,8 @@ export async function runWorker(flags: WorkerFlags, extra: Partial<WorkerOptions
     memory: flags.memory ?? 0,
     ...extra,
   };
-  const supervised = flags.inProcess ? null : new Manager(rt, { processes: flags.processes ?? 1, worker: options, recycleAfter });
+  const watch = flags.watch ? path.join(rt.config.root, 'application', 'jobs') : undefined;
+  const supervised = flags.inProcess ? null : new Manager(rt, { processes: flags.processes ?? 1, worker: options, recycleAfter, watch });
   const inline = supervised ? null : new Worker(rt, options);
   const target = (supervised ?? inline)!;
   const onSignal = (signal: string) => {

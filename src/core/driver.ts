@@ -144,7 +144,18 @@ export interface WakingQueue {
   waitForJob(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void>;
 }
 
-export type FullDriver = Driver & FailedStore & ClearableQueue & Partial<WakingQueue>;
+/**
+ * The deploy signal behind `rakit job:restart`: a time stored with the jobs, so every worker on
+ * every host sharing the store sees it. A worker exits after its running jobs once the stored
+ * time differs from the one it saw when it started.
+ */
+export interface RestartSignal {
+  /** The time of the last `job:restart` (epoch ms), or null if there was none. */
+  restartRequestedAt(): Promise<number | null>;
+  requestRestart(at: number): Promise<void>;
+}
+
+export type FullDriver = Driver & FailedStore & ClearableQueue & RestartSignal & Partial<WakingQueue>;
 
 /** flushFailed for stores without a query: list the failed jobs and forget the old ones one by one. */
 export async function flushFailedOneByOne(store: FailedStore, olderThanMs: number | null): Promise<number> {

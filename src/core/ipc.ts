@@ -9,6 +9,8 @@ export type WorkerMessage =
   /** Attempts that ended (`ended`: job ids), then attempts about to start. */
   | { type: 'attempts'; ended: string[]; started: { job: ReservedJob; plan: AttemptPlan }[] }
   | { type: 'beat'; rss: number }
+  /** The job files have loaded. */
+  | { type: 'ready' }
   | { type: 'stopped'; summary: WorkerSummary };
 
 /** Manager → worker process. */

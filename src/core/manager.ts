@@ -7,21 +7,25 @@
  *   jobs of that process back uncounted, and starts a new process;
  * - replaces a process after `max_job` jobs or over `--memory`, and restarts a crashed one with
  *   a growing delay;
- * - turns SIGTERM/SIGINT into the two-phase stop of its processes and exits when they have.
+ * - turns SIGTERM/SIGINT into the two-phase stop of its processes and exits when they have;
+ * - exits after their running jobs when `job:restart` stores a new restart mark (the deploy step);
+ * - with `--watch`, starts processes with the new code when job files change and retires the
+ *   old ones once the new ones have loaded (a file that does not load keeps the old ones).
  * Leases (timeout + LEASE_GRACE_MS) outlast the kill, so no other worker can take a job the
  * manager has not yet stopped.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { watch, type FSWatcher } from 'chokidar';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeFailure } from './attempt.ts';
 import type { Clock } from './clock.ts';
-import type { Driver, ReservedJob } from './driver.ts';
+import type { Driver, ReservedJob, RestartSignal } from './driver.ts';
 import { TimeoutError, coerceError } from './errors.ts';
 import { WORKER_ARG, type ManagerMessage, type WorkerMessage } from './ipc.ts';
 import type { Logger } from './logger.ts';
 import { throughOutage } from './retry.ts';
-import type { AttemptPlan } from './worker.ts';
+import { readRestartMark, type AttemptPlan } from './worker.ts';
 import type { StopReason, WorkerOptions } from './worker-options.ts';
 
 /** How long past its timeout an attempt may run before its process is killed. */
@@ -36,7 +40,12 @@ export interface ManagerOptions {
   worker: WorkerOptions;
   /** Replace a process after this many jobs (0 = never). */
   recycleAfter: number;
+  /** `--watch`: the folder whose changes bring up processes with new code. */
+  watch?: string;
 }
+
+/** Changes closer together than this start one new generation of processes. */
+const WATCH_DEBOUNCE_MS = 200;
 
 interface Running {
   job: ReservedJob;
@@ -50,6 +59,12 @@ interface Child {
   /** Why the manager killed it, if it did. */
   killedFor: Running | null;
   reason: StopReason | null;
+  /** Processes started for one version of the job files (`--watch`); older ones retire. */
+  generation: number;
+  /** It has loaded the job files. */
+  ready: boolean;
+  /** Asked to stop because a newer generation took over: not replaced when it exits. */
+  retired: boolean;
 }
 
 export class Manager {
@@ -63,20 +78,48 @@ export class Manager {
   private restarts = new Set<NodeJS.Timeout>();
   /** Stopped processes whose jobs are still being recorded. */
   private settling = 0;
+  private generation = 0;
+  private watcher: FSWatcher | null = null;
+  private worker: WorkerOptions;
 
   constructor(
-    private readonly deps: { driver: Driver; logger: Logger; clock: Clock },
+    private readonly deps: { driver: Driver & RestartSignal; logger: Logger; clock: Clock },
     private readonly options: ManagerOptions,
-  ) {}
+  ) {
+    this.worker = options.worker;
+  }
 
   /** Starts the processes and resolves with the exit code once they have all stopped. */
   async run(): Promise<number> {
     const finished = new Promise<void>((resolve) => (this.done = resolve));
+    // Every process of this run compares job:restart marks with the one seen now.
+    const restartMark = this.worker.restartMark !== undefined ? this.worker.restartMark : await readRestartMark(this.deps.driver);
+    this.worker = { ...this.worker, restartMark };
+    if (this.options.watch) this.watchJobFiles(this.options.watch);
     for (let i = 0; i < this.options.processes; i++) this.spawn();
-    const watch = setInterval(() => this.enforceDeadlines(), 100);
+    const deadlines = setInterval(() => this.enforceDeadlines(), 100);
     await finished;
-    clearInterval(watch);
+    clearInterval(deadlines);
+    await this.watcher?.close();
     return this.exitCode;
+  }
+
+  private watchJobFiles(dir: string): void {
+    let timer: NodeJS.Timeout | null = null;
+    this.watcher = watch(dir, { ignoreInitial: true, ignored: (file) => /(^|\/)(\.|node_modules)/.test(file) })
+      .on('all', () => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => this.reload(), WATCH_DEBOUNCE_MS);
+      })
+      .on('error', (error) => this.deps.logger.warn({ err: coerceError(error) }, `Cannot watch ${dir}; restart the worker to load changed jobs`));
+  }
+
+  /** Job files changed: start a new generation; the old one retires once it has loaded. */
+  private reload(): void {
+    if (this.stopping) return;
+    this.generation++;
+    this.deps.logger.info('Job files changed: starting worker processes with the new code');
+    for (let i = 0; i < this.options.processes; i++) this.spawn();
   }
 
   /** First call: processes finish their running jobs and exit. Second: they give them back and exit. */
@@ -95,17 +138,17 @@ export class Manager {
   }
 
   private get oneShot(): boolean {
-    const w = this.options.worker;
+    const w = this.worker;
     return w.stopWhenEmpty || w.once || w.maxTime > 0 || (w.maxJobs > 0 && this.options.recycleAfter === 0);
   }
 
   private spawn(): void {
     const maxJobs = this.options.recycleAfter > 0 ? this.options.recycleAfter : this.options.worker.maxJobs;
     const proc = fork(BIN, [WORKER_ARG], {
-      env: { ...process.env, RAKIT_WORKER: JSON.stringify({ ...this.options.worker, maxJobs }) },
+      env: { ...process.env, RAKIT_WORKER: JSON.stringify({ ...this.worker, maxJobs }) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const child: Child = { proc, running: new Map(), killedFor: null, reason: null };
+    const child: Child = { proc, running: new Map(), killedFor: null, reason: null, generation: this.generation, ready: false, retired: false };
     this.children.add(child);
     proc.on('message', (message: WorkerMessage) => this.onMessage(child, message));
     proc.on('exit', (code, signal) => this.onExit(child, code, signal));
@@ -133,8 +176,20 @@ export class Manager {
           child.reason = 'memory';
         }
         break;
+      case 'ready':
+        child.ready = true;
+        for (const old of this.children) {
+          if (old.generation >= child.generation || old.retired) continue;
+          old.retired = true;
+          this.send(old, { type: 'stop' });
+        }
+        break;
       case 'stopped':
         child.reason ??= message.summary.reason;
+        if (message.summary.reason === 'restart' && !this.stopping) {
+          this.deps.logger.info('job:restart was called: stopping after the running jobs');
+          this.stop();
+        }
         break;
     }
   }
@@ -173,11 +228,14 @@ export class Manager {
         this.maybeDone();
       });
     const pid = child.proc.pid;
-    if (code === 2) {
+    if (code === 2 && this.watcher && !child.ready && !this.stopping) {
+      // --watch: a job file that does not load (its error is above); wait for the next change.
+      if (!child.retired) this.deps.logger.error('The job files do not load: fix them and save; running workers keep the code they have');
+    } else if (code === 2) {
       // Bad configuration or a job module that does not load: restarting would only repeat it.
       this.exitCode = 2;
       this.stop();
-    } else if (this.stopping) {
+    } else if (this.stopping || child.retired) {
       // stopping: nothing to restart
     } else if (child.killedFor || child.reason === 'memory' || (child.reason === 'max-jobs' && this.options.recycleAfter > 0)) {
       this.spawn();
@@ -234,6 +292,7 @@ export class Manager {
   }
 
   private maybeDone(): void {
+    if (this.watcher && !this.stopping && !this.oneShot) return; // --watch waits for the next change
     if (this.children.size === 0 && this.restarts.size === 0 && this.settling === 0) {
       if (this.pendingHooks.length > 0 && !this.stopping) {
         // A failed() hook is owed and no process is left to run it: start one for the hook.

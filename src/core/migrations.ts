@@ -12,7 +12,7 @@ export const MIGRATIONS_DIR = 'migrations';
 export function jobTablesMigration(table: string, failedTable: string): string {
   return `import type { Knex } from 'knex';
 
-// Written by \`rakit job:table\`: the jobs table and the failed-jobs table of rakit jobs.
+// Written by \`rakit job:table\`: the jobs table, the failed-jobs table and the signals table of rakit jobs.
 // Times are epoch milliseconds (UTC) in BIGINT columns, the same on SQLite, MySQL and PostgreSQL.
 
 export async function up(knex: Knex): Promise<void> {
@@ -49,9 +49,15 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('failed_at').notNullable();
     t.index(['failed_at'], '${failedTable}_failed_at');
   });
+  // Signals to every worker sharing these tables: \`rakit job:restart\` stores its time here.
+  await knex.schema.createTable('${table}_signals', (t) => {
+    t.string('name', 64).primary();
+    t.bigInteger('value').notNullable();
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists('${table}_signals');
   await knex.schema.dropTableIfExists('${failedTable}');
   await knex.schema.dropTableIfExists('${table}');
 }

@@ -29,6 +29,11 @@ export interface WorkerOptions {
   maxTime: number;
   /** Stop after a job when the process uses more than this many MB (RSS); 0 = no limit. */
   memory: number;
+  /**
+   * The driver's restart mark when the run began (`job:restart`); the worker stops once the
+   * stored mark differs. Undefined: read it when the worker starts.
+   */
+  restartMark?: number | null;
 }
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
@@ -49,7 +54,10 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
 /** A lease outlasts the job's timeout by this much, so no second worker can take a job still being stopped. */
 export const LEASE_GRACE_MS = 15_000;
 
-export type StopReason = 'signal' | 'forced' | 'once' | 'empty' | 'max-jobs' | 'max-time' | 'memory';
+export type StopReason = 'signal' | 'forced' | 'once' | 'empty' | 'max-jobs' | 'max-time' | 'memory' | 'restart';
+
+/** How often a worker looks for a `job:restart` mark. */
+export const RESTART_CHECK_MS = 1_000;
 
 export const EXIT_CODES: Record<StopReason, number> = {
   signal: 0,
@@ -59,4 +67,5 @@ export const EXIT_CODES: Record<StopReason, number> = {
   'max-jobs': 0,
   'max-time': 0,
   memory: 12,
+  restart: 0,
 };

@@ -89,6 +89,8 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     }
   }
 
+  await rt.registry.discover();
+  await send({ type: 'ready' });
   const summary = await runAnnounced(deps, worker, options);
   clearInterval(beat);
   await flush();

@@ -8,14 +8,14 @@ import { describeFailure, runAttempt, type AttemptOutcome } from './attempt.ts';
 import { backoffDelayMs, type Backoff } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import type { JobConfig } from './config.ts';
-import type { Driver, Leases, ReservedJob, WakingQueue } from './driver.ts';
+import type { Driver, Leases, ReservedJob, RestartSignal, WakingQueue } from './driver.ts';
 import { UsageError, coerceError } from './errors.ts';
 import type { JobClass } from './jobable.ts';
 import type { Logger } from './logger.ts';
 import { decodePayload, type Payload } from './payload.ts';
 import type { Registry } from './registry.ts';
 import { throughOutage } from './retry.ts';
-import { LEASE_GRACE_MS, type StopReason, type WorkerOptions } from './worker-options.ts';
+import { LEASE_GRACE_MS, RESTART_CHECK_MS, type StopReason, type WorkerOptions } from './worker-options.ts';
 
 /** What a supervising process needs to know to stop an attempt by force and record it. */
 export interface AttemptPlan {
@@ -36,7 +36,7 @@ export interface WorkerHooks {
 }
 
 export interface WorkerDeps {
-  driver: Driver & Partial<WakingQueue>;
+  driver: Driver & RestartSignal & Partial<WakingQueue>;
   registry: Registry;
   config: JobConfig;
   logger: Logger;
@@ -62,6 +62,9 @@ export class Worker {
   private retryTimes: number[] = [];
   private readonly summary = { done: 0, retried: 0, failed: 0 };
   private memoryExceeded = false;
+  /** Undefined while the store could not be read. */
+  private restartMark: number | null | undefined;
+  private restartCheckedAt = -Infinity;
 
   constructor(private readonly deps: WorkerDeps, private readonly options: WorkerOptions) {}
 
@@ -86,8 +89,10 @@ export class Worker {
     const startedAt = clock.now();
     let reason: StopReason | null = null;
     let failures = 0;
+    this.restartMark = this.options.restartMark !== undefined ? this.options.restartMark : await readRestartMark(this.deps.driver);
+    this.restartCheckedAt = clock.now();
     while (reason === null) {
-      reason = this.stopReason(startedAt);
+      reason = this.stopReason(startedAt) ?? (await this.restartRequested());
       if (reason) break;
       const free = Math.min(this.options.concurrency - this.running.size, this.budget());
       let claimed: ReservedJob[] = [];
@@ -138,6 +143,17 @@ export class Worker {
     if (o.maxJobs > 0 && this.claimedCount >= o.maxJobs && this.running.size === 0) return 'max-jobs';
     if (o.maxTime > 0 && now - startedAt >= o.maxTime * 1000) return 'max-time';
     return null;
+  }
+
+  /** 'restart' once `job:restart` stored a new mark; looked up at most every RESTART_CHECK_MS. */
+  private async restartRequested(): Promise<StopReason | null> {
+    const now = this.deps.clock.now();
+    if (now - this.restartCheckedAt < RESTART_CHECK_MS) return null;
+    this.restartCheckedAt = now;
+    const mark = await readRestartMark(this.deps.driver);
+    if (mark === undefined) return null;
+    if (this.restartMark === undefined) this.restartMark = mark;
+    return mark !== null && mark !== this.restartMark ? 'restart' : null;
   }
 
   /** How many more jobs this run may claim. */
@@ -260,6 +276,15 @@ export class Worker {
   /** Waits for running jobs; after a forced stop, their release is done by `process`. */
   private async drain(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+}
+
+/** The stored restart mark (null: none); undefined when the store cannot be read now (the claim reports outages). */
+export async function readRestartMark(driver: RestartSignal): Promise<number | null | undefined> {
+  try {
+    return await driver.restartRequestedAt();
+  } catch {
+    return undefined;
   }
 }
 

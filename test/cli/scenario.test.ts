@@ -4,12 +4,12 @@
  * queues high/default/low, a scheduled job, a flaky job, a job that always fails, two
  * overlapping dispatches, the facade and a legacy listener; then the failed store.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logLines, makeApp, type TestApp } from '../helpers/app.ts';
-import {
-  CLUSTER_URL, DATABASES, dropClusterPrefix, dropRedisPrefix, requireCluster, requireMemcached, requireRedis, scratchDatabase, uniqueName,
-  type DatabaseKind,
-} from '../helpers/servers.ts';
+import { STORES } from '../helpers/stores.ts';
 
 const DISPATCH = `
 import { Job } from 'rakit';
@@ -33,64 +33,26 @@ console.log(JSON.stringify(out));
 await Job.close();
 `;
 
-interface Target {
-  label: string;
-  database?: DatabaseKind;
-  /** Config for the app, and what to drop afterwards. */
-  setup(): Promise<{ config: Record<string, unknown>; drop(): Promise<void> }>;
-}
-
-const TARGETS: Target[] = [
-  ...DATABASES.map((kind): Target => ({
-    label: kind,
-    database: kind,
-    async setup() {
-      if (kind === 'sqlite') return { config: { database: 'sqlite:storage/jobs.sqlite' }, drop: async () => {} };
-      const scratch = await scratchDatabase(kind);
-      return { config: { database: scratch.url }, drop: scratch.drop };
-    },
-  })),
-  {
-    label: 'redis',
-    async setup() {
-      const url = await requireRedis();
-      const prefix = uniqueName('s');
-      return { config: { driver: 'redis', redis: url, prefix }, drop: () => dropRedisPrefix(url, prefix) };
-    },
-  },
-  {
-    label: 'redis cluster',
-    async setup() {
-      await requireCluster();
-      const prefix = uniqueName('s');
-      return { config: { driver: 'redis', redis: CLUSTER_URL, prefix }, drop: () => dropClusterPrefix(prefix) };
-    },
-  },
-  { label: 'file', setup: async () => ({ config: { driver: 'file' }, drop: async () => {} }) },
-  {
-    label: 'memcached',
-    async setup() {
-      return { config: { driver: 'memcached', memcached: await requireMemcached(), prefix: uniqueName('s') }, drop: async () => {} };
-    },
-  },
-];
-
 /** `it` where the case applies to the target; elsewhere the case does not exist (it is not "skipped"). */
 const itWhere = (applies: boolean) => (applies ? it : ((() => undefined) as unknown as typeof it));
 
-for (const target of TARGETS) {
+for (const target of STORES) {
   describe(`the manual's scenario on ${target.label}`, () => {
     let app: TestApp;
     let drop = async () => {};
 
+    let scratch: string;
+
     beforeAll(async () => {
-      const made = await target.setup();
+      scratch = mkdtempSync(path.join(os.tmpdir(), 'rakit-store-'));
+      const made = await target.setup(scratch);
       drop = made.drop;
       app = makeApp({ ...made.config, sleep_ms: 50, backoff: 0 });
     });
     afterAll(async () => {
       app?.remove();
       await drop();
+      rmSync(scratch, { recursive: true, force: true });
     });
 
     itWhere(!target.database)('needs no tables', async () => {

@@ -260,6 +260,15 @@ export function driverContract(label: string, makeHarness: () => Promise<DriverH
       expect(await reserve([q('other')])).toHaveLength(1);
     });
 
+    it('keeps the job:restart mark where every instance on the store reads it', async () => {
+      const other = harness.driver(clock);
+      expect(await d.restartRequestedAt()).toBeNull();
+      await other.requestRestart(1_700_000_000_123);
+      expect(await d.restartRequestedAt()).toBe(1_700_000_000_123);
+      await d.requestRestart(1_700_000_000_456);
+      expect(await other.restartRequestedAt()).toBe(1_700_000_000_456);
+    });
+
     it('counts ready, scheduled, reserved and failed jobs per queue', async () => {
       fresh();
       for (let i = 0; i < 4; i++) await d.push(job({ queue: q(), scheduledAt: clock.now() }));

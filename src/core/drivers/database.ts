@@ -80,7 +80,7 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
           { cause: error },
         );
       }
-      for (const table of [this.names.table, this.names.failedTable]) {
+      for (const table of [this.names.table, this.names.failedTable, this.signals]) {
         if (!(await this.knex.schema.hasTable(table))) {
           this.ready = null;
           throw new MissingTablesError(table);
@@ -318,6 +318,21 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
       if (olderThanMs !== null) q.where('failed_at', '<', olderThanMs);
       return Number(await q.delete());
     });
+  }
+
+  async restartRequestedAt(): Promise<number | null> {
+    return this.run(async () => {
+      const row = (await this.knex(this.signals).where({ name: 'restart' }).first('value')) as { value: unknown } | undefined;
+      return row ? Number(row.value) : null;
+    });
+  }
+
+  async requestRestart(at: number): Promise<void> {
+    await this.run(() => this.knex(this.signals).insert({ name: 'restart', value: at }).onConflict('name').merge());
+  }
+
+  private get signals(): string {
+    return `${this.names.table}_signals`;
   }
 
   async close(): Promise<void> {

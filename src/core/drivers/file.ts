@@ -380,6 +380,21 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, WakingQu
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
   }
 
+  async restartRequestedAt(): Promise<number | null> {
+    await this.open();
+    try {
+      return Number(await readFile(this.dir('restart'), 'utf8'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async requestRestart(at: number): Promise<void> {
+    await this.open();
+    await this.writeAtomic(this.dir('restart'), String(at));
+  }
+
   async close(): Promise<void> {
     this.wakeup.release();
     await this.watcher?.close();

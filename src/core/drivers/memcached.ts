@@ -457,6 +457,18 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
     return flushFailedOneByOne(this, olderThanMs);
   }
 
+  /** An evicted mark reads as null, which no worker takes for a restart. */
+  async restartRequestedAt(): Promise<number | null> {
+    await this.open();
+    const value = await this.get(this.key('restart'));
+    return value === undefined ? null : Number(value);
+  }
+
+  async requestRestart(at: number): Promise<void> {
+    await this.open();
+    await this.client.set(this.key('restart'), String(at));
+  }
+
   async close(): Promise<void> {
     this.client.shutdown();
   }

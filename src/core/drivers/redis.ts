@@ -285,6 +285,17 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
     this.subscriber = sub;
   }
 
+  async restartRequestedAt(): Promise<number | null> {
+    await this.open();
+    const value = await this.redis.get(`${this.prefix}:restart`);
+    return value === null ? null : Number(value);
+  }
+
+  async requestRestart(at: number): Promise<void> {
+    await this.open();
+    await this.redis.set(`${this.prefix}:restart`, String(at));
+  }
+
   async close(): Promise<void> {
     this.wakeup.release();
     await Promise.all([this.subscriber, this.redis].map(async (client) => {
