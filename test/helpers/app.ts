@@ -35,6 +35,9 @@ export function makeApp(config: Record<string, unknown> = {}, env: NodeJS.Proces
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rakit-app-'));
   mkdirSync(path.join(dir, 'node_modules'));
   symlinkSync(REPO, path.join(dir, 'node_modules', 'rakit'), 'dir');
+  // As npm installs it: `npx rakit` and node_modules/.bin/rakit find the binary.
+  mkdirSync(path.join(dir, 'node_modules', '.bin'));
+  symlinkSync('../rakit/bin/rakit.js', path.join(dir, 'node_modules', '.bin', 'rakit'));
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'test-app', private: true, type: 'module' }));
   mkdirSync(path.join(dir, 'application', 'config'), { recursive: true });
   mkdirSync(path.join(dir, 'storage'));
