@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { runtime } from '../core/runtime.ts';
-import { formatTable } from './table.ts';
+import { formatTable, outputWidth } from './table.ts';
 
 export function jobFailedCommand(): Command {
   return new Command('job:failed')
@@ -19,7 +19,9 @@ export function jobFailedCommand(): Command {
       }
       console.log(formatTable(['ID', 'JOB', 'QUEUE', 'ATTEMPTS', 'FAILED AT', 'ERROR'], failed.map((f) => [
         f.id, f.name, f.queue, f.attempts, new Date(f.failedAt).toISOString().replace('T', ' ').slice(0, 19),
-        (f.exception.split('\n')[0] ?? '').slice(0, 100),
-      ])));
+        f.exception.split('\n')[0] ?? '',
+      ]), outputWidth(160)));
+      const shown = failed.length >= 1000 ? 'The first 1000 failed jobs' : `${failed.length} failed job${failed.length === 1 ? '' : 's'}`;
+      console.log(`\n${shown}. Full errors and payloads: rakit job:failed --json`);
     });
 }

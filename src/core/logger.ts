@@ -1,11 +1,17 @@
 /**
  * Logging with pino: JSON lines when stdout is not a terminal, readable lines when it is.
+ * On a terminal each attempt's end is one aligned line — time, job, id, queue, duration and
+ * DONE / RETRY / FAIL / RELEASED — and other events are the time and the message.
  * `logging: false` keeps warnings and errors and drops the per-job events.
  */
+import { DateTime } from 'luxon';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
 export type { Logger };
+
+/** How an attempt ended, as logged in the `status` field of its line. */
+export type AttemptStatus = 'DONE' | 'RETRY' | 'FAIL' | 'RELEASED';
 
 export function createLogger(options: { logging: boolean; pretty?: boolean; destination?: NodeJS.WritableStream }): Logger {
   const level = process.env.RAKIT_LOG_LEVEL ?? (options.logging ? 'info' : 'warn');
@@ -15,11 +21,45 @@ export function createLogger(options: { logging: boolean; pretty?: boolean; dest
     return pino({ level, base: undefined }, pretty({
       sync: true,
       destination: destination as NodeJS.WritableStream & { fd?: number },
-      translateTime: 'SYS:HH:MM:ss',
-      ignore: 'pid,hostname',
-      singleLine: true,
+      ignore: 'pid,hostname,time,level',
+      hideObject: true,
+      customColors: 'message:reset',
+      messageFormat: humanLine,
     }));
   }
   const sink = options.destination ?? pino.destination({ dest: 1, sync: true });
   return pino({ level, base: { pid: process.pid } }, sink);
+}
+
+type Colors = Parameters<pretty.MessageFormatFunc>[3]['colors'];
+
+const STATUS_COLOR: Record<AttemptStatus, keyof Colors> = { DONE: 'green', RETRY: 'yellow', FAIL: 'red', RELEASED: 'yellow' };
+
+/** One line a person reads; see the header. */
+export function humanLine(log: Record<string, unknown>, messageKey: string, levelLabel: string, { colors }: { colors: Colors }): string {
+  const time = colors.gray(DateTime.fromMillis(typeof log.time === 'number' ? log.time : Date.now()).toFormat('yyyy-LL-dd HH:mm:ss'));
+  const status = log.status as AttemptStatus | undefined;
+  if (status && STATUS_COLOR[status]) {
+    const paint = colors[STATUS_COLOR[status]] as (text: string) => string;
+    const cells = [
+      String(log.job ?? '').padEnd(28),
+      colors.gray(`#${String(log.id ?? '')}`.padEnd(12)),
+      String(log.queue ?? '').padEnd(10),
+      formatDuration(Number(log.ms ?? 0)).padStart(8),
+      paint(status),
+    ];
+    const why = typeof log.err === 'string' ? `${' '.repeat(8 - status.length)}${colors.gray(log.err.split('\n')[0]!.slice(0, 100))}` : '';
+    return `${time}  ${cells.join(' ')}${why}`;
+  }
+  const message = String(log[messageKey] ?? '');
+  const err = log.err as { message?: string } | string | undefined;
+  const detail = typeof err === 'string' ? err : err?.message;
+  const label = levelLabel === 'warn' ? colors.yellow('WARN ') : levelLabel === 'error' || levelLabel === 'fatal' ? colors.red('ERROR ') : '';
+  return `${time}  ${label}${message}${detail && !message.includes(detail) ? `: ${detail}` : ''}`;
+}
+
+function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
+  return `${Math.floor(ms / 60_000)}m ${Math.round((ms % 60_000) / 1000)}s`;
 }

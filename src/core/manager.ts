@@ -50,6 +50,7 @@ const WATCH_DEBOUNCE_MS = 200;
 interface Running {
   job: ReservedJob;
   plan: AttemptPlan;
+  startedAt: number;
   deadline: number;
 }
 
@@ -165,7 +166,8 @@ export class Manager {
       case 'attempts':
         for (const id of message.ended) child.running.delete(id);
         for (const { job, plan } of message.started) {
-          child.running.set(job.id, { job, plan, deadline: this.deps.clock.now() + plan.timeoutMs + KILL_GRACE_MS });
+          const now = this.deps.clock.now();
+          child.running.set(job.id, { job, plan, startedAt: now, deadline: now + plan.timeoutMs + KILL_GRACE_MS });
         }
         break;
       case 'beat':
@@ -270,22 +272,22 @@ export class Manager {
     const died = !child.killedFor && child.reason === null;
     for (const running of child.running.values()) {
       const { job, plan } = running;
-      const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts };
+      const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms: clock.now() - running.startedAt };
       if (running === child.killedFor || died) {
         const why = running === child.killedFor
           ? new TimeoutError(`Job "${job.name}" (id ${job.id}) ran past its timeout of ${plan.timeoutMs / 1000} s and was stopped by killing its worker process`)
           : new Error(`The worker process running job "${job.name}" (id ${job.id}) died (${signal ?? `exit code ${code}`})`);
         if (plan.final) {
           if (await throughOutage(() => driver.fail(job, { exception: describeFailure(why) }), clock)) {
-            logger.error(fields, `Job failed: ${job.name} (after ${job.attempts} attempts): ${why.message}`);
+            logger.error({ ...fields, status: 'FAIL', err: why.message }, `Job failed: ${job.name} (after ${job.attempts} attempts): ${why.message}`);
             this.pendingHooks.push({ type: 'failed-hook', job, exception: describeFailure(why) });
           }
         } else if (await throughOutage(() => driver.release(job, { at: clock.now() + plan.backoffMs, countAttempt: true }), clock)) {
-          logger.warn({ ...fields, err: why.message }, `Job retry: ${job.name} (attempt ${job.attempts} failed: ${why.message})`);
+          logger.warn({ ...fields, status: 'RETRY', err: why.message }, `Job retry: ${job.name} (attempt ${job.attempts} failed: ${why.message})`);
         }
       } else if (await throughOutage(() => driver.release(job, { at: clock.now(), countAttempt: false }), clock)) {
         // An innocent bystander of a killed process: back to the queue, attempt not counted.
-        logger.warn(fields, `Job released: ${job.name} (its worker process was stopped)`);
+        logger.warn({ ...fields, status: 'RELEASED' }, `Job released: ${job.name} (its worker process was stopped)`);
       }
     }
     child.running.clear();

@@ -229,13 +229,13 @@ export class Worker {
     if (this.force.signal.aborted && outcome.status === 'error') {
       // Forced stop: the attempt was cut short by us, not by the job; give it back uncounted.
       await throughOutage(() => driver.release(job, { at: clock.now(), countAttempt: false }), clock);
-      logger.warn(fields, `Job released: ${job.name} (worker forced to stop)`);
+      logger.warn({ ...fields, status: 'RELEASED' }, `Job released: ${job.name} (worker forced to stop)`);
       return;
     }
     if (outcome.status === 'done') {
       const held = await throughOutage(() => driver.ack(job), clock);
       this.summary.done++;
-      if (held) logger.info(fields, `Job executed: ${job.name} (attempt ${job.attempts})`);
+      if (held) logger.info({ ...fields, status: 'DONE' }, `Job executed: ${job.name} (attempt ${job.attempts})`);
       else logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
       return;
     }
@@ -244,7 +244,7 @@ export class Worker {
       await throughOutage(() => driver.release(job, { at, countAttempt: true }), clock);
       this.retryTimes.push(at);
       this.summary.retried++;
-      logger.warn({ ...fields, err: outcome.error.message, retryAt: new Date(at).toISOString() },
+      logger.warn({ ...fields, status: 'RETRY', err: outcome.error.message, retryAt: new Date(at).toISOString() },
         `Job retry: ${job.name} (attempt ${job.attempts} of ${tries} failed: ${outcome.error.message})`);
       return;
     }
@@ -254,7 +254,7 @@ export class Worker {
       return;
     }
     this.summary.failed++;
-    logger.error({ ...fields, err: outcome.error.message }, `Job failed: ${job.name} (after ${job.attempts} attempts): ${outcome.error.message}`);
+    logger.error({ ...fields, status: 'FAIL', err: outcome.error.message }, `Job failed: ${job.name} (after ${job.attempts} attempts): ${outcome.error.message}`);
     if (jobClass && typeof jobClass.prototype.failed === 'function') {
       try {
         const instance = new jobClass(safeDecode(job.payload), { id: job.id, queue: job.queue, attempt: job.attempts, signal: AbortSignal.abort() });
