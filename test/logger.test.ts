@@ -28,6 +28,7 @@ describe('logging', () => {
     logger.info({ id: '7', job: 'send-email', queue: 'high', ms: 12, status: 'DONE' }, 'Job executed: send-email (attempt 1)');
     logger.warn({ id: '1042', job: 'generate-monthly-invoices', queue: 'low', ms: 1530, status: 'RETRY', err: 'SMTP down' }, 'Job retry');
     logger.error({ id: '9', job: 'process-upload', queue: 'default', ms: 95_000, status: 'FAIL', err: 'bad file' }, 'Job failed');
+    // eslint-disable-next-line no-control-regex
     const lines = text().replace(/\x1b\[\d+m/g, '').trimEnd().split('\n');
     const time = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d';
     expect(lines[0]).toMatch(new RegExp(`^${time}  Worker started on database \\(sqlite\\)$`));
