@@ -70,6 +70,8 @@ export function jobSupervisorCommand(): Command {
       }
       const target = path.resolve(flags.write === true ? DEFAULT_TARGET : flags.write);
       mkdirSync(path.dirname(target), { recursive: true });
+      // supervisord refuses a program whose log folder is missing.
+      mkdirSync(path.resolve(flags.logDir), { recursive: true });
       writeFileSync(target, config);
       console.log(`Wrote ${target}. Load it with: supervisorctl reread && supervisorctl update`);
     });

@@ -1,0 +1,198 @@
+/**
+ * Every code sample in README.md and docs/ runs, in order, in a fresh app made of this
+ * repository's `application/` and `migrations/` (one app per document):
+ * - ```ts whose first line is `// <path>`: written to that file of the app;
+ * - other ```ts: run as a script of the app (tsx), which must exit 0; the connections are closed
+ *   after it, as a script that dispatches must do;
+ * - ```sh: each command line runs in the app with `npx` finding the rakit binary; it must exit 0.
+ *   A worker that runs until stopped (`job:runall` without a stop flag) must still be running
+ *   after 3 s and stop cleanly on SIGTERM. `sudo` runs the command as is, and `supervisorctl` talks to
+ *   a private supervisord; /etc/supervisor/conf.d, /var/log/rakit and /var/www/myapp stand for
+ *   its folders and the app;
+ * - ```cron: the command of the crontab line, run the same way;
+ * - ```ini: part of supervisor/rakit-worker.conf, word for word (which test/ops/supervisor.test.ts
+ *   checks against `rakit job:supervisor` and runs under supervisord);
+ * - ```text: output and file listings, not code.
+ * The README's first two commands are the exception: the first runs in a copy of this
+ * repository; the second (`npm test`) is what .ci/run runs.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO } from './helpers/app.ts';
+import { startSupervisor, type TestSupervisor } from './helpers/supervisor.ts';
+
+interface Block {
+  lang: string;
+  code: string;
+  line: number;
+}
+
+function blocks(markdown: string): Block[] {
+  const out: Block[] = [];
+  const re = /^```(\S*)\n([\s\S]*?)^```$/gm;
+  for (let m = re.exec(markdown); m; m = re.exec(markdown)) {
+    out.push({ lang: m[1]!, code: m[2]!, line: markdown.slice(0, m.index).split('\n').length });
+  }
+  return out;
+}
+
+const DOCS = ['README.md', ...readdirSync(path.join(REPO, 'docs'), { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.md')).sort().map((f) => path.join('docs', f))];
+const LANGS = new Set(['ts', 'sh', 'cron', 'ini', 'text']);
+const QUICKSTART = 'npm install && npx rakit migrate && npm run demo && npx rakit job:runall --queue=high,default,low --stop-when-empty';
+const TEST_COMMAND = 'npm install && npm test';
+const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
+
+interface DocApp {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  scratch: string;
+  supervisor: TestSupervisor | null;
+}
+
+function makeDocApp(): DocApp {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'rakit-docs-'));
+  const dir = path.join(scratch, 'app');
+  // The example jobs use knex themselves, as an app would have installed it: found one folder up.
+  symlinkSync(path.join(REPO, 'node_modules'), path.join(scratch, 'node_modules'), 'dir');
+  mkdirSync(path.join(dir, 'node_modules', '.bin'), { recursive: true });
+  symlinkSync(REPO, path.join(dir, 'node_modules', 'rakit'), 'dir');
+  symlinkSync('../rakit/bin/rakit.js', path.join(dir, 'node_modules', '.bin', 'rakit'));
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'docs-app', private: true, type: 'module' }));
+  for (const part of ['application', 'migrations']) cpSync(path.join(REPO, part), path.join(dir, part), { recursive: true });
+  mkdirSync(path.join(dir, 'storage'));
+  // sudo runs the command as is; supervisorctl talks to the private supervisord.
+  const shims = path.join(scratch, 'bin');
+  mkdirSync(shims);
+  writeFileSync(path.join(shims, 'sudo'), '#!/bin/sh\nexec "$@"\n');
+  writeFileSync(path.join(shims, 'supervisorctl'), `#!/bin/sh\nexec /usr/bin/supervisorctl -c ${scratch}/supervisor/supervisord.conf "$@"\n`);
+  for (const shim of ['sudo', 'supervisorctl']) chmodSync(path.join(shims, shim), 0o755);
+  const env = {
+    ...process.env, PATH: `${shims}:${process.env.PATH}`,
+    RAKIT_LOG_LEVEL: undefined, JOB_DRIVER: undefined, DATABASE_URL: undefined, REDIS_URL: undefined, MEMCACHED_SERVERS: undefined,
+  };
+  return { dir, env, scratch, supervisor: null };
+}
+
+/** Production paths in the docs → this app's private folders. */
+function localise(app: DocApp, command: string): string {
+  return command
+    .replaceAll('/etc/supervisor/conf.d', path.join(app.scratch, 'supervisor', 'conf.d'))
+    .replaceAll('/var/log/rakit', path.join(app.scratch, 'logs'))
+    .replaceAll('/var/www/myapp', app.dir);
+}
+
+function exec(command: string, args: string[], app: DocApp, options: { untilStopped?: boolean } = {}) {
+  return new Promise<{ code: number | null; output: string; stillRunning: boolean }>((resolve) => {
+    const child = spawn(command, args, { cwd: app.dir, env: app.env, detached: true });
+    let output = '';
+    let stillRunning = false;
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const timer = options.untilStopped
+      ? setTimeout(() => {
+        stillRunning = true;
+        process.kill(-child.pid!, 'SIGTERM');
+      }, 3000)
+      : setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output, stillRunning });
+    });
+  });
+}
+
+/** Lines of a sh block: comments dropped, `\` continuations joined. */
+function commands(code: string): string[] {
+  return code.replace(/\\\n\s*/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+}
+
+async function runCommand(app: DocApp, raw: string): Promise<void> {
+  const command = localise(app, raw);
+  if (/supervisorctl/.test(command) && !app.supervisor) app.supervisor = await startSupervisor(path.join(app.scratch, 'supervisor'));
+  const untilStopped = /\bjob:runall\b/.test(command) && !/--(stop-when-empty|once|max-jobs|max-time)\b/.test(command);
+  const result = await exec('bash', ['-c', command], app, { untilStopped });
+  if (untilStopped) {
+    // npx itself dies of the SIGTERM; the worker under it must have stopped cleanly.
+    expect(result.stillRunning, `${raw} should run until stopped\n${result.output}`).toBe(true);
+    expect(result.output, raw).toMatch(/Worker stopped \(signal\)/);
+  } else expect(result.code, `${raw}\n${result.output}`).toBe(0);
+}
+
+async function runBlock(app: DocApp, block: Block, doc: string): Promise<void> {
+  const where = `${doc}:${block.line}`;
+  if (block.lang === 'ts') {
+    const target = /^\/\/ ((?:application|migrations|scripts)\/\S+\.ts)\n/.exec(block.code)?.[1];
+    if (target) {
+      mkdirSync(path.dirname(path.join(app.dir, target)), { recursive: true });
+      writeFileSync(path.join(app.dir, target), block.code);
+      return;
+    }
+    const file = `doc-sample-${block.line}.ts`;
+    writeFileSync(path.join(app.dir, file), `${block.code}\nawait (await import('rakit')).Job.close();\n`);
+    const result = await exec(TSX, [file], app);
+    expect(result.code, `${where}\n${result.output}`).toBe(0);
+  } else if (block.lang === 'sh') {
+    for (const command of commands(block.code)) await runCommand(app, command);
+  } else if (block.lang === 'cron') {
+    for (const line of commands(block.code)) await runCommand(app, line.split(/\s+/).slice(5).join(' '));
+  } else if (block.lang === 'ini') {
+    expect(readFileSync(path.join(REPO, 'supervisor', 'rakit-worker.conf'), 'utf8'), where).toContain(block.code);
+  }
+}
+
+const apps: DocApp[] = [];
+afterAll(async () => {
+  for (const app of apps) {
+    await app.supervisor?.shutdown();
+    rmSync(app.scratch, { recursive: true, force: true });
+  }
+}, 120_000);
+
+for (const doc of DOCS) {
+  describe(`the code samples of ${doc}`, () => {
+    const all = blocks(readFileSync(path.join(REPO, doc), 'utf8'));
+
+    it('are each of a kind this test runs (ts, sh, cron, ini) or output (text)', () => {
+      expect(all.length).toBeGreaterThan(5);
+      for (const block of all) expect(LANGS.has(block.lang), `${doc}:${block.line} is fenced as "${block.lang}"`).toBe(true);
+    });
+
+    it('run, in order, in a fresh app', async () => {
+      const app = makeDocApp();
+      apps.push(app);
+      for (const block of all) {
+        const text = block.code.trim();
+        if (doc === 'README.md' && text === TEST_COMMAND) {
+          expect(readFileSync(path.join(REPO, '.ci', 'run'), 'utf8')).toContain('npm test');
+          continue;
+        }
+        if (doc === 'README.md' && text === QUICKSTART) {
+          await quickstart(app);
+          continue;
+        }
+        await runBlock(app, block, doc);
+      }
+    }, 600_000);
+  });
+}
+
+/** The first command of the README, in a copy of this repository (its node_modules linked by hard links). */
+async function quickstart(app: DocApp): Promise<void> {
+  const copy = path.join(app.scratch, 'repo');
+  mkdirSync(copy);
+  const tracked = await exec('git', ['-C', REPO, 'ls-files', '-z'], app);
+  for (const file of tracked.output.split('\0').filter(Boolean)) {
+    if (!existsSync(path.join(REPO, file))) continue;
+    mkdirSync(path.dirname(path.join(copy, file)), { recursive: true });
+    cpSync(path.join(REPO, file), path.join(copy, file));
+  }
+  const linked = await exec('cp', ['-al', path.join(REPO, 'node_modules'), path.join(copy, 'node_modules')], app);
+  expect(linked.code, linked.output).toBe(0);
+  const result = await exec('bash', ['-c', `cd ${copy} && ${QUICKSTART}`], app);
+  expect(result.code, result.output).toBe(0);
+  expect(result.output).toMatch(/Worker stopped \(empty\): \d+ done/);
+}
