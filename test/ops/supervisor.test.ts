@@ -3,7 +3,7 @@
  * RUNNING, each queue worked off, a SIGKILLed worker brought back, `supervisorctl stop` waiting
  * for the running job, and `job:restart` making every worker exit for supervisor to restart.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   const written = await app.rakit(['job:supervisor', '--workers=high=2,default=4,low=1', '--retries=3',
     `--log-dir=${dir}/logs`, '--write', path.join(dir, 'conf.d', 'rakit.conf')]);
   expect(written.code, written.stderr).toBe(0);
-  mkdirSync(path.join(dir, 'logs'));
+  expect(existsSync(path.join(dir, 'logs')), '--write creates the log folder').toBe(true);
   expect((await sv.ctl('update')).code).toBe(0);
 }, 60_000);
 
