@@ -21,6 +21,9 @@ export class ShutdownAbort extends Error {
   }
 }
 
+/** The reason given when an attempt's own timer is cancelled: a constant, as a DOMException per job costs more than the job. */
+const ATTEMPT_OVER = Symbol('attempt over');
+
 export async function runAttempt(
   job: ReservedJob,
   handler: Handler | null,
@@ -64,7 +67,7 @@ export async function runAttempt(
     const error = coerceError(thrown);
     return { status: 'error', error, final: error instanceof UnrecoverableError };
   } finally {
-    timerDone.abort();
+    timerDone.abort(ATTEMPT_OVER);
     void timedOut;
     stop.removeEventListener('abort', onStop);
   }

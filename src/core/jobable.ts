@@ -26,6 +26,9 @@ export interface JobContext {
 export type JobClass<P extends Payload = any> = (new (payload: P, context?: JobContext) => Jobable<P>) &
   Omit<typeof Jobable, 'prototype'>;
 
+/** kebabCase of each class name, computed once (a job's name is looked up per attempt). */
+const kebabNames = new WeakMap<object, string>();
+
 export abstract class Jobable<P extends Payload = Payload> {
   static readonly [JOBABLE_BRAND] = true;
   /** Seconds an attempt may run before it is stopped and counted as failed (TimeoutError). */
@@ -76,7 +79,10 @@ export abstract class Jobable<P extends Payload = Payload> {
 
   /** The name this class is stored and discovered under. */
   static get nameOfJob(): string {
-    return Object.hasOwn(this, 'jobName') && this.jobName ? this.jobName : kebabCase(this.name);
+    if (Object.hasOwn(this, 'jobName') && this.jobName) return this.jobName;
+    let name = kebabNames.get(this);
+    if (name === undefined) kebabNames.set(this, (name = kebabCase(this.name)));
+    return name;
   }
 
   /** Queues this job; chain `.onQueue()`, `.withoutOverlapping()`, `.delay()`; await for the result. */

@@ -167,19 +167,21 @@ export class Worker {
   /** Waits for a running job to finish, or, when the queue was empty, for a new job or the sleep interval. */
   private async idle(empty: boolean): Promise<void> {
     const { clock, driver } = this.deps;
+    const waits: Promise<unknown>[] = [...this.running.values()];
+    if (!empty) {
+      if (waits.length > 0) await Promise.race(waits);
+      return;
+    }
     // Ends this wait's timers and listeners as soon as one of the waits wins.
     const over = new AbortController();
     const wake = AbortSignal.any([this.quit.signal, over.signal]);
-    const waits: Promise<unknown>[] = [...this.running.values()];
-    if (empty) {
-      const sleep = () => clock.sleep(this.options.sleepMs, wake);
-      // A wait that fails (its server is away) is a plain sleep: the claim after it reports the outage.
-      waits.push(driver.waitForJob ? driver.waitForJob(this.options.queues, this.options.sleepMs, wake).catch(sleep) : sleep());
-    }
+    const sleep = () => clock.sleep(this.options.sleepMs, wake);
+    // A wait that fails (its server is away) is a plain sleep: the claim after it reports the outage.
+    waits.push(driver.waitForJob ? driver.waitForJob(this.options.queues, this.options.sleepMs, wake).catch(sleep) : sleep());
     try {
-      if (waits.length > 0) await Promise.race(waits);
+      await Promise.race(waits);
     } finally {
-      over.abort();
+      over.abort(IDLE_OVER);
     }
   }
 
@@ -189,7 +191,16 @@ export class Worker {
     return this.retryTimes.length ? Math.min(...this.retryTimes) : null;
   }
 
+  /** Leases by job name; the job classes of a process do not change once discovered. */
+  private leasesCache: Leases | null = null;
+
   private leases(): Leases {
+    if (this.leasesCache) return this.leasesCache;
+    this.leasesCache = this.computeLeases();
+    return this.leasesCache;
+  }
+
+  private computeLeases(): Leases {
     const byName: Record<string, number> = {};
     for (const jobClass of this.deps.registry.jobClasses()) byName[jobClass.nameOfJob] = this.timeoutMs(jobClass) + LEASE_GRACE_MS;
     return { byName, defaultMs: this.timeoutMs(null) + LEASE_GRACE_MS };
@@ -278,6 +289,9 @@ export class Worker {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
   }
 }
+
+/** The reason an idle wait's own timers are cancelled with (a constant: no DOMException per wait). */
+const IDLE_OVER = Symbol('idle over');
 
 /** The stored restart mark (null: none); undefined when the store cannot be read now (the claim reports outages). */
 export async function readRestartMark(driver: RestartSignal): Promise<number | null | undefined> {

@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.ts';
 import { ConnectionError, coerceError } from '../errors.ts';
 import type {
-  ClearableQueue, Driver, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
+  ClearableQueue, Driver, Leases, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
   ReserveRequest, ReservedJob, RetryResult, WakingQueue,
 } from '../driver.ts';
 import { createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
@@ -52,6 +52,7 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
   /** Queues this process has registered in P:queues (the set `job:status` reads). */
   private readonly knownQueues = new Set<string>();
   private readonly wakeup = new Wakeup();
+  private queueCache: { at: number; queues: string[] } | null = null;
 
   constructor(
     setting: RedisSetting,
@@ -110,9 +111,9 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
   async reserve(request: ReserveRequest): Promise<ReservedJob[]> {
     if (request.limit <= 0) return [];
     await this.open();
-    const queues = request.queues ?? (await this.queues());
+    const queues = request.queues ?? (await this.queueList());
     const names = request.names ? JSON.stringify(request.names) : '';
-    const leases = JSON.stringify(request.leases.byName);
+    const leases = leaseText(request.leases);
     const claimed: ReservedJob[] = [];
     if (request.queues === null && queues.length > 1) {
       // Every queue, oldest due first: claim from each, keep the oldest, give the rest back.
@@ -160,6 +161,16 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
   }
 
   /** Every queue that ever had a job pushed. */
+  /**
+   * The queue list for claims without --queue. While the worker is busy it is read at most once
+   * a second; every idle wait ends with a fresh read, so a job on a new queue never waits.
+   */
+  private async queueList(): Promise<string[]> {
+    const now = this.clock.now();
+    if (!this.queueCache || now - this.queueCache.at >= QUEUE_LIST_MS) this.queueCache = { at: now, queues: await this.queues() };
+    return this.queueCache.queues;
+  }
+
   private async queues(): Promise<string[]> {
     await this.open();
     return (await this.redis.smembers(`${this.prefix}:queues`)).sort();
@@ -259,10 +270,13 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
       this.subscribing ??= this.subscribe(queues).finally(() => {
         this.subscribing = null;
       });
-      if (await this.subscribing.then(() => true, () => false)) return;
+      const subscribed = await this.subscribing.then(() => true, () => false);
+      this.queueCache = null;
+      if (subscribed) return;
       ms = Math.min(ms, 1000);
     }
     await this.wakeup.wait(ms, signal);
+    this.queueCache = null; // after a wait (a job on a new queue, perhaps), read the queue list again
   }
 
   /**
@@ -307,6 +321,16 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
       }
     }));
   }
+}
+
+const QUEUE_LIST_MS = 1_000;
+
+/** The leases as the claim script reads them, serialised once per Leases object. */
+const leaseTexts = new WeakMap<Leases, string>();
+function leaseText(leases: Leases): string {
+  let text = leaseTexts.get(leases);
+  if (text === undefined) leaseTexts.set(leases, (text = JSON.stringify(leases.byName)));
+  return text;
 }
 
 /** `default/17` → queue `default`, member of 17; null for anything else. */

@@ -1,0 +1,139 @@
+/**
+ * Our drivers as benchmark subjects, through the real paths: jobs dispatched by a script of a
+ * throwaway app (tsx), and worked off by `rakit job:runall` (the manager and one worker
+ * process). A worker's start on an empty queue is measured on its own (`coldStart`) and taken
+ * out of the processing time, as the peers are timed from an already loaded program.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { makeApp, type TestApp } from '../test/helpers/app.ts';
+import { STORES } from '../test/helpers/stores.ts';
+import type { Subject } from './subject.ts';
+
+const NOOP = `import { Jobable } from 'rakit';\nexport default class Noop extends Jobable { static tries = 1; run() {} }\n`;
+const LAT = `import { appendFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Jobable } from 'rakit';
+export default class Lat extends Jobable<{ t: number }> {
+  static tries = 1;
+  run() { appendFileSync('storage/lat.log', \`\${performance.timeOrigin + performance.now() - this.get('t')}\\n\`); }
+}
+`;
+const QUIET = { RAKIT_LOG_LEVEL: 'warn' };
+
+export async function benchApp(store: string): Promise<{ app: TestApp; drop(): Promise<void> }> {
+  const target = STORES.find((s) => s.label === store);
+  if (!target) throw new Error(`no store ${store}`);
+  const made = await target.setup(mkdtempSync(path.join(os.tmpdir(), 'rakit-bench-')));
+  const app = makeApp({ ...made.config, max_job: 0, logging: false }, QUIET);
+  app.write('application/jobs/Noop.ts', NOOP);
+  app.write('application/jobs/Lat.ts', LAT);
+  if (target.database) {
+    await app.rakit(['job:table']);
+    const migrated = await app.rakit(['migrate']);
+    if (migrated.code !== 0) throw new Error(migrated.stderr);
+  }
+  return { app, drop: async () => { app.remove(); await made.drop(); } };
+}
+
+/** Dispatches n no-op jobs from a script, 100 in flight; returns the ms the script measured. */
+export async function fill(app: TestApp, n: number): Promise<number> {
+  const r = await app.script('fill.ts', `
+import { performance } from 'node:perf_hooks';
+import { Job } from 'rakit';
+import Noop from './application/jobs/Noop.ts';
+await Noop.dispatch({}); // connect first, as a running app already is
+const start = performance.now();
+let next = 1;
+await Promise.all(Array.from({ length: 100 }, async () => { while (next < ${n}) { next++; await Noop.dispatch({}); } }));
+console.log(JSON.stringify({ ms: performance.now() - start }));
+await Job.close();
+`);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!).ms;
+}
+
+/** Wall ms of one `rakit job:runall --stop-when-empty` run. */
+export async function timedRun(app: TestApp, args: string[]): Promise<number> {
+  const start = performance.now();
+  const r = await app.rakit(['job:runall', '--stop-when-empty', ...args], QUIET);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return performance.now() - start;
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function coldStart(app: TestApp, runs = 5): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await timedRun(app, []));
+  return median(times);
+}
+
+function subject(store: string): Subject {
+  return {
+    async dispatch(n) {
+      const { app, drop } = await benchApp(store);
+      try {
+        return await fill(app, n);
+      } finally {
+        await drop();
+      }
+    },
+    async process(n, concurrency) {
+      const { app, drop } = await benchApp(store);
+      try {
+        const args = [`--concurrency=${concurrency}`];
+        const empty = median([await timedRun(app, args), await timedRun(app, args), await timedRun(app, args)]);
+        await fill(app, n);
+        return (await timedRun(app, args)) - empty;
+      } finally {
+        await drop();
+      }
+    },
+    async latency(samples) {
+      const { app, drop } = await benchApp(store);
+      const worker = app.spawnRakit(['job:runall', '--concurrency=1'], { RAKIT_LOG_LEVEL: 'info' });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          worker.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('Worker started')) resolve(); });
+          worker.on('exit', () => reject(new Error('worker exited')));
+        });
+        await new Promise((r) => setTimeout(r, 500));
+        const r = await app.script('send.ts', `
+import { performance } from 'node:perf_hooks';
+import { Job } from 'rakit';
+import Lat from './application/jobs/Lat.ts';
+await Lat.dispatch({ t: 0 });
+for (let i = 0; i < ${samples}; i++) {
+  await Lat.dispatch({ t: performance.timeOrigin + performance.now() });
+  await new Promise((r) => setTimeout(r, 10));
+}
+await Job.close();
+`);
+        if (r.code !== 0) throw new Error(r.stderr);
+        const file = path.join(app.dir, 'storage', 'lat.log');
+        const deadline = Date.now() + 30_000;
+        let lines: number[] = [];
+        while (Date.now() < deadline) {
+          try {
+            lines = readFileSync(file, 'utf8').trim().split('\n').map(Number);
+          } catch {
+            lines = [];
+          }
+          if (lines.length >= samples + 1) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return lines.slice(1); // the first job connected the dispatcher
+      } finally {
+        worker.kill('SIGTERM');
+        await new Promise((r) => worker.on('close', r));
+        await drop();
+      }
+    },
+  };
+}
+
+export const OUR_STORES = ['redis', 'sqlite', 'mysql', 'pg', 'file', 'memcached'] as const;
+export const OURS: Record<string, Subject> = Object.fromEntries(OUR_STORES.map((s) => [`rakit-${s}`, subject(s)]));

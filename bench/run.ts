@@ -1,0 +1,131 @@
+/**
+ * `npm run bench`: our drivers and the peers side by side in one run, on the same servers —
+ * dispatch rate, processing rate at concurrency 1 and 50, dispatch→start latency, a worker's
+ * cold start, RSS over a long run, and the process manager's cost — as a table, the ratios
+ * ours/peer against the targets, and JSON (bench/results/latest.json).
+ * Options: --jobs N (default 20000; concurrency 1 uses N/4), --rss-jobs N (default 200000; 0 skips),
+ * --only a,b (subjects).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { REPO } from '../test/helpers/app.ts';
+import { benchApp, coldStart, fill, median, OUR_STORES, timedRun } from './ours.ts';
+
+const { values } = parseArgs({ options: {
+  jobs: { type: 'string', default: '20000' }, 'rss-jobs': { type: 'string', default: '200000' }, only: { type: 'string' },
+} });
+const N = Number(values.jobs);
+const N1 = Math.round(N / 4);
+const RSS_JOBS = Number(values['rss-jobs']);
+const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
+const SUBJECT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'subject.ts');
+const run = promisify(execFile);
+
+const SUBJECTS = [...OUR_STORES.map((s) => `rakit-${s}`), 'bullmq', 'bee-queue', 'graphile-worker', 'laravel-loop']
+  .filter((s) => !values.only || values.only.split(',').includes(s));
+
+async function measure(subject: string, op: string, n: number, concurrency = 0): Promise<unknown> {
+  const { stdout } = await run(TSX, [SUBJECT, subject, op, String(n), String(concurrency)], { cwd: REPO, maxBuffer: 1 << 26, env: { ...process.env, RAKIT_LOG_LEVEL: 'warn' } });
+  return (JSON.parse(stdout.trim().split('\n').at(-1)!) as { result: unknown }).result;
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
+};
+
+interface Row { subject: string; dispatch: number; c1: number; c50: number; p50: number; p99: number }
+const rows: Row[] = [];
+for (const subject of SUBJECTS) {
+  process.stderr.write(`${subject}: dispatch… `);
+  const dispatchMs = (await measure(subject, 'dispatch', N)) as number;
+  process.stderr.write('c1… ');
+  const c1Ms = (await measure(subject, 'process', N1, 1)) as number;
+  process.stderr.write('c50… ');
+  const c50Ms = (await measure(subject, 'process', N, 50)) as number;
+  process.stderr.write('latency…\n');
+  const lat = subject === 'laravel-loop' ? [] : ((await measure(subject, 'latency', 200)) as number[]);
+  rows.push({ subject, dispatch: (N / dispatchMs) * 1000, c1: (N1 / c1Ms) * 1000, c50: (N / c50Ms) * 1000, p50: pct(lat, 50), p99: pct(lat, 99) });
+}
+
+// Cold start of an empty --stop-when-empty run (what cron pays each minute), and the manager's cost.
+const extra: Record<string, number> = {};
+for (const store of ['sqlite', 'redis'] as const) {
+  if (values.only && !values.only.split(',').includes(`rakit-${store}`)) continue;
+  const { app, drop } = await benchApp(store);
+  extra[`cold start ms (${store})`] = await coldStart(app);
+  for (const mode of ['manager', 'in-process'] as const) {
+    const args = ['--concurrency=50', ...(mode === 'in-process' ? ['--in-process'] : [])];
+    const empty = median([await timedRun(app, args), await timedRun(app, args), await timedRun(app, args)]);
+    await fill(app, N);
+    extra[`${mode} c50 jobs/s (${store})`] = (N / ((await timedRun(app, args)) - empty)) * 1000;
+  }
+  await drop();
+}
+if (RSS_JOBS > 0 && (!values.only || values.only.split(',').includes('rakit-redis'))) Object.assign(extra, await rssOverLongRun(RSS_JOBS));
+
+/** RSS of the manager and its worker process while one run works off `n` jobs on Redis. */
+async function rssOverLongRun(n: number): Promise<Record<string, number>> {
+  const { app, drop } = await benchApp('redis');
+  await fill(app, n);
+  const child = spawn(process.execPath, [path.join(REPO, 'bin', 'rakit.js'), 'job:runall', '--stop-when-empty', '--concurrency=50'],
+    { cwd: app.dir, env: { ...app.env, RAKIT_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+  const samples: number[] = [];
+  const start = performance.now();
+  const timer = setInterval(() => {
+    void run('ps', ['-o', 'rss=', '--ppid', String(child.pid)]).then(({ stdout }) => {
+      const worker = stdout.trim().split('\n').map(Number).filter(Boolean);
+      if (worker.length) samples.push(Math.max(...worker) / 1024);
+    }).catch(() => undefined);
+  }, 500);
+  await new Promise((r) => child.on('close', r));
+  clearInterval(timer);
+  const seconds = (performance.now() - start) / 1000;
+  await drop();
+  const tenth = Math.max(1, Math.floor(samples.length / 10));
+  const early = median(samples.slice(tenth, 2 * tenth));
+  const late = median(samples.slice(-tenth));
+  return { 'long run jobs': n, 'long run jobs/s': n / seconds, 'worker RSS MB at 10-20%': early, 'worker RSS MB at 90-100%': late, 'RSS growth %': ((late - early) / early) * 100 };
+}
+
+const f = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+const table = [
+  '| subject | dispatch jobs/s | c=1 jobs/s | c=50 jobs/s | p50 ms | p99 ms |',
+  '|---|---:|---:|---:|---:|---:|',
+  ...rows.map((r) => `| ${r.subject} | ${f(r.dispatch)} | ${f(r.c1)} | ${f(r.c50)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} |`),
+].join('\n');
+const by = (s: string) => rows.find((r) => r.subject === s);
+const ratio = (a: number | undefined, b: number | undefined) => (a && b ? a / b : NaN);
+const targets: [string, number, number, string][] = [
+  ['redis c=50 / BullMQ', ratio(by('rakit-redis')?.c50, by('bullmq')?.c50), 3, '≥'],
+  ['redis c=50 / bee-queue', ratio(by('rakit-redis')?.c50, by('bee-queue')?.c50), 2, '≥'],
+  ['redis c=1 / BullMQ', ratio(by('rakit-redis')?.c1, by('bullmq')?.c1), 2, '≥'],
+  ['redis dispatch / BullMQ', ratio(by('rakit-redis')?.dispatch, by('bullmq')?.dispatch), 1.5, '≥'],
+  ['MariaDB c=1 / Laravel loop', ratio(by('rakit-mysql')?.c1, by('laravel-loop')?.c1), 10, '≥'],
+  ['MariaDB c=50 / Laravel loop ×50', ratio(by('rakit-mysql')?.c50, by('laravel-loop')?.c50), 10, '≥'],
+  ['PostgreSQL c=50 / graphile-worker', ratio(by('rakit-pg')?.c50, by('graphile-worker')?.c50), 3, '≥'],
+  ['SQLite c=50 jobs/s', by('rakit-sqlite')?.c50 ?? NaN, 10_000, '≥'],
+  ['redis p99 dispatch→start ms', by('rakit-redis')?.p99 ?? NaN, 5, '≤'],
+  ['empty --stop-when-empty run ms (sqlite)', extra['cold start ms (sqlite)'] ?? NaN, 300, '≤'],
+  ['RSS growth % over the long run', extra['RSS growth %'] ?? NaN, 10, '≤'],
+  ['manager / in-process c=50 (redis)', ratio(extra['manager c50 jobs/s (redis)'], extra['in-process c50 jobs/s (redis)']), 0.9, '≥'],
+];
+const targetTable = [
+  '| measure | value | target | met |', '|---|---:|---:|---|',
+  ...targets.map(([name, v, t, cmp]) => `| ${name} | ${f(v, 2)} | ${cmp} ${t} | ${Number.isNaN(v) ? '–' : (cmp === '≥' ? v >= t : v <= t) ? 'yes' : 'no'} |`),
+].join('\n');
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+console.log(`rakit jobs benchmark — ${new Date().toISOString().slice(0, 10)}, ${machine}; ${N} no-op jobs (c=1: ${N1})\n`);
+console.log(table);
+console.log('');
+console.log(Object.entries(extra).map(([k, v]) => `- ${k}: ${f(v, 1)}`).join('\n'));
+console.log('');
+console.log(targetTable);
+mkdirSync(path.join(REPO, 'bench', 'results'), { recursive: true });
+writeFileSync(path.join(REPO, 'bench', 'results', 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, jobs: N, rows, extra, targets: targets.map(([name, value, target, cmp]) => ({ name, value, target, cmp })) }, null, 2)}\n`);
+process.exit(0);
