@@ -1,4 +1,3 @@
-import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import type { RetryResult } from '../core/driver.ts';
 import { runtime } from '../core/runtime.ts';
@@ -25,7 +24,7 @@ export function jobRetryCommand(): Command {
       }
       // On a terminal, a progress bar on stderr; in a pipe or a log, only the summary.
       const bar = process.stderr.isTTY
-        ? new SingleBar({ format: 'Retrying failed jobs [{bar}] {percentage}% {value}/{total} {eta_formatted} left', stream: process.stderr, hideCursor: true })
+        ? new (await import('cli-progress')).SingleBar({ format: 'Retrying failed jobs [{bar}] {percentage}% {value}/{total} {eta_formatted} left', stream: process.stderr, hideCursor: true })
         : null;
       bar?.start(all.length, 0);
       const total: RetryResult = { retried: [], missing: [], overlapping: [] };

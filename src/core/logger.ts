@@ -4,9 +4,13 @@
  * DONE / RETRY / FAIL / RELEASED — and other events are the time and the message.
  * `logging: false` keeps warnings and errors and drops the per-job events.
  */
+import { createRequire } from 'node:module';
 import { DateTime } from 'luxon';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type pretty from 'pino-pretty';
+
+/** pino-pretty is loaded only for a terminal: supervisor and cron runs never pay for it. */
+const require = createRequire(import.meta.url);
 
 export type { Logger };
 
@@ -18,7 +22,8 @@ export function createLogger(options: { logging: boolean; pretty?: boolean; dest
   const destination = options.destination ?? process.stdout;
   const usePretty = options.pretty ?? Boolean((destination as { isTTY?: boolean }).isTTY);
   if (usePretty) {
-    return pino({ level, base: undefined }, pretty({
+    const prettyStream = require('pino-pretty') as typeof pretty;
+    return pino({ level, base: undefined }, prettyStream({
       sync: true,
       destination: destination as NodeJS.WritableStream & { fd?: number },
       ignore: 'pid,hostname,time,level',

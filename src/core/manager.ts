@@ -15,7 +15,7 @@
  * manager has not yet stopped.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeFailure } from './attempt.ts';
@@ -92,11 +92,17 @@ export class Manager {
 
   /** Starts the processes and resolves with the exit code once they have all stopped. */
   async run(): Promise<number> {
+    if (await this.nothingToDo()) {
+      // --stop-when-empty on an empty queue (a cron run most minutes): no worker process to start.
+      this.deps.logger.info({ driver: this.deps.driver.description }, `Worker started on ${this.deps.driver.description}`);
+      this.deps.logger.info({ reason: 'empty', done: 0, retried: 0, failed: 0 }, 'Worker stopped (empty): 0 done, 0 retried, 0 failed');
+      return 0;
+    }
     const finished = new Promise<void>((resolve) => (this.done = resolve));
     // Every process of this run compares job:restart marks with the one seen now.
     const restartMark = this.worker.restartMark !== undefined ? this.worker.restartMark : await readRestartMark(this.deps.driver);
     this.worker = { ...this.worker, restartMark };
-    if (this.options.watch) this.watchJobFiles(this.options.watch);
+    if (this.options.watch) await this.watchJobFiles(this.options.watch);
     for (let i = 0; i < this.options.processes; i++) this.spawn();
     const deadlines = setInterval(() => this.enforceDeadlines(), 100);
     await finished;
@@ -105,7 +111,20 @@ export class Manager {
     return this.exitCode;
   }
 
-  private watchJobFiles(dir: string): void {
+  /** --stop-when-empty and no job is due on the worker's queues (a failing look says "maybe": start a worker). */
+  private async nothingToDo(): Promise<boolean> {
+    const w = this.worker;
+    if (!w.stopWhenEmpty || w.names || this.options.watch) return false;
+    try {
+      const stats = await this.deps.driver.stats();
+      return stats.every((s) => s.ready === 0 || (w.queues !== null && !w.queues.includes(s.queue)));
+    } catch {
+      return false;
+    }
+  }
+
+  private async watchJobFiles(dir: string): Promise<void> {
+    const { watch } = await import('chokidar');
     let timer: NodeJS.Timeout | null = null;
     this.watcher = watch(dir, { ignoreInitial: true, ignored: (file) => /(^|\/)(\.|node_modules)/.test(file) })
       .on('all', () => {

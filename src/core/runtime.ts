@@ -29,7 +29,7 @@ export interface RuntimeOptions {
 
 /** The runtime of this process, loading application/config/job.ts on first use. */
 export function runtime(): Promise<Runtime> {
-  current ??= loadConfig().then((config) => build(config, {})).catch((error: unknown) => {
+  current ??= loadConfig().then(async (config) => build(config, {})).catch((error: unknown) => {
     current = null;
     throw error;
   });
@@ -43,18 +43,18 @@ export async function configure(input: JobConfigInput | JobConfig, options: Runt
     ? (input as JobConfig)
     : resolveConfig(input, { root: options.root ?? process.cwd(), source: '<configure()>', env: {} });
   const built = build(config, options);
-  current = Promise.resolve(built);
+  current = built;
   return built;
 }
 
-function build(config: JobConfig, options: RuntimeOptions): Runtime {
+async function build(config: JobConfig, options: RuntimeOptions): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
   return {
     config,
     clock,
     registry: new Registry(config.root),
     logger: options.logger ?? createLogger({ logging: config.logging }),
-    driver: createDriver(config, clock),
+    driver: await createDriver(config, clock),
   };
 }
 

@@ -1,25 +1,29 @@
 /**
- * Picks and builds the configured driver.
+ * Picks and builds the configured driver, loading only its module (and its client library):
+ * a cron run on SQLite never pays for ioredis or memcache-client.
  */
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { JobConfig } from '../config.ts';
 import type { FullDriver } from '../driver.ts';
-import { DatabaseDriver } from './database.ts';
-import { createKnex } from './database-connection.ts';
-import { RedisDriver } from './redis.ts';
-import { FileDriver } from './file.ts';
-import { MemcachedDriver } from './memcached.ts';
 
-export function createDriver(config: JobConfig, clock: Clock): FullDriver {
+export async function createDriver(config: JobConfig, clock: Clock): Promise<FullDriver> {
   switch (config.driver) {
-    case 'database':
+    case 'database': {
+      const [{ DatabaseDriver }, { createKnex }] = await Promise.all([import('./database.ts'), import('./database-connection.ts')]);
       return new DatabaseDriver(createKnex(config.database, config.root), { table: config.table, failedTable: config.failed_table }, clock);
-    case 'redis':
+    }
+    case 'redis': {
+      const { RedisDriver } = await import('./redis.ts');
       return new RedisDriver(config.redis, config.prefix, clock);
-    case 'file':
+    }
+    case 'file': {
+      const { FileDriver } = await import('./file.ts');
       return new FileDriver(path.resolve(config.root, config.file_path), clock);
-    case 'memcached':
+    }
+    case 'memcached': {
+      const { MemcachedDriver } = await import('./memcached.ts');
       return new MemcachedDriver(config.memcached, config.prefix, clock);
+    }
   }
 }
