@@ -8,7 +8,7 @@ import { describeFailure, runAttempt, type AttemptOutcome } from './attempt.ts';
 import { backoffDelayMs, type Backoff } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import type { JobConfig } from './config.ts';
-import type { Driver, Leases, ReservedJob, RestartSignal, WakingQueue } from './driver.ts';
+import type { Driver, Leases, ReserveRequest, ReservedJob, RestartSignal, WakingQueue } from './driver.ts';
 import { UsageError, coerceError } from './errors.ts';
 import type { JobClass } from './jobable.ts';
 import type { Logger } from './logger.ts';
@@ -98,9 +98,7 @@ export class Worker {
       let claimed: ReservedJob[] = [];
       if (free > 0) {
         try {
-          claimed = await this.deps.driver.reserve({
-            queues: this.options.queues, names: this.options.names, limit: free, leases: this.leases(),
-          });
+          claimed = await this.deps.driver.reserve(this.request(free));
           failures = 0;
         } catch (error) {
           if (error instanceof UsageError) throw error;
@@ -143,6 +141,31 @@ export class Worker {
     if (o.maxJobs > 0 && this.claimedCount >= o.maxJobs && this.running.size === 0) return 'max-jobs';
     if (o.maxTime > 0 && now - startedAt >= o.maxTime * 1000) return 'max-time';
     return null;
+  }
+
+  private request(limit: number): ReserveRequest {
+    return { queues: this.options.queues, names: this.options.names, limit, leases: this.leases() };
+  }
+
+  /**
+   * With one slot, the claim of the next job goes out with the ack of the job that just ended
+   * (one round trip on Redis, where the two are pipelined) instead of after it. Only the slot
+   * this job frees is claimed, and only when the worker would claim anyway.
+   */
+  private claimAhead(): Promise<ReservedJob[]> | null {
+    const o = this.options;
+    if (o.concurrency !== 1 || o.once || this.quit.signal.aborted || this.memoryExceeded || this.budget() <= 0) return null;
+    if (o.memory > 0 && process.memoryUsage().rss > o.memory * 1024 * 1024) return null;
+    return this.deps.driver.reserve(this.request(1)).catch(() => []); // an outage is the loop's to report
+  }
+
+  private async startAhead(next: Promise<ReservedJob[]>): Promise<void> {
+    for (const job of await next) {
+      if (this.quit.signal.aborted) {
+        // Stopping meanwhile: give it back, attempt uncounted.
+        await throughOutage(() => this.deps.driver.release(job, { at: this.deps.clock.now(), countAttempt: false }), this.deps.clock);
+      } else this.start(job);
+    }
   }
 
   /** 'restart' once `job:restart` stored a new mark; looked up at most every RESTART_CHECK_MS. */
@@ -244,10 +267,12 @@ export class Worker {
       return;
     }
     if (outcome.status === 'done') {
+      const next = this.claimAhead();
       const held = await throughOutage(() => driver.ack(job), clock);
       this.summary.done++;
       if (held) logger.info({ ...fields, status: 'DONE' }, `Job executed: ${job.name} (attempt ${job.attempts})`);
       else logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
+      if (next) await this.startAhead(next);
       return;
     }
     if (!outcome.final && job.attempts < tries) {
