@@ -65,9 +65,10 @@ export async function timedRun(app: TestApp, args: string[]): Promise<number> {
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-export async function coldStart(app: TestApp, runs = 5): Promise<number> {
+/** Median wall ms of `runs` runs on an empty queue: a worker's cold start, taken out of processing times. */
+export async function emptyRunMs(app: TestApp, args: string[], runs = 3): Promise<number> {
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(await timedRun(app, []));
+  for (let i = 0; i < runs; i++) times.push(await timedRun(app, args));
   return median(times);
 }
 
@@ -85,7 +86,7 @@ function subject(store: string): Subject {
       const { app, drop } = await benchApp(store);
       try {
         const args = [`--concurrency=${concurrency}`];
-        const empty = median([await timedRun(app, args), await timedRun(app, args), await timedRun(app, args)]);
+        const empty = await emptyRunMs(app, args);
         await fill(app, n);
         return (await timedRun(app, args)) - empty;
       } finally {

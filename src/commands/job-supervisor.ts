@@ -4,55 +4,41 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { runtime } from '../core/runtime.ts';
 import { ownerOf, renderSupervisorConfig } from '../core/supervisor-config.ts';
-import { backoffList, queueName, seconds, wholeNumber } from './options.ts';
+import { queueName } from './options.ts';
+import { TUNING_FLAGS, addTuningFlags, type WorkerFlags } from './worker-command.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/rakit.js', import.meta.url));
 const DEFAULT_TARGET = '/etc/supervisor/conf.d/rakit-worker.conf';
 
-interface Flags {
+interface Flags extends WorkerFlags {
   workers: { queue: string; processes: number }[];
   user?: string;
   logDir: string;
   name: string;
   write?: string | true;
-  retries?: number;
-  sleep?: number;
-  timeout?: number;
-  backoff?: number | number[];
-  concurrency?: number;
-  processes?: number;
-  memory?: number;
-  maxJobs?: number;
-  maxTime?: number;
 }
 
+/** `--retries` and the rest: the long names of the flags carried to every program. */
+const CARRIED = new Set(TUNING_FLAGS.map(([flags]) => flags.split(' ')[0]!));
+
 export function jobSupervisorCommand(): Command {
-  return new Command('job:supervisor')
+  return addTuningFlags(new Command('job:supervisor')
     .description('print (or --write) a supervisor config that runs this app\'s workers: one program per queue')
     .option('--workers <queue=n,...>', 'worker processes per queue, in priority order', workerList, workerList('high=2,default=4,low=1'))
     .option('--user <name>', 'the user the workers run as (default: the owner of this folder)')
     .option('--log-dir <dir>', 'folder of the per-program logs', '/var/log')
     .option('--name <prefix>', 'program name prefix, e.g. rakit → [program:rakit-high]', programPrefix, 'rakit')
-    .option('--write [file]', `write the config to a file (default ${DEFAULT_TARGET}) instead of printing it`)
-    .option('--retries <n>', 'carried to job:runall', wholeNumber(1))
-    .option('--sleep <ms>', 'carried to job:runall', wholeNumber(0))
-    .option('--timeout <s>', 'carried to job:runall', seconds)
-    .option('--backoff <s[,s...]>', 'carried to job:runall', backoffList)
-    .option('--concurrency <n>', 'carried to job:runall', wholeNumber(1))
-    .option('--processes <n>', 'carried to job:runall', wholeNumber(1))
-    .option('--memory <mb>', 'carried to job:runall', wholeNumber(0))
-    .option('--max-jobs <n>', 'carried to job:runall', wholeNumber(0))
-    .option('--max-time <s>', 'carried to job:runall', wholeNumber(0))
-    .action(async (flags: Flags) => {
+    .option('--write [file]', `write the config to a file (default ${DEFAULT_TARGET}) instead of printing it`))
+    .action(async (flags: Flags, command: Command) => {
       const rt = await runtime();
       await rt.registry.discover();
       const defaultTimeout = flags.timeout ?? rt.config.timeout;
       const longestTimeout = Math.max(defaultTimeout, ...rt.registry.jobClasses().map((c) => c.timeout ?? defaultTimeout));
-      const carried: [string, unknown][] = [
-        ['retries', flags.retries], ['sleep', flags.sleep], ['timeout', flags.timeout], ['backoff', flags.backoff],
-        ['concurrency', flags.concurrency], ['processes', flags.processes], ['memory', flags.memory],
-        ['max-jobs', flags.maxJobs], ['max-time', flags.maxTime],
-      ];
+      // Each tuning flag given here, written as job:runall reads it.
+      const carried = command.options.filter((o) => o.long && CARRIED.has(o.long)).flatMap((o) => {
+        const value: unknown = command.getOptionValue(o.attributeName());
+        return value === undefined ? [] : [`${o.long}=${Array.isArray(value) ? value.join(',') : String(value)}`];
+      });
       const config = renderSupervisorConfig({
         name: flags.name,
         node: process.execPath,
@@ -61,7 +47,7 @@ export function jobSupervisorCommand(): Command {
         user: flags.user ?? ownerOf(rt.config.root),
         logDir: path.resolve(flags.logDir),
         workers: flags.workers,
-        flags: carried.filter(([, v]) => v !== undefined).map(([k, v]) => `--${k}=${Array.isArray(v) ? v.join(',') : String(v)}`),
+        flags: carried,
         longestTimeout,
       });
       if (flags.write === undefined) {

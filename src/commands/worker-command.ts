@@ -30,21 +30,30 @@ export interface WorkerFlags {
   watch?: boolean;
 }
 
+/** The flags that shape how a worker works, not when it stops; `job:supervisor` carries them into its programs. */
+export const TUNING_FLAGS: [flags: string, description: string, parse: (value: string) => unknown][] = [
+  ['--retries <n>', 'total attempts for jobs whose class does not set `tries`', wholeNumber(1)],
+  ['--sleep <ms>', 'idle wait between looks at the queue (default: sleep_ms)', wholeNumber(0)],
+  ['--timeout <s>', 'seconds a job may run when its class does not set `timeout`', seconds],
+  ['--backoff <s[,s...]>', 'seconds before retries when the class does not set `backoff`', backoffList],
+  ['--concurrency <n>', 'jobs run at once in each worker process', wholeNumber(1)],
+  ['--processes <n>', 'worker processes the manager keeps running', wholeNumber(1)],
+  ['--max-jobs <n>', 'exit after this many jobs', wholeNumber(0)],
+  ['--max-time <s>', 'exit after this many seconds (finishing running jobs)', wholeNumber(0)],
+  ['--memory <mb>', 'replace a worker process (or exit, with --in-process) after a job when its RSS exceeds this many MB', wholeNumber(0)],
+];
+
+export function addTuningFlags(command: Command): Command {
+  for (const [flags, description, parse] of TUNING_FLAGS) command.option(flags, description, parse);
+  return command;
+}
+
 export function addWorkerFlags(command: Command): Command {
-  return command
-    .option('--queue <queues>', 'queues in strict priority order, e.g. high,default,low (default: every queue, oldest first)', queueList)
-    .option('--retries <n>', 'total attempts for jobs whose class does not set `tries`', wholeNumber(1))
-    .option('--sleep <ms>', 'idle wait between looks at the queue (default: sleep_ms)', wholeNumber(0))
-    .option('--timeout <s>', 'seconds a job may run when its class does not set `timeout`', seconds)
-    .option('--backoff <s[,s...]>', 'seconds before retries when the class does not set `backoff`', backoffList)
-    .option('--concurrency <n>', 'jobs run at once in each worker process', wholeNumber(1))
-    .option('--processes <n>', 'worker processes the manager keeps running', wholeNumber(1))
+  command.option('--queue <queues>', 'queues in strict priority order, e.g. high,default,low (default: every queue, oldest first)', queueList);
+  return addTuningFlags(command)
     .option('--in-process', 'run jobs in this process, without the manager (a job that blocks the event loop cannot be stopped)')
     .option('--once', 'process one job, then exit')
     .option('--stop-when-empty', "exit when nothing is due and none of this run's retries is waiting")
-    .option('--max-jobs <n>', 'exit after this many jobs', wholeNumber(0))
-    .option('--max-time <s>', 'exit after this many seconds (finishing running jobs)', wholeNumber(0))
-    .option('--memory <mb>', 'replace a worker process (or exit, with --in-process) after a job when its RSS exceeds this many MB', wholeNumber(0))
     .option('--watch', 'development: when files under application/jobs change, start worker processes with the new code (running jobs finish on the old)');
 }
 

@@ -25,7 +25,7 @@ import { TimeoutError, coerceError } from './errors.ts';
 import { WORKER_ARG, type ManagerMessage, type WorkerMessage } from './ipc.ts';
 import type { Logger } from './logger.ts';
 import { throughOutage } from './retry.ts';
-import { readRestartMark, type AttemptPlan } from './worker.ts';
+import { announceStart, announceStop, readRestartMark, type AttemptPlan } from './worker.ts';
 import type { StopReason, WorkerOptions } from './worker-options.ts';
 
 /** How long past its timeout an attempt may run before its process is killed. */
@@ -94,8 +94,8 @@ export class Manager {
   async run(): Promise<number> {
     if (await this.nothingToDo()) {
       // --stop-when-empty on an empty queue (a cron run most minutes): no worker process to start.
-      this.deps.logger.info({ driver: this.deps.driver.description }, `Worker started on ${this.deps.driver.description}`);
-      this.deps.logger.info({ reason: 'empty', done: 0, retried: 0, failed: 0 }, 'Worker stopped (empty): 0 done, 0 retried, 0 failed');
+      announceStart(this.deps, this.worker);
+      announceStop(this.deps.logger, { reason: 'empty', done: 0, retried: 0, failed: 0 });
       return 0;
     }
     const finished = new Promise<void>((resolve) => (this.done = resolve));

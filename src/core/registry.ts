@@ -31,13 +31,6 @@ export class Registry {
     return this.discovered;
   }
 
-  /** Forgets discovered classes and imports the folder again (the `--watch` path). */
-  async rediscover(): Promise<void> {
-    this.discovered = null;
-    for (const [name, entry] of this.classes) if (entry.file !== '<dispatched>') this.classes.delete(name);
-    await this.discover();
-  }
-
   private async load(): Promise<void> {
     const dir = path.join(this.root, 'application', 'jobs');
     const files = existsSync(dir) ? (await fg(JOB_GLOB, { cwd: dir, absolute: true, ignore: ['**/*.d.ts', '**/*.test.*'] })).sort() : [];

@@ -143,6 +143,11 @@ export class Worker {
     return null;
   }
 
+  /** --memory: this process uses more than it may (checked after each job). */
+  private overMemory(): boolean {
+    return this.memoryExceeded || (this.options.memory > 0 && process.memoryUsage().rss > this.options.memory * 1024 * 1024);
+  }
+
   private request(limit: number): ReserveRequest {
     return { queues: this.options.queues, names: this.options.names, limit, leases: this.leases() };
   }
@@ -154,8 +159,7 @@ export class Worker {
    */
   private claimAhead(): Promise<ReservedJob[]> | null {
     const o = this.options;
-    if (o.concurrency !== 1 || o.once || this.quit.signal.aborted || this.memoryExceeded || this.budget() <= 0) return null;
-    if (o.memory > 0 && process.memoryUsage().rss > o.memory * 1024 * 1024) return null;
+    if (o.concurrency !== 1 || o.once || this.quit.signal.aborted || this.overMemory() || this.budget() <= 0) return null;
     return this.deps.driver.reserve(this.request(1)).catch(() => []); // an outage is the loop's to report
   }
 
@@ -218,9 +222,7 @@ export class Worker {
   private leasesCache: Leases | null = null;
 
   private leases(): Leases {
-    if (this.leasesCache) return this.leasesCache;
-    this.leasesCache = this.computeLeases();
-    return this.leasesCache;
+    return (this.leasesCache ??= this.computeLeases());
   }
 
   private computeLeases(): Leases {
@@ -240,7 +242,7 @@ export class Worker {
       .catch((error: unknown) => this.deps.logger.error({ err: coerceError(error), id: job.id, job: job.name }, 'Job bookkeeping failed; its lease will bring it back'))
       .finally(() => {
         this.running.delete(job.id);
-        if (this.options.memory > 0 && process.memoryUsage().rss > this.options.memory * 1024 * 1024) this.memoryExceeded = true;
+        if (this.overMemory()) this.memoryExceeded = true;
       });
     this.running.set(job.id, task);
   }
@@ -341,13 +343,22 @@ function safeDecode(text: string): Payload {
  * driver's warning), runs it, and says how it stopped: the same in a worker process and in-process.
  */
 export async function runAnnounced(deps: WorkerDeps, worker: Worker, options: WorkerOptions): Promise<WorkerSummary> {
-  const { registry, driver, logger } = deps;
+  const { registry, logger } = deps;
   await registry.discover();
   for (const name of options.names ?? []) registry.assertKnown(name);
+  announceStart(deps, options);
+  const summary = await worker.run();
+  announceStop(logger, summary);
+  return summary;
+}
+
+/** What a worker says when it starts: the driver's warning, then where it works. */
+export function announceStart({ driver, logger }: Pick<WorkerDeps, 'driver' | 'logger'>, options: WorkerOptions): void {
   if (driver.warning) logger.warn(driver.warning);
   logger.info({ driver: driver.description, queues: options.queues ?? 'all', concurrency: options.concurrency },
     `Worker started on ${driver.description}`);
-  const summary = await worker.run();
+}
+
+export function announceStop(logger: Logger, summary: WorkerSummary): void {
   logger.info(summary, `Worker stopped (${summary.reason}): ${summary.done} done, ${summary.retried} retried, ${summary.failed} failed`);
-  return summary;
 }

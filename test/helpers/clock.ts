@@ -41,10 +41,11 @@ export class TestClock implements Clock {
   }
 }
 
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+/** Polls `check` every `everyMs` until it holds; throws after `timeoutMs`. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, everyMs = 5): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }

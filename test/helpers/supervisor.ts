@@ -6,16 +6,10 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { until } from './clock.ts';
 const run = promisify(execFile);
-
-/** Polls every 200 ms: each look starts a supervisorctl process. */
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Each look starts a supervisorctl process: look every 200 ms. */
+export const POLL_MS = 200;
 
 export interface ProcessStatus {
   name: string;
@@ -67,7 +61,7 @@ export async function startSupervisor(dir: string): Promise<TestSupervisor> {
       const pid = /pid (\d+)/.exec(line);
       return { name, state, pid: pid ? Number(pid[1]) : null };
     });
-  await until(async () => (await ctl('pid')).code === 0, 10_000);
+  await until(async () => (await ctl('pid')).code === 0, 10_000, POLL_MS);
   return {
     conf,
     ctl,
@@ -77,14 +71,14 @@ export async function startSupervisor(dir: string): Promise<TestSupervisor> {
       await until(async () => {
         last = await status();
         return last.filter((p) => p.state === 'RUNNING').length === count;
-      }, timeoutMs).catch(() => {
+      }, timeoutMs, POLL_MS).catch(() => {
         throw new Error(`expected ${count} RUNNING, got:\n${last.map((p) => `${p.name} ${p.state}`).join('\n')}`);
       });
       return last;
     },
     async shutdown() {
       await ctl('shutdown');
-      await until(async () => (await ctl('pid')).code !== 0, 60_000).catch(() => undefined);
+      await until(async () => (await ctl('pid')).code !== 0, 60_000, POLL_MS).catch(() => undefined);
     },
   };
 }

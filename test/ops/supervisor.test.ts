@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/clock.ts';
 import { makeApp, REPO, type TestApp } from '../helpers/app.ts';
-import { startSupervisor, type TestSupervisor } from '../helpers/supervisor.ts';
+import { POLL_MS, startSupervisor, type TestSupervisor } from '../helpers/supervisor.ts';
 import { renderSupervisorConfig } from '../../src/core/supervisor-config.ts';
 
 let app: TestApp;
@@ -69,7 +69,7 @@ describe('the rendered supervisor config under supervisord', () => {
     await until(async () => {
       after = (await sv.status()).find((p) => p.name === 'rakit-low:rakit-low_00')!;
       return after.state === 'RUNNING' && after.pid !== before.pid;
-    }, 20_000);
+    }, 20_000, POLL_MS);
     await dispatch('record', { tag: 'after-kill' }, 'low');
     await until(() => app.ranLog().includes('after-kill'), 20_000);
   }, 60_000);
@@ -99,7 +99,7 @@ describe('the rendered supervisor config under supervisord', () => {
       after = await sv.status();
       return after.filter((p) => p.state === 'RUNNING').length === 7 &&
         after.every((p) => p.pid !== before.find((b) => b.name === p.name)!.pid);
-    }, 30_000);
+    }, 30_000, POLL_MS);
     await dispatch('record', { tag: 'after-restart' }, 'high');
     await until(() => app.ranLog().includes('after-restart'), 20_000);
   }, 60_000);
