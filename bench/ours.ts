@@ -1,10 +1,11 @@
 /**
  * Our drivers as benchmark subjects, through the real paths: jobs dispatched by a script of a
  * throwaway app (tsx), and worked off by `rakit job:runall` (the manager and one worker
- * process). A worker's start on an empty queue is measured on its own (`coldStart`) and taken
- * out of the processing time, as the peers are timed from an already loaded program.
+ * process). Processing is timed inside the worker, as the peers are timed from an already
+ * loaded program: a Mark job dispatched first and one dispatched last write the time they ran.
+ * A worker's start on an empty queue is measured on its own (`emptyRunMs`).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -21,6 +22,14 @@ export default class Lat extends Jobable<{ t: number }> {
   run() { appendFileSync('storage/lat.log', \`\${performance.timeOrigin + performance.now() - this.get('t')}\\n\`); }
 }
 `;
+const MARK = `import { appendFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Jobable } from 'rakit';
+export default class Mark extends Jobable {
+  static tries = 1;
+  run() { appendFileSync('storage/marks.log', \`\${performance.timeOrigin + performance.now()}\\n\`); }
+}
+`;
 const QUIET = { RAKIT_LOG_LEVEL: 'warn' };
 
 export async function benchApp(store: string): Promise<{ app: TestApp; drop(): Promise<void> }> {
@@ -30,6 +39,7 @@ export async function benchApp(store: string): Promise<{ app: TestApp; drop(): P
   const app = makeApp({ ...made.config, max_job: 0, logging: false }, QUIET);
   app.write('application/jobs/Noop.ts', NOOP);
   app.write('application/jobs/Lat.ts', LAT);
+  app.write('application/jobs/Mark.ts', MARK);
   if (target.database) {
     await app.rakit(['job:table']);
     const migrated = await app.rakit(['migrate']);
@@ -38,21 +48,37 @@ export async function benchApp(store: string): Promise<{ app: TestApp; drop(): P
   return { app, drop: async () => { app.remove(); await made.drop(); } };
 }
 
-/** Dispatches n no-op jobs from a script, 100 in flight; returns the ms the script measured. */
-export async function fill(app: TestApp, n: number): Promise<number> {
+/**
+ * Dispatches n no-op jobs from a script, 100 in flight; returns the ms the script measured.
+ * `marked`: the first and the last of them are Mark jobs (see `markedMs`).
+ */
+export async function fill(app: TestApp, n: number, marked = false): Promise<number> {
   const r = await app.script('fill.ts', `
 import { performance } from 'node:perf_hooks';
 import { Job } from 'rakit';
 import Noop from './application/jobs/Noop.ts';
-await Noop.dispatch({}); // connect first, as a running app already is
+import Mark from './application/jobs/Mark.ts';
+const First = ${marked} ? Mark : Noop;
+await First.dispatch({}); // connect first, as a running app already is
 const start = performance.now();
 let next = 1;
-await Promise.all(Array.from({ length: 100 }, async () => { while (next < ${n}) { next++; await Noop.dispatch({}); } }));
+const last = ${n} - (${marked} ? 1 : 0);
+await Promise.all(Array.from({ length: 100 }, async () => { while (next < last) { next++; await Noop.dispatch({}); } }));
+if (${marked}) await Mark.dispatch({});
 console.log(JSON.stringify({ ms: performance.now() - start }));
 await Job.close();
 `);
   if (r.code !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!).ms;
+}
+
+/** ms from the first Mark job's run to the last one's (the worker's own processing time); clears the marks. */
+export function markedMs(app: TestApp): number {
+  const file = path.join(app.dir, 'storage', 'marks.log');
+  const marks = readFileSync(file, 'utf8').trim().split('\n').map(Number);
+  rmSync(file);
+  if (marks.length !== 2) throw new Error(`expected 2 marks, got ${marks.length}`);
+  return marks[1]! - marks[0]!;
 }
 
 /** Wall ms of one `rakit job:runall --stop-when-empty` run. */
@@ -85,10 +111,9 @@ function subject(store: string): Subject {
     async process(n, concurrency) {
       const { app, drop } = await benchApp(store);
       try {
-        const args = [`--concurrency=${concurrency}`];
-        const empty = await emptyRunMs(app, args);
-        await fill(app, n);
-        return (await timedRun(app, args)) - empty;
+        await fill(app, n, true);
+        await timedRun(app, [`--concurrency=${concurrency}`]);
+        return markedMs(app);
       } finally {
         await drop();
       }

@@ -6,6 +6,8 @@ export interface Clock {
   now(): number;
   /** Resolves after `ms`, or early when `signal` aborts. Never rejects. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Calls `fn` after `ms` unless the returned cancel is called first (no promise, no signal: one per attempt). */
+  after(ms: number, fn: () => void): () => void;
 }
 
 export const systemClock: Clock = {
@@ -21,4 +23,8 @@ export const systemClock: Clock = {
       const timer = setTimeout(done, ms);
       signal?.addEventListener('abort', done, { once: true });
     }),
+  after: (ms, fn) => {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
 };

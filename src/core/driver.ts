@@ -97,6 +97,8 @@ export interface Driver {
   push(job: NewJob): Promise<PushResult>;
   reserve(request: ReserveRequest): Promise<ReservedJob[]>;
   ack(job: ReservedJob): Promise<boolean>;
+  /** `ack` of several jobs in one step (one round trip, one transaction); the results in order. */
+  ackMany?(jobs: readonly ReservedJob[]): Promise<boolean[]>;
   release(job: ReservedJob, options: ReleaseOptions): Promise<boolean>;
   fail(job: ReservedJob, failure: Failure): Promise<boolean>;
   stats(): Promise<QueueStats[]>;

@@ -7,7 +7,7 @@ import type { AttemptPlan, WorkerSummary } from './worker.ts';
 /** Worker process → manager. Attempts are reported in batches: one message per event-loop turn. */
 export type WorkerMessage =
   /** Attempts that ended (`ended`: job ids), then attempts about to start. */
-  | { type: 'attempts'; ended: string[]; started: { job: ReservedJob; plan: AttemptPlan }[] }
+  | { type: 'attempts'; ended: string[]; started: WireAttempt[] }
   | { type: 'beat'; rss: number }
   /** The job files have loaded. */
   | { type: 'ready' }
@@ -19,6 +19,22 @@ export type ManagerMessage =
   | { type: 'force' }
   /** Run the class's failed() hook for a job the manager failed (its process was killed). */
   | { type: 'failed-hook'; job: ReservedJob; exception: string };
+
+/** An attempt about to start as one flat array: a batch of them serialises in half the time of objects. */
+export type WireAttempt = [
+  id: string, name: string, queue: string, payload: string, attempts: number, scheduledAt: number, createdAt: number,
+  overlapKey: string | null, token: string, reservedUntil: number, timeoutMs: number, final: boolean, backoffMs: number,
+];
+
+export function toWire(job: ReservedJob, plan: AttemptPlan): WireAttempt {
+  return [job.id, job.name, job.queue, job.payload, job.attempts, job.scheduledAt, job.createdAt, job.overlapKey, job.token,
+    job.reservedUntil, plan.timeoutMs, plan.final, plan.backoffMs];
+}
+
+export function fromWire(w: WireAttempt): { job: ReservedJob; plan: AttemptPlan } {
+  const [id, name, queue, payload, attempts, scheduledAt, createdAt, overlapKey, token, reservedUntil, timeoutMs, final, backoffMs] = w;
+  return { job: { id, name, queue, payload, attempts, scheduledAt, createdAt, overlapKey, token, reservedUntil }, plan: { timeoutMs, final, backoffMs } };
+}
 
 /** The argument that makes `bin/rakit.js` a worker process; its options travel in RAKIT_WORKER. */
 export const WORKER_ARG = '__worker';

@@ -48,15 +48,20 @@ export abstract class Jobable<P extends Payload = Payload> {
   readonly queue: string;
   /** This attempt's number, starting at 1. */
   readonly attempt: number;
-  /** Aborts at the job's timeout, or when the worker is forced to stop: pass it on to fetch, streams, timers. */
-  readonly signal: AbortSignal;
+  readonly #context: JobContext | undefined;
+  #signal: AbortSignal | undefined;
 
   constructor(payload: P, context?: JobContext) {
     this.payload = payload;
     this.id = context?.id ?? '';
     this.queue = context?.queue ?? 'default';
     this.attempt = context?.attempt ?? 0;
-    this.signal = context?.signal ?? new AbortController().signal;
+    this.#context = context;
+  }
+
+  /** Aborts at the job's timeout, or when the worker is forced to stop: pass it on to fetch, streams, timers. */
+  get signal(): AbortSignal {
+    return (this.#signal ??= this.#context?.signal ?? new AbortController().signal);
   }
 
   /** Reads a payload value (dot paths walk nested objects); `fallback` when it is absent. */

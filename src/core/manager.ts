@@ -22,7 +22,7 @@ import { describeFailure } from './attempt.ts';
 import type { Clock } from './clock.ts';
 import type { Driver, ReservedJob, RestartSignal } from './driver.ts';
 import { TimeoutError, coerceError } from './errors.ts';
-import { WORKER_ARG, type ManagerMessage, type WorkerMessage } from './ipc.ts';
+import { WORKER_ARG, fromWire, type ManagerMessage, type WorkerMessage } from './ipc.ts';
 import type { Logger } from './logger.ts';
 import { throughOutage } from './retry.ts';
 import { announceStart, announceStop, readRestartMark, type AttemptPlan } from './worker.ts';
@@ -103,6 +103,12 @@ export class Manager {
     const restartMark = this.worker.restartMark !== undefined ? this.worker.restartMark : await readRestartMark(this.deps.driver);
     this.worker = { ...this.worker, restartMark };
     if (this.options.watch) await this.watchJobFiles(this.options.watch);
+    if (this.stopping) {
+      // Stopped while starting up: no process to start, nothing ran.
+      await this.watcher?.close();
+      announceStop(this.deps.logger, { reason: 'signal', done: 0, retried: 0, failed: 0 });
+      return this.exitCode;
+    }
     for (let i = 0; i < this.options.processes; i++) this.spawn();
     const deadlines = setInterval(() => this.enforceDeadlines(), 100);
     await finished;
@@ -184,7 +190,8 @@ export class Manager {
     switch (message.type) {
       case 'attempts':
         for (const id of message.ended) child.running.delete(id);
-        for (const { job, plan } of message.started) {
+        for (const wire of message.started) {
+          const { job, plan } = fromWire(wire);
           const now = this.deps.clock.now();
           child.running.set(job.id, { job, plan, startedAt: now, deadline: now + plan.timeoutMs + KILL_GRACE_MS });
         }

@@ -5,11 +5,10 @@
  * process stops on the manager's word, or by itself when the manager is gone.
  */
 import { coerceError } from './errors.ts';
-import type { ManagerMessage, WorkerMessage } from './ipc.ts';
+import { toWire, type ManagerMessage, type WireAttempt, type WorkerMessage } from './ipc.ts';
 import { decodePayload } from './payload.ts';
 import { runtime } from './runtime.ts';
-import type { ReservedJob } from './driver.ts';
-import { Worker, runAnnounced, type AttemptPlan, type WorkerDeps } from './worker.ts';
+import { Worker, runAnnounced, type WorkerDeps } from './worker.ts';
 import { EXIT_CODES, type WorkerOptions } from './worker-options.ts';
 
 /** How long an end may wait for the next start to ride on. */
@@ -26,7 +25,7 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
   // code waits for its start to be sent; an end rides on the next start (or goes alone after
   // END_DELAY_MS, far inside the manager's kill deadline).
   let ended: string[] = [];
-  let started: { job: ReservedJob; plan: AttemptPlan }[] = [];
+  let started: WireAttempt[] = [];
   let flushing: Promise<void> | null = null;
   let endTimer: NodeJS.Timeout | null = null;
   const flush = () => {
@@ -46,7 +45,7 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     ...rt,
     hooks: {
       attemptStarting: (job, plan) => {
-        started.push({ job, plan });
+        started.push(toWire(job, plan));
         return flush();
       },
       attemptEnded: (job) => {

@@ -3,8 +3,12 @@
  * then ack, retry with the stored backoff, or move it to the failed store; stop on the first
  * reason in the stop table. Two-phase stop: `stop()` stops claiming and lets running jobs
  * finish; `stop()` again aborts them and gives them back to the queue without counting the attempt.
+ *
+ * Round trips are shared: the loop claims once for all the slots freed in one turn of the event
+ * loop, and the acks of the jobs that ended in that turn go out with the claim, in one call
+ * where the driver has `ackMany`.
  */
-import { describeFailure, runAttempt, type AttemptOutcome } from './attempt.ts';
+import { Attempt, ShutdownAbort, describeFailure, runAttempt, type AttemptOutcome } from './attempt.ts';
 import { backoffDelayMs, type Backoff } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import type { JobConfig } from './config.ts';
@@ -54,8 +58,24 @@ export interface WorkerSummary {
   failed: number;
 }
 
+/** An ack waiting for the next flush. */
+interface PendingAck {
+  job: ReservedJob;
+  resolve(held: boolean): void;
+  reject(error: unknown): void;
+}
+
 export class Worker {
+  /** Every claimed job until its outcome is recorded. */
   private readonly running = new Map<string, Promise<void>>();
+  /** Attempts whose job code is running: the slots in use. */
+  private busy = 0;
+  private readonly live = new Set<Attempt>();
+  /** Resolves the loop's wait for a freed slot or a recorded outcome. */
+  private waiter: (() => void) | null = null;
+  private acks: PendingAck[] = [];
+  private ackFlush: NodeJS.Immediate | null = null;
+  private readonly logsInfo: boolean;
   private readonly quit = new AbortController();
   private readonly force = new AbortController();
   private claimedCount = 0;
@@ -66,11 +86,13 @@ export class Worker {
   private restartMark: number | null | undefined;
   private restartCheckedAt = -Infinity;
 
-  constructor(private readonly deps: WorkerDeps, private readonly options: WorkerOptions) {}
+  constructor(private readonly deps: WorkerDeps, private readonly options: WorkerOptions) {
+    this.logsInfo = deps.logger.isLevelEnabled('info');
+  }
 
   /** First call: stop claiming, finish running jobs. Second call: abort and release them. */
   stop(): void {
-    if (this.quit.signal.aborted) this.force.abort();
+    if (this.quit.signal.aborted) this.forceStop();
     else this.quit.abort();
   }
 
@@ -78,6 +100,8 @@ export class Worker {
   forceStop(): void {
     this.quit.abort();
     this.force.abort();
+    for (const attempt of this.live) attempt.cut(new ShutdownAbort());
+    this.notify();
   }
 
   get stopping(): boolean {
@@ -94,8 +118,9 @@ export class Worker {
     while (reason === null) {
       reason = this.stopReason(startedAt) ?? (await this.restartRequested());
       if (reason) break;
-      const free = Math.min(this.options.concurrency - this.running.size, this.budget());
+      const free = Math.min(this.options.concurrency - this.busy, this.budget());
       let claimed: ReservedJob[] = [];
+      this.flushAcks(); // in the same tick as the claim: one round trip for both
       if (free > 0) {
         try {
           claimed = await this.deps.driver.reserve(this.request(free));
@@ -114,7 +139,7 @@ export class Worker {
         reason = 'once'; // --once on an empty queue: one look, then exit (as Laravel's)
         break;
       }
-      if (claimed.length > 0 && this.running.size < this.options.concurrency && this.budget() > 0) continue;
+      if (claimed.length > 0 && this.busy < this.options.concurrency && this.budget() > 0) continue;
       if (claimed.length === 0 && this.running.size === 0 && this.options.stopWhenEmpty) {
         const next = this.nextOwnRetry();
         if (next === null) {
@@ -152,26 +177,6 @@ export class Worker {
     return { queues: this.options.queues, names: this.options.names, limit, leases: this.leases() };
   }
 
-  /**
-   * With one slot, the claim of the next job goes out with the ack of the job that just ended
-   * (one round trip on Redis, where the two are pipelined) instead of after it. Only the slot
-   * this job frees is claimed, and only when the worker would claim anyway.
-   */
-  private claimAhead(): Promise<ReservedJob[]> | null {
-    const o = this.options;
-    if (o.concurrency !== 1 || o.once || this.quit.signal.aborted || this.overMemory() || this.budget() <= 0) return null;
-    return this.deps.driver.reserve(this.request(1)).catch(() => []); // an outage is the loop's to report
-  }
-
-  private async startAhead(next: Promise<ReservedJob[]>): Promise<void> {
-    for (const job of await next) {
-      if (this.quit.signal.aborted) {
-        // Stopping meanwhile: give it back, attempt uncounted.
-        await throughOutage(() => this.deps.driver.release(job, { at: this.deps.clock.now(), countAttempt: false }), this.deps.clock);
-      } else this.start(job);
-    }
-  }
-
   /** 'restart' once `job:restart` stored a new mark; looked up at most every RESTART_CHECK_MS. */
   private async restartRequested(): Promise<StopReason | null> {
     const now = this.deps.clock.now();
@@ -191,14 +196,26 @@ export class Worker {
     return Math.min(...caps) - this.claimedCount;
   }
 
-  /** Waits for a running job to finish, or, when the queue was empty, for a new job or the sleep interval. */
+  /**
+   * Resolves the loop's wait in the next turn of the event loop, once every job that ends in
+   * this one has freed its slot and queued its ack.
+   */
+  private notify(): void {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    this.waiter = null;
+    setImmediate(waiter);
+  }
+
+  /** Waits for a slot to free or an outcome to be recorded, or, when the queue was empty, for a new job or the sleep interval. */
   private async idle(empty: boolean): Promise<void> {
     const { clock, driver } = this.deps;
-    const waits: Promise<unknown>[] = [...this.running.values()];
+    const changed = this.running.size > 0 ? new Promise<void>((resolve) => (this.waiter = resolve)) : null;
     if (!empty) {
-      if (waits.length > 0) await Promise.race(waits);
+      if (changed) await changed;
       return;
     }
+    const waits: Promise<unknown>[] = changed ? [changed] : [];
     // Ends this wait's timers and listeners as soon as one of the waits wins.
     const over = new AbortController();
     const wake = AbortSignal.any([this.quit.signal, over.signal]);
@@ -237,14 +254,22 @@ export class Worker {
 
   private start(job: ReservedJob): void {
     this.claimedCount++;
-    const task = this.process(job)
-      .finally(() => this.deps.hooks?.attemptEnded?.(job))
-      .catch((error: unknown) => this.deps.logger.error({ err: coerceError(error), id: job.id, job: job.name }, 'Job bookkeeping failed; its lease will bring it back'))
-      .finally(() => {
-        this.running.delete(job.id);
-        if (this.overMemory()) this.memoryExceeded = true;
-      });
-    this.running.set(job.id, task);
+    this.busy++;
+    this.running.set(job.id, this.track(job));
+  }
+
+  /** One claimed job from its attempt to its recorded outcome. */
+  private async track(job: ReservedJob): Promise<void> {
+    try {
+      await this.process(job);
+    } catch (error) {
+      this.deps.logger.error({ err: coerceError(error), id: job.id, job: job.name }, 'Job bookkeeping failed; its lease will bring it back');
+    } finally {
+      this.deps.hooks?.attemptEnded?.(job);
+      this.running.delete(job.id);
+      if (this.overMemory()) this.memoryExceeded = true;
+      this.notify();
+    }
   }
 
   /** Runs one attempt and records its outcome in the driver. */
@@ -255,11 +280,24 @@ export class Worker {
     const tries = this.triesOf(jobClass);
     const backoff = this.backoffOf(jobClass);
     const timeoutMs = this.timeoutMs(jobClass);
-    await this.deps.hooks?.attemptStarting?.(job, {
-      timeoutMs, final: !handler || job.attempts >= tries, backoffMs: backoffDelayMs(backoff, job.attempts),
-    });
-    const begun = clock.now();
-    const outcome: AttemptOutcome = await runAttempt(job, handler, timeoutMs, clock, this.force.signal);
+    const attempt = new Attempt(job);
+    this.live.add(attempt);
+    let outcome: AttemptOutcome;
+    let begun = clock.now();
+    try {
+      if (this.deps.hooks?.attemptStarting) {
+        await this.deps.hooks.attemptStarting(job, {
+          timeoutMs, final: !handler || job.attempts >= tries, backoffMs: backoffDelayMs(backoff, job.attempts),
+        });
+        begun = clock.now();
+      }
+      if (this.force.signal.aborted) attempt.cut(new ShutdownAbort());
+      outcome = await runAttempt(job, handler, timeoutMs, clock, attempt);
+    } finally {
+      this.live.delete(attempt);
+      this.busy--;
+      this.notify();
+    }
     const ms = clock.now() - begun;
     const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms };
     if (this.force.signal.aborted && outcome.status === 'error') {
@@ -269,12 +307,10 @@ export class Worker {
       return;
     }
     if (outcome.status === 'done') {
-      const next = this.claimAhead();
-      const held = await throughOutage(() => driver.ack(job), clock);
+      const held = await this.ack(job);
       this.summary.done++;
-      if (held) logger.info({ ...fields, status: 'DONE' }, `Job executed: ${job.name} (attempt ${job.attempts})`);
-      else logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
-      if (next) await this.startAhead(next);
+      if (!held) logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
+      else if (this.logsInfo) logger.info({ ...fields, status: 'DONE' }, `Job executed: ${job.name} (attempt ${job.attempts})`);
       return;
     }
     if (!outcome.final && job.attempts < tries) {
@@ -309,6 +345,32 @@ export class Worker {
 
   private backoffOf(jobClass: JobClass | null): Backoff {
     return jobClass?.backoff ?? this.options.backoff ?? this.deps.config.backoff ?? this.deps.config.sleep_ms / 1000;
+  }
+
+  /** Queues the ack of a job that succeeded; it goes out with the loop's next claim, or in the next turn. */
+  private ack(job: ReservedJob): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.acks.push({ job, resolve, reject });
+      this.ackFlush ??= setImmediate(() => this.flushAcks());
+    });
+  }
+
+  /** Sends the queued acks: one `ackMany` call where the driver has it, through a short outage. */
+  private flushAcks(): void {
+    if (this.ackFlush) clearImmediate(this.ackFlush);
+    this.ackFlush = null;
+    if (this.acks.length === 0) return;
+    const batch = this.acks;
+    this.acks = [];
+    const { driver, clock } = this.deps;
+    const jobs = batch.map((pending) => pending.job);
+    const held = driver.ackMany && jobs.length > 1
+      ? throughOutage(() => driver.ackMany!(jobs), clock)
+      : Promise.all(jobs.map((job) => throughOutage(() => driver.ack(job), clock)));
+    held.then(
+      (results) => batch.forEach((pending, i) => pending.resolve(results[i] === true)),
+      (error: unknown) => batch.forEach((pending) => pending.reject(error)),
+    );
   }
 
   /** Waits for running jobs; after a forced stop, their release is done by `process`. */

@@ -103,6 +103,22 @@ export function driverContract(label: string, makeHarness: () => Promise<DriverH
       expect(await reserve([q()])).toEqual([]);
     });
 
+    it('acks a batch in one call, across queues, each job only with its own token (ackMany)', async () => {
+      fresh();
+      // A driver without ackMany is acked one by one by the worker: the same promise holds.
+      const ackMany = d.ackMany ? d.ackMany.bind(d) : (jobs: readonly ReservedJob[]) => Promise.all(jobs.map((j) => d.ack(j)));
+      for (const queue of [q('a'), q('b'), q('a'), q('b'), q('a')]) await d.push(job({ queue, scheduledAt: clock.now(), overlapKey: `k-${queue}-${n}-${Math.random()}` }));
+      const held = await reserve([q('a'), q('b')], 10);
+      expect(held).toHaveLength(5);
+      const stale = { ...held[1]!, token: 'not-the-token' };
+      expect(await ackMany([held[0]!, stale, held[2]!, held[3]!, held[4]!])).toEqual([true, false, true, true, true]);
+      expect(await ackMany([held[0]!, held[1]!])).toEqual([false, true]);
+      clock.advance(LEASE.defaultMs + 1);
+      expect(await reserve([q('a'), q('b')])).toEqual([]);
+      // Their overlap keys are free again.
+      for (const j of held) expect((await d.push(job({ queue: j.queue, scheduledAt: clock.now(), overlapKey: j.overlapKey }))).id).toBeTruthy();
+    });
+
     it('brings a job back when its lease lapses, and the old holder can no longer touch it', async () => {
       fresh();
       await d.push(job({ queue: q(), scheduledAt: clock.now() }));

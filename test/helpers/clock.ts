@@ -22,6 +22,14 @@ export class TestClock implements Clock {
     return this.sleepers.size;
   }
 
+  after(ms: number, fn: () => void): () => void {
+    const over = new AbortController();
+    void this.sleep(ms, over.signal).then(() => {
+      if (!over.signal.aborted) fn();
+    });
+    return () => over.abort();
+  }
+
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       if (signal?.aborted || ms <= 0) return resolve();

@@ -38,6 +38,11 @@ interface JobRow {
   reserved_by: string | null;
 }
 
+/** Ids per statement of an ackMany (bound parameters have limits: 999 on old SQLite). */
+const ACK_CHUNK = 500;
+/** An ackMany DELETE took fewer rows than asked: roll back and find out which. */
+const PARTIAL = Symbol('partial ack');
+
 const RETRYABLE = new Set([
   'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', '40P01', '40001', '55P03',
   'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED',
@@ -199,6 +204,60 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
   async ack(job: ReservedJob): Promise<boolean> {
     return this.run(async () =>
       (await this.knex(this.names.table).where({ id: job.id, reserved_by: job.token }).delete()) === 1);
+  }
+
+  /**
+   * The acks of a batch in one step (one commit): a DELETE per claim token, of the rows that token
+   * still holds. On PostgreSQL, RETURNING tells which rows went. Elsewhere a DELETE that takes
+   * every row asked for says it all; one that takes fewer is rolled back and done again after a
+   * read of the rows the token holds (a locking read on MySQL), so each job's answer is exact.
+   */
+  async ackMany(jobs: readonly ReservedJob[]): Promise<boolean[]> {
+    const groups: { token: string; ids: string[] }[] = [];
+    const byToken = new Map<string, { token: string; ids: string[] }>();
+    for (const job of jobs) {
+      let group = byToken.get(job.token);
+      if (!group || group.ids.length >= ACK_CHUNK) {
+        group = { token: job.token, ids: [] };
+        byToken.set(job.token, group);
+        groups.push(group);
+      }
+      group.ids.push(job.id);
+    }
+    const held = new Set<string>();
+    const mine = (db: Knex | Knex.Transaction, { token, ids }: { token: string; ids: string[] }) =>
+      db(this.names.table).where('reserved_by', token).whereIn('id', ids);
+    const took = (token: string, ids: readonly (string | number)[]) => ids.forEach((id) => held.add(`${token} ${id}`));
+    if (this.dialect === 'pg') {
+      const deleteHeld = async (db: Knex | Knex.Transaction) => {
+        for (const group of groups) took(group.token, ((await mine(db, group).delete().returning('id')) as { id: string }[]).map((r) => r.id));
+      };
+      await this.run(() => (groups.length === 1 ? deleteHeld(this.knex) : this.knex.transaction(deleteHeld)));
+    } else {
+      await this.run(async () => {
+        held.clear();
+        try {
+          await this.knex.transaction(async (trx) => {
+            for (const group of groups) {
+              if ((await mine(trx, group).delete()) !== group.ids.length) throw PARTIAL;
+              took(group.token, group.ids);
+            }
+          });
+        } catch (error) {
+          if (error !== PARTIAL) throw error;
+          held.clear();
+          await this.knex.transaction(async (trx) => {
+            for (const group of groups) {
+              const read = mine(trx, group).select('id');
+              const ids = ((await (this.dialect === 'mysql' ? read.forUpdate() : read)) as { id: string | number }[]).map((r) => r.id);
+              if (ids.length > 0) await mine(trx, group).whereIn('id', ids).delete();
+              took(group.token, ids);
+            }
+          });
+        }
+      });
+    }
+    return jobs.map((job) => held.has(`${job.token} ${job.id}`));
   }
 
   async release(job: ReservedJob, options: ReleaseOptions): Promise<boolean> {

@@ -39,7 +39,7 @@ return {1, m}
  * KEYS: pending, reserved. ARGV: job key prefix, now, limit, token, default lease ms,
  * leases JSON {name: ms}, names JSON [..] or ''.
  * Lapsed leases first go back to pending at their due time; then due jobs are claimed oldest
- * first: attempts + 1, token and lease set, member moved to reserved.
+ * first: attempts + 1, token and lease set, members moved to reserved together.
  * → {{m, name, payload, attempts, sched, created, okey, until}, ...}
  */
 export const CLAIM = `
@@ -60,31 +60,35 @@ local out, offset, examined = {}, 0, 0
 while #out < limit and examined < 10000 do
   local batch = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', offset, limit - #out)
   if #batch == 0 then break end
+  local taken, leased = {}, {}
   for _, m in ipairs(batch) do
     examined = examined + 1
     local jk = prefix .. m
-    local name = redis.call('HGET', jk, 'name')
+    local h = redis.call('HMGET', jk, 'name', 'payload', 'attempts', 'sched', 'created', 'okey')
+    local name = h[1]
     if not name then
-      redis.call('ZREM', KEYS[1], m)
+      taken[#taken + 1] = m
     elseif names == nil or names[name] then
-      redis.call('ZREM', KEYS[1], m)
       local until_ = now + (leases[name] or tonumber(ARGV[5]))
-      local attempts = redis.call('HINCRBY', jk, 'attempts', 1)
-      redis.call('HSET', jk, 'token', token, 'until', until_)
-      redis.call('ZADD', KEYS[2], until_, m)
-      local h = redis.call('HMGET', jk, 'payload', 'sched', 'created', 'okey')
-      out[#out + 1] = {m, name, h[1], attempts, h[2], h[3], h[4], until_}
+      local attempts = (tonumber(h[3]) or 0) + 1
+      redis.call('HSET', jk, 'attempts', attempts, 'token', token, 'until', until_)
+      taken[#taken + 1] = m
+      leased[#leased + 1] = until_
+      leased[#leased + 1] = m
+      out[#out + 1] = {m, name, h[2], attempts, h[4], h[5], h[6], until_}
     else
       offset = offset + 1
     end
   end
+  if #taken > 0 then redis.call('ZREM', KEYS[1], unpack(taken)) end
+  if #leased > 0 then redis.call('ZADD', KEYS[2], unpack(leased)) end
 end
 return out
 `;
 
 /**
- * The end of a job's place in its queue (ACK and FAIL): its overlap key is freed if it still
- * holds it, and it leaves reserved and pending. KEYS: reserved, pending, overlap; ARGV: job key, member.
+ * The end of a failed job's place in its queue: its overlap key is freed if it still holds it,
+ * and it leaves reserved and pending. KEYS: reserved, pending, overlap; ARGV: job key, member.
  */
 const UNQUEUE = `local okey = redis.call('HGET', ARGV[1], 'okey')
 if okey and okey ~= '' and redis.call('HGET', KEYS[3], okey) == ARGV[2] then redis.call('HDEL', KEYS[3], okey) end
@@ -92,11 +96,31 @@ redis.call('ZREM', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[2])
 `;
 
-/** KEYS: reserved, pending, overlap. ARGV: job key, member, token. → 1 | 0 */
+/**
+ * ack of several jobs of one queue: each job whose token still holds is deleted and its overlap
+ * key freed; then they all leave reserved (and pending, where a lapsed lease had put them).
+ * KEYS: reserved, pending, overlap. ARGV: job key prefix, then member and token of each job. → {1 | 0, ...}
+ */
 export const ACK = `
-if redis.call('HGET', ARGV[1], 'token') ~= ARGV[3] then return 0 end
-${UNQUEUE}redis.call('DEL', ARGV[1])
-return 1
+local prefix, out, gone = ARGV[1], {}, {}
+for i = 2, #ARGV, 2 do
+  local m = ARGV[i]
+  local jk = prefix .. m
+  local h = redis.call('HMGET', jk, 'token', 'okey')
+  if h[1] == ARGV[i + 1] then
+    if h[2] and h[2] ~= '' and redis.call('HGET', KEYS[3], h[2]) == m then redis.call('HDEL', KEYS[3], h[2]) end
+    redis.call('DEL', jk)
+    gone[#gone + 1] = m
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+if #gone > 0 then
+  redis.call('ZREM', KEYS[1], unpack(gone))
+  redis.call('ZREM', KEYS[2], unpack(gone))
+end
+return out
 `;
 
 /** KEYS: reserved, pending. ARGV: job key, member, token, at, count attempt ('1'|'0'). → 1 | 0 */

@@ -22,7 +22,7 @@ type Arg = string | number;
 interface Scripted {
   rakitPush(...keysAndArgs: Arg[]): Promise<[number, string]>;
   rakitClaim(...keysAndArgs: Arg[]): Promise<Arg[][]>;
-  rakitAck(...keysAndArgs: Arg[]): Promise<number>;
+  rakitAck(...keysAndArgs: Arg[]): Promise<number[]>;
   rakitRelease(...keysAndArgs: Arg[]): Promise<number>;
   rakitFail(...keysAndArgs: Arg[]): Promise<number>;
   rakitRetryFailed(...keysAndArgs: Arg[]): Promise<[number, string?]>;
@@ -134,7 +134,7 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
     const token = randomUUID();
     const rows = await this.lua.rakitClaim(
       this.k(queue, 'pending'), this.k(queue, 'reserved'),
-      this.jobPrefix(queue), this.clock.now(), limit, token, defaultMs, leases, names,
+      this.jobPrefix(queue), this.clock.now(), Math.min(limit, ACK_CHUNK), token, defaultMs, leases, names,
     );
     return rows.map((r) => ({
       id: `${queue}/${Number(r[0])}`, name: String(r[1]), queue, payload: String(r[2] ?? ''), attempts: Number(r[3]),
@@ -143,9 +143,29 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
   }
 
   async ack(job: ReservedJob): Promise<boolean> {
-    const m = scripts.MEMBER(memberOf(job.id));
-    return (await this.lua.rakitAck(this.k(job.queue, 'reserved'), this.k(job.queue, 'pending'), this.k(job.queue, 'overlap'),
-      this.jobPrefix(job.queue) + m, m, job.token)) === 1;
+    return (await this.ackMany([job]))[0]!;
+  }
+
+  /** One ACK script call per queue (a queue's keys share a slot) and per ACK_CHUNK jobs, pipelined. */
+  async ackMany(jobs: readonly ReservedJob[]): Promise<boolean[]> {
+    const byQueue = new Map<string, number[]>();
+    jobs.forEach((job, i) => {
+      const list = byQueue.get(job.queue);
+      if (list) list.push(i);
+      else byQueue.set(job.queue, [i]);
+    });
+    const held = new Array<boolean>(jobs.length).fill(false);
+    const calls: Promise<void>[] = [];
+    for (const [queue, indexes] of byQueue) {
+      for (let from = 0; from < indexes.length; from += ACK_CHUNK) {
+        const chunk = indexes.slice(from, from + ACK_CHUNK);
+        const args: Arg[] = [this.k(queue, 'reserved'), this.k(queue, 'pending'), this.k(queue, 'overlap'), this.jobPrefix(queue)];
+        for (const i of chunk) args.push(scripts.MEMBER(memberOf(jobs[i]!.id)), jobs[i]!.token);
+        calls.push(this.lua.rakitAck(...args).then((results) => chunk.forEach((i, n) => (held[i] = results[n] === 1))));
+      }
+    }
+    await Promise.all(calls);
+    return held;
   }
 
   async release(job: ReservedJob, options: ReleaseOptions): Promise<boolean> {
@@ -324,6 +344,8 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
 }
 
 const QUEUE_LIST_MS = 1_000;
+/** Jobs per ACK or CLAIM call: Lua's unpack() has a stack limit. */
+const ACK_CHUNK = 500;
 
 /** The leases as the claim script reads them, serialised once per Leases object. */
 const leaseTexts = new WeakMap<Leases, string>();
