@@ -3,33 +3,35 @@
  * message and an exit code (0 ok, 1 runtime failure, 2 bad usage or bad config).
  */
 import { Command, CommanderError } from 'commander';
-import { jobClearCommand } from './commands/job-clear.ts';
-import { jobDispatchCommand } from './commands/job-dispatch.ts';
-import { jobFailedCommand } from './commands/job-failed.ts';
-import { jobFlushCommand } from './commands/job-flush.ts';
-import { jobForgetCommand } from './commands/job-forget.ts';
-import { jobRestartCommand } from './commands/job-restart.ts';
-import { jobRetryCommand } from './commands/job-retry.ts';
-import { jobRunCommand } from './commands/job-run.ts';
-import { jobRunallCommand } from './commands/job-runall.ts';
-import { jobStatusCommand } from './commands/job-status.ts';
-import { jobSupervisorCommand } from './commands/job-supervisor.ts';
-import { jobTableCommand } from './commands/job-table.ts';
-import { makeJobCommand } from './commands/make-job.ts';
-import { migrateCommand } from './commands/migrate.ts';
 import { RakitError, coerceError } from './core/errors.ts';
 import { WORKER_ARG } from './core/ipc.ts';
 import { closeRuntime } from './core/runtime.ts';
 
-export function buildProgram(): Command {
+/** Each command's module, loaded only when it runs (or for help): a cron run pays every import. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  'job:table': async () => (await import('./commands/job-table.ts')).jobTableCommand(),
+  migrate: async () => (await import('./commands/migrate.ts')).migrateCommand(),
+  'job:runall': async () => (await import('./commands/job-runall.ts')).jobRunallCommand(),
+  'job:run': async () => (await import('./commands/job-run.ts')).jobRunCommand(),
+  'job:dispatch': async () => (await import('./commands/job-dispatch.ts')).jobDispatchCommand(),
+  'job:failed': async () => (await import('./commands/job-failed.ts')).jobFailedCommand(),
+  'job:retry': async () => (await import('./commands/job-retry.ts')).jobRetryCommand(),
+  'job:forget': async () => (await import('./commands/job-forget.ts')).jobForgetCommand(),
+  'job:flush': async () => (await import('./commands/job-flush.ts')).jobFlushCommand(),
+  'job:status': async () => (await import('./commands/job-status.ts')).jobStatusCommand(),
+  'job:clear': async () => (await import('./commands/job-clear.ts')).jobClearCommand(),
+  'job:restart': async () => (await import('./commands/job-restart.ts')).jobRestartCommand(),
+  'job:supervisor': async () => (await import('./commands/job-supervisor.ts')).jobSupervisorCommand(),
+  'make:job': async () => (await import('./commands/make-job.ts')).makeJobCommand(),
+};
+
+/** The program with every command, or with only `only` when that names one. */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('rakit')
     .description('rakit jobs: queue and run background jobs of the app in this folder')
     .version('0.1.0');
-  for (const command of [
-    jobTableCommand(), migrateCommand(), jobRunallCommand(), jobRunCommand(), jobDispatchCommand(),
-    jobFailedCommand(), jobRetryCommand(), jobForgetCommand(), jobFlushCommand(), jobStatusCommand(),
-    jobClearCommand(), jobRestartCommand(), jobSupervisorCommand(), makeJobCommand(),
-  ]) program.addCommand(command);
+  const names = only && only in COMMANDS ? [only] : Object.keys(COMMANDS);
+  for (const command of await Promise.all(names.map((name) => COMMANDS[name]!()))) program.addCommand(command);
   for (const command of [program, ...program.commands]) {
     command.exitOverride().showSuggestionAfterError(true).showHelpAfterError(`(run "rakit ${command === program ? '' : `${command.name()} `}--help" for usage)`);
   }
@@ -44,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
       const { runWorkerProcess } = await import('./core/worker-process.ts');
       return await runWorkerProcess(JSON.parse(process.env.RAKIT_WORKER ?? '{}'));
     }
-    await buildProgram().parseAsync(argv, { from: 'user' });
+    await (await buildProgram(argv[0])).parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (thrown) {
     if (thrown instanceof CommanderError) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/core/config.ts';
 import { ConfigError } from '../src/core/errors.ts';
-import { describeConnection, knexConfig, redact } from '../src/core/drivers/database-connection.ts';
+import { describeConnection, knexConfig } from '../src/core/drivers/database-connection.ts';
+import { redact } from '../src/core/drivers/redact.ts';
 
 describe('configuration', () => {
   it("fills the seed's defaults", () => {

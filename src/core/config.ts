@@ -11,7 +11,7 @@ import type { Backoff } from './backoff.ts';
 import type { RedisSetting } from './drivers/redis-connection.ts';
 import { ConfigError, coerceError } from './errors.ts';
 import { nearestNames } from './naming.ts';
-import { assertTimezone } from './when.ts';
+import { assertTimezone } from './timezone.ts';
 
 export const DRIVERS = ['database', 'redis', 'file', 'memcached'] as const;
 export type DriverName = (typeof DRIVERS)[number];

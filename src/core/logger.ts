@@ -5,7 +5,6 @@
  * `logging: false` keeps warnings and errors and drops the per-job events.
  */
 import { createRequire } from 'node:module';
-import { DateTime } from 'luxon';
 import pino, { type Logger } from 'pino';
 import type pretty from 'pino-pretty';
 
@@ -42,7 +41,7 @@ const STATUS_COLOR: Record<AttemptStatus, keyof Colors> = { DONE: 'green', RETRY
 
 /** One line a person reads; see the header. */
 export function humanLine(log: Record<string, unknown>, messageKey: string, levelLabel: string, { colors }: { colors: Colors }): string {
-  const time = colors.gray(DateTime.fromMillis(typeof log.time === 'number' ? log.time : Date.now()).toFormat('yyyy-LL-dd HH:mm:ss'));
+  const time = colors.gray(localTime(typeof log.time === 'number' ? log.time : Date.now()));
   const status = log.status as AttemptStatus | undefined;
   if (status && STATUS_COLOR[status]) {
     const paint = colors[STATUS_COLOR[status]] as (text: string) => string;
@@ -67,4 +66,11 @@ function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
   return `${Math.floor(ms / 60_000)}m ${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+/** `yyyy-mm-dd HH:MM:SS` in local time. */
+function localTime(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }

@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import fg from 'fast-glob';
 import { DiscoveryError, UnknownJobError, coerceError } from './errors.ts';
 import { jobListeners, listenedJobNames, type Listener } from './events.ts';
 import { isJobClass, type JobClass } from './jobable.ts';
@@ -33,7 +32,8 @@ export class Registry {
 
   private async load(): Promise<void> {
     const dir = path.join(this.root, 'application', 'jobs');
-    const files = existsSync(dir) ? (await fg(JOB_GLOB, { cwd: dir, absolute: true, ignore: ['**/*.d.ts', '**/*.test.*'] })).sort() : [];
+    const fg = existsSync(dir) ? (await import('fast-glob')).default : null; // loaded when there are jobs to find
+    const files = fg ? (await fg(JOB_GLOB, { cwd: dir, absolute: true, ignore: ['**/*.d.ts', '**/*.test.*'] })).sort() : [];
     for (const file of files) {
       let exports: Record<string, unknown>;
       try {

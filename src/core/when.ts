@@ -37,10 +37,3 @@ export function parseWhen(when: When, timezone: string): number {
   }
   throw new DateError(`Bad time of type ${typeof when}: give a Date, a string or Unix seconds`);
 }
-
-/** Throws a DateError when `timezone` is not an IANA zone luxon knows. */
-export function assertTimezone(timezone: string): void {
-  if (!DateTime.now().setZone(timezone).isValid) {
-    throw new DateError(`Unknown timezone "${timezone}": use an IANA name such as "Asia/Jakarta" or "UTC"`);
-  }
-}

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ConfigError } from '../errors.ts';
+import { redact } from './redact.ts';
 
 export type DatabaseSetting = string | Knex.Config;
 
@@ -86,11 +87,6 @@ export function describeConnection(config: Knex.Config): string {
   if (c.filename) return `${client} ${String(c.filename)}`;
   const user = c.user ? `${String(c.user)}@` : '';
   return `${client} ${user}${String(c.host ?? 'localhost')}:${String(c.port ?? '')}/${String(c.database ?? '')}`;
-}
-
-/** Hides the password of a URL: `mysql://root:***@host/db`. */
-export function redact(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
 }
 
 /** The driver-specific error code of a SQL error (`ER_LOCK_DEADLOCK`, `40P01`, `SQLITE_BUSY`). */

@@ -5,7 +5,7 @@
  */
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import { ConfigError } from '../errors.ts';
-import { redact } from './database-connection.ts';
+import { redact } from './redact.ts';
 
 export type RedisSetting = string | (RedisOptions & { cluster?: ClusterNode[] });
 export type RedisClient = Redis | Cluster;
