@@ -48,6 +48,8 @@ const WINDOW = 2000;
 /** A lease being ended: it never lapses, so nobody can claim the job until its record is gone. */
 const TOMBSTONE = `ending ${Number.MAX_SAFE_INTEGER}`;
 const CHUNK = 100;
+/** No expiry. memcache-client gives keys a 60 s lifetime unless told otherwise, which would drop every job older than a minute. */
+const FOREVER = 0;
 
 export const MEMCACHED_WARNING =
   'memcached driver: best effort — jobs are lost if memcached restarts or evicts them under memory pressure; use database or redis for jobs that must not be lost';
@@ -106,7 +108,7 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
   }
 
   /** Creates `key` if absent; true when this call created it. */
-  private async add(key: string, value: string, ttlSeconds = 0): Promise<boolean> {
+  private async add(key: string, value: string, ttlSeconds = FOREVER): Promise<boolean> {
     try {
       await this.client.add(key, value, { lifetime: ttlSeconds });
       return true;
@@ -129,7 +131,7 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
   }
 
   /** Replaces `key` when `accept(current)` holds and nobody changed it meanwhile (gets + cas). */
-  private async swap(key: string, accept: (current: string) => string | null, ttlSeconds = 0): Promise<boolean> {
+  private async swap(key: string, accept: (current: string) => string | null, ttlSeconds = FOREVER): Promise<boolean> {
     for (let i = 0; i < 10; i++) {
       const current = await this.client.gets<string>(key);
       if (!current) return false;
@@ -157,7 +159,7 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
 
   private async append(log: string, value: string): Promise<number> {
     const n = await this.incr(this.key(log, 'tail'));
-    await this.client.set(this.key(log, 'slot', n), value);
+    await this.client.set(this.key(log, 'slot', n), value, { lifetime: FOREVER });
     return n;
   }
 
@@ -208,7 +210,7 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
     const record: JobRecord = {
       id, name: job.name, queue: job.queue, payload: job.payload, sched: job.scheduledAt, created: this.clock.now(), okey: job.overlapKey,
     };
-    await this.client.set(this.key('job', id), JSON.stringify(record));
+    await this.client.set(this.key('job', id), JSON.stringify(record), { lifetime: FOREVER });
     await this.append(`q:${job.queue}`, id);
     return { id };
   }
@@ -257,6 +259,15 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
 
   /** Due, unleased job records of a queue, oldest first; moves the head past finished slots. */
   private async dueRecords(queue: string, now: number, names: readonly string[] | null): Promise<JobRecord[]> {
+    // A window of finished slots moves the head past them; then look again from there.
+    for (;;) {
+      const { due, movedTo } = await this.dueInWindow(queue, now, names);
+      if (due.length > 0 || movedTo === null) return due;
+    }
+  }
+
+  /** dueRecords over one window; `movedTo`: the new head when the whole window was finished and more may follow. */
+  private async dueInWindow(queue: string, now: number, names: readonly string[] | null): Promise<{ due: JobRecord[]; movedTo: number | null }> {
     const log = `q:${queue}`;
     const { head, entries } = await this.slots(log);
     const ids = entries.map(([, id]) => id).filter((id): id is string => !!id);
@@ -274,8 +285,10 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
       if (record.sched > now || (names && !names.includes(record.name))) continue;
       due.push(record);
     }
-    await this.advance(log, head, (n) => !live.has(n), entries.at(-1)?.[0] ?? head);
-    return due.sort((a, b) => a.sched - b.sched || Number(a.id) - Number(b.id));
+    const last = entries.at(-1)?.[0] ?? head;
+    await this.advance(log, head, (n) => !live.has(n), last);
+    const movedTo = live.size === 0 && entries.length === WINDOW ? last : null;
+    return { due: due.sort((a, b) => a.sched - b.sched || Number(a.id) - Number(b.id)), movedTo };
   }
 
   private async claimRecords(records: JobRecord[], request: ReserveRequest, now: number, limit: number): Promise<ReservedJob[]> {
@@ -344,7 +357,7 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
     };
     return this.ending(job, async () => {
       // The failed record is written before the job is forgotten: a crash between leaves it in both, never in neither.
-      await this.client.set(this.key('failed', 'job', job.id), JSON.stringify(record));
+      await this.client.set(this.key('failed', 'job', job.id), JSON.stringify(record), { lifetime: FOREVER });
       await this.append('failed', job.id);
       await this.finish(job);
     });
@@ -466,7 +479,7 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
 
   async requestRestart(at: number): Promise<void> {
     await this.open();
-    await this.client.set(this.key('restart'), String(at));
+    await this.client.set(this.key('restart'), String(at), { lifetime: FOREVER });
   }
 
   async close(): Promise<void> {
