@@ -159,6 +159,25 @@ export interface RestartSignal {
 
 export type FullDriver = Driver & FailedStore & ClearableQueue & RestartSignal & Partial<WakingQueue>;
 
+/**
+ * The positions of `items` grouped by `keyOf`, at most `size` per group, in order: the calls of
+ * a batched driver step (one per queue or claim token, and per chunk a statement or script can take).
+ */
+export function batchesBy<T>(items: readonly T[], keyOf: (item: T) => string, size: number): { key: string; indexes: number[] }[] {
+  const batches: { key: string; indexes: number[] }[] = [];
+  const open = new Map<string, number[]>();
+  items.forEach((item, i) => {
+    const key = keyOf(item);
+    let indexes = open.get(key);
+    if (!indexes || indexes.length >= size) {
+      open.set(key, (indexes = []));
+      batches.push({ key, indexes });
+    }
+    indexes.push(i);
+  });
+  return batches;
+}
+
 /** flushFailed for stores without a query: list the failed jobs and forget the old ones one by one. */
 export async function flushFailedOneByOne(store: FailedStore, olderThanMs: number | null): Promise<number> {
   let n = 0;

@@ -16,6 +16,7 @@ import type {
   Driver, FailedJob, FailedStore, ClearableQueue, Failure, Leases, NewJob, PushResult, QueueStats,
   ReleaseOptions, ReserveRequest, ReservedJob, RetryResult,
 } from '../driver.ts';
+import { batchesBy } from '../driver.ts';
 import { describeConnection, sqlErrorCode } from './database-connection.ts';
 
 export interface TableNames {
@@ -213,50 +214,40 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
    * read of the rows the token holds (a locking read on MySQL), so each job's answer is exact.
    */
   async ackMany(jobs: readonly ReservedJob[]): Promise<boolean[]> {
-    const groups: { token: string; ids: string[] }[] = [];
-    const byToken = new Map<string, { token: string; ids: string[] }>();
-    for (const job of jobs) {
-      let group = byToken.get(job.token);
-      if (!group || group.ids.length >= ACK_CHUNK) {
-        group = { token: job.token, ids: [] };
-        byToken.set(job.token, group);
-        groups.push(group);
-      }
-      group.ids.push(job.id);
-    }
+    const groups = batchesBy(jobs, (job) => job.token, ACK_CHUNK)
+      .map(({ key, indexes }) => ({ token: key, ids: indexes.map((i) => jobs[i]!.id) }));
     const held = new Set<string>();
     const mine = (db: Knex | Knex.Transaction, { token, ids }: { token: string; ids: string[] }) =>
       db(this.names.table).where('reserved_by', token).whereIn('id', ids);
     const took = (token: string, ids: readonly (string | number)[]) => ids.forEach((id) => held.add(`${token} ${id}`));
-    if (this.dialect === 'pg') {
-      const deleteHeld = async (db: Knex | Knex.Transaction) => {
-        for (const group of groups) took(group.token, ((await mine(db, group).delete().returning('id')) as { id: string }[]).map((r) => r.id));
-      };
-      await this.run(() => (groups.length === 1 ? deleteHeld(this.knex) : this.knex.transaction(deleteHeld)));
-    } else {
-      await this.run(async () => {
-        held.clear();
-        try {
-          await this.knex.transaction(async (trx) => {
-            for (const group of groups) {
-              if ((await mine(trx, group).delete()) !== group.ids.length) throw PARTIAL;
-              took(group.token, group.ids);
-            }
-          });
-        } catch (error) {
-          if (error !== PARTIAL) throw error;
-          held.clear();
-          await this.knex.transaction(async (trx) => {
-            for (const group of groups) {
-              const read = mine(trx, group).select('id');
-              const ids = ((await (this.dialect === 'mysql' ? read.forUpdate() : read)) as { id: string | number }[]).map((r) => r.id);
-              if (ids.length > 0) await mine(trx, group).whereIn('id', ids).delete();
-              took(group.token, ids);
-            }
-          });
+    const deleteExactly = async (db: Knex | Knex.Transaction) => {
+      for (const group of groups) {
+        if (this.dialect === 'pg') {
+          took(group.token, ((await mine(db, group).delete().returning('id')) as { id: string }[]).map((r) => r.id));
+          continue;
         }
-      });
-    }
+        const read = mine(db, group).select('id');
+        const ids = ((await (this.dialect === 'mysql' ? read.forUpdate() : read)) as { id: string | number }[]).map((r) => r.id);
+        if (ids.length > 0) await mine(db, group).whereIn('id', ids).delete();
+        took(group.token, ids);
+      }
+    };
+    await this.run(async () => {
+      held.clear(); // a retried attempt starts over: what a rolled-back one took does not count
+      if (this.dialect === 'pg') return groups.length === 1 ? deleteExactly(this.knex) : this.knex.transaction(deleteExactly);
+      try {
+        await this.knex.transaction(async (trx) => {
+          for (const group of groups) {
+            if ((await mine(trx, group).delete()) !== group.ids.length) throw PARTIAL;
+            took(group.token, group.ids);
+          }
+        });
+      } catch (error) {
+        if (error !== PARTIAL) throw error;
+        held.clear();
+        await this.knex.transaction(deleteExactly);
+      }
+    });
     return jobs.map((job) => held.has(`${job.token} ${job.id}`));
   }
 

@@ -261,13 +261,13 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
   private async dueRecords(queue: string, now: number, names: readonly string[] | null): Promise<JobRecord[]> {
     // A window of finished slots moves the head past them; then look again from there.
     for (;;) {
-      const { due, movedTo } = await this.dueInWindow(queue, now, names);
-      if (due.length > 0 || movedTo === null) return due;
+      const { due, allFinished } = await this.dueInWindow(queue, now, names);
+      if (due.length > 0 || !allFinished) return due;
     }
   }
 
-  /** dueRecords over one window; `movedTo`: the new head when the whole window was finished and more may follow. */
-  private async dueInWindow(queue: string, now: number, names: readonly string[] | null): Promise<{ due: JobRecord[]; movedTo: number | null }> {
+  /** dueRecords over one window; `allFinished`: a full window of finished slots, which the head has moved past. */
+  private async dueInWindow(queue: string, now: number, names: readonly string[] | null): Promise<{ due: JobRecord[]; allFinished: boolean }> {
     const log = `q:${queue}`;
     const { head, entries } = await this.slots(log);
     const ids = entries.map(([, id]) => id).filter((id): id is string => !!id);
@@ -285,10 +285,8 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
       if (record.sched > now || (names && !names.includes(record.name))) continue;
       due.push(record);
     }
-    const last = entries.at(-1)?.[0] ?? head;
-    await this.advance(log, head, (n) => !live.has(n), last);
-    const movedTo = live.size === 0 && entries.length === WINDOW ? last : null;
-    return { due: due.sort((a, b) => a.sched - b.sched || Number(a.id) - Number(b.id)), movedTo };
+    await this.advance(log, head, (n) => !live.has(n), entries.at(-1)?.[0] ?? head);
+    return { due: due.sort((a, b) => a.sched - b.sched || Number(a.id) - Number(b.id)), allFinished: live.size === 0 && entries.length === WINDOW };
   }
 
   private async claimRecords(records: JobRecord[], request: ReserveRequest, now: number, limit: number): Promise<ReservedJob[]> {

@@ -13,6 +13,7 @@ import type {
   ClearableQueue, Driver, Leases, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
   ReserveRequest, ReservedJob, RetryResult, WakingQueue,
 } from '../driver.ts';
+import { batchesBy } from '../driver.ts';
 import { createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
 import * as scripts from './redis-scripts.ts';
 import { Wakeup } from './wakeup.ts';
@@ -134,7 +135,7 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
     const token = randomUUID();
     const rows = await this.lua.rakitClaim(
       this.k(queue, 'pending'), this.k(queue, 'reserved'),
-      this.jobPrefix(queue), this.clock.now(), Math.min(limit, ACK_CHUNK), token, defaultMs, leases, names,
+      this.jobPrefix(queue), this.clock.now(), Math.min(limit, SCRIPT_BATCH), token, defaultMs, leases, names,
     );
     return rows.map((r) => ({
       id: `${queue}/${Number(r[0])}`, name: String(r[1]), queue, payload: String(r[2] ?? ''), attempts: Number(r[3]),
@@ -146,25 +147,15 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
     return (await this.ackMany([job]))[0]!;
   }
 
-  /** One ACK script call per queue (a queue's keys share a slot) and per ACK_CHUNK jobs, pipelined. */
+  /** One ACK script call per queue (a queue's keys share a slot) and per SCRIPT_BATCH jobs, pipelined. */
   async ackMany(jobs: readonly ReservedJob[]): Promise<boolean[]> {
-    const byQueue = new Map<string, number[]>();
-    jobs.forEach((job, i) => {
-      const list = byQueue.get(job.queue);
-      if (list) list.push(i);
-      else byQueue.set(job.queue, [i]);
-    });
     const held = new Array<boolean>(jobs.length).fill(false);
-    const calls: Promise<void>[] = [];
-    for (const [queue, indexes] of byQueue) {
-      for (let from = 0; from < indexes.length; from += ACK_CHUNK) {
-        const chunk = indexes.slice(from, from + ACK_CHUNK);
-        const args: Arg[] = [this.k(queue, 'reserved'), this.k(queue, 'pending'), this.k(queue, 'overlap'), this.jobPrefix(queue)];
-        for (const i of chunk) args.push(scripts.MEMBER(memberOf(jobs[i]!.id)), jobs[i]!.token);
-        calls.push(this.lua.rakitAck(...args).then((results) => chunk.forEach((i, n) => (held[i] = results[n] === 1))));
-      }
-    }
-    await Promise.all(calls);
+    await Promise.all(batchesBy(jobs, (job) => job.queue, SCRIPT_BATCH).map(async ({ key: queue, indexes }) => {
+      const args: Arg[] = [this.k(queue, 'reserved'), this.k(queue, 'pending'), this.k(queue, 'overlap'), this.jobPrefix(queue)];
+      for (const i of indexes) args.push(scripts.MEMBER(memberOf(jobs[i]!.id)), jobs[i]!.token);
+      const results = await this.lua.rakitAck(...args);
+      indexes.forEach((i, n) => (held[i] = results[n] === 1));
+    }));
     return held;
   }
 
@@ -345,7 +336,7 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
 
 const QUEUE_LIST_MS = 1_000;
 /** Jobs per ACK or CLAIM call: Lua's unpack() has a stack limit. */
-const ACK_CHUNK = 500;
+const SCRIPT_BATCH = 500;
 
 /** The leases as the claim script reads them, serialised once per Leases object. */
 const leaseTexts = new WeakMap<Leases, string>();
