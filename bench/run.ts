@@ -10,7 +10,6 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { REPO } from '../test/helpers/app.ts';
@@ -72,20 +71,25 @@ if (RSS_JOBS > 0 && (!values.only || values.only.split(',').includes('rakit-redi
 /** RSS of the manager and its worker process while one run works off `n` jobs on Redis. */
 async function rssOverLongRun(n: number): Promise<Record<string, number>> {
   const { app, drop } = await benchApp('redis');
-  await fill(app, n);
+  await fill(app, n, true);
   const child = spawn(process.execPath, [path.join(REPO, 'bin', 'rakit.js'), 'job:runall', '--stop-when-empty', '--concurrency=50'],
     { cwd: app.dir, env: { ...app.env, RAKIT_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
   const samples: number[] = [];
-  const start = performance.now();
   const timer = setInterval(() => {
     void run('ps', ['-o', 'rss=', '--ppid', String(child.pid)]).then(({ stdout }) => {
       const worker = stdout.trim().split('\n').map(Number).filter(Boolean);
       if (worker.length) samples.push(Math.max(...worker) / 1024);
     }).catch(() => undefined);
   }, 500);
-  await new Promise((r) => child.on('close', r));
+  const code = await new Promise((r) => child.on('close', r));
   clearInterval(timer);
-  const seconds = (performance.now() - start) / 1000;
+  // A run that stopped early or lost jobs would make a fast, flat and meaningless figure:
+  // the last job dispatched ran (its Mark), and nothing is left or failed.
+  const seconds = markedMs(app) / 1000;
+  const status = await app.rakit(['job:status', '--json']);
+  const left = (JSON.parse(status.stdout) as { queues: { ready: number; scheduled: number; reserved: number; failed: number }[] }).queues
+    .reduce((t, q) => t + q.ready + q.scheduled + q.reserved + q.failed, 0);
+  if (code !== 0 || left !== 0) throw new Error(`long run: exit ${String(code)}, ${left} jobs not done`);
   await drop();
   const tenth = Math.max(1, Math.floor(samples.length / 10));
   const early = median(samples.slice(tenth, 2 * tenth));
