@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { MemcacheClient } from 'memcache-client';
 import { describe, expect, it } from 'vitest';
 import type { FullDriver } from '../../src/core/driver.ts';
 import { MemcachedDriver } from '../../src/core/drivers/memcached.ts';
@@ -21,6 +22,53 @@ driverContract('memcached', async () => {
       await Promise.all(drivers.map((d) => d.close()));
     },
   };
+});
+
+describe('memcached driver: the look past the head', () => {
+  it('finds a due job behind more running ones than its first look reads, and behind a window of finished ones', async () => {
+    const servers = await requireMemcached();
+    const clock = new TestClock();
+    const driver = new MemcachedDriver(servers, uniqueName('look'), clock);
+    const leases = { defaultMs: 60_000, byName: {} };
+    const take = (limit: number) => driver.reserve({ queues: ['default'], names: null, limit, leases });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 2300; i++) {
+        ids.push((await driver.push({ name: 'Noop', queue: 'default', payload: '{}', scheduledAt: clock.now(), overlapKey: null })).id!);
+      }
+      // 150 running: a claim of one must look past all of them.
+      const running = await take(150);
+      expect(running.map((j) => j.id)).toEqual(ids.slice(0, 150));
+      expect((await take(1)).map((j) => j.id)).toEqual([ids[150]]);
+      // 2,000 more finished: the next due job is past a whole window of finished slots.
+      for (let done = 0; done < 2000; done += 100) await Promise.all((await take(100)).map((j) => driver.ack(j)));
+      expect((await take(1)).map((j) => j.id)).toEqual([ids[2151]]);
+    } finally {
+      await driver.close();
+    }
+  }, 60_000);
+
+  it('keeps its head before a slot whose push is still under way, so the job written there is found', async () => {
+    const servers = await requireMemcached();
+    const prefix = uniqueName('inflight');
+    const clock = new TestClock();
+    const driver = new MemcachedDriver(servers, prefix, clock);
+    const raw = new MemcacheClient({ server: servers.split(',')[0]! });
+    const take = () => driver.reserve({ queues: ['default'], names: null, limit: 1, leases: { defaultMs: 60_000, byName: {} } });
+    const push = () => driver.push({ name: 'Noop', queue: 'default', payload: '{}', scheduledAt: clock.now(), overlapKey: null });
+    try {
+      await push(); // slot 1
+      await driver.ack((await take())[0]!);
+      await raw.incr(`${prefix}:q:default:tail`, 1); // slot 2: a push between its tail increment and its write
+      const behind = await push(); // slot 3
+      expect((await take()).map((j) => j.id)).toEqual([behind.id]);
+      const head = await raw.get<string>(`${prefix}:q:default:head`);
+      expect(Number(head?.value)).toBe(1); // past the finished slot 1, not past slot 2
+    } finally {
+      raw.shutdown();
+      await driver.close();
+    }
+  });
 });
 
 describe('memcached driver: keys', () => {

@@ -43,8 +43,14 @@ interface FailedRecord extends JobRecord {
   failedAt: number;
 }
 
-/** Slots a claim looks at past the head of a queue. */
+/** Slots read in one step of a look along a log. */
 const WINDOW = 2000;
+/** Slots a claim looks at first. */
+const FIRST_LOOK = 64;
+/** How far past the head of a queue a claim looks: jobs further back wait until the head moves. */
+const LOOK_LIMIT = 20_000;
+/** An empty slot this far behind the tail is no push still under way: the head may pass it. */
+const ABANDONED_SLOT_GAP = 10_000;
 /** A lease being ended: it never lapses, so nobody can claim the job until its record is gone. */
 const TOMBSTONE = `ending ${Number.MAX_SAFE_INTEGER}`;
 const CHUNK = 100;
@@ -165,12 +171,21 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
 
   /** Slots head+1 .. min(tail, head+window) of a log, with their values (missing = evicted). */
   private async slots(log: string, window = WINDOW): Promise<{ head: number; entries: [number, string | undefined][] }> {
+    const { head, tail } = await this.ends(log);
+    return { head, entries: await this.range(log, head, Math.min(tail, head + window)) };
+  }
+
+  /** A log's head (slots up to it are finished) and tail (its last slot). */
+  private async ends(log: string): Promise<{ head: number; tail: number }> {
     const [headText, tailText] = [await this.get(this.key(log, 'head')), await this.get(this.key(log, 'tail'))];
-    const head = Number(headText ?? 0);
-    const tail = Math.min(Number(tailText ?? 0), head + window);
-    const numbers = Array.from({ length: Math.max(0, tail - head) }, (_, i) => head + 1 + i);
+    return { head: Number(headText ?? 0), tail: Number(tailText ?? 0) };
+  }
+
+  /** Slots `from` + 1 to `to` of a log, with what each holds. */
+  private async range(log: string, from: number, to: number): Promise<[number, string | undefined][]> {
+    const numbers = Array.from({ length: Math.max(0, to - from) }, (_, i) => from + 1 + i);
     const values = await this.getMany(numbers.map((n) => this.key(log, 'slot', n)));
-    return { head, entries: numbers.map((n) => [n, values.get(this.key(log, 'slot', n))]) };
+    return numbers.map((n) => [n, values.get(this.key(log, 'slot', n))]);
   }
 
   /** Moves a log's head past the slots that are finished, by CAS (losing a race is fine). */
@@ -244,7 +259,7 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
     const claimed: ReservedJob[] = [];
     const candidates: { record: JobRecord }[] = [];
     for (const queue of request.queues ?? (await this.queues())) {
-      const due = await this.dueRecords(queue, now, request.names);
+      const due = await this.dueRecords(queue, now, request.names, request.limit - claimed.length);
       if (request.queues) {
         claimed.push(...(await this.claimRecords(due, request, now, request.limit - claimed.length)));
         if (claimed.length >= request.limit) break;
@@ -257,36 +272,49 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
     return claimed;
   }
 
-  /** Due, unleased job records of a queue, oldest first; moves the head past finished slots. */
-  private async dueRecords(queue: string, now: number, names: readonly string[] | null): Promise<JobRecord[]> {
-    // A window of finished slots moves the head past them; then look again from there.
-    for (;;) {
-      const { due, allFinished } = await this.dueInWindow(queue, now, names);
-      if (due.length > 0 || !allFinished) return due;
-    }
-  }
-
-  /** dueRecords over one window; `allFinished`: a full window of finished slots, which the head has moved past. */
-  private async dueInWindow(queue: string, now: number, names: readonly string[] | null): Promise<{ due: JobRecord[]; allFinished: boolean }> {
+  /**
+   * Due, unleased job records of a queue, oldest first: at least `want` where there are that
+   * many within LOOK_LIMIT slots past the head. The look starts with a few slots and widens
+   * only when they hold too few due jobs, so a claim of one job reads tens of keys. It goes on
+   * past running and finished jobs: a long job at the head does not hide the jobs behind it.
+   * The head moves past the finished slots at its front.
+   */
+  private async dueRecords(queue: string, now: number, names: readonly string[] | null, want: number): Promise<JobRecord[]> {
     const log = `q:${queue}`;
-    const { head, entries } = await this.slots(log);
-    const ids = entries.map(([, id]) => id).filter((id): id is string => !!id);
-    const records = await this.getMany(ids.map((id) => this.key('job', id)));
-    const leases = await this.getMany(ids.map((id) => this.key('lease', id)));
-    const live = new Set<number>();
+    const { head, tail } = await this.ends(log);
     const due: JobRecord[] = [];
-    for (const [n, id] of entries) {
-      const text = id ? records.get(this.key('job', id)) : undefined;
-      if (!id || text === undefined) continue;
-      live.add(n);
-      const record = parseRecord(text, id, queue);
-      const lease = leases.get(this.key('lease', id));
-      if (lease !== undefined && leaseUntil(lease) > now) continue;
-      if (record.sched > now || (names && !names.includes(record.name))) continue;
-      due.push(record);
+    let from = head;
+    let size = Math.max(FIRST_LOOK, want * 2);
+    let finishedUpTo = head;
+    let atFront = true; // no live slot met yet
+    while (from < tail && due.length < want && from - head < LOOK_LIMIT) {
+      const to = Math.min(tail, from + size, head + LOOK_LIMIT);
+      const entries = await this.range(log, from, to);
+      const ids = entries.map(([, id]) => id).filter((id): id is string => !!id);
+      const records = await this.getMany(ids.map((id) => this.key('job', id)));
+      const leases = await this.getMany(ids.map((id) => this.key('lease', id)));
+      for (const [n, id] of entries) {
+        const text = id ? records.get(this.key('job', id)) : undefined;
+        if (!id || text === undefined) {
+          // A slot with no job id is a push between its tail increment and its write, unless
+          // it is far behind the tail (its pusher died, or memcached evicted it).
+          if (id || tail - n >= ABANDONED_SLOT_GAP) {
+            if (atFront) finishedUpTo = n;
+          } else atFront = false;
+          continue;
+        }
+        atFront = false;
+        const record = parseRecord(text, id, queue);
+        const lease = leases.get(this.key('lease', id));
+        if (lease !== undefined && leaseUntil(lease) > now) continue;
+        if (record.sched > now || (names && !names.includes(record.name))) continue;
+        due.push(record);
+      }
+      from = to;
+      size = Math.min(WINDOW, size * 4);
     }
-    await this.advance(log, head, (n) => !live.has(n), entries.at(-1)?.[0] ?? head);
-    return { due: due.sort((a, b) => a.sched - b.sched || Number(a.id) - Number(b.id)), allFinished: live.size === 0 && entries.length === WINDOW };
+    if (finishedUpTo > head) await this.advance(log, head, () => true, finishedUpTo);
+    return due.sort((a, b) => a.sched - b.sched || Number(a.id) - Number(b.id));
   }
 
   private async claimRecords(records: JobRecord[], request: ReserveRequest, now: number, limit: number): Promise<ReservedJob[]> {
