@@ -216,3 +216,34 @@ describe('dispatch', () => {
     }
   });
 });
+
+describe('the dispatch log', () => {
+  const withLogger = async (level: string, body: () => Promise<void>) => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) };
+    await configure(
+      { database: db.url, table: db.table, failed_table: db.failedTable, timezone: 'Asia/Jakarta', max_payload_bytes: 1000 },
+      { root: db.dir, clock, logger: pino({ level }, destination) },
+    );
+    try {
+      await body();
+    } finally {
+      rt = await configure(
+        { database: db.url, table: db.table, failed_table: db.failedTable, timezone: 'Asia/Jakarta', max_payload_bytes: 1000 },
+        { root: db.dir, clock, logger: pino({ level: 'silent' }) },
+      );
+    }
+    return lines;
+  };
+
+  it('says "Job added" with the id, queue and due time when info is logged, and nothing at warn', async () => {
+    let added: { id?: string; scheduledAt?: Date } = {};
+    const info = await withLogger('info', async () => {
+      added = await SendEmail.dispatch({ to: 'log@b.c' }).onQueue('mail');
+    });
+    expect(info).toEqual([expect.objectContaining({
+      msg: 'Job added: send-email', id: added.id, job: 'send-email', queue: 'mail', scheduledAt: added.scheduledAt!.toISOString(),
+    })]);
+    expect(await withLogger('warn', async () => void (await SendEmail.dispatch({ to: 'quiet@b.c' })))).toEqual([]);
+  });
+});

@@ -105,7 +105,10 @@ export class PendingDispatch implements PromiseLike<DispatchResult> {
       rt.logger.info({ job: name, queue: this.queueName, existingId: result.existingId }, `Job skipped: ${name} is already pending or running`);
       return { skipped: 'overlapping', existingId: result.existingId, name, queue: this.queueName };
     }
-    rt.logger.info({ id: result.id, job: name, queue: this.queueName, scheduledAt: new Date(scheduledAt).toISOString() }, `Job added: ${name}`);
+    // Only when logged: a dispatch loop at warn level pays for no date string or log object.
+    if (rt.logger.isLevelEnabled('info')) {
+      rt.logger.info({ id: result.id, job: name, queue: this.queueName, scheduledAt: new Date(scheduledAt).toISOString() }, `Job added: ${name}`);
+    }
     return { id: result.id, name, queue: this.queueName, scheduledAt: new Date(scheduledAt) };
   }
 }
