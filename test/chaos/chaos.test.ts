@@ -12,7 +12,11 @@ describe('chaos: kill -9, server restarts, SIGTERM', () => {
   for (const store of STORES) {
     it(`${store}: nothing lost, duplicates only among jobs running in a killed process`, async () => {
       const restart = store === 'mysql' || store === 'redis';
-      const report = await runChaos({ store, jobs: 200, kills: 6, processes: 4, concurrency: 4, workMs: 400, restart, sigterm: true });
+      // With a restart, the work must outlast it: 16 slots take about 10 s over 200 jobs of up to
+      // 1.5 s, against about 5 s of kills before the restart (at up to 0.4 s, a fast machine had
+      // finished them all by then, and nobody was left to come back).
+      const workMs = restart ? 1500 : 400;
+      const report = await runChaos({ store, jobs: 200, kills: 6, processes: 4, concurrency: 4, workMs, restart, sigterm: true });
       console.log(`chaos ${store}: ${JSON.stringify(report)}`);
       expect(report.kills).toBeGreaterThan(0);
       expect(report.lost).toBe(0);
