@@ -37,7 +37,7 @@ export async function createTestDatabase(kind: DatabaseKind): Promise<TestDataba
   return {
     kind, url, table, failedTable, dir, knex,
     driver(clock) {
-      const driver = new DatabaseDriver(createKnex(url, dir), { table, failedTable }, clock);
+      const driver = new DatabaseDriver(createKnex(url, dir, { queue: true }), { table, failedTable }, clock);
       drivers.push(driver);
       return driver;
     },

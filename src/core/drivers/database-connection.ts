@@ -74,9 +74,10 @@ function sqliteConfig(filename: string, root: string): Knex.Config {
 /** knex's own console output; its errors reach us through the calls that meet them. */
 const QUIET = { warn: () => undefined, error: () => undefined, deprecate: () => undefined, debug: () => undefined };
 
-export function createKnex(setting: DatabaseSetting, root: string): Knex {
+/** `queue`: the connections the driver works the job tables with (not those of `rakit migrate`). */
+export function createKnex(setting: DatabaseSetting, root: string, { queue = false } = {}): Knex {
   const config = knexConfig(setting, root);
-  return knexFactory({ log: QUIET, ...(config.client === 'pg' ? withoutSeqScans(config) : config) });
+  return knexFactory({ log: QUIET, ...(queue && config.client === 'pg' ? withoutSeqScans(config) : config) });
 }
 
 type AfterCreate = (conn: PgConnection, done: (err: Error | null, conn: PgConnection) => void) => void;
@@ -87,7 +88,8 @@ interface PgConnection { query(sql: string, callback: (err: Error | null) => voi
  * table changes faster than that: planned from figures taken when the table was nearly empty,
  * a claim became a full scan and sort of every queued job and an ack a full scan (8 ms and
  * 1 ms at 20,000 jobs, instead of 0.4 and 0.08, and growing with the queue). Every query of
- * the driver has an index to walk, so its connections turn sequential scans off.
+ * the driver has an index to walk, so its connections turn sequential scans off. The app's own
+ * migrations, run by `rakit migrate`, keep the planner's defaults.
  */
 function withoutSeqScans(config: Knex.Config): Knex.Config {
   const theirs = (config.pool as { afterCreate?: AfterCreate } | undefined)?.afterCreate;

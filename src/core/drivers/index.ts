@@ -11,7 +11,7 @@ export async function createDriver(config: JobConfig, clock: Clock): Promise<Ful
   switch (config.driver) {
     case 'database': {
       const [{ DatabaseDriver }, { createKnex }] = await Promise.all([import('./database.ts'), import('./database-connection.ts')]);
-      return new DatabaseDriver(createKnex(config.database, config.root), { table: config.table, failedTable: config.failed_table }, clock);
+      return new DatabaseDriver(createKnex(config.database, config.root, { queue: true }), { table: config.table, failedTable: config.failed_table }, clock);
     }
     case 'redis': {
       const { RedisDriver } = await import('./redis.ts');
