@@ -30,11 +30,12 @@ let db: TestDatabase;
 let rt: Runtime;
 const clock = new TestClock();
 const rows = () => db.knex(db.table).select('*').orderBy('id');
+const settings = () => ({ database: db.url, table: db.table, failed_table: db.failedTable, timezone: 'Asia/Jakarta', max_payload_bytes: 1000 });
 
 beforeAll(async () => {
   db = await createTestDatabase('sqlite');
   rt = await configure(
-    { database: db.url, table: db.table, failed_table: db.failedTable, timezone: 'Asia/Jakarta', max_payload_bytes: 1000 },
+    settings(),
     { root: db.dir, clock, logger: pino({ level: 'silent' }) },
   );
 });
@@ -222,14 +223,14 @@ describe('the dispatch log', () => {
     const lines: Record<string, unknown>[] = [];
     const destination = { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) };
     await configure(
-      { database: db.url, table: db.table, failed_table: db.failedTable, timezone: 'Asia/Jakarta', max_payload_bytes: 1000 },
+      settings(),
       { root: db.dir, clock, logger: pino({ level }, destination) },
     );
     try {
       await body();
     } finally {
       rt = await configure(
-        { database: db.url, table: db.table, failed_table: db.failedTable, timezone: 'Asia/Jakarta', max_payload_bytes: 1000 },
+        settings(),
         { root: db.dir, clock, logger: pino({ level: 'silent' }) },
       );
     }

@@ -259,9 +259,10 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
     const claimed: ReservedJob[] = [];
     const candidates: { record: JobRecord }[] = [];
     for (const queue of request.queues ?? (await this.queues())) {
-      const due = await this.dueRecords(queue, now, request.names, request.limit - claimed.length);
+      const want = request.limit - claimed.length;
+      const due = await this.dueRecords(queue, now, request.names, want);
       if (request.queues) {
-        claimed.push(...(await this.claimRecords(due, request, now, request.limit - claimed.length)));
+        claimed.push(...(await this.claimRecords(due, request, now, want)));
         if (claimed.length >= request.limit) break;
       } else candidates.push(...due.map((record) => ({ record })));
     }
@@ -296,11 +297,12 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
       for (const [n, id] of entries) {
         const text = id ? records.get(this.key('job', id)) : undefined;
         if (!id || text === undefined) {
-          // A slot with no job id is a push between its tail increment and its write, unless
-          // it is far behind the tail (its pusher died, or memcached evicted it).
-          if (id || tail - n >= ABANDONED_SLOT_GAP) {
-            if (atFront) finishedUpTo = n;
-          } else atFront = false;
+          // A job id whose record is gone is a finished job. A slot with no job id is a push
+          // between its tail increment and its write, unless it is far behind the tail (its
+          // pusher died, or memcached evicted it).
+          const finished = id !== undefined || tail - n >= ABANDONED_SLOT_GAP;
+          if (!finished) atFront = false;
+          else if (atFront) finishedUpTo = n;
           continue;
         }
         atFront = false;
