@@ -1,6 +1,9 @@
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import type { FullDriver } from '../../src/core/driver.ts';
 import { RedisDriver } from '../../src/core/drivers/redis.ts';
 import { driverContract } from './driver-contract.ts';
+import { TestClock } from '../helpers/clock.ts';
 import { dropClusterPrefix, dropRedisPrefix, requireCluster, requireRedis, uniqueName } from '../helpers/servers.ts';
 
 const targets: [string, () => Promise<string>, (url: string, prefix: string) => Promise<void>][] = [
@@ -26,3 +29,58 @@ for (const [label, reach, drop] of targets) {
     };
   });
 }
+
+/**
+ * Jobs written by an earlier version (a job as a hash holding its attempts and claim token) must
+ * still run after an upgrade: the ones waiting, and the ones a worker of that version holds.
+ */
+describe('redis: jobs queued by an earlier version of the driver', () => {
+  const LEASES = { byName: {}, defaultMs: 60_000 };
+  const oldJob = async (raw: Redis, prefix: string, n: number, fields: Record<string, string | number>, zset: 'pending' | 'reserved', score: number) => {
+    const m = String(n).padStart(12, '0');
+    await raw.hset(`${prefix}:{default}:j:${m}`, { payload: '{"n":1}', attempts: 0, sched: score, created: 1000, okey: '', ...fields });
+    await raw.zadd(`${prefix}:{default}:${zset}`, score, m);
+    await raw.set(`${prefix}:{default}:seq`, n);
+    await raw.sadd(`${prefix}:queues`, 'default');
+  };
+
+  it('claims, acks, retries, fails and clears them with their attempts', async () => {
+    const url = await requireRedis();
+    const prefix = uniqueName('old');
+    const raw = new Redis(url);
+    const clock = new TestClock();
+    const driver = new RedisDriver(url, prefix, clock);
+    try {
+      const now = clock.now();
+      await oldJob(raw, prefix, 1, { name: 'mail', attempts: 1, okey: 'k1' }, 'pending', now - 2000);
+      await raw.hset(`${prefix}:{default}:overlap`, 'k1', '000000000001');
+      await oldJob(raw, prefix, 2, { name: 'held', attempts: 1, token: 'old-token', until: now + 60_000 }, 'reserved', now + 60_000);
+      await oldJob(raw, prefix, 3, { name: 'waiting' }, 'pending', now + 3_600_000);
+
+      const [job] = await driver.reserve({ queues: ['default'], names: null, limit: 5, leases: LEASES });
+      expect(job).toMatchObject({ id: 'default/1', name: 'mail', payload: '{"n":1}', attempts: 2, createdAt: 1000, overlapKey: 'k1', scheduledAt: now - 2000 });
+      expect(await driver.release(job!, { at: now - 1, countAttempt: true })).toBe(true);
+      const [again] = await driver.reserve({ queues: ['default'], names: null, limit: 5, leases: LEASES });
+      expect(again).toMatchObject({ id: 'default/1', attempts: 3 });
+      expect(await driver.fail(again!, { exception: 'Error: boom' })).toBe(true);
+      expect(await driver.listFailed()).toMatchObject([{ id: 'default/1', name: 'mail', payload: '{"n":1}', attempts: 3, overlapKey: 'k1', exception: 'Error: boom' }]);
+      expect(await raw.hexists(`${prefix}:{default}:overlap`, 'k1')).toBe(0);
+
+      // The job an old worker holds: its token still acks it, another token does not.
+      const held = { id: 'default/2', name: 'held', queue: 'default', payload: '{"n":1}', attempts: 1, scheduledAt: now, createdAt: 1000, overlapKey: null, reservedUntil: now + 60_000 };
+      expect(await driver.ack({ ...held, token: 'someone-else' })).toBe(false);
+      expect(await driver.ack({ ...held, token: 'old-token' })).toBe(true);
+      expect(await raw.exists(`${prefix}:{default}:j:000000000002`)).toBe(0);
+
+      expect(await driver.clear('default')).toBe(1);
+      expect(await driver.stats()).toEqual([{ queue: 'default', ready: 0, scheduled: 0, reserved: 0, failed: 1 }]);
+      const [retried] = (await driver.retryFailed(['default/1'])).retried;
+      const [back] = await driver.reserve({ queues: ['default'], names: null, limit: 5, leases: LEASES });
+      expect(back).toMatchObject({ id: retried!.jobId, name: 'mail', payload: '{"n":1}', attempts: 1, overlapKey: 'k1' });
+    } finally {
+      raw.disconnect();
+      await driver.close();
+      await dropRedisPrefix(url, prefix);
+    }
+  });
+});

@@ -6,143 +6,229 @@
  *
  * Keys of queue Q under prefix P:
  *   P:{Q}:seq       counter for job numbers
- *   P:{Q}:j:<m>     job hash: name, payload, attempts, sched, created, okey, token, until
+ *   P:{Q}:j:<m>     the job's record, a string that never changes: a JSON header line
+ *                   [name, created, overlap key], then the payload (see `record`)
  *   P:{Q}:pending   ZSET member → due time (ready and scheduled alike)
  *   P:{Q}:reserved  ZSET member → lease end
+ *   P:{Q}:att       HASH member → attempts so far (absent: none)
+ *   P:{Q}:tok       HASH member → the token of the claim that holds it
  *   P:{Q}:overlap   HASH overlap key → member holding it
  *   P:{Q}:failed    ZSET member → failed time; P:{Q}:f:<m> the failed job's hash
+ *
+ * A claim reads one string per job and an ack deletes it; what they change lives in the
+ * queue-wide sorted sets and hashes, written once per batch. Redis spends its time per value a
+ * script reads, writes and returns, so this is what keeps a job cheap (a job as a hash of six
+ * fields cost four times as much to claim).
+ *
+ * Earlier versions kept a job as a hash (name, payload, attempts, sched, created, okey, token):
+ * the scripts still read those (LOAD, HOLDS), so jobs queued before an upgrade run after it.
  */
 
-/** The member of sequence number `n`. */
+/** Member of sequence number `n`. */
 export const MEMBER = (n: number | string) => String(n).padStart(12, '0');
 
-/** KEYS: seq, pending, overlap. ARGV: job key prefix, name, payload, sched, now, okey, channel. → {1, m} | {0, holder} */
+/** The stored record of a job: its header line (JSON has no raw newline), then the payload. */
+export function record(name: string, created: number, overlapKey: string | null, payload: string): string {
+  return `${JSON.stringify([name, String(created), overlapKey ?? ''])}\n${payload}`;
+}
+
+/** A record read back: [name, created, overlap key or null, payload]. */
+export function parseRecord(text: string): [string, number, string | null, string] {
+  const nl = text.indexOf('\n');
+  const [name, created, okey] = JSON.parse(text.slice(0, nl)) as [string, string, string];
+  return [name, Number(created), okey || null, text.slice(nl + 1)];
+}
+
+/**
+ * Lua: `load(jk)` → the job's record and the attempts an earlier version kept in it (nil when the
+ * job is gone); `fields(rec)` → name, created, okey, payload; `nameOf(rec)`, the name alone.
+ */
+const LOAD = `local function load(jk)
+  local rec = redis.pcall('GET', jk)
+  if type(rec) == 'table' and rec.err then
+    local h = redis.call('HMGET', jk, 'name', 'created', 'okey', 'payload', 'attempts')
+    return cjson.encode({h[1], tostring(h[2]), h[3] or ''}) .. '\\n' .. h[4], tonumber(h[5]) or 0
+  end
+  return rec, 0
+end
+local function fields(rec)
+  local nl = string.find(rec, '\\n', 1, true)
+  local h = cjson.decode(string.sub(rec, 1, nl - 1))
+  return h[1], h[2], h[3], string.sub(rec, nl + 1)
+end
+local function nameOf(rec)
+  return string.match(rec, '^%["([^"\\\\]*)",') or (fields(rec))
+end
+`;
+
+/** Lua: `holds(tok, jk, m, token)`, whether the claim with `token` still holds the job. */
+const HOLDS = `local function holds(tok, jk, m, token)
+  local t = redis.call('HGET', tok, m)
+  if not t then
+    t = redis.pcall('HGET', jk, 'token')
+    if type(t) == 'table' then t = nil end
+  end
+  return t == token
+end
+`;
+
+/** KEYS: seq, pending, overlap. ARGV: job key prefix, record, sched, now, okey, channel. → {1, m} | {0, holder} */
 export const PUSH = `
-local okey = ARGV[6]
+local okey = ARGV[5]
 if okey ~= '' then
   local holder = redis.call('HGET', KEYS[3], okey)
   if holder and redis.call('EXISTS', ARGV[1] .. holder) == 1 then return {0, holder} end
 end
 local m = string.format('%012d', redis.call('INCR', KEYS[1]))
-redis.call('HSET', ARGV[1] .. m, 'name', ARGV[2], 'payload', ARGV[3], 'attempts', 0, 'sched', ARGV[4], 'created', ARGV[5], 'okey', okey)
+redis.call('SET', ARGV[1] .. m, ARGV[2])
 if okey ~= '' then redis.call('HSET', KEYS[3], okey, m) end
-redis.call('ZADD', KEYS[2], ARGV[4], m)
-local now = tonumber(ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[3], m)
+local now = tonumber(ARGV[4])
 -- Wake idle workers only when this is the queue's first due job: busy workers come back by themselves.
-if tonumber(ARGV[4]) <= now and redis.call('ZCOUNT', KEYS[2], '-inf', now) == 1 then
-  redis.call('PUBLISH', ARGV[7], '1')
+if tonumber(ARGV[3]) <= now and redis.call('ZCOUNT', KEYS[2], '-inf', now) == 1 then
+  redis.call('PUBLISH', ARGV[6], '1')
 end
 return {1, m}
 `;
 
 /**
- * KEYS: pending, reserved. ARGV: job key prefix, now, limit, token, default lease ms,
- * leases JSON {name: ms}, names JSON [..] or ''.
- * Lapsed leases first go back to pending at their due time; then due jobs are claimed oldest
- * first: attempts + 1, token and lease set, members moved to reserved together.
- * → {{m, name, payload, attempts, sched, created, okey, until}, ...}
+ * KEYS: pending, reserved, att, tok. ARGV: job key prefix, now, limit, token, default lease ms,
+ * leases JSON {name: ms} (only those that differ from the default), names JSON [..] or ''.
+ * Lapsed leases first go back to pending, due at once; then due jobs are claimed oldest first:
+ * attempts + 1, token and lease set, members moved to reserved together. A job's lease ends
+ * at now + its lease (the caller works it out the same way).
+ * → flat: member, record, attempts, due time of each job
  */
 export const CLAIM = `
-local prefix, now, limit, token = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)
-for _, m in ipairs(lapsed) do
-  redis.call('ZREM', KEYS[2], m)
-  local sched = redis.call('HGET', prefix .. m, 'sched')
-  if sched then redis.call('ZADD', KEYS[1], sched, m) end
+${LOAD}local prefix, now, limit, token = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, 100)
+if #lapsed > 0 then
+  local back, gone = {}, {}
+  for i = 1, #lapsed, 2 do
+    gone[#gone + 1] = lapsed[i]
+    back[#back + 1] = lapsed[i + 1]
+    back[#back + 1] = lapsed[i]
+  end
+  redis.call('ZREM', KEYS[2], unpack(gone))
+  redis.call('ZADD', KEYS[1], unpack(back))
 end
 local leases = cjson.decode(ARGV[6])
+-- No lease of its own for any name: every job gets the default, and no record is looked into.
+local defaultMs = tonumber(ARGV[5])
+local everyLease = next(leases) == nil and defaultMs or nil
 local names = nil
 if ARGV[7] ~= '' then
   names = {}
   for _, n in ipairs(cjson.decode(ARGV[7])) do names[n] = true end
 end
-local out, offset, examined = {}, 0, 0
-while #out < limit and examined < 10000 do
-  local batch = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', offset, limit - #out)
+local out, count, offset, examined = {}, 0, 0, 0
+while count < limit and examined < 10000 do
+  local batch = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', offset, limit - count)
   if #batch == 0 then break end
-  local taken, leased = {}, {}
-  for _, m in ipairs(batch) do
+  local taken, claimed, recs, scheds, old = {}, {}, {}, {}, {}
+  for i = 1, #batch, 2 do
+    local m = batch[i]
     examined = examined + 1
-    local jk = prefix .. m
-    local h = redis.call('HMGET', jk, 'name', 'payload', 'attempts', 'sched', 'created', 'okey')
-    local name = h[1]
-    if not name then
+    local rec, attempts = load(prefix .. m)
+    if not rec then
       taken[#taken + 1] = m
-    elseif names == nil or names[name] then
-      local until_ = now + (leases[name] or tonumber(ARGV[5]))
-      local attempts = (tonumber(h[3]) or 0) + 1
-      redis.call('HSET', jk, 'attempts', attempts, 'token', token, 'until', until_)
+    elseif names == nil or names[nameOf(rec)] then
       taken[#taken + 1] = m
-      leased[#leased + 1] = until_
-      leased[#leased + 1] = m
-      out[#out + 1] = {m, name, h[2], attempts, h[4], h[5], h[6], until_}
+      claimed[#claimed + 1] = m
+      recs[#claimed], scheds[#claimed], old[#claimed] = rec, batch[i + 1], attempts
     else
       offset = offset + 1
     end
   end
   if #taken > 0 then redis.call('ZREM', KEYS[1], unpack(taken)) end
-  if #leased > 0 then redis.call('ZADD', KEYS[2], unpack(leased)) end
+  if #claimed > 0 then
+    local before = redis.call('HMGET', KEYS[3], unpack(claimed))
+    local att, tok, leased = {}, {}, {}
+    for i, m in ipairs(claimed) do
+      local attempts = math.max(tonumber(before[i]) or 0, old[i]) + 1
+      local n = #att
+      att[n + 1], att[n + 2], tok[n + 1], tok[n + 2] = m, attempts, m, token
+      leased[n + 1], leased[n + 2] = now + (everyLease or leases[nameOf(recs[i])] or defaultMs), m
+      n = #out
+      out[n + 1], out[n + 2], out[n + 3], out[n + 4] = m, recs[i], attempts, scheds[i]
+    end
+    count = count + #claimed
+    redis.call('HSET', KEYS[3], unpack(att))
+    redis.call('HSET', KEYS[4], unpack(tok))
+    redis.call('ZADD', KEYS[2], unpack(leased))
+  end
 end
 return out
 `;
 
 /**
- * The end of a failed job's place in its queue: its overlap key is freed if it still holds it,
- * and it leaves reserved and pending. KEYS: reserved, pending, overlap; ARGV: job key, member.
- */
-const UNQUEUE = `local okey = redis.call('HGET', ARGV[1], 'okey')
-if okey and okey ~= '' and redis.call('HGET', KEYS[3], okey) == ARGV[2] then redis.call('HDEL', KEYS[3], okey) end
-redis.call('ZREM', KEYS[1], ARGV[2])
-redis.call('ZREM', KEYS[2], ARGV[2])
-`;
-
-/**
  * ack of several jobs of one queue: each job whose token still holds is deleted and its overlap
- * key freed; then they all leave reserved (and pending, where a lapsed lease had put them).
- * KEYS: reserved, pending, overlap. ARGV: job key prefix, then member and token of each job. → {1 | 0, ...}
+ * key freed; then they all leave reserved, pending (where a lapsed lease had put them), att and tok.
+ * KEYS: reserved, pending, overlap, att, tok. ARGV: job key prefix, then member, token and
+ * overlap key ('' for none) of each job. → {1 | 0, ...}
  */
 export const ACK = `
-local prefix, out, gone = ARGV[1], {}, {}
-for i = 2, #ARGV, 2 do
-  local m = ARGV[i]
+${HOLDS}local prefix, members = ARGV[1], {}
+for i = 2, #ARGV, 3 do members[#members + 1] = ARGV[i] end
+local toks = redis.call('HMGET', KEYS[5], unpack(members))
+local out, gone, keys = {}, {}, {}
+for n, m in ipairs(members) do
+  local i = 2 + (n - 1) * 3
   local jk = prefix .. m
-  local h = redis.call('HMGET', jk, 'token', 'okey')
-  if h[1] == ARGV[i + 1] then
-    if h[2] and h[2] ~= '' and redis.call('HGET', KEYS[3], h[2]) == m then redis.call('HDEL', KEYS[3], h[2]) end
-    redis.call('DEL', jk)
+  if toks[n] == ARGV[i + 1] or (not toks[n] and holds(KEYS[5], jk, m, ARGV[i + 1])) then
+    local okey = ARGV[i + 2]
+    if okey ~= '' and redis.call('HGET', KEYS[3], okey) == m then redis.call('HDEL', KEYS[3], okey) end
     gone[#gone + 1] = m
-    out[#out + 1] = 1
+    keys[#keys + 1] = jk
+    out[n] = 1
   else
-    out[#out + 1] = 0
+    out[n] = 0
   end
 end
 if #gone > 0 then
+  redis.call('DEL', unpack(keys))
+  redis.call('HDEL', KEYS[4], unpack(gone))
+  redis.call('HDEL', KEYS[5], unpack(gone))
   redis.call('ZREM', KEYS[1], unpack(gone))
   redis.call('ZREM', KEYS[2], unpack(gone))
 end
 return out
 `;
 
-/** KEYS: reserved, pending. ARGV: job key, member, token, at, count attempt ('1'|'0'). → 1 | 0 */
+/** KEYS: reserved, pending, att, tok. ARGV: job key, member, token, at, count attempt ('1'|'0'). → 1 | 0 */
 export const RELEASE = `
-if redis.call('HGET', ARGV[1], 'token') ~= ARGV[3] then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[2])
-redis.call('HDEL', ARGV[1], 'token', 'until')
-redis.call('HSET', ARGV[1], 'sched', ARGV[4])
-if ARGV[5] == '0' and tonumber(redis.call('HGET', ARGV[1], 'attempts')) > 0 then
-  redis.call('HINCRBY', ARGV[1], 'attempts', -1)
-end
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
+${HOLDS}${LOAD}local jk, m = ARGV[1], ARGV[2]
+if not holds(KEYS[4], jk, m, ARGV[3]) then return 0 end
+local _, old = load(jk)
+local n = math.max(tonumber(redis.call('HGET', KEYS[3], m)) or 0, old)
+if ARGV[5] == '0' and n > 0 then n = n - 1 end
+redis.call('ZREM', KEYS[1], m)
+redis.call('HDEL', KEYS[4], m)
+redis.call('HSET', KEYS[3], m, n)
+redis.call('ZADD', KEYS[2], ARGV[4], m)
 return 1
 `;
 
-/** KEYS: reserved, pending, overlap, failed. ARGV: job key, member, token, exception, now, failed key. → 1 | 0 */
+/**
+ * KEYS: reserved, pending, overlap, failed, att, tok. ARGV: job key, member, token, exception,
+ * now, failed key. The job leaves its queue (its overlap key freed if it still holds it) and
+ * becomes the failed store's hash. → 1 | 0
+ */
 export const FAIL = `
-if redis.call('HGET', ARGV[1], 'token') ~= ARGV[3] then return 0 end
-${UNQUEUE}redis.call('HDEL', ARGV[1], 'token', 'until')
-redis.call('HSET', ARGV[1], 'exception', ARGV[4], 'failed_at', ARGV[5])
-redis.call('RENAME', ARGV[1], ARGV[6])
-redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
+${HOLDS}${LOAD}local jk, m = ARGV[1], ARGV[2]
+if not holds(KEYS[6], jk, m, ARGV[3]) then return 0 end
+local rec, old = load(jk)
+local name, created, okey, payload = fields(rec)
+if okey ~= '' and redis.call('HGET', KEYS[3], okey) == m then redis.call('HDEL', KEYS[3], okey) end
+local n = math.max(tonumber(redis.call('HGET', KEYS[5], m)) or 0, old)
+redis.call('ZREM', KEYS[1], m)
+redis.call('ZREM', KEYS[2], m)
+redis.call('HDEL', KEYS[5], m)
+redis.call('HDEL', KEYS[6], m)
+redis.call('DEL', jk)
+redis.call('HSET', ARGV[6], 'name', name, 'payload', payload, 'created', created, 'okey', okey,
+  'attempts', n, 'exception', ARGV[4], 'failed_at', ARGV[5])
+redis.call('ZADD', KEYS[4], ARGV[5], m)
 return 1
 `;
 
@@ -151,18 +237,18 @@ return 1
  * → {1, new member} | {0} (missing) | {-1} (overlap key held)
  */
 export const RETRY_FAILED = `
-if redis.call('EXISTS', ARGV[1]) == 0 then return {0} end
-local okey = redis.call('HGET', ARGV[1], 'okey')
-if okey and okey ~= '' then
+local f = redis.call('HMGET', ARGV[1], 'name', 'payload', 'created', 'okey')
+if not f[1] then return {0} end
+local okey = f[4] or ''
+if okey ~= '' then
   local holder = redis.call('HGET', KEYS[3], okey)
   if holder and redis.call('EXISTS', ARGV[3] .. holder) == 1 then return {-1} end
 end
 local m = string.format('%012d', redis.call('INCR', KEYS[4]))
-redis.call('RENAME', ARGV[1], ARGV[3] .. m)
-redis.call('HDEL', ARGV[3] .. m, 'exception', 'failed_at')
-redis.call('HSET', ARGV[3] .. m, 'attempts', 0, 'sched', ARGV[4])
+redis.call('SET', ARGV[3] .. m, cjson.encode({f[1], tostring(f[3] or ARGV[4]), okey}) .. '\\n' .. (f[2] or ''))
+redis.call('DEL', ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[2])
-if okey and okey ~= '' then redis.call('HSET', KEYS[3], okey, m) end
+if okey ~= '' then redis.call('HSET', KEYS[3], okey, m) end
 redis.call('ZADD', KEYS[2], ARGV[4], m)
 redis.call('PUBLISH', ARGV[5], '1')
 return {1, m}
@@ -178,15 +264,20 @@ end
 return n
 `;
 
-/** KEYS: pending, overlap. ARGV: job key prefix, members... Drops pending jobs (not reserved ones). → how many */
+/** KEYS: pending, overlap, att, tok. ARGV: job key prefix, members... Drops pending jobs (not reserved ones). → how many */
 export const CLEAR = `
-local n = 0
+${LOAD}local n = 0
 for i = 2, #ARGV do
   local m = ARGV[i]
   if redis.call('ZREM', KEYS[1], m) == 1 then
-    local okey = redis.call('HGET', ARGV[1] .. m, 'okey')
-    if okey and okey ~= '' and redis.call('HGET', KEYS[2], okey) == m then redis.call('HDEL', KEYS[2], okey) end
+    local rec = load(ARGV[1] .. m)
+    if rec then
+      local _, _, okey = fields(rec)
+      if okey ~= '' and redis.call('HGET', KEYS[2], okey) == m then redis.call('HDEL', KEYS[2], okey) end
+    end
     redis.call('DEL', ARGV[1] .. m)
+    redis.call('HDEL', KEYS[3], m)
+    redis.call('HDEL', KEYS[4], m)
     n = n + 1
   end
 end

@@ -22,7 +22,7 @@ import { Wakeup } from './wakeup.ts';
 type Arg = string | number;
 interface Scripted {
   rakitPush(...keysAndArgs: Arg[]): Promise<[number, string]>;
-  rakitClaim(...keysAndArgs: Arg[]): Promise<Arg[][]>;
+  rakitClaim(...keysAndArgs: Arg[]): Promise<string[]>;
   rakitAck(...keysAndArgs: Arg[]): Promise<number[]>;
   rakitRelease(...keysAndArgs: Arg[]): Promise<number>;
   rakitFail(...keysAndArgs: Arg[]): Promise<number>;
@@ -33,13 +33,13 @@ interface Scripted {
 
 const SCRIPTS: [keyof Scripted, string, number][] = [
   ['rakitPush', scripts.PUSH, 3],
-  ['rakitClaim', scripts.CLAIM, 2],
-  ['rakitAck', scripts.ACK, 3],
-  ['rakitRelease', scripts.RELEASE, 2],
-  ['rakitFail', scripts.FAIL, 4],
+  ['rakitClaim', scripts.CLAIM, 4],
+  ['rakitAck', scripts.ACK, 5],
+  ['rakitRelease', scripts.RELEASE, 4],
+  ['rakitFail', scripts.FAIL, 6],
   ['rakitRetryFailed', scripts.RETRY_FAILED, 4],
   ['rakitForgetFailed', scripts.FORGET_FAILED, 1],
-  ['rakitClear', scripts.CLEAR, 2],
+  ['rakitClear', scripts.CLEAR, 4],
 ];
 
 export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQueue {
@@ -101,9 +101,10 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
       await this.redis.sadd(`${this.prefix}:queues`, job.queue);
       this.knownQueues.add(job.queue);
     }
+    const now = this.clock.now();
     const [stored, member] = await this.lua.rakitPush(
       this.k(job.queue, 'seq'), this.k(job.queue, 'pending'), this.k(job.queue, 'overlap'),
-      this.jobPrefix(job.queue), job.name, job.payload, job.scheduledAt, this.clock.now(), job.overlapKey ?? '', this.channel(job.queue),
+      this.jobPrefix(job.queue), scripts.record(job.name, now, job.overlapKey, job.payload), job.scheduledAt, now, job.overlapKey ?? '', this.channel(job.queue),
     );
     const id = `${job.queue}/${Number(member)}`;
     return stored === 1 ? { id } : { skipped: 'overlapping', existingId: id };
@@ -114,11 +115,11 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
     await this.open();
     const queues = request.queues ?? (await this.queueList());
     const names = request.names ? JSON.stringify(request.names) : '';
-    const leases = leaseText(request.leases);
+    const { leases } = request;
     const claimed: ReservedJob[] = [];
     if (request.queues === null && queues.length > 1) {
       // Every queue, oldest due first: claim from each, keep the oldest, give the rest back.
-      const all = (await Promise.all(queues.map((q) => this.claimFrom(q, request.limit, leases, request.leases.defaultMs, names))))
+      const all = (await Promise.all(queues.map((q) => this.claimFrom(q, request.limit, leases, names))))
         .flat().sort((a, b) => a.scheduledAt - b.scheduledAt || a.id.localeCompare(b.id));
       for (const extra of all.splice(request.limit)) await this.release(extra, { at: extra.scheduledAt, countAttempt: false });
       return all;
@@ -126,21 +127,27 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
     for (const queue of queues) {
       const want = request.limit - claimed.length;
       if (want <= 0) break;
-      claimed.push(...(await this.claimFrom(queue, want, leases, request.leases.defaultMs, names)));
+      claimed.push(...(await this.claimFrom(queue, want, leases, names)));
     }
     return claimed;
   }
 
-  private async claimFrom(queue: string, limit: number, leases: string, defaultMs: number, names: string): Promise<ReservedJob[]> {
+  private async claimFrom(queue: string, limit: number, leases: Leases, names: string): Promise<ReservedJob[]> {
     const token = randomUUID();
-    const rows = await this.lua.rakitClaim(
-      this.k(queue, 'pending'), this.k(queue, 'reserved'),
-      this.jobPrefix(queue), this.clock.now(), Math.min(limit, SCRIPT_BATCH), token, defaultMs, leases, names,
+    const now = this.clock.now();
+    const r = await this.lua.rakitClaim(
+      this.k(queue, 'pending'), this.k(queue, 'reserved'), this.k(queue, 'att'), this.k(queue, 'tok'),
+      this.jobPrefix(queue), now, Math.min(limit, SCRIPT_BATCH), token, leases.defaultMs, leaseText(leases), names,
     );
-    return rows.map((r) => ({
-      id: `${queue}/${Number(r[0])}`, name: String(r[1]), queue, payload: String(r[2] ?? ''), attempts: Number(r[3]),
-      scheduledAt: Number(r[4]), createdAt: Number(r[5]), overlapKey: r[6] ? String(r[6]) : null, token, reservedUntil: Number(r[7]),
-    }));
+    const jobs: ReservedJob[] = [];
+    for (let i = 0; i < r.length; i += 4) {
+      const [name, createdAt, overlapKey, payload] = scripts.parseRecord(r[i + 1]!);
+      jobs.push({
+        id: `${queue}/${Number(r[i])}`, name, queue, payload, attempts: Number(r[i + 2]), scheduledAt: Number(r[i + 3]),
+        createdAt, overlapKey, token, reservedUntil: now + (leases.byName[name] ?? leases.defaultMs),
+      });
+    }
+    return jobs;
   }
 
   async ack(job: ReservedJob): Promise<boolean> {
@@ -151,8 +158,8 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
   async ackMany(jobs: readonly ReservedJob[]): Promise<boolean[]> {
     const held = new Array<boolean>(jobs.length).fill(false);
     await Promise.all(batchesBy(jobs, (job) => job.queue, SCRIPT_BATCH).map(async ({ key: queue, indexes }) => {
-      const args: Arg[] = [this.k(queue, 'reserved'), this.k(queue, 'pending'), this.k(queue, 'overlap'), this.jobPrefix(queue)];
-      for (const i of indexes) args.push(scripts.MEMBER(memberOf(jobs[i]!.id)), jobs[i]!.token);
+      const args: Arg[] = [this.k(queue, 'reserved'), this.k(queue, 'pending'), this.k(queue, 'overlap'), this.k(queue, 'att'), this.k(queue, 'tok'), this.jobPrefix(queue)];
+      for (const i of indexes) args.push(scripts.MEMBER(memberOf(jobs[i]!.id)), jobs[i]!.token, jobs[i]!.overlapKey ?? '');
       const results = await this.lua.rakitAck(...args);
       indexes.forEach((i, n) => (held[i] = results[n] === 1));
     }));
@@ -161,14 +168,14 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
 
   async release(job: ReservedJob, options: ReleaseOptions): Promise<boolean> {
     const m = scripts.MEMBER(memberOf(job.id));
-    return (await this.lua.rakitRelease(this.k(job.queue, 'reserved'), this.k(job.queue, 'pending'),
+    return (await this.lua.rakitRelease(this.k(job.queue, 'reserved'), this.k(job.queue, 'pending'), this.k(job.queue, 'att'), this.k(job.queue, 'tok'),
       this.jobPrefix(job.queue) + m, m, job.token, options.at, options.countAttempt ? '1' : '0')) === 1;
   }
 
   async fail(job: ReservedJob, failure: Failure): Promise<boolean> {
     const m = scripts.MEMBER(memberOf(job.id));
     return (await this.lua.rakitFail(this.k(job.queue, 'reserved'), this.k(job.queue, 'pending'), this.k(job.queue, 'overlap'), this.k(job.queue, 'failed'),
-      this.jobPrefix(job.queue) + m, m, job.token, failure.exception, this.clock.now(), this.k(job.queue, `f:${m}`))) === 1;
+      this.k(job.queue, 'att'), this.k(job.queue, 'tok'), this.jobPrefix(job.queue) + m, m, job.token, failure.exception, this.clock.now(), this.k(job.queue, `f:${m}`))) === 1;
   }
 
   /** Every queue that ever had a job pushed. */
@@ -210,7 +217,7 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
       for (;;) {
         const members = await this.redis.zrange(this.k(q, 'pending'), 0, 499);
         if (members.length === 0) break;
-        n += await this.lua.rakitClear(this.k(q, 'pending'), this.k(q, 'overlap'), this.jobPrefix(q), ...members);
+        n += await this.lua.rakitClear(this.k(q, 'pending'), this.k(q, 'overlap'), this.k(q, 'att'), this.k(q, 'tok'), this.jobPrefix(q), ...members);
       }
     }
     return n;
@@ -338,11 +345,14 @@ const QUEUE_LIST_MS = 1_000;
 /** Jobs per ACK or CLAIM call: Lua's unpack() has a stack limit. */
 const SCRIPT_BATCH = 500;
 
-/** The leases as the claim script reads them, serialised once per Leases object. */
+/** The leases as the claim script reads them (those that differ from the default), serialised once per Leases object. */
 const leaseTexts = new WeakMap<Leases, string>();
 function leaseText(leases: Leases): string {
   let text = leaseTexts.get(leases);
-  if (text === undefined) leaseTexts.set(leases, (text = JSON.stringify(leases.byName)));
+  if (text === undefined) {
+    const own = Object.entries(leases.byName).filter(([, ms]) => ms !== leases.defaultMs);
+    leaseTexts.set(leases, (text = JSON.stringify(Object.fromEntries(own))));
+  }
   return text;
 }
 
