@@ -58,6 +58,11 @@ export interface Leases {
   defaultMs: number;
 }
 
+/** The lease of a job of this name (own keys only: a job named `constructor` gets the default). */
+export function leaseFor(leases: Leases, name: string): number {
+  return Object.hasOwn(leases.byName, name) ? leases.byName[name]! : leases.defaultMs;
+}
+
 export interface ReserveRequest {
   /** Strict priority order; null takes from every queue, oldest due first. */
   queues: readonly string[] | null;

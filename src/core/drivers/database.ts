@@ -16,7 +16,7 @@ import type {
   Driver, FailedJob, FailedStore, ClearableQueue, Failure, Leases, NewJob, PushResult, QueueStats,
   ReleaseOptions, ReserveRequest, ReservedJob, RetryResult,
 } from '../driver.ts';
-import { batchesBy } from '../driver.ts';
+import { batchesBy, leaseFor } from '../driver.ts';
 import { describeConnection, sqlErrorCode } from './database-connection.ts';
 
 export interface TableNames {
@@ -394,10 +394,6 @@ export class MissingTablesError extends UsageError {
   constructor(table: string, options?: { cause?: unknown }) {
     super(`Table "${table}" is missing: run \`rakit job:table && rakit migrate\``, options);
   }
-}
-
-function leaseFor(leases: Leases, name: string): number {
-  return Object.hasOwn(leases.byName, name) ? leases.byName[name]! : leases.defaultMs;
 }
 
 /** `reserved_until` for a claim: now + the lease of each row's job name. */

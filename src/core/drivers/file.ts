@@ -23,7 +23,7 @@ import type {
   ClearableQueue, Driver, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
   ReserveRequest, ReservedJob, RetryResult, WakingQueue,
 } from '../driver.ts';
-import { flushFailedOneByOne } from '../driver.ts';
+import { flushFailedOneByOne, leaseFor } from '../driver.ts';
 import { Wakeup } from './wakeup.ts';
 
 interface Header {
@@ -196,7 +196,7 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, WakingQu
       const [head, payload] = splitJob(text);
       const header = parseHeader(head);
       if (request.names && (!header || !request.names.includes(header.name))) continue;
-      const until = now + (header && Object.hasOwn(request.leases.byName, header.name) ? request.leases.byName[header.name]! : request.leases.defaultMs);
+      const until = now + (header ? leaseFor(request.leases, header.name) : request.leases.defaultMs);
       const tries = Number(attempts) + 1;
       const target = this.dir('reserved', queue, `${id}.${tries}.${token}.${pad(until)}.job`);
       await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });

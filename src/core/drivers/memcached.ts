@@ -25,7 +25,7 @@ import type {
   ClearableQueue, Driver, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
   ReserveRequest, ReservedJob, RetryResult,
 } from '../driver.ts';
-import { flushFailedOneByOne } from '../driver.ts';
+import { flushFailedOneByOne, leaseFor } from '../driver.ts';
 
 interface JobRecord {
   id: string;
@@ -324,7 +324,7 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
     const token = randomBytes(8).toString('hex');
     for (const record of records) {
       if (claimed.length >= limit) break;
-      const leaseMs = Object.hasOwn(request.leases.byName, record.name) ? request.leases.byName[record.name]! : request.leases.defaultMs;
+      const leaseMs = leaseFor(request.leases, record.name);
       const until = now + leaseMs;
       const value = `${token} ${until}`;
       const ttl = Math.ceil(leaseMs / 1000) + 1;

@@ -13,7 +13,7 @@ import type {
   ClearableQueue, Driver, Leases, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
   ReserveRequest, ReservedJob, RetryResult, WakingQueue,
 } from '../driver.ts';
-import { batchesBy } from '../driver.ts';
+import { batchesBy, leaseFor } from '../driver.ts';
 import { createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
 import * as scripts from './redis-scripts.ts';
 import { Wakeup } from './wakeup.ts';
@@ -144,7 +144,7 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
       const [name, createdAt, overlapKey, payload] = scripts.parseRecord(r[i + 1]!);
       jobs.push({
         id: `${queue}/${Number(r[i])}`, name, queue, payload, attempts: Number(r[i + 2]), scheduledAt: Number(r[i + 3]),
-        createdAt, overlapKey, token, reservedUntil: now + (leases.byName[name] ?? leases.defaultMs),
+        createdAt, overlapKey, token, reservedUntil: now + leaseFor(leases, name),
       });
     }
     return jobs;
