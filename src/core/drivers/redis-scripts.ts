@@ -17,8 +17,8 @@
  *
  * A claim reads one string per job and an ack deletes it; what they change lives in the
  * queue-wide sorted sets and hashes, written once per batch. Redis spends its time per value a
- * script reads, writes and returns, so this is what keeps a job cheap (a job as a hash of six
- * fields cost four times as much to claim).
+ * script reads, writes and returns, so this is what keeps a job cheap (reading a job as a hash
+ * of six fields and writing three back cost 4-6 times as much as reading one string).
  *
  * Earlier versions kept a job as a hash (name, payload, attempts, sched, created, okey, token):
  * the scripts still read those (LOAD, HOLDS), so jobs queued before an upgrade run after it.
@@ -39,17 +39,27 @@ export function parseRecord(text: string): [string, number, string | null, strin
   return [name, Number(created), okey || null, text.slice(nl + 1)];
 }
 
+/** Lua: `pack(name, created, okey, payload)`, a job's record as `record` writes it. */
+const PACK = `local function pack(name, created, okey, payload)
+  return cjson.encode({name, tostring(created), okey or ''}) .. '\\n' .. (payload or '')
+end
+`;
+
 /**
  * Lua: `load(jk)` → the job's record and the attempts an earlier version kept in it (nil when the
- * job is gone); `fields(rec)` → name, created, okey, payload; `nameOf(rec)`, the name alone.
+ * job is gone); `fields(rec)` → name, created, okey, payload; `nameOf(rec)`, the name alone;
+ * `oldAttempts(jk)`, the attempts an earlier version kept in the job's hash (0 for a record).
  */
-const LOAD = `local function load(jk)
+const LOAD = `${PACK}local function load(jk)
   local rec = redis.pcall('GET', jk)
   if type(rec) == 'table' and rec.err then
     local h = redis.call('HMGET', jk, 'name', 'created', 'okey', 'payload', 'attempts')
-    return cjson.encode({h[1], tostring(h[2]), h[3] or ''}) .. '\\n' .. h[4], tonumber(h[5]) or 0
+    return pack(h[1], h[2], h[3], h[4]), tonumber(h[5]) or 0
   end
   return rec, 0
+end
+local function oldAttempts(jk)
+  return tonumber(redis.pcall('HGET', jk, 'attempts')) or 0
 end
 local function fields(rec)
   local nl = string.find(rec, '\\n', 1, true)
@@ -61,14 +71,16 @@ local function nameOf(rec)
 end
 `;
 
-/** Lua: `holds(tok, jk, m, token)`, whether the claim with `token` still holds the job. */
-const HOLDS = `local function holds(tok, jk, m, token)
-  local t = redis.call('HGET', tok, m)
-  if not t then
-    t = redis.pcall('HGET', jk, 'token')
-    if type(t) == 'table' then t = nil end
-  end
-  return t == token
+/**
+ * Lua: `oldToken(jk)`, the claim token an earlier version kept in the job's hash (nil for a
+ * record); `holds(tok, jk, m, token)`, whether the claim with `token` still holds the job.
+ */
+const HOLDS = `local function oldToken(jk)
+  local t = redis.pcall('HGET', jk, 'token')
+  if type(t) == 'string' then return t end
+end
+local function holds(tok, jk, m, token)
+  return (redis.call('HGET', tok, m) or oldToken(jk)) == token
 end
 `;
 
@@ -175,7 +187,7 @@ local out, gone, keys = {}, {}, {}
 for n, m in ipairs(members) do
   local i = 2 + (n - 1) * 3
   local jk = prefix .. m
-  if toks[n] == ARGV[i + 1] or (not toks[n] and holds(KEYS[5], jk, m, ARGV[i + 1])) then
+  if (toks[n] or oldToken(jk)) == ARGV[i + 1] then
     local okey = ARGV[i + 2]
     if okey ~= '' and redis.call('HGET', KEYS[3], okey) == m then redis.call('HDEL', KEYS[3], okey) end
     gone[#gone + 1] = m
@@ -199,8 +211,7 @@ return out
 export const RELEASE = `
 ${HOLDS}${LOAD}local jk, m = ARGV[1], ARGV[2]
 if not holds(KEYS[4], jk, m, ARGV[3]) then return 0 end
-local _, old = load(jk)
-local n = math.max(tonumber(redis.call('HGET', KEYS[3], m)) or 0, old)
+local n = math.max(tonumber(redis.call('HGET', KEYS[3], m)) or 0, oldAttempts(jk))
 if ARGV[5] == '0' and n > 0 then n = n - 1 end
 redis.call('ZREM', KEYS[1], m)
 redis.call('HDEL', KEYS[4], m)
@@ -237,7 +248,7 @@ return 1
  * → {1, new member} | {0} (missing) | {-1} (overlap key held)
  */
 export const RETRY_FAILED = `
-local f = redis.call('HMGET', ARGV[1], 'name', 'payload', 'created', 'okey')
+${PACK}local f = redis.call('HMGET', ARGV[1], 'name', 'payload', 'created', 'okey')
 if not f[1] then return {0} end
 local okey = f[4] or ''
 if okey ~= '' then
@@ -245,7 +256,7 @@ if okey ~= '' then
   if holder and redis.call('EXISTS', ARGV[3] .. holder) == 1 then return {-1} end
 end
 local m = string.format('%012d', redis.call('INCR', KEYS[4]))
-redis.call('SET', ARGV[3] .. m, cjson.encode({f[1], tostring(f[3] or ARGV[4]), okey}) .. '\\n' .. (f[2] or ''))
+redis.call('SET', ARGV[3] .. m, pack(f[1], f[3] or ARGV[4], okey, f[2]))
 redis.call('DEL', ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[2])
 if okey ~= '' then redis.call('HSET', KEYS[3], okey, m) end
