@@ -55,6 +55,8 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
   readonly description: string;
   private readonly dialect: Dialect;
   private skipLocked = false;
+  /** DELETE ... RETURNING says which rows went: PostgreSQL and MariaDB (not MySQL). */
+  private deleteReturns = false;
   private ready: Promise<void> | null = null;
 
   constructor(
@@ -74,9 +76,10 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
         if (this.dialect === 'mysql') {
           const [rows] = (await this.knex.raw('SELECT VERSION() AS v')) as [{ v: string }[]];
           this.skipLocked = supportsSkipLocked(rows[0]?.v ?? '');
+          this.deleteReturns = /mariadb/i.test(rows[0]?.v ?? '');
         } else {
           await this.knex.raw('SELECT 1');
-          this.skipLocked = this.dialect === 'pg';
+          this.skipLocked = this.deleteReturns = this.dialect === 'pg';
         }
       } catch (error) {
         this.ready = null;
@@ -186,7 +189,7 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
         }
         return rows.map((row) =>
           toReserved({ ...row, attempts: Number(row.attempts) + 1, reserved_by: token, reserved_until: now + leaseFor(leases, row.name) }));
-      }, { isolationLevel: 'read committed' });
+      }); // READ COMMITTED: the session's level on queue connections (database-connection.ts)
     }
     const ids = due(this.knex.select('id'));
     if (this.dialect === 'pg') ids.forUpdate().skipLocked();
@@ -209,9 +212,10 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
 
   /**
    * The acks of a batch in one step (one commit): a DELETE per claim token, of the rows that token
-   * still holds. On PostgreSQL, RETURNING tells which rows went. Elsewhere a DELETE that takes
-   * every row asked for says it all; one that takes fewer is rolled back and done again after a
-   * read of the rows the token holds (a locking read on MySQL), so each job's answer is exact.
+   * still holds. Where DELETE ... RETURNING exists (PostgreSQL, MariaDB) it tells which rows went.
+   * Elsewhere a DELETE that takes every row asked for says it all; one that takes fewer is rolled
+   * back and done again after a read of the rows the token holds (a locking read on MySQL), so each
+   * job's answer is exact.
    */
   async ackMany(jobs: readonly ReservedJob[]): Promise<boolean[]> {
     const groups = batchesBy(jobs, (job) => job.token, ACK_CHUNK)
@@ -222,8 +226,8 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
     const took = (token: string, ids: readonly (string | number)[]) => ids.forEach((id) => held.add(`${token} ${id}`));
     const deleteExactly = async (db: Knex | Knex.Transaction) => {
       for (const group of groups) {
-        if (this.dialect === 'pg') {
-          took(group.token, ((await mine(db, group).delete().returning('id')) as { id: string }[]).map((r) => r.id));
+        if (this.deleteReturns) {
+          took(group.token, await this.deleteReturningIds(db, group.token, group.ids));
           continue;
         }
         const read = mine(db, group).select('id');
@@ -234,7 +238,7 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
     };
     await this.run(async () => {
       held.clear(); // a retried attempt starts over: what a rolled-back one took does not count
-      if (this.dialect === 'pg') return groups.length === 1 ? deleteExactly(this.knex) : this.knex.transaction(deleteExactly);
+      if (this.deleteReturns) return groups.length === 1 ? deleteExactly(this.knex) : this.knex.transaction(deleteExactly);
       try {
         await this.knex.transaction(async (trx) => {
           for (const group of groups) {
@@ -249,6 +253,16 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
       }
     });
     return jobs.map((job) => held.has(`${job.token} ${job.id}`));
+  }
+
+  /** Deletes the rows of `ids` that `token` holds, and says which (PostgreSQL, MariaDB). */
+  private async deleteReturningIds(db: Knex | Knex.Transaction, token: string, ids: string[]): Promise<(string | number)[]> {
+    if (this.dialect === 'pg') {
+      return ((await db(this.names.table).where('reserved_by', token).whereIn('id', ids).delete().returning('id')) as { id: string }[]).map((r) => r.id);
+    }
+    const [rows] = (await db.raw(`DELETE FROM ?? WHERE reserved_by = ? AND id IN (${ids.map(() => '?').join(', ')}) RETURNING id`,
+      [this.names.table, token, ...ids])) as [{ id: number }[]];
+    return rows.map((r) => r.id);
   }
 
   async release(job: ReservedJob, options: ReleaseOptions): Promise<boolean> {
