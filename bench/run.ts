@@ -3,8 +3,11 @@
  * dispatch rate, processing rate at concurrency 1 and 50, dispatch→start latency, a worker's
  * cold start, RSS over a long run, and the process manager's cost — as a table, the ratios
  * ours/peer against the targets, and JSON (bench/results/latest.json).
- * Options: --jobs N (default 20000; concurrency 1 uses N/4), --rss-jobs N (default 200000; 0 skips),
- * --only a,b (subjects).
+ * The machines are noisy, so dispatch and processing are measured in rounds, each subject once per
+ * round one after another: a target is the median of its ratios over the rounds (the figures of
+ * each round were taken minutes apart at most), and the table shows each subject's median.
+ * Options: --jobs N (default 20000; concurrency 1 uses N/4), --rounds N (default 3),
+ * --rss-jobs N (default 200000; 0 skips), --only a,b (subjects).
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,10 +19,11 @@ import { REPO } from '../test/helpers/app.ts';
 import { benchApp, emptyRunMs, fill, markedMs, median, OUR_STORES, timedRun } from './ours.ts';
 
 const { values } = parseArgs({ options: {
-  jobs: { type: 'string', default: '20000' }, 'rss-jobs': { type: 'string', default: '200000' }, only: { type: 'string' },
+  jobs: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' }, 'rss-jobs': { type: 'string', default: '200000' }, only: { type: 'string' },
 } });
 const N = Number(values.jobs);
 const N1 = Math.round(N / 4);
+const ROUNDS = Math.max(1, Number(values.rounds));
 const RSS_JOBS = Number(values['rss-jobs']);
 const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
 const SUBJECT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'subject.ts');
@@ -39,18 +43,32 @@ const pct = (xs: number[], p: number) => {
 };
 
 interface Row { subject: string; dispatch: number; c1: number; c50: number; p50: number; p99: number }
-const rows: Row[] = [];
-for (const subject of SUBJECTS) {
-  process.stderr.write(`${subject}: dispatch… `);
-  const dispatchMs = (await measure(subject, 'dispatch', N)) as number;
-  process.stderr.write('c1… ');
-  const c1Ms = (await measure(subject, 'process', N1, 1)) as number;
-  process.stderr.write('c50… ');
-  const c50Ms = (await measure(subject, 'process', N, 50)) as number;
-  process.stderr.write('latency…\n');
-  const lat = subject === 'laravel-loop' ? [] : ((await measure(subject, 'latency', 200)) as number[]);
-  rows.push({ subject, dispatch: (N / dispatchMs) * 1000, c1: (N1 / c1Ms) * 1000, c50: (N / c50Ms) * 1000, p50: pct(lat, 50), p99: pct(lat, 99) });
+/** Each round's rows, in SUBJECTS order; latency is measured in the first round only. */
+const rounds: Row[][] = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  const rows: Row[] = [];
+  for (const subject of SUBJECTS) {
+    process.stderr.write(`round ${round}/${ROUNDS}, ${subject}: dispatch… `);
+    const dispatchMs = (await measure(subject, 'dispatch', N)) as number;
+    process.stderr.write('c1… ');
+    const c1Ms = (await measure(subject, 'process', N1, 1)) as number;
+    process.stderr.write('c50… ');
+    const c50Ms = (await measure(subject, 'process', N, 50)) as number;
+    process.stderr.write(round === 1 && subject !== 'laravel-loop' ? 'latency…\n' : '\n');
+    const lat = round > 1 || subject === 'laravel-loop' ? [] : ((await measure(subject, 'latency', 200)) as number[]);
+    rows.push({ subject, dispatch: (N / dispatchMs) * 1000, c1: (N1 / c1Ms) * 1000, c50: (N / c50Ms) * 1000, p50: pct(lat, 50), p99: pct(lat, 99) });
+  }
+  rounds.push(rows);
 }
+/** Each subject's median over the rounds (latency from the first). */
+const rows: Row[] = SUBJECTS.map((subject, i) => ({
+  subject,
+  dispatch: median(rounds.map((r) => r[i]!.dispatch)),
+  c1: median(rounds.map((r) => r[i]!.c1)),
+  c50: median(rounds.map((r) => r[i]!.c50)),
+  p50: rounds[0]![i]!.p50,
+  p99: rounds[0]![i]!.p99,
+}));
 
 // Cold start of an empty --stop-when-empty run (what cron pays each minute), and the manager's cost.
 const extra: Record<string, number> = {};
@@ -103,33 +121,40 @@ const table = [
   '|---|---:|---:|---:|---:|---:|',
   ...rows.map((r) => `| ${r.subject} | ${f(r.dispatch)} | ${f(r.c1)} | ${f(r.c50)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} |`),
 ].join('\n');
+type Measure = 'dispatch' | 'c1' | 'c50';
+/** The median over the rounds of ours/theirs, each ratio from one round's figures. */
+const ratio = (ours: string, theirs: string, measure: Measure) => {
+  const i = SUBJECTS.indexOf(ours);
+  const j = SUBJECTS.indexOf(theirs);
+  return i < 0 || j < 0 ? NaN : median(rounds.map((r) => r[i]![measure] / r[j]![measure]));
+};
 const by = (s: string) => rows.find((r) => r.subject === s);
-const ratio = (a: number | undefined, b: number | undefined) => (a && b ? a / b : NaN);
+const ratioOf = (a: number | undefined, b: number | undefined) => (a && b ? a / b : NaN);
 const targets: [string, number, number, string][] = [
-  ['redis c=50 / BullMQ', ratio(by('rakit-redis')?.c50, by('bullmq')?.c50), 3, '≥'],
-  ['redis c=50 / bee-queue', ratio(by('rakit-redis')?.c50, by('bee-queue')?.c50), 2, '≥'],
-  ['redis c=1 / BullMQ', ratio(by('rakit-redis')?.c1, by('bullmq')?.c1), 2, '≥'],
-  ['redis dispatch / BullMQ', ratio(by('rakit-redis')?.dispatch, by('bullmq')?.dispatch), 1.5, '≥'],
-  ['MariaDB c=1 / Laravel loop', ratio(by('rakit-mysql')?.c1, by('laravel-loop')?.c1), 10, '≥'],
-  ['MariaDB c=50 / Laravel loop ×50', ratio(by('rakit-mysql')?.c50, by('laravel-loop')?.c50), 10, '≥'],
-  ['PostgreSQL c=50 / graphile-worker', ratio(by('rakit-pg')?.c50, by('graphile-worker')?.c50), 3, '≥'],
+  ['redis c=50 / BullMQ', ratio('rakit-redis', 'bullmq', 'c50'), 3, '≥'],
+  ['redis c=50 / bee-queue', ratio('rakit-redis', 'bee-queue', 'c50'), 2, '≥'],
+  ['redis c=1 / BullMQ', ratio('rakit-redis', 'bullmq', 'c1'), 2, '≥'],
+  ['redis dispatch / BullMQ', ratio('rakit-redis', 'bullmq', 'dispatch'), 1.5, '≥'],
+  ['MariaDB c=1 / Laravel loop', ratio('rakit-mysql', 'laravel-loop', 'c1'), 10, '≥'],
+  ['MariaDB c=50 / Laravel loop ×50', ratio('rakit-mysql', 'laravel-loop', 'c50'), 10, '≥'],
+  ['PostgreSQL c=50 / graphile-worker', ratio('rakit-pg', 'graphile-worker', 'c50'), 3, '≥'],
   ['SQLite c=50 jobs/s', by('rakit-sqlite')?.c50 ?? NaN, 10_000, '≥'],
   ['redis p99 dispatch→start ms', by('rakit-redis')?.p99 ?? NaN, 5, '≤'],
   ['empty --stop-when-empty run ms (sqlite)', extra['cold start ms (sqlite)'] ?? NaN, 300, '≤'],
   ['RSS growth % over the long run', extra['RSS growth %'] ?? NaN, 10, '≤'],
-  ['manager / in-process c=50 (redis)', ratio(extra['manager c50 jobs/s (redis)'], extra['in-process c50 jobs/s (redis)']), 0.9, '≥'],
+  ['manager / in-process c=50 (redis)', ratioOf(extra['manager c50 jobs/s (redis)'], extra['in-process c50 jobs/s (redis)']), 0.9, '≥'],
 ];
 const targetTable = [
   '| measure | value | target | met |', '|---|---:|---:|---|',
   ...targets.map(([name, v, t, cmp]) => `| ${name} | ${f(v, 2)} | ${cmp} ${t} | ${Number.isNaN(v) ? '–' : (cmp === '≥' ? v >= t : v <= t) ? 'yes' : 'no'} |`),
 ].join('\n');
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-console.log(`rakit jobs benchmark — ${new Date().toISOString().slice(0, 10)}, ${machine}; ${N} no-op jobs (c=1: ${N1})\n`);
+console.log(`rakit jobs benchmark — ${new Date().toISOString().slice(0, 10)}, ${machine}; ${N} no-op jobs (c=1: ${N1}), median of ${ROUNDS} rounds\n`);
 console.log(table);
 console.log('');
 console.log(Object.entries(extra).map(([k, v]) => `- ${k}: ${f(v, 1)}`).join('\n'));
 console.log('');
 console.log(targetTable);
 mkdirSync(path.join(REPO, 'bench', 'results'), { recursive: true });
-writeFileSync(path.join(REPO, 'bench', 'results', 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, jobs: N, rows, extra, targets: targets.map(([name, value, target, cmp]) => ({ name, value, target, cmp })) }, null, 2)}\n`);
+writeFileSync(path.join(REPO, 'bench', 'results', 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, jobs: N, rounds, rows, extra, targets: targets.map(([name, value, target, cmp]) => ({ name, value, target, cmp })) }, null, 2)}\n`);
 process.exit(0);
