@@ -32,7 +32,7 @@ for (const [label, reach, drop] of targets) {
 
 /**
  * Jobs written by an earlier version (a job as a hash holding its attempts and claim token) must
- * still run after an upgrade: the ones waiting, and the ones a worker of that version holds.
+ * still run after an upgrade: the ones waiting, and the ones a worker of that version held.
  */
 describe('redis: jobs queued by an earlier version of the driver', () => {
   const LEASES = { byName: {}, defaultMs: 60_000 };
@@ -66,10 +66,13 @@ describe('redis: jobs queued by an earlier version of the driver', () => {
       expect(await driver.listFailed()).toMatchObject([{ id: 'default/1', name: 'mail', payload: '{"n":1}', attempts: 3, overlapKey: 'k1', exception: 'Error: boom' }]);
       expect(await raw.hexists(`${prefix}:{default}:overlap`, 'k1')).toBe(0);
 
-      // The job an old worker holds: its token still acks it, another token does not.
-      const held = { id: 'default/2', name: 'held', queue: 'default', payload: '{"n":1}', attempts: 1, scheduledAt: now, createdAt: 1000, overlapKey: null, reservedUntil: now + 60_000 };
-      expect(await driver.ack({ ...held, token: 'someone-else' })).toBe(false);
-      expect(await driver.ack({ ...held, token: 'old-token' })).toBe(true);
+      // The job an old worker held (restarted with the deploy): it comes back when its lease
+      // lapses, with the attempt that worker counted; the old token no longer acks it.
+      clock.advance(61_000);
+      const [lapsed] = await driver.reserve({ queues: ['default'], names: null, limit: 5, leases: LEASES });
+      expect(lapsed).toMatchObject({ id: 'default/2', name: 'held', payload: '{"n":1}', attempts: 2 });
+      expect(await driver.ack({ ...lapsed!, token: 'old-token' })).toBe(false);
+      expect(await driver.ack(lapsed!)).toBe(true);
       expect(await raw.exists(`${prefix}:{default}:j:000000000002`)).toBe(0);
 
       expect(await driver.clear('default')).toBe(1);

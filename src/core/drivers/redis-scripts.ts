@@ -21,7 +21,10 @@
  * of six fields and writing three back cost 4-6 times as much as reading one string).
  *
  * Earlier versions kept a job as a hash (name, payload, attempts, sched, created, okey, token):
- * the scripts still read those (LOAD, HOLDS), so jobs queued before an upgrade run after it.
+ * the scripts still read those (LOAD), so jobs queued before an upgrade run after it. A claim
+ * moves the hash's attempts into P:{Q}:att and gives the job a token of its own, so only the
+ * record is read from the hash from then on; a job an old worker held comes back when its
+ * lease lapses, as any other.
  */
 
 /** Member of sequence number `n`. */
@@ -47,8 +50,7 @@ end
 
 /**
  * Lua: `load(jk)` → the job's record and the attempts an earlier version kept in it (nil when the
- * job is gone); `fields(rec)` → name, created, okey, payload; `nameOf(rec)`, the name alone;
- * `oldAttempts(jk)`, the attempts an earlier version kept in the job's hash (0 for a record).
+ * job is gone); `fields(rec)` → name, created, okey, payload; `nameOf(rec)`, the name alone.
  */
 const LOAD = `${PACK}local function load(jk)
   local rec = redis.pcall('GET', jk)
@@ -57,9 +59,6 @@ const LOAD = `${PACK}local function load(jk)
     return pack(h[1], h[2], h[3], h[4]), tonumber(h[5]) or 0
   end
   return rec, 0
-end
-local function oldAttempts(jk)
-  return tonumber(redis.pcall('HGET', jk, 'attempts')) or 0
 end
 local function fields(rec)
   local nl = string.find(rec, '\\n', 1, true)
@@ -71,16 +70,9 @@ local function nameOf(rec)
 end
 `;
 
-/**
- * Lua: `oldToken(jk)`, the claim token an earlier version kept in the job's hash (nil for a
- * record); `holds(tok, jk, m, token)`, whether the claim with `token` still holds the job.
- */
-const HOLDS = `local function oldToken(jk)
-  local t = redis.pcall('HGET', jk, 'token')
-  if type(t) == 'string' then return t end
-end
-local function holds(tok, jk, m, token)
-  return (redis.call('HGET', tok, m) or oldToken(jk)) == token
+/** Lua: `holds(tok, m, token)`, whether the claim with `token` still holds the job. */
+const HOLDS = `local function holds(tok, m, token)
+  return redis.call('HGET', tok, m) == token
 end
 `;
 
@@ -187,7 +179,7 @@ local out, gone, keys = {}, {}, {}
 for n, m in ipairs(members) do
   local i = 2 + (n - 1) * 3
   local jk = prefix .. m
-  if (toks[n] or oldToken(jk)) == ARGV[i + 1] then
+  if toks[n] == ARGV[i + 1] then
     local okey = ARGV[i + 2]
     if okey ~= '' and redis.call('HGET', KEYS[3], okey) == m then redis.call('HDEL', KEYS[3], okey) end
     gone[#gone + 1] = m
@@ -207,16 +199,16 @@ end
 return out
 `;
 
-/** KEYS: reserved, pending, att, tok. ARGV: job key, member, token, at, count attempt ('1'|'0'). → 1 | 0 */
+/** KEYS: reserved, pending, att, tok. ARGV: member, token, at, count attempt ('1'|'0'). → 1 | 0 */
 export const RELEASE = `
-${HOLDS}${LOAD}local jk, m = ARGV[1], ARGV[2]
-if not holds(KEYS[4], jk, m, ARGV[3]) then return 0 end
-local n = math.max(tonumber(redis.call('HGET', KEYS[3], m)) or 0, oldAttempts(jk))
-if ARGV[5] == '0' and n > 0 then n = n - 1 end
+${HOLDS}local m = ARGV[1]
+if not holds(KEYS[4], m, ARGV[2]) then return 0 end
+local n = tonumber(redis.call('HGET', KEYS[3], m)) or 0
+if ARGV[4] == '0' and n > 0 then n = n - 1 end
 redis.call('ZREM', KEYS[1], m)
 redis.call('HDEL', KEYS[4], m)
 redis.call('HSET', KEYS[3], m, n)
-redis.call('ZADD', KEYS[2], ARGV[4], m)
+redis.call('ZADD', KEYS[2], ARGV[3], m)
 return 1
 `;
 
@@ -227,11 +219,10 @@ return 1
  */
 export const FAIL = `
 ${HOLDS}${LOAD}local jk, m = ARGV[1], ARGV[2]
-if not holds(KEYS[6], jk, m, ARGV[3]) then return 0 end
-local rec, old = load(jk)
-local name, created, okey, payload = fields(rec)
+if not holds(KEYS[6], m, ARGV[3]) then return 0 end
+local name, created, okey, payload = fields((load(jk)))
 if okey ~= '' and redis.call('HGET', KEYS[3], okey) == m then redis.call('HDEL', KEYS[3], okey) end
-local n = math.max(tonumber(redis.call('HGET', KEYS[5], m)) or 0, old)
+local n = tonumber(redis.call('HGET', KEYS[5], m)) or 0
 redis.call('ZREM', KEYS[1], m)
 redis.call('ZREM', KEYS[2], m)
 redis.call('HDEL', KEYS[5], m)

@@ -169,7 +169,7 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
   async release(job: ReservedJob, options: ReleaseOptions): Promise<boolean> {
     const m = scripts.MEMBER(memberOf(job.id));
     return (await this.lua.rakitRelease(this.k(job.queue, 'reserved'), this.k(job.queue, 'pending'), this.k(job.queue, 'att'), this.k(job.queue, 'tok'),
-      this.jobPrefix(job.queue) + m, m, job.token, options.at, options.countAttempt ? '1' : '0')) === 1;
+      m, job.token, options.at, options.countAttempt ? '1' : '0')) === 1;
   }
 
   async fail(job: ReservedJob, failure: Failure): Promise<boolean> {
