@@ -54,8 +54,9 @@ for (let round = 1; round <= ROUNDS; round++) {
     const c1Ms = (await measure(subject, 'process', N1, 1)) as number;
     process.stderr.write('c50… ');
     const c50Ms = (await measure(subject, 'process', N, 50)) as number;
-    process.stderr.write(round === 1 && subject !== 'laravel-loop' ? 'latency…\n' : '\n');
-    const lat = round > 1 || subject === 'laravel-loop' ? [] : ((await measure(subject, 'latency', 200)) as number[]);
+    const latency = round === 1 && subject !== 'laravel-loop';
+    process.stderr.write(latency ? 'latency…\n' : '\n');
+    const lat = latency ? ((await measure(subject, 'latency', 200)) as number[]) : [];
     rows.push({ subject, dispatch: (N / dispatchMs) * 1000, c1: (N1 / c1Ms) * 1000, c50: (N / c50Ms) * 1000, p50: pct(lat, 50), p99: pct(lat, 99) });
   }
   rounds.push(rows);

@@ -227,7 +227,7 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
     const deleteExactly = async (db: Knex | Knex.Transaction) => {
       for (const group of groups) {
         if (this.deleteReturns) {
-          took(group.token, await this.deleteReturningIds(db, group.token, group.ids));
+          took(group.token, await this.deleteReturningIds(mine(db, group).delete(), db));
           continue;
         }
         const read = mine(db, group).select('id');
@@ -255,13 +255,12 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
     return jobs.map((job) => held.has(`${job.token} ${job.id}`));
   }
 
-  /** Deletes the rows of `ids` that `token` holds, and says which (PostgreSQL, MariaDB). */
-  private async deleteReturningIds(db: Knex | Knex.Transaction, token: string, ids: string[]): Promise<(string | number)[]> {
-    if (this.dialect === 'pg') {
-      return ((await db(this.names.table).where('reserved_by', token).whereIn('id', ids).delete().returning('id')) as { id: string }[]).map((r) => r.id);
-    }
-    const [rows] = (await db.raw(`DELETE FROM ?? WHERE reserved_by = ? AND id IN (${ids.map(() => '?').join(', ')}) RETURNING id`,
-      [this.names.table, token, ...ids])) as [{ id: number }[]];
+  /** Runs `remove`, a DELETE, and says which rows it took (PostgreSQL, MariaDB). */
+  private async deleteReturningIds(remove: Knex.QueryBuilder, db: Knex | Knex.Transaction): Promise<(string | number)[]> {
+    if (this.dialect === 'pg') return ((await remove.returning('id')) as { id: string }[]).map((r) => r.id);
+    // knex compiles no RETURNING for MySQL dialects: MariaDB's is added to the DELETE it compiled.
+    const { sql, bindings } = remove.toSQL();
+    const [rows] = (await db.raw(`${sql} RETURNING id`, bindings)) as [{ id: number }[]];
     return rows.map((r) => r.id);
   }
 
