@@ -76,9 +76,30 @@ const QUIET = { warn: () => undefined, error: () => undefined, deprecate: () => 
 
 /** `queue`: the connections the driver works the job tables with (not those of `rakit migrate`). */
 export function createKnex(setting: DatabaseSetting, root: string, { queue = false } = {}): Knex {
-  const config = knexConfig(setting, root);
+  let config = knexConfig(setting, root);
+  if (queue && MYSQL.has(String(config.client))) config = { ...config, connection: severalStatements(config.connection) };
   const session = queue ? QUEUE_SESSION[String(config.client)] : undefined;
   return knexFactory({ log: QUIET, ...(session ? withSession(config, session) : config) });
+}
+
+const MYSQL = new Set(['mysql', 'mysql2']);
+
+/**
+ * A MySQL connection setting (object, URL or function) with `multipleStatements` on: the claim
+ * sends its transaction in two round trips (database.ts). Every statement the driver sends
+ * binds its values; none is pieced together from input.
+ */
+function severalStatements(connection: Knex.Config['connection']): Knex.Config['connection'] {
+  if (typeof connection === 'function') {
+    const make = connection as () => unknown;
+    return (async () => severalStatements((await make()) as Knex.Config['connection'])) as Knex.Config['connection'];
+  }
+  if (typeof connection === 'string') {
+    const url = new URL(connection);
+    url.searchParams.set('multipleStatements', 'true');
+    return url.href;
+  }
+  return { ...(connection as object), multipleStatements: true } as Knex.Config['connection'];
 }
 
 /**

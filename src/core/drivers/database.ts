@@ -5,7 +5,7 @@
  * Claims are one atomic step per queue: `UPDATE ... RETURNING` over a `LIMIT`ed sub-select on
  * SQLite (one writer at a time), the same with `FOR UPDATE SKIP LOCKED` on PostgreSQL, and a
  * short READ COMMITTED transaction of `SELECT ... FOR UPDATE SKIP LOCKED` + `UPDATE` on MySQL
- * (SKIP LOCKED where the server has it). Deadlocks, lock-wait timeouts, serialization failures
+ * (SKIP LOCKED where the server has it), sent in two round trips. Deadlocks, lock-wait timeouts, serialization failures
  * and SQLITE_BUSY are retried here and never reach a job. Times are epoch-ms integers (UTC).
  */
 import { randomUUID } from 'node:crypto';
@@ -172,25 +172,7 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
       if (names) q.whereIn('name', names);
       return q.orderBy([{ column: 'scheduled_at' }, { column: 'id' }]).limit(limit);
     };
-    if (this.dialect === 'mysql') {
-      return this.knex.transaction(async (trx) => {
-        const select = due(trx.select('*'));
-        const rows = (await (this.skipLocked ? select.forUpdate().skipLocked() : select.forUpdate())) as JobRow[];
-        if (rows.length === 0) return [];
-        const byLease = new Map<number, (number | string)[]>();
-        for (const row of rows) {
-          const until = now + leaseFor(leases, row.name);
-          byLease.set(until, [...(byLease.get(until) ?? []), row.id]);
-        }
-        for (const [until, ids] of byLease) {
-          await trx(this.names.table).whereIn('id', ids).update({
-            attempts: trx.raw('attempts + 1'), reserved_by: token, reserved_until: until, updated_at: now,
-          });
-        }
-        return rows.map((row) =>
-          toReserved({ ...row, attempts: Number(row.attempts) + 1, reserved_by: token, reserved_until: now + leaseFor(leases, row.name) }));
-      }); // READ COMMITTED: the session's level on queue connections (database-connection.ts)
-    }
+    if (this.dialect === 'mysql') return this.claimOnMysql(due(this.knex.select('*')), now, token, leases);
     const ids = due(this.knex.select('id'));
     if (this.dialect === 'pg') ids.forUpdate().skipLocked();
     const rows = (await this.knex(this.names.table)
@@ -203,6 +185,41 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
       })
       .returning('*')) as JobRow[];
     return rows.map(toReserved).sort((a, b) => a.scheduledAt - b.scheduledAt || compareIds(a.id, b.id));
+  }
+
+  /**
+   * The MySQL/MariaDB claim: a READ COMMITTED transaction of `SELECT ... FOR UPDATE SKIP LOCKED`
+   * and `UPDATE`, sent in two round trips instead of four on one pooled connection (queue
+   * connections take several statements per query): `START TRANSACTION` with the SELECT, then
+   * the UPDATEs with `COMMIT`. Any error rolls the transaction back before the connection goes
+   * back to the pool.
+   */
+  private async claimOnMysql(due: Knex.QueryBuilder, now: number, token: string, leases: Leases): Promise<ReservedJob[]> {
+    const select = (this.skipLocked ? due.forUpdate().skipLocked() : due.forUpdate()).toSQL();
+    const conn = (await this.knex.client.acquireConnection()) as MysqlConnection;
+    try {
+      const [, rows] = (await query(conn, `START TRANSACTION; ${select.sql}`, select.bindings)) as [unknown, JobRow[]];
+      if (rows.length === 0) {
+        await query(conn, 'COMMIT');
+        return [];
+      }
+      const byLease = new Map<number, (number | string)[]>();
+      for (const row of rows) {
+        const until = now + leaseFor(leases, row.name);
+        byLease.set(until, [...(byLease.get(until) ?? []), row.id]);
+      }
+      const updates = [...byLease].map(([until, ids]) => this.knex(this.names.table).whereIn('id', ids).update({
+        attempts: this.knex.raw('attempts + 1'), reserved_by: token, reserved_until: until, updated_at: now,
+      }).toSQL());
+      await query(conn, `${updates.map((u) => u.sql).join('; ')}; COMMIT`, updates.flatMap((u) => u.bindings));
+      return rows.map((row) =>
+        toReserved({ ...row, attempts: Number(row.attempts) + 1, reserved_by: token, reserved_until: now + leaseFor(leases, row.name) }));
+    } catch (error) {
+      await query(conn, 'ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      await this.knex.client.releaseConnection(conn);
+    }
   }
 
   async ack(job: ReservedJob): Promise<boolean> {
@@ -442,4 +459,14 @@ function supportsSkipLocked(version: string): boolean {
   const [major = 0, minor = 0] = version.split(/[.-]/).map(Number);
   if (/mariadb/i.test(version)) return major > 10 || (major === 10 && minor >= 6);
   return major >= 8;
+}
+
+/** A pooled mysql2 connection, as knex hands it out. */
+interface MysqlConnection {
+  query(sql: string, values: readonly unknown[], callback: (err: Error | null, results: unknown) => void): void;
+}
+
+/** Runs `sql` (one statement or several) on `conn`; several statements give one result each. */
+function query(conn: MysqlConnection, sql: string, values: readonly unknown[] = []): Promise<unknown> {
+  return new Promise((resolve, reject) => conn.query(sql, values, (err, results) => (err ? reject(err) : resolve(results))));
 }
