@@ -10,18 +10,30 @@ import { redact } from './redact.ts';
 export type RedisSetting = string | (RedisOptions & { cluster?: ClusterNode[] });
 export type RedisClient = Redis | Cluster;
 
+/** The dispatch script's command name on the client (redis.ts defines it). */
+export const PUSH_COMMAND = 'rakitPush';
+
+/**
+ * Commands made in one turn of the event loop go out in one write (a worker's acks and its next
+ * claim), except dispatches: each is written at once, so Redis runs the first while the app is
+ * still making the next. Pipelined in one write, a burst of dispatches left Redis idle while the
+ * app made them and the app idle while Redis ran them (median 30,800 against 38,200 dispatches
+ * a second over 6 alternating runs).
+ */
+const PIPELINING = { enableAutoPipelining: true, autoPipeliningIgnoredCommands: [PUSH_COMMAND] };
+
 const COMMON: RedisOptions = {
   lazyConnect: true,
   // Keep retrying: a worker must come back by itself after Redis restarts.
   retryStrategy: (times) => Math.min(50 * times, 1000),
   maxRetriesPerRequest: 3,
-  enableAutoPipelining: true,
+  ...PIPELINING,
 };
 
 export function createRedis(setting: RedisSetting): RedisClient {
   if (typeof setting !== 'string') {
     const { cluster, ...options } = setting;
-    if (cluster) return new Cluster(cluster, { lazyConnect: true, enableAutoPipelining: true, redisOptions: { ...COMMON, ...options } });
+    if (cluster) return new Cluster(cluster, { lazyConnect: true, ...PIPELINING, redisOptions: { ...COMMON, ...options } });
     return new Redis({ ...COMMON, ...options });
   }
   const cluster = /^redis\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?]+)/.exec(setting);
@@ -33,7 +45,7 @@ export function createRedis(setting: RedisSetting): RedisClient {
     });
     return new Cluster(nodes, {
       lazyConnect: true,
-      enableAutoPipelining: true,
+      ...PIPELINING,
       clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
       redisOptions: { ...COMMON, username: decodeURIComponent(user) || undefined, password: decodeURIComponent(pass) || undefined },
     });

@@ -14,7 +14,7 @@ import type {
   ReserveRequest, ReservedJob, RetryResult, WakingQueue,
 } from '../driver.ts';
 import { batchesBy, leaseFor } from '../driver.ts';
-import { createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
+import { PUSH_COMMAND, createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
 import * as scripts from './redis-scripts.ts';
 import { Wakeup } from './wakeup.ts';
 
@@ -32,7 +32,7 @@ interface Scripted {
 }
 
 const SCRIPTS: [keyof Scripted, string, number][] = [
-  ['rakitPush', scripts.PUSH, 3],
+  [PUSH_COMMAND, scripts.PUSH, 3],
   ['rakitClaim', scripts.CLAIM, 4],
   ['rakitAck', scripts.ACK, 5],
   ['rakitRelease', scripts.RELEASE, 4],
