@@ -64,8 +64,7 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     else if (message.type === 'failed-hook') hooks.add(failedHook(message.job.name, message.job.payload, message.exception));
   });
   process.on('disconnect', () => worker.stop());
-  const ignore = () => undefined;
-  process.on('SIGTERM', ignore).on('SIGINT', ignore);
+  // SIGTERM and SIGINT are ignored from the process's first line (bin/rakit.js).
   const hooks = new Set<Promise<void>>();
   const beat = setInterval(() => void send({ type: 'beat', rss: process.memoryUsage().rss }), 1000);
   beat.unref();
