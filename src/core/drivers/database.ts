@@ -5,8 +5,9 @@
  * Claims are one atomic step per queue: `UPDATE ... RETURNING` over a `LIMIT`ed sub-select on
  * SQLite (one writer at a time), the same with `FOR UPDATE SKIP LOCKED` on PostgreSQL, and a
  * short READ COMMITTED transaction of `SELECT ... FOR UPDATE SKIP LOCKED` + `UPDATE` on MySQL
- * (SKIP LOCKED where the server has it), sent in two round trips. Deadlocks, lock-wait timeouts, serialization failures
- * and SQLITE_BUSY are retried here and never reach a job. Times are epoch-ms integers (UTC).
+ * (SKIP LOCKED where the server has it), sent in two round trips. Deadlocks, lock-wait timeouts,
+ * serialization failures and SQLITE_BUSY are retried here and never reach a job. Times are
+ * epoch-ms integers (UTC).
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -203,17 +204,20 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
         await query(conn, 'COMMIT');
         return [];
       }
-      const byLease = new Map<number, (number | string)[]>();
-      for (const row of rows) {
-        const until = now + leaseFor(leases, row.name);
-        byLease.set(until, [...(byLease.get(until) ?? []), row.id]);
+      const claimed = rows.map((row) =>
+        toReserved({ ...row, attempts: Number(row.attempts) + 1, reserved_by: token, reserved_until: now + leaseFor(leases, row.name) }));
+      // One UPDATE per lease end (jobs of names with their own timeout end their lease apart).
+      const byLease = new Map<number, string[]>();
+      for (const job of claimed) {
+        const ids = byLease.get(job.reservedUntil);
+        if (ids) ids.push(job.id);
+        else byLease.set(job.reservedUntil, [job.id]);
       }
       const updates = [...byLease].map(([until, ids]) => this.knex(this.names.table).whereIn('id', ids).update({
         attempts: this.knex.raw('attempts + 1'), reserved_by: token, reserved_until: until, updated_at: now,
       }).toSQL());
       await query(conn, `${updates.map((u) => u.sql).join('; ')}; COMMIT`, updates.flatMap((u) => u.bindings));
-      return rows.map((row) =>
-        toReserved({ ...row, attempts: Number(row.attempts) + 1, reserved_by: token, reserved_until: now + leaseFor(leases, row.name) }));
+      return claimed;
     } catch (error) {
       await query(conn, 'ROLLBACK').catch(() => undefined);
       throw error;
