@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The rakit binary: runs TypeScript job files with no build step (tsx), on the app in the working directory.
-import { register } from 'tsx/esm/api';
+// The rakit binary: runs dist/ (src/ built by scripts/build.js, rebuilt here when src/ changed)
+// as plain JavaScript; the app's TypeScript files load through src/core/bin-loader.ts.
+import { ensureBuilt } from '../scripts/build.js';
 
 // A worker process forked by the manager (`__worker`, WORKER_ARG in src/core/ipc.ts): signals
 // belong to the manager, and a SIGTERM or Ctrl-C sent to the process group reaches this process
@@ -8,6 +9,6 @@ import { register } from 'tsx/esm/api';
 // kill it before it can stop on the manager's word.
 if (process.argv[2] === '__worker') for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => undefined);
 
-register();
-const { main } = await import('../src/cli.ts');
+await ensureBuilt();
+const { main } = await import('../dist/bin.js');
 process.exit(await main(process.argv.slice(2)));

@@ -1,13 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { BIN } from '../core/ipc.ts';
 import { runtime } from '../core/runtime.ts';
 import { ownerOf, renderSupervisorConfig } from '../core/supervisor-config.ts';
 import { queueName } from './options.ts';
 import { TUNING_FLAGS, addTuningFlags, type WorkerFlags } from './worker-command.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/rakit.js', import.meta.url));
 const DEFAULT_TARGET = '/etc/supervisor/conf.d/rakit-worker.conf';
 
 interface Flags extends WorkerFlags {

@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
+import { importConfig } from './app-files.ts';
 import type { Backoff } from './backoff.ts';
 import type { RedisSetting } from './drivers/redis-connection.ts';
 import { ConfigError, coerceError } from './errors.ts';
@@ -96,7 +96,7 @@ export async function loadConfig(root = process.cwd(), env: NodeJS.ProcessEnv = 
   }
   let loaded: unknown;
   try {
-    loaded = ((await import(pathToFileURL(file).href)) as { default?: unknown }).default;
+    loaded = (await importConfig(file, root)).default;
   } catch (error) {
     throw new ConfigError(`${file} failed to load: ${coerceError(error).message}`, { cause: error });
   }

@@ -1,6 +1,10 @@
 /**
- * The messages between the process manager and its worker processes.
+ * How the process manager starts its worker processes (the binary, and the argument that makes
+ * it one) and the messages between them.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ReservedJob } from './driver.ts';
 import type { AttemptPlan, WorkerSummary } from './worker.ts';
 
@@ -35,6 +39,14 @@ export function fromWire(w: WireAttempt): { job: ReservedJob; plan: AttemptPlan 
   const [id, name, queue, payload, attempts, scheduledAt, createdAt, overlapKey, token, reservedUntil, timeoutMs, final, backoffMs] = w;
   return { job: { id, name, queue, payload, attempts, scheduledAt, createdAt, overlapKey, token, reservedUntil }, plan: { timeoutMs, final, backoffMs } };
 }
+
+/** The rakit binary, found above this module (src/core/ in a checkout and under vitest, dist/ otherwise). */
+export const BIN = (() => {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const bin = path.join(dir, 'bin', 'rakit.js');
+    if (existsSync(bin) || dir === path.dirname(dir)) return bin;
+  }
+})();
 
 /** The argument that makes `bin/rakit.js` a worker process; its options travel in RAKIT_WORKER. */
 export const WORKER_ARG = '__worker';

@@ -16,13 +16,11 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { FSWatcher } from 'chokidar';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describeFailure } from './attempt.ts';
 import type { Clock } from './clock.ts';
 import type { Driver, ReservedJob, RestartSignal } from './driver.ts';
 import { TimeoutError, coerceError } from './errors.ts';
-import { WORKER_ARG, fromWire, type ManagerMessage, type WorkerMessage } from './ipc.ts';
+import { BIN, WORKER_ARG, fromWire, type ManagerMessage, type WorkerMessage } from './ipc.ts';
 import type { Logger } from './logger.ts';
 import { throughOutage } from './retry.ts';
 import { announceStart, announceStop, readRestartMark, type AttemptPlan } from './worker.ts';
@@ -30,8 +28,6 @@ import type { StopReason, WorkerOptions } from './worker-options.ts';
 
 /** How long past its timeout an attempt may run before its process is killed. */
 export const KILL_GRACE_MS = 2_000;
-
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'rakit.js');
 
 export interface ManagerOptions {
   /** Worker processes to keep running. */

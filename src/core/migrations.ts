@@ -4,8 +4,8 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
+import { importModule } from './app-files.ts';
 
 export const MIGRATIONS_DIR = 'migrations';
 
@@ -80,7 +80,7 @@ export function migrationSource(dir: string): Knex.MigrationSource<string> {
     },
     getMigrationName: (file) => file.replace(MIGRATION_FILE, ''),
     async getMigration(file) {
-      return (await import(pathToFileURL(path.join(dir, file)).href)) as Knex.Migration;
+      return (await importModule(path.join(dir, file))) as unknown as Knex.Migration;
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importModule } from './app-files.ts';
 import { DiscoveryError, UnknownJobError, coerceError } from './errors.ts';
 import { jobListeners, listenedJobNames, type Listener } from './events.ts';
 import { isJobClass, type JobClass } from './jobable.ts';
@@ -37,7 +37,7 @@ export class Registry {
     for (const file of files) {
       let exports: Record<string, unknown>;
       try {
-        exports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+        exports = await importModule(file);
       } catch (error) {
         throw new DiscoveryError(`Job module ${path.relative(this.root, file)} failed to import: ${coerceError(error).message}`, { cause: error });
       }
@@ -49,7 +49,7 @@ export class Registry {
       .map((f) => path.join(this.root, f)).find((f) => existsSync(f));
     if (events) {
       try {
-        await import(pathToFileURL(events).href);
+        await importModule(events);
       } catch (error) {
         throw new DiscoveryError(`${path.relative(this.root, events)} failed to import: ${coerceError(error).message}`, { cause: error });
       }

@@ -1,0 +1,2 @@
+/** Builds dist/ from src/ unless it was built from these sources (scripts/build.js). */
+export function ensureBuilt(): Promise<void>;

@@ -1,0 +1,68 @@
+// Builds dist/ from src/ with esbuild: plain JavaScript, so the rakit binary starts without a
+// TypeScript loader (an empty cron run pays only for Node and the modules it uses). dist/ is a
+// cache of src/: dist/.source holds a hash of the sources it was built from, and ensureBuilt()
+// rebuilds when they differ. Files are written beside and renamed into place one by one (chunk
+// names carry a content hash), so processes that start while another one builds never read a
+// half-written file. `node scripts/build.js` builds when needed.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SRC = path.join(ROOT, 'src');
+const DIST = path.join(ROOT, 'dist');
+const STAMP = path.join(DIST, '.source');
+const ENTRIES = ['src/bin.ts', 'src/index.ts'];
+
+/** A hash of every source file (paths and contents), and of the build settings in this file. */
+function sourceHash() {
+  const hash = createHash('sha1').update(readFileSync(fileURLToPath(import.meta.url)));
+  const files = readdirSync(SRC, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort();
+  for (const file of files) hash.update(path.relative(SRC, file)).update('\0').update(readFileSync(file)).update('\0');
+  return hash.digest('hex');
+}
+
+/** Builds dist/ unless it was built from these sources. A package without src/ ships dist/ as it is. */
+export async function ensureBuilt() {
+  if (!existsSync(SRC)) return;
+  const hash = sourceHash();
+  if (existsSync(STAMP) && readFileSync(STAMP, 'utf8') === hash) return;
+  const { build } = await import('esbuild');
+  mkdirSync(DIST, { recursive: true });
+  const staging = mkdtempSync(path.join(DIST, '.build-'));
+  try {
+    await build({
+      absWorkingDir: ROOT,
+      entryPoints: ENTRIES,
+      outdir: staging,
+      outbase: 'src',
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      sourcemap: true,
+      logLevel: 'error',
+    });
+    // Chunks first, entry points last: an entry never names a chunk that is not there yet.
+    const entries = new Set(ENTRIES.map((e) => path.basename(e, '.ts') + '.js'));
+    const files = readdirSync(staging).sort((a, b) => Number(entries.has(a.replace(/\.map$/, ''))) - Number(entries.has(b.replace(/\.map$/, ''))));
+    for (const file of files) renameSync(path.join(staging, file), path.join(DIST, file));
+    // Chunks of earlier builds: a process started a day ago has long loaded the ones it uses.
+    for (const file of readdirSync(DIST)) {
+      const full = path.join(DIST, file);
+      if (/^chunk-/.test(file) && !files.includes(file) && Date.now() - statSync(full).mtimeMs > 86_400_000) rmSync(full, { force: true });
+    }
+    writeFileSync(path.join(staging, 'stamp'), hash);
+    renameSync(path.join(staging, 'stamp'), STAMP);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await ensureBuilt();

@@ -1,0 +1,55 @@
+/**
+ * The binary loads the app's TypeScript config without a TypeScript loader, from a bundle it
+ * keeps in node_modules/.cache/rakit: an edit to the config or to a file it imports must count
+ * on the very next run, `import.meta.url` must stay each file's own, and a mistake must still be
+ * reported with its file and line.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeApp, type TestApp } from '../helpers/app.ts';
+
+let app: TestApp;
+
+const settings = (timezone: string) => `import { fileURLToPath } from 'node:url';
+export const timezone = ${JSON.stringify(timezone)};
+export const database = 'sqlite:' + fileURLToPath(new URL('../../storage/jobs.sqlite', import.meta.url));
+`;
+
+beforeAll(async () => {
+  app = makeApp();
+  app.write('application/config/settings.ts', settings('UTC'));
+  app.write('application/config/job.ts', `import { defineConfig } from 'rakit';
+import { database, timezone } from './settings.ts';
+export default defineConfig({ database, timezone, sleep_ms: 50 });
+`);
+  expect((await app.rakit(['job:table'])).code).toBe(0);
+  expect((await app.rakit(['migrate'])).code).toBe(0);
+  expect((await app.rakit(['job:dispatch', 'record', '--payload', '{"tag":"kept"}'])).code).toBe(0);
+});
+afterAll(() => app?.remove());
+
+describe('the app config under the binary', () => {
+  it('keeps import.meta.url of each file: the database is where settings.ts puts it', async () => {
+    expect(existsSync(path.join(app.dir, 'storage', 'jobs.sqlite'))).toBe(true);
+    const status = await app.rakit(['job:status', '--json']);
+    expect(status.stderr).toBe('');
+    expect(JSON.parse(status.stdout).queues).toEqual([expect.objectContaining({ queue: 'default', ready: 1 })]);
+  });
+
+  it('uses an edited file the config imports on the next run, and the fixed one after', async () => {
+    app.write('application/config/settings.ts', settings('Mars/Olympus'));
+    const broken = await app.rakit(['job:status']);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/"timezone": Unknown timezone "Mars\/Olympus"/);
+    app.write('application/config/settings.ts', settings('Asia/Jakarta'));
+    expect((await app.rakit(['job:status'])).code).toBe(0);
+  });
+
+  it('reports a syntax error in the config with its file and line', async () => {
+    app.write('application/config/job.ts', "export default { driver: 'database',, };\n");
+    const result = await app.rakit(['job:status']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/application\/config\/job\.ts failed to load: .*\n?.*job\.ts:1:\d+: ERROR: /);
+  });
+});
