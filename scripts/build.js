@@ -1,10 +1,10 @@
 // Builds dist/ from src/ with esbuild: plain JavaScript, so the rakit binary starts without a
 // TypeScript loader (an empty cron run pays only for Node and the modules it uses). dist/ is a
-// cache of src/: dist/.source holds a hash of the sources it was built from, and ensureBuilt()
-// rebuilds when they differ. Files are written beside and renamed into place one by one (chunk
-// names carry a content hash), so processes that start while another one builds never read a
+// cache of src/: dist/.source holds a hash of the sources it was built from (and their sizes and
+// mtimes, so an unchanged tree is recognised without reading it), and ensureBuilt() rebuilds
+// when they differ. Files are written beside and renamed into place one by one (chunk names
+// carry a content hash), so processes that start while another one builds never read a
 // half-written file. `node scripts/build.js` builds when needed.
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,23 +14,63 @@ const SRC = path.join(ROOT, 'src');
 const DIST = path.join(ROOT, 'dist');
 const STAMP = path.join(DIST, '.source');
 const ENTRIES = ['src/bin.ts', 'src/index.ts'];
+const SELF = fileURLToPath(import.meta.url);
 
-/** A hash of every source file (paths and contents), and of the build settings in this file. */
-function sourceHash() {
-  const hash = createHash('sha1').update(readFileSync(fileURLToPath(import.meta.url)));
+/** This file and every source file, in a stable order. */
+function sourceFiles() {
   const files = readdirSync(SRC, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => path.join(entry.parentPath, entry.name))
     .sort();
-  for (const file of files) hash.update(path.relative(SRC, file)).update('\0').update(readFileSync(file)).update('\0');
+  return [SELF, ...files];
+}
+
+/** Paths, sizes and mtimes: equal to the stamp's when nothing was touched since the build. */
+function statsOf(files) {
+  return files.map((file) => {
+    const stat = statSync(file);
+    return `${path.relative(ROOT, file)} ${stat.size} ${stat.mtimeMs}`;
+  }).join('\n');
+}
+
+/** A hash of the paths and contents (a checkout or an unpacked package gives files new mtimes). */
+async function hashOf(files) {
+  const { createHash } = await import('node:crypto');
+  const hash = createHash('sha1');
+  for (const file of files) hash.update(path.relative(ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
   return hash.digest('hex');
+}
+
+function readStamp() {
+  try {
+    return JSON.parse(readFileSync(STAMP, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function writeStamp(stamp, dir) {
+  const temporary = path.join(dir, `.source.${process.pid}`);
+  writeFileSync(temporary, JSON.stringify(stamp));
+  renameSync(temporary, STAMP);
 }
 
 /** Builds dist/ unless it was built from these sources. A package without src/ ships dist/ as it is. */
 export async function ensureBuilt() {
   if (!existsSync(SRC)) return;
-  const hash = sourceHash();
-  if (existsSync(STAMP) && readFileSync(STAMP, 'utf8') === hash) return;
+  const files = sourceFiles();
+  const stats = statsOf(files);
+  const stamp = readStamp();
+  if (stamp?.stats === stats) return;
+  const hash = await hashOf(files);
+  if (stamp?.hash === hash) {
+    try {
+      writeStamp({ hash, stats }, DIST); // next time, the sizes and mtimes are enough
+    } catch {
+      // a read-only install: hash again next time
+    }
+    return;
+  }
   const { build } = await import('esbuild');
   mkdirSync(DIST, { recursive: true });
   const staging = mkdtempSync(path.join(DIST, '.build-'));
@@ -58,8 +98,7 @@ export async function ensureBuilt() {
       const full = path.join(DIST, file);
       if (/^chunk-/.test(file) && !files.includes(file) && Date.now() - statSync(full).mtimeMs > 86_400_000) rmSync(full, { force: true });
     }
-    writeFileSync(path.join(staging, 'stamp'), hash);
-    renameSync(path.join(staging, 'stamp'), STAMP);
+    writeStamp({ hash, stats }, staging);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
