@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // The rakit binary: runs dist/ (src/ built by scripts/build.js, rebuilt here when src/ changed)
 // as plain JavaScript; the app's TypeScript files load through src/core/bin-loader.ts.
-import { ensureBuilt } from '../scripts/build.js';
 
 // A worker process forked by the manager (`__worker`, WORKER_ARG in src/core/ipc.ts): signals
 // belong to the manager, and a SIGTERM or Ctrl-C sent to the process group reaches this process
 // too. It ignores them from its first line, so one that comes while it is still loading does not
 // kill it before it can stop on the manager's word.
-if (process.argv[2] === '__worker') for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => undefined);
+const worker = process.argv[2] === '__worker';
+if (worker) for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => undefined);
 
-await ensureBuilt();
+// The manager has checked the build: its worker processes run the code it runs.
+if (!worker) await (await import('../scripts/build.js')).ensureBuilt();
 const { main } = await import('../dist/bin.js');
 process.exit(await main(process.argv.slice(2)));

@@ -104,4 +104,4 @@ export async function ensureBuilt() {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await ensureBuilt();
+if (process.argv[1] && path.resolve(process.argv[1]) === SELF) await ensureBuilt();

@@ -8,7 +8,6 @@
  * - job classes, listeners and migrations are imported after tsx's loader is registered, once,
  *   before the first of them.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -84,7 +83,7 @@ async function bundleConfig(file: string, out: string, manifest: string): Promis
 /** The bundled config, built when missing or out of date; null when it cannot be built or written. */
 async function bundledConfig(file: string, root: string): Promise<string | null> {
   const dir = path.join(root, 'node_modules', '.cache', 'rakit');
-  const out = path.join(dir, `config-${createHash('sha1').update(file).digest('hex').slice(0, 12)}.mjs`);
+  const out = path.join(dir, `config-${path.basename(file)}.mjs`); // the cache is the app's own: one per config candidate
   const manifest = `${out}.json`;
   const inputs = readInputs(manifest);
   if (inputs && unchanged(inputs)) return out;
