@@ -107,6 +107,8 @@ export interface Driver {
   release(job: ReservedJob, options: ReleaseOptions): Promise<boolean>;
   fail(job: ReservedJob, failure: Failure): Promise<boolean>;
   stats(): Promise<QueueStats[]>;
+  /** Whether a job is due now on one of `queues` (null: any): a cron run's look at an empty queue. */
+  hasDue(queues: readonly string[] | null): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -181,6 +183,11 @@ export function batchesBy<T>(items: readonly T[], keyOf: (item: T) => string, si
     indexes.push(i);
   });
   return batches;
+}
+
+/** hasDue for stores without an index to ask: from their stats. */
+export async function hasDueFromStats(driver: Driver, queues: readonly string[] | null): Promise<boolean> {
+  return (await driver.stats()).some((s) => s.ready > 0 && (queues === null || queues.includes(s.queue)));
 }
 
 /** flushFailed for stores without a query: list the failed jobs and forget the old ones one by one. */

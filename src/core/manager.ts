@@ -118,8 +118,7 @@ export class Manager {
     const w = this.worker;
     if (!w.stopWhenEmpty || w.names || this.options.watch) return false;
     try {
-      const stats = await this.deps.driver.stats();
-      return stats.every((s) => s.ready === 0 || (w.queues !== null && !w.queues.includes(s.queue)));
+      return !(await this.deps.driver.hasDue(w.queues));
     } catch {
       return false;
     }

@@ -285,6 +285,26 @@ export function driverContract(label: string, makeHarness: () => Promise<DriverH
       expect(await other.restartRequestedAt()).toBe(1_700_000_000_456);
     });
 
+    it('tells whether a job is due on the queues asked for (the look of a cron run)', async () => {
+      fresh();
+      const mine = [q('a'), q('b')];
+      expect(await d.hasDue(mine)).toBe(false);
+      await d.push(job({ queue: q('b'), scheduledAt: clock.now() + 3_600_000 }));
+      expect(await d.hasDue(mine)).toBe(false);
+      await d.push(job({ queue: q('c'), scheduledAt: clock.now() }));
+      expect(await d.hasDue(mine)).toBe(false);
+      expect(await d.hasDue([q('c')])).toBe(true);
+      expect(await d.hasDue(null)).toBe(true);
+      await d.push(job({ queue: q('a'), scheduledAt: clock.now() }));
+      expect(await d.hasDue(mine)).toBe(true);
+      const [held] = await reserve([q('a')]);
+      expect(await d.hasDue(mine)).toBe(false); // held under a lease
+      clock.advance(LEASE.defaultMs + 1);
+      expect(await d.hasDue(mine)).toBe(true); // the lease lapsed
+      await reserve([q('a'), q('b'), q('c')], 10);
+      await d.ack(held!);
+    });
+
     it('counts ready, scheduled, reserved and failed jobs per queue', async () => {
       fresh();
       for (let i = 0; i < 4; i++) await d.push(job({ queue: q(), scheduledAt: clock.now() }));

@@ -166,9 +166,7 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
     const now = this.clock.now();
     const token = randomUUID();
     const due = (q: Knex.QueryBuilder) => {
-      q.from(this.names.table)
-        .where('scheduled_at', '<=', now)
-        .andWhere((w) => w.whereNull('reserved_until').orWhere('reserved_until', '<=', now));
+      this.due(q, now);
       if (queue !== null) q.andWhere('queue', queue);
       if (names) q.whereIn('name', names);
       return q.orderBy([{ column: 'scheduled_at' }, { column: 'id' }]).limit(limit);
@@ -307,6 +305,23 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
       });
       return true;
     }));
+  }
+
+  /** The jobs that a claim at `now` may take: due, and not held under a lease. */
+  private due(q: Knex.QueryBuilder, now: number): Knex.QueryBuilder {
+    return q.from(this.names.table)
+      .where('scheduled_at', '<=', now)
+      .andWhere((w) => w.whereNull('reserved_until').orWhere('reserved_until', '<=', now));
+  }
+
+  /** One indexed row at most, where `stats` would count every job. */
+  async hasDue(queues: readonly string[] | null): Promise<boolean> {
+    const now = this.clock.now();
+    return this.run(async () => {
+      const q = this.due(this.knex.select('id'), now).limit(1);
+      if (queues) q.whereIn('queue', queues);
+      return (await q).length > 0;
+    });
   }
 
   async stats(): Promise<QueueStats[]> {

@@ -23,7 +23,7 @@ import type {
   ClearableQueue, Driver, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
   ReserveRequest, ReservedJob, RetryResult, WakingQueue,
 } from '../driver.ts';
-import { flushFailedOneByOne, leaseFor } from '../driver.ts';
+import { flushFailedOneByOne, hasDueFromStats, leaseFor } from '../driver.ts';
 import { Wakeup } from './wakeup.ts';
 
 interface Header {
@@ -245,6 +245,10 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, WakingQu
     await this.writeAtomic(this.dir('failed', job.queue, `${job.id}.err`), JSON.stringify({ exception: failure.exception, failedAt: this.clock.now() }));
     await this.dropLock(job.overlapKey, job.id);
     return true;
+  }
+
+  hasDue(queues: readonly string[] | null): Promise<boolean> {
+    return hasDueFromStats(this, queues);
   }
 
   async stats(): Promise<QueueStats[]> {

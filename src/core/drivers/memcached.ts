@@ -25,7 +25,7 @@ import type {
   ClearableQueue, Driver, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
   ReserveRequest, ReservedJob, RetryResult,
 } from '../driver.ts';
-import { flushFailedOneByOne, leaseFor } from '../driver.ts';
+import { flushFailedOneByOne, hasDueFromStats, leaseFor } from '../driver.ts';
 
 interface JobRecord {
   id: string;
@@ -389,6 +389,10 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
       await this.append('failed', job.id);
       await this.finish(job);
     });
+  }
+
+  hasDue(queues: readonly string[] | null): Promise<boolean> {
+    return hasDueFromStats(this, queues);
   }
 
   async stats(): Promise<QueueStats[]> {

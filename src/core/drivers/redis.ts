@@ -210,6 +210,15 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
     return out;
   }
 
+  /** Due jobs and lapsed leases, counted in one pipelined write. */
+  async hasDue(queues: readonly string[] | null): Promise<boolean> {
+    await this.open();
+    const now = this.clock.now();
+    const counts = await Promise.all((queues ?? (await this.queues())).flatMap((q) =>
+      [this.redis.zcount(this.k(q, 'pending'), '-inf', now), this.redis.zcount(this.k(q, 'reserved'), '-inf', now)]));
+    return counts.some((n) => n > 0);
+  }
+
   async clear(queue: string | null): Promise<number> {
     let n = 0;
     for (const q of queue === null ? await this.queues() : [queue]) {
