@@ -268,8 +268,18 @@ export class Worker {
       this.deps.hooks?.attemptEnded?.(job);
       this.running.delete(job.id);
       if (this.overMemory()) this.memoryExceeded = true;
-      this.notify();
+      if (this.countsRunningJobs()) this.notify();
     }
+  }
+
+  /**
+   * Whether the loop must look again when an outcome is recorded (its slot was freed before):
+   * only rules that wait for running jobs to end need it. Otherwise an idle worker would claim
+   * again after each job's ack, for nothing.
+   */
+  private countsRunningJobs(): boolean {
+    const o = this.options;
+    return o.stopWhenEmpty || o.once || o.maxJobs > 0 || this.memoryExceeded || this.quit.signal.aborted;
   }
 
   /** Runs one attempt and records its outcome in the driver. */

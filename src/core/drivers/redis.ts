@@ -178,10 +178,10 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
       this.k(job.queue, 'att'), this.k(job.queue, 'tok'), this.jobPrefix(job.queue) + m, m, job.token, failure.exception, this.clock.now(), this.k(job.queue, `f:${m}`))) === 1;
   }
 
-  /** Every queue that ever had a job pushed. */
   /**
-   * The queue list for claims without --queue. While the worker is busy it is read at most once
-   * a second; every idle wait ends with a fresh read, so a job on a new queue never waits.
+   * The queue list (every queue that ever had a job pushed) for claims without --queue, read at
+   * most once a second. A wake message from a queue not in it, a reconnect, or an idle wait that
+   * ran its full length makes the next claim read it again, so a job on a new queue never waits.
    */
   private async queueList(): Promise<string[]> {
     const now = this.clock.now();
@@ -302,8 +302,15 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
       if (subscribed) return;
       ms = Math.min(ms, 1000);
     }
-    await this.wakeup.wait(ms, signal);
-    this.queueCache = null; // after a wait (a job on a new queue, perhaps), read the queue list again
+    // After a whole wait (a delayed job on a new queue came due, perhaps), read the queue list again.
+    if (await this.wakeup.wait(ms, signal)) this.queueCache = null;
+  }
+
+  /** A wake message: the claim after it reads the queue list again only for a queue it does not know. */
+  private onWakeMessage(channel: string): void {
+    const queue = channel.slice(this.channel('').length);
+    if (this.queueCache && !this.queueCache.queues.includes(queue)) this.queueCache = null;
+    this.wakeup.wake();
   }
 
   /**
@@ -313,7 +320,6 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
   private async subscribe(queues: readonly string[] | null): Promise<void> {
     const sub = (this.redis as Redis).duplicate();
     sub.on('error', () => undefined);
-    const wake = () => this.wakeup.wake();
     try {
       if (queues) await sub.subscribe(...queues.map((q) => this.channel(q)));
       else await sub.psubscribe(`${this.prefix}:wake:*`);
@@ -322,7 +328,12 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
       throw error;
     }
     // Messages sent while the subscriber was reconnecting are lost: a reconnect wakes the workers to look.
-    sub.on('message', wake).on('pmessage', wake).on('ready', wake);
+    sub.on('message', (channel: string) => this.onWakeMessage(channel))
+      .on('pmessage', (_pattern: string, channel: string) => this.onWakeMessage(channel))
+      .on('ready', () => {
+        this.queueCache = null;
+        this.wakeup.wake();
+      });
     this.subscriber = sub;
   }
 
