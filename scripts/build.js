@@ -1,6 +1,7 @@
 // Builds dist/ from src/ with esbuild: plain JavaScript, so the rakit binary starts without a
 // TypeScript loader (an empty cron run pays only for Node and the modules it uses). dist/ is a
-// cache of src/: dist/.source holds a hash of the sources it was built from (and their sizes and
+// cache of src/ and the packages bundled with it: dist/.source holds a hash of the sources and of
+// npm's record of the installed packages it was built from (and their sizes and
 // mtimes, so an unchanged tree is recognised without reading it), and ensureBuilt() rebuilds
 // when they differ. Files are written beside and renamed into place one by one (chunk names
 // carry a content hash), so processes that start while another one builds never read a
@@ -16,13 +17,50 @@ const STAMP = path.join(DIST, '.source');
 const ENTRIES = ['src/bin.ts', 'src/index.ts'];
 const SELF = fileURLToPath(import.meta.url);
 
-/** This file and every source file, in a stable order. */
+/**
+ * Packages are bundled into dist/: resolving and reading the hundreds of small files of knex,
+ * lodash and the rest took an empty cron run about 30 ms. These stay installed files:
+ * - native or loader packages (better-sqlite3, esbuild, tsx), and pino, whose transports run
+ *   its files in worker threads;
+ * - the database clients, which knex requires only for the database in use, and pino-pretty,
+ *   loaded only for a terminal: bundled, their code would be parsed by every run;
+ * - knex's dialects for databases rakit does not support, for the same reason;
+ * - packages our code imports with `import()`: loaded only when needed anyway, and a bundled
+ *   CommonJS package imported that way would lose its named exports (`SingleBar`);
+ * - optional packages that are not installed (knex's other clients): a require that fails at
+ *   run time, as it did before.
+ */
+const INSTALLED = new Set(['better-sqlite3', 'esbuild', 'tsx', 'pino', 'pino-pretty', 'mysql2', 'pg']);
+const KNEX_DIALECTS = new Set(['better-sqlite3', 'sqlite3', 'mysql', 'mysql2', 'postgres']);
+const packagesInBundle = {
+  name: 'packages-in-bundle',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/[a-z0-9]+$/ }, (args) => {
+      const dialects = /node_modules\/knex\/lib\/dialects$/.test(args.resolveDir);
+      const name = args.path.slice(2);
+      if (dialects && !KNEX_DIALECTS.has(name)) return { path: `knex/lib/dialects/${name}/index.js`, external: true };
+      return undefined;
+    });
+    build.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.pluginData === 'resolving') return undefined;
+      const name = args.path.split('/').slice(0, args.path.startsWith('@') ? 2 : 1).join('/');
+      if (args.path.startsWith('node:') || INSTALLED.has(name) || args.kind === 'dynamic-import') return { path: args.path, external: true };
+      const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'resolving' });
+      return resolved.errors.length > 0 ? { path: args.path, external: true } : resolved;
+    });
+  },
+};
+
+/** npm's record of what it installed: an update of a bundled package changes it. */
+const INSTALLED_RECORD = path.join(ROOT, 'node_modules', '.package-lock.json');
+
+/** This file, every source file and the installed packages' record, in a stable order. */
 function sourceFiles() {
   const files = readdirSync(SRC, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => path.join(entry.parentPath, entry.name))
     .sort();
-  return [SELF, ...files];
+  return [SELF, ...files, ...(existsSync(INSTALLED_RECORD) ? [INSTALLED_RECORD] : [])];
 }
 
 /** Paths, sizes and mtimes: equal to the stamp's when nothing was touched since the build. */
@@ -85,7 +123,9 @@ export async function ensureBuilt() {
       format: 'esm',
       platform: 'node',
       target: 'node20',
-      packages: 'external',
+      plugins: [packagesInBundle],
+      // Bundled CommonJS packages reach their own externals (database clients) through require.
+      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
       sourcemap: true,
       logLevel: 'error',
     });
@@ -93,10 +133,11 @@ export async function ensureBuilt() {
     const entries = new Set(ENTRIES.map((e) => path.basename(e, '.ts') + '.js'));
     const files = readdirSync(staging).sort((a, b) => Number(entries.has(a.replace(/\.map$/, ''))) - Number(entries.has(b.replace(/\.map$/, ''))));
     for (const file of files) renameSync(path.join(staging, file), path.join(DIST, file));
-    // Chunks of earlier builds: a process started a day ago has long loaded the ones it uses.
+    // Chunks and lazy modules of earlier builds (their names carry a hash): a process started a
+    // day ago has long loaded the ones it uses.
     for (const file of readdirSync(DIST)) {
       const full = path.join(DIST, file);
-      if (/^chunk-/.test(file) && !files.includes(file) && Date.now() - statSync(full).mtimeMs > 86_400_000) rmSync(full, { force: true });
+      if (/-[A-Z0-9]{8}\.js(\.map)?$/.test(file) && !files.includes(file) && Date.now() - statSync(full).mtimeMs > 86_400_000) rmSync(full, { force: true });
     }
     writeStamp({ hash, stats }, staging);
   } finally {

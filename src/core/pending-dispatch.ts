@@ -9,7 +9,7 @@ import { QUEUE_NAME } from './naming.ts';
 import type { JobClass } from './jobable.ts';
 import { assertPayloadSize, encodePayload, type Payload } from './payload.ts';
 import { runtime } from './runtime.ts';
-import { parseWhen, type When } from './when.ts';
+import type { When } from './when.ts';
 
 export type DispatchResult =
   | { id: string; name: string; queue: string; scheduledAt: Date; skipped?: undefined }
@@ -96,7 +96,8 @@ export class PendingDispatch implements PromiseLike<DispatchResult> {
     }
     assertPayloadSize(this.encoded, rt.config.max_payload_bytes);
     const now = rt.clock.now();
-    const base = this.when === undefined ? now : Math.max(now, parseWhen(this.when, rt.config.timezone));
+    // The date library loads with the first dispatch that names a time, not with every worker.
+    const base = this.when === undefined ? now : Math.max(now, (await import('./when.ts')).parseWhen(this.when, rt.config.timezone));
     const scheduledAt = base + Math.round(this.delaySeconds * 1000);
     // Overlap keys are per queue in every driver, so Redis Cluster can check and store in one slot.
     const overlapKey = this.overlapping ? `${name}${uniqueId === null ? '' : `#${uniqueId}`}@${this.queueName}` : null;
