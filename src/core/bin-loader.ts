@@ -98,10 +98,21 @@ async function bundledConfig(file: string, root: string): Promise<string | null>
 
 let tsx: Promise<void> | null = null;
 
+/**
+ * Imports a TypeScript file of the app through tsx. In a CommonJS app (`"type": "commonjs"`,
+ * what `npm init` writes) tsx compiles it to CommonJS, which Node loads with require(): tsx's
+ * CommonJS hook must be there too (without it the file was required as an ES module, inside
+ * the import of itself), and the file's exports then arrive as the namespace's default.
+ */
 async function importWithTsx(file: string): Promise<Record<string, unknown>> {
-  tsx ??= import('tsx/esm/api').then(({ register }) => void register());
+  tsx ??= Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]).then(([esm, cjs]) => {
+    esm.register();
+    cjs.register();
+  });
   await tsx;
-  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const compiled = namespace.default as { __esModule?: unknown } | null | undefined;
+  return compiled && typeof compiled === 'object' && compiled.__esModule ? (compiled as Record<string, unknown>) : namespace;
 }
 
 export const binAppFiles: AppFiles = {

@@ -2,7 +2,7 @@
  * The binary loads the app's TypeScript config without a TypeScript loader, from a bundle it
  * keeps in node_modules/.cache/rakit: an edit to the config or to a file it imports must count
  * on the very next run, `import.meta.url` must stay each file's own, and a mistake must still be
- * reported with its file and line.
+ * reported with its file and line. Job files and migrations load in CommonJS apps too.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -44,6 +44,24 @@ describe('the app config under the binary', () => {
     expect(broken.stderr).toMatch(/"timezone": Unknown timezone "Mars\/Olympus"/);
     app.write('application/config/settings.ts', settings('Asia/Jakarta'));
     expect((await app.rakit(['job:status'])).code).toBe(0);
+  });
+
+  it('loads the jobs and migrations of a CommonJS app (what npm init writes)', async () => {
+    const cjs = makeApp({ database: 'sqlite:storage/jobs.sqlite' });
+    try {
+      cjs.write('package.json', JSON.stringify({ name: 'cjs-app', private: true, type: 'commonjs' }));
+      expect((await cjs.rakit(['job:table'])).code).toBe(0);
+      const migrated = await cjs.rakit(['migrate']);
+      expect(migrated.stderr).toBe('');
+      expect(migrated.stdout).toMatch(/Migrated: \d+_create_rakit_jobs_table/);
+      expect((await cjs.rakit(['job:dispatch', 'record', '--payload', '{"tag":"from-cjs"}', '--at', '2020-01-01 10:00'])).code).toBe(0);
+      const run = await cjs.rakit(['job:runall', '--stop-when-empty']);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toMatch(/Worker stopped \(empty\): 1 done/);
+      expect(cjs.ranLog()).toEqual(['from-cjs']);
+    } finally {
+      cjs.remove();
+    }
   });
 
   it('reports a syntax error in the config with its file and line', async () => {
