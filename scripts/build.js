@@ -51,8 +51,14 @@ const packagesInBundle = {
   },
 };
 
-/** npm's record of what it installed: an update of a bundled package changes it. */
-const INSTALLED_RECORD = path.join(ROOT, 'node_modules', '.package-lock.json');
+/**
+ * npm's record of what it installed (an update of a bundled package changes it): in our own
+ * node_modules in a checkout, in the app's when rakit is installed there as a package.
+ */
+const INSTALLED_RECORD = [path.join(ROOT, 'node_modules'), path.dirname(ROOT)]
+  .filter((dir) => path.basename(dir) === 'node_modules')
+  .map((dir) => path.join(dir, '.package-lock.json'))
+  .find((file) => existsSync(file));
 
 /** This file, every source file and the installed packages' record, in a stable order. */
 function sourceFiles() {
@@ -60,7 +66,7 @@ function sourceFiles() {
     .filter((entry) => entry.isFile())
     .map((entry) => path.join(entry.parentPath, entry.name))
     .sort();
-  return [SELF, ...files, ...(existsSync(INSTALLED_RECORD) ? [INSTALLED_RECORD] : [])];
+  return [SELF, ...files, ...(INSTALLED_RECORD ? [INSTALLED_RECORD] : [])];
 }
 
 /** Paths, sizes and mtimes: equal to the stamp's when nothing was touched since the build. */
