@@ -9,7 +9,7 @@ import { until } from '../helpers/clock.ts';
 import { makeApp, type TestApp } from '../helpers/app.ts';
 
 /** The crontab line of the README, for an app in `dir`. */
-export const CRON_COMMAND = (dir: string) => `cd ${dir} && npx rakit job:runall --stop-when-empty --max-time=55`;
+export const CRON_COMMAND = (dir: string) => `cd ${dir} && node_modules/.bin/rakit job:runall --stop-when-empty --max-time=55`;
 
 const INVOICE = `import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
