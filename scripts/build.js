@@ -137,13 +137,13 @@ export async function ensureBuilt() {
     });
     // Chunks first, entry points last: an entry never names a chunk that is not there yet.
     const entries = new Set(ENTRIES.map((e) => path.basename(e, '.ts') + '.js'));
-    const files = readdirSync(staging).sort((a, b) => Number(entries.has(a.replace(/\.map$/, ''))) - Number(entries.has(b.replace(/\.map$/, ''))));
-    for (const file of files) renameSync(path.join(staging, file), path.join(DIST, file));
+    const built = readdirSync(staging).sort((a, b) => Number(entries.has(a.replace(/\.map$/, ''))) - Number(entries.has(b.replace(/\.map$/, ''))));
+    for (const file of built) renameSync(path.join(staging, file), path.join(DIST, file));
     // Chunks and lazy modules of earlier builds (their names carry a hash): a process started a
     // day ago has long loaded the ones it uses.
     for (const file of readdirSync(DIST)) {
       const full = path.join(DIST, file);
-      if (/-[A-Z0-9]{8}\.js(\.map)?$/.test(file) && !files.includes(file) && Date.now() - statSync(full).mtimeMs > 86_400_000) rmSync(full, { force: true });
+      if (/-[A-Z0-9]{8}\.js(\.map)?$/.test(file) && !built.includes(file) && Date.now() - statSync(full).mtimeMs > 86_400_000) rmSync(full, { force: true });
     }
     writeStamp({ hash, stats }, staging);
   } finally {

@@ -165,14 +165,14 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
   private async claim(queue: string | null, names: readonly string[] | null, limit: number, leases: Leases) {
     const now = this.clock.now();
     const token = randomUUID();
-    const due = (q: Knex.QueryBuilder) => {
-      this.due(q, now);
+    const oldestDue = (q: Knex.QueryBuilder) => {
+      this.whereDue(q, now);
       if (queue !== null) q.andWhere('queue', queue);
       if (names) q.whereIn('name', names);
       return q.orderBy([{ column: 'scheduled_at' }, { column: 'id' }]).limit(limit);
     };
-    if (this.dialect === 'mysql') return this.claimOnMysql(due(this.knex.select('*')), now, token, leases);
-    const ids = due(this.knex.select('id'));
+    if (this.dialect === 'mysql') return this.claimOnMysql(oldestDue(this.knex.select('*')), now, token, leases);
+    const ids = oldestDue(this.knex.select('id'));
     if (this.dialect === 'pg') ids.forUpdate().skipLocked();
     const rows = (await this.knex(this.names.table)
       .whereIn('id', ids)
@@ -308,7 +308,7 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
   }
 
   /** The jobs that a claim at `now` may take: due, and not held under a lease. */
-  private due(q: Knex.QueryBuilder, now: number): Knex.QueryBuilder {
+  private whereDue(q: Knex.QueryBuilder, now: number): Knex.QueryBuilder {
     return q.from(this.names.table)
       .where('scheduled_at', '<=', now)
       .andWhere((w) => w.whereNull('reserved_until').orWhere('reserved_until', '<=', now));
@@ -318,7 +318,7 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
   async hasDue(queues: readonly string[] | null): Promise<boolean> {
     const now = this.clock.now();
     return this.run(async () => {
-      const q = this.due(this.knex.select('id'), now).limit(1);
+      const q = this.whereDue(this.knex.select('id'), now).limit(1);
       if (queues) q.whereIn('queue', queues);
       return (await q).length > 0;
     });
