@@ -89,6 +89,13 @@ export async function timedRun(app: TestApp, args: string[]): Promise<number> {
   return performance.now() - start;
 }
 
+/** Dispatches n marked jobs and works them off with one `job:runall --stop-when-empty` run; the worker's ms (markedMs). */
+export async function workOff(app: TestApp, n: number, args: string[]): Promise<number> {
+  await fill(app, n, true);
+  await timedRun(app, args);
+  return markedMs(app);
+}
+
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Median wall ms of `runs` runs on an empty queue: a worker's cold start, taken out of processing times. */
@@ -111,9 +118,7 @@ function subject(store: string): Subject {
     async process(n, concurrency) {
       const { app, drop } = await benchApp(store);
       try {
-        await fill(app, n, true);
-        await timedRun(app, [`--concurrency=${concurrency}`]);
-        return markedMs(app);
+        return await workOff(app, n, [`--concurrency=${concurrency}`]);
       } finally {
         await drop();
       }

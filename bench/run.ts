@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { REPO } from '../test/helpers/app.ts';
-import { benchApp, emptyRunMs, fill, markedMs, median, OUR_STORES, timedRun } from './ours.ts';
+import { benchApp, emptyRunMs, fill, markedMs, median, OUR_STORES, workOff } from './ours.ts';
 
 const { values } = parseArgs({ options: {
   jobs: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' }, 'rss-jobs': { type: 'string', default: '200000' }, only: { type: 'string' },
@@ -57,9 +57,7 @@ async function managerCost(store: string, round: number): Promise<ManagerCost> {
   try {
     const cost: ManagerCost = { manager: NaN, inProcess: NaN };
     for (const inProcess of round % 2 === 1 ? [false, true] : [true, false]) {
-      await fill(app, N, true);
-      await timedRun(app, ['--concurrency=50', ...(inProcess ? ['--in-process'] : [])]);
-      cost[inProcess ? 'inProcess' : 'manager'] = (N / markedMs(app)) * 1000;
+      cost[inProcess ? 'inProcess' : 'manager'] = (N / (await workOff(app, N, ['--concurrency=50', ...(inProcess ? ['--in-process'] : [])]))) * 1000;
     }
     return cost;
   } finally {
