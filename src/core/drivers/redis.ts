@@ -202,7 +202,7 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
         this.redis.zcount(this.k(queue, 'pending'), '-inf', now),
         this.redis.zcount(this.k(queue, 'pending'), `(${now}`, '+inf'),
         this.redis.zcount(this.k(queue, 'reserved'), '-inf', now),
-        this.redis.zcount(this.k(queue, 'reserved'), `(${now}`, '+inf'),
+        this.redis.zcount(this.k(queue, 'reserved'), `(${now}`, '(+inf'), // not HELD_MARK
         this.redis.zcard(this.k(queue, 'failed')),
       ]);
       if (due + later + lapsed + held + failed > 0) out.push({ queue, ready: due + lapsed, scheduled: later, reserved: held, failed });
