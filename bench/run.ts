@@ -9,7 +9,7 @@
  * (the figures of each round were taken minutes apart at most), and the table shows each
  * subject's median.
  * Options: --jobs N (default 20000; concurrency 1 uses N/4), --rounds N (default 3),
- * --rss-jobs N (default 200000; 0 skips), --only a,b (subjects).
+ * --rss-jobs N (default 1000000, the target's length; 0 skips), --only a,b (subjects).
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { REPO } from '../test/helpers/app.ts';
 import { benchApp, emptyRunMs, fill, markedMs, median, OUR_STORES, workOff } from './ours.ts';
 
 const { values } = parseArgs({ options: {
-  jobs: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' }, 'rss-jobs': { type: 'string', default: '200000' }, only: { type: 'string' },
+  jobs: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' }, 'rss-jobs': { type: 'string', default: '1000000' }, only: { type: 'string' },
 } });
 const N = Number(values.jobs);
 const N1 = Math.round(N / 4);
