@@ -292,7 +292,7 @@ export class Worker {
     const timeoutMs = this.timeoutMs(jobClass);
     const attempt = new Attempt(job);
     this.live.add(attempt);
-    let outcome: AttemptOutcome;
+    let outcome: AttemptOutcome | null = null;
     let begun = clock.now();
     try {
       if (this.deps.hooks?.attemptStarting) {
@@ -305,8 +305,19 @@ export class Worker {
       outcome = await runAttempt(job, handler, timeoutMs, clock, attempt);
     } finally {
       this.live.delete(attempt);
-      this.busy--;
-      this.notify();
+      // The slot frees when job code ends, and the ack rides on the next claim. A failed attempt
+      // keeps it until its retry or failure is recorded (and its failed() hook has run), as in a
+      // one-at-a-time worker: the next claim sees a retry that is due at once, so it keeps its
+      // place ahead of lower queues.
+      if (outcome?.status !== 'error' || this.force.signal.aborted) this.freeSlot();
+    }
+    if (outcome.status === 'error' && !this.force.signal.aborted) {
+      try {
+        await this.recordFailure(job, outcome, { jobClass, tries, backoff, begun });
+      } finally {
+        this.freeSlot();
+      }
+      return;
     }
     const ms = clock.now() - begun;
     const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms };
@@ -321,8 +332,19 @@ export class Worker {
       this.summary.done++;
       if (!held) logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
       else if (this.logsInfo) logger.info({ ...fields, status: 'DONE' }, `Job executed: ${job.name} (attempt ${job.attempts})`);
-      return;
     }
+  }
+
+  private freeSlot(): void {
+    this.busy--;
+    this.notify();
+  }
+
+  /** A failed attempt: retried with the stored backoff, or moved to the failed store and its failed() hook run. */
+  private async recordFailure(job: ReservedJob, outcome: Extract<AttemptOutcome, { status: 'error' }>,
+    { jobClass, tries, backoff, begun }: { jobClass: JobClass | null; tries: number; backoff: Backoff; begun: number }): Promise<void> {
+    const { driver, clock, logger } = this.deps;
+    const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms: clock.now() - begun };
     if (!outcome.final && job.attempts < tries) {
       const at = clock.now() + backoffDelayMs(backoff, job.attempts);
       await throughOutage(() => driver.release(job, { at, countAttempt: true }), clock);
