@@ -284,7 +284,7 @@ export class Worker {
 
   /** Runs one attempt and records its outcome in the driver. */
   private async process(job: ReservedJob): Promise<void> {
-    const { driver, registry, clock, logger } = this.deps;
+    const { registry, clock, logger } = this.deps;
     const handler = registry.resolve(job.name);
     const jobClass = handler?.kind === 'class' ? handler.jobClass : null;
     const tries = this.triesOf(jobClass);
@@ -292,8 +292,13 @@ export class Worker {
     const timeoutMs = this.timeoutMs(jobClass);
     const attempt = new Attempt(job);
     this.live.add(attempt);
-    let outcome: AttemptOutcome | null = null;
+    let outcome: AttemptOutcome;
     let begun = clock.now();
+    // The slot frees when job code ends, and the ack rides on the next claim. A failed attempt
+    // keeps it until its retry or failure is recorded (and its failed() hook has run), as in a
+    // one-at-a-time worker: the next claim sees a retry that is due at once, so it keeps its
+    // place ahead of lower queues.
+    let keepsSlot = false;
     try {
       if (this.deps.hooks?.attemptStarting) {
         await this.deps.hooks.attemptStarting(job, {
@@ -303,36 +308,24 @@ export class Worker {
       }
       if (this.force.signal.aborted) attempt.cut(new ShutdownAbort());
       outcome = await runAttempt(job, handler, timeoutMs, clock, attempt);
+      keepsSlot = outcome.status === 'error' && !this.force.signal.aborted;
     } finally {
       this.live.delete(attempt);
-      // The slot frees when job code ends, and the ack rides on the next claim. A failed attempt
-      // keeps it until its retry or failure is recorded (and its failed() hook has run), as in a
-      // one-at-a-time worker: the next claim sees a retry that is due at once, so it keeps its
-      // place ahead of lower queues.
-      if (outcome?.status !== 'error' || this.force.signal.aborted) this.freeSlot();
+      if (!keepsSlot) this.freeSlot();
     }
-    if (outcome.status === 'error' && !this.force.signal.aborted) {
+    if (outcome.status === 'error') {
       try {
         await this.recordFailure(job, outcome, { jobClass, tries, backoff, begun });
       } finally {
-        this.freeSlot();
+        if (keepsSlot) this.freeSlot();
       }
       return;
     }
-    const ms = clock.now() - begun;
-    const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms };
-    if (this.force.signal.aborted && outcome.status === 'error') {
-      // Forced stop: the attempt was cut short by us, not by the job; give it back uncounted.
-      await throughOutage(() => driver.release(job, { at: clock.now(), countAttempt: false }), clock);
-      logger.warn({ ...fields, status: 'RELEASED' }, `Job released: ${job.name} (worker forced to stop)`);
-      return;
-    }
-    if (outcome.status === 'done') {
-      const held = await this.ack(job);
-      this.summary.done++;
-      if (!held) logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
-      else if (this.logsInfo) logger.info({ ...fields, status: 'DONE' }, `Job executed: ${job.name} (attempt ${job.attempts})`);
-    }
+    const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms: clock.now() - begun };
+    const held = await this.ack(job);
+    this.summary.done++;
+    if (!held) logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
+    else if (this.logsInfo) logger.info({ ...fields, status: 'DONE' }, `Job executed: ${job.name} (attempt ${job.attempts})`);
   }
 
   private freeSlot(): void {
@@ -340,11 +333,19 @@ export class Worker {
     this.notify();
   }
 
-  /** A failed attempt: retried with the stored backoff, or moved to the failed store and its failed() hook run. */
+  /**
+   * A failed attempt: given back uncounted after a forced stop (cut short by us, not by the job),
+   * else retried with the stored backoff, or moved to the failed store and its failed() hook run.
+   */
   private async recordFailure(job: ReservedJob, outcome: Extract<AttemptOutcome, { status: 'error' }>,
     { jobClass, tries, backoff, begun }: { jobClass: JobClass | null; tries: number; backoff: Backoff; begun: number }): Promise<void> {
     const { driver, clock, logger } = this.deps;
     const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms: clock.now() - begun };
+    if (this.force.signal.aborted) {
+      await throughOutage(() => driver.release(job, { at: clock.now(), countAttempt: false }), clock);
+      logger.warn({ ...fields, status: 'RELEASED' }, `Job released: ${job.name} (worker forced to stop)`);
+      return;
+    }
     if (!outcome.final && job.attempts < tries) {
       const at = clock.now() + backoffDelayMs(backoff, job.attempts);
       await throughOutage(() => driver.release(job, { at, countAttempt: true }), clock);
