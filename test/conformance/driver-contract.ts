@@ -134,6 +134,31 @@ export function driverContract(label: string, makeHarness: () => Promise<DriverH
       expect(await other.ack(second!)).toBe(true);
     });
 
+    it('fills a claim with every due job, one due before those already taken included', async () => {
+      fresh();
+      const start = clock.now();
+      for (let i = 0; i < 5; i++) await d.push(job({ queue: q(), scheduledAt: start }));
+      expect(await reserve([q()], 2)).toHaveLength(2);
+      await d.push(job({ queue: q(), name: 'late', scheduledAt: start - 5_000 }));
+      expect((await reserve([q()], 10)).map((j) => j.name)).toEqual(['late', 'send-email', 'send-email', 'send-email']);
+    });
+
+    it('claims a job due before those already taken (a clock behind this one) within a second, while the queue stays busy', async () => {
+      fresh();
+      const take = async () => (await reserve([q()], 1))[0];
+      const start = clock.now();
+      for (let i = 0; i < 20; i++) await d.push(job({ queue: q(), scheduledAt: start }));
+      expect((await take())?.name).toBe('send-email');
+      clock.advance(100);
+      await d.push(job({ queue: q(), name: 'late', scheduledAt: start - 5_000 }));
+      let waited = 0;
+      while ((await take())?.name !== 'late' && waited <= 1_000) {
+        clock.advance(100);
+        waited += 100;
+      }
+      expect(waited).toBeLessThanOrEqual(1_000);
+    });
+
     it('uses the lease of each job name', async () => {
       fresh();
       await d.push(job({ queue: q(), name: 'short', scheduledAt: clock.now() }));

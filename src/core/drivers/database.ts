@@ -40,6 +40,16 @@ interface JobRow {
   reserved_by: string | null;
 }
 
+/** How long claims may start after the last one's cursor before one looks from the start again. */
+const FULL_SCAN_MS = 1000;
+
+/** Where a claim stopped: the last job it took, in claim order, and when a claim last looked from the start. */
+interface Cursor {
+  scheduledAt: number;
+  id: number;
+  scannedAt: number;
+}
+
 /** Ids per statement of an ackMany (bound parameters have limits: 999 on old SQLite). */
 const ACK_CHUNK = 500;
 /** An ackMany DELETE took fewer rows than asked: roll back and find out which. */
@@ -59,6 +69,8 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
   /** DELETE ... RETURNING says which rows went: PostgreSQL and MariaDB (not MySQL). */
   private deleteReturns = false;
   private ready: Promise<void> | null = null;
+  /** Per queue (null: all of them), where the last claim stopped (see claimOldest). */
+  private readonly cursors = new Map<string | null, Cursor>();
 
   constructor(
     private readonly knex: Knex,
@@ -156,19 +168,52 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
     for (const queue of queues) {
       const want = request.limit - claimed.length;
       if (want <= 0) break;
-      claimed.push(...(await this.run(() => this.claim(queue, request.names, want, request.leases))));
+      claimed.push(...(await this.claimOldest(queue, request.names, want, request.leases)));
     }
     return claimed;
   }
 
-  /** Selects due jobs of one queue (or all) oldest first, and claims them in one atomic step. */
-  private async claim(queue: string | null, names: readonly string[] | null, limit: number, leases: Leases) {
+  /**
+   * Claims up to `limit` due jobs of one queue (or all), oldest first. On MySQL/MariaDB a claim
+   * starts after the last job the one before it took: InnoDB keeps the rows acked behind that
+   * point in the index, marked deleted, until its purge removes them, which on a busy server lags
+   * thousands of rows behind, and a claim from the start walks them all (2 ms a claim of 50 at
+   * 20,000 jobs). A claim that finds fewer jobs there than it wants, and the first one after
+   * FULL_SCAN_MS, looks from the start: a job due behind the cursor (its lease ran out, or a clock
+   * behind ours set its time) waits that long at most, and a free slot is never left empty while
+   * a job is due. PostgreSQL marks dead index entries on the first scan that meets them, and
+   * SQLite deletes at once, so there every claim looks from the start.
+   */
+  private async claimOldest(queue: string | null, names: readonly string[] | null, limit: number, leases: Leases): Promise<ReservedJob[]> {
+    const now = this.clock.now();
+    const cursor = this.dialect === 'mysql' ? this.cursors.get(queue) : undefined;
+    const claimed = cursor && now - cursor.scannedAt < FULL_SCAN_MS
+      ? await this.run(() => this.claim(queue, names, limit, leases, cursor))
+      : [];
+    const scanned = claimed.length < limit;
+    if (scanned) claimed.push(...(await this.run(() => this.claim(queue, names, limit - claimed.length, leases, null))));
+    claimed.sort(compareDue);
+    const last = claimed.at(-1);
+    if (this.dialect === 'mysql') {
+      if (last) this.cursors.set(queue, { scheduledAt: last.scheduledAt, id: Number(last.id), scannedAt: scanned ? now : cursor!.scannedAt });
+      else this.cursors.delete(queue);
+    }
+    return claimed;
+  }
+
+  /** Selects due jobs of one queue (or all) oldest first, after `after` if given, and claims them in one atomic step. */
+  private async claim(queue: string | null, names: readonly string[] | null, limit: number, leases: Leases, after: Cursor | null) {
     const now = this.clock.now();
     const token = randomUUID();
     const oldestDue = (q: Knex.QueryBuilder) => {
       this.whereDue(q, now);
       if (queue !== null) q.andWhere('queue', queue);
       if (names) q.whereIn('name', names);
+      if (after) {
+        // A range on the index's first column, which every planner uses, and the exact bound.
+        q.andWhere('scheduled_at', '>=', after.scheduledAt)
+          .andWhere((w) => w.where('scheduled_at', '>', after.scheduledAt).orWhere('id', '>', after.id));
+      }
       return q.orderBy([{ column: 'scheduled_at' }, { column: 'id' }]).limit(limit);
     };
     if (this.dialect === 'mysql') return this.claimOnMysql(oldestDue(this.knex.select('*')), now, token, leases);
@@ -183,7 +228,7 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
         updated_at: now,
       })
       .returning('*')) as JobRow[];
-    return rows.map(toReserved).sort((a, b) => a.scheduledAt - b.scheduledAt || compareIds(a.id, b.id));
+    return rows.map(toReserved);
   }
 
   /**
@@ -469,8 +514,9 @@ function isRowId(id: string): boolean {
   return /^[1-9]\d{0,17}$/.test(id);
 }
 
-function compareIds(a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+/** Claim order: due time, then id. */
+function compareDue(a: ReservedJob, b: ReservedJob): number {
+  return a.scheduledAt - b.scheduledAt || a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /** MySQL ≥ 8.0.1 and MariaDB ≥ 10.6 have SKIP LOCKED. */
