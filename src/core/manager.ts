@@ -18,12 +18,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { FSWatcher } from 'chokidar';
 import { describeFailure } from './attempt.ts';
 import type { Clock } from './clock.ts';
-import type { Driver, ReservedJob, RestartSignal } from './driver.ts';
+import type { Driver, RestartSignal } from './driver.ts';
 import { TimeoutError, coerceError } from './errors.ts';
-import { BIN, WORKER_ARG, fromWire, type ManagerMessage, type WorkerMessage } from './ipc.ts';
+import { BIN, WORKER_ARG, fromWire, type ManagerMessage, type WireAttempt, type WorkerMessage } from './ipc.ts';
 import type { Logger } from './logger.ts';
 import { throughOutage } from './retry.ts';
-import { announceStart, announceStop, readRestartMark, type AttemptPlan } from './worker.ts';
+import { announceStart, announceStop, readRestartMark } from './worker.ts';
 import type { StopReason, WorkerOptions } from './worker-options.ts';
 
 /** How long past its timeout an attempt may run before its process is killed. */
@@ -43,9 +43,9 @@ export interface ManagerOptions {
 /** Changes closer together than this start one new generation of processes. */
 const WATCH_DEBOUNCE_MS = 200;
 
+/** An attempt as the worker process reported it; its job and plan are read from the wire only when needed. */
 interface Running {
-  job: ReservedJob;
-  plan: AttemptPlan;
+  wire: WireAttempt;
   startedAt: number;
   deadline: number;
 }
@@ -183,14 +183,13 @@ export class Manager {
 
   private onMessage(child: Child, message: WorkerMessage): void {
     switch (message.type) {
-      case 'attempts':
+      case 'attempts': {
         for (const id of message.ended) child.running.delete(id);
-        for (const wire of message.started) {
-          const { job, plan } = fromWire(wire);
-          const now = this.deps.clock.now();
-          child.running.set(job.id, { job, plan, startedAt: now, deadline: now + plan.timeoutMs + KILL_GRACE_MS });
-        }
+        const now = this.deps.clock.now();
+        // wire[0] is the job's id, wire[10] its timeout (ms).
+        for (const wire of message.started) child.running.set(wire[0], { wire, startedAt: now, deadline: now + wire[10] + KILL_GRACE_MS });
         break;
+      }
       case 'beat':
         // Once per process: a second `stop` would not be needed, and it must never turn into a force.
         if (this.options.worker.memory > 0 && message.rss > this.options.worker.memory * 1024 * 1024 && !this.stopping && child.reason !== 'memory') {
@@ -225,8 +224,9 @@ export class Manager {
       for (const running of child.running.values()) {
         if (running.deadline > now) continue;
         child.killedFor = running;
-        this.deps.logger.error({ pid: child.proc.pid, id: running.job.id, job: running.job.name },
-          `Job ${running.job.name} (id ${running.job.id}) ran past its timeout of ${running.plan.timeoutMs / 1000} s: killing worker process ${child.proc.pid}`);
+        const { job, plan } = fromWire(running.wire);
+        this.deps.logger.error({ pid: child.proc.pid, id: job.id, job: job.name },
+          `Job ${job.name} (id ${job.id}) ran past its timeout of ${plan.timeoutMs / 1000} s: killing worker process ${child.proc.pid}`);
         child.proc.kill('SIGKILL');
         break;
       }
@@ -292,7 +292,7 @@ export class Manager {
     // process.exit(), the OOM killer): their attempt counts, as the job's own may be the cause.
     const died = !child.killedFor && child.reason === null;
     for (const running of child.running.values()) {
-      const { job, plan } = running;
+      const { job, plan } = fromWire(running.wire);
       const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms: clock.now() - running.startedAt };
       if (running === child.killedFor || died) {
         const why = running === child.killedFor
