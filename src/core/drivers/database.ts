@@ -5,7 +5,8 @@
  * Claims are one atomic step per queue: `UPDATE ... RETURNING` over a `LIMIT`ed sub-select on
  * SQLite (one writer at a time), the same with `FOR UPDATE SKIP LOCKED` on PostgreSQL, and a
  * short READ COMMITTED transaction of `SELECT ... FOR UPDATE SKIP LOCKED` + `UPDATE` on MySQL
- * (SKIP LOCKED where the server has it), sent in two round trips. Deadlocks, lock-wait timeouts,
+ * (SKIP LOCKED where the server has it), sent in two round trips; there a claim starts after the
+ * last job the claim before it took (see claimOldest). Deadlocks, lock-wait timeouts,
  * serialization failures and SQLITE_BUSY are retried here and never reach a job. Times are
  * epoch-ms integers (UTC).
  */
