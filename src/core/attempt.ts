@@ -113,3 +113,8 @@ export function describeFailure(error: Error): string {
   const stack = error.stack ?? '';
   return stack.startsWith(head) ? stack : `${head}\n${stack.split('\n').slice(1).join('\n')}`.trimEnd();
 }
+
+/** What every log line of an attempt's outcome says about it (the worker's and the manager's alike). */
+export function attemptFields(job: ReservedJob, ms: number): { id: string; job: string; queue: string; attempt: number; ms: number } {
+  return { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms };
+}

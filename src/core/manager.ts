@@ -16,7 +16,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { FSWatcher } from 'chokidar';
-import { describeFailure } from './attempt.ts';
+import { attemptFields, describeFailure } from './attempt.ts';
 import type { Clock } from './clock.ts';
 import type { Driver, RestartSignal } from './driver.ts';
 import { TimeoutError, coerceError } from './errors.ts';
@@ -293,7 +293,7 @@ export class Manager {
     const died = !child.killedFor && child.reason === null;
     for (const running of child.running.values()) {
       const { job, plan } = fromWire(running.wire);
-      const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms: clock.now() - running.startedAt };
+      const fields = attemptFields(job, clock.now() - running.startedAt);
       if (running === child.killedFor || died) {
         const why = running === child.killedFor
           ? new TimeoutError(`Job "${job.name}" (id ${job.id}) ran past its timeout of ${plan.timeoutMs / 1000} s and was stopped by killing its worker process`)

@@ -8,7 +8,7 @@
  * loop, and the acks of the jobs that ended in that turn go out with the claim, in one call
  * where the driver has `ackMany`.
  */
-import { Attempt, ShutdownAbort, describeFailure, runAttempt, type AttemptOutcome } from './attempt.ts';
+import { Attempt, ShutdownAbort, attemptFields, describeFailure, runAttempt, type AttemptOutcome } from './attempt.ts';
 import { backoffDelayMs, type Backoff } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import type { JobConfig } from './config.ts';
@@ -321,7 +321,7 @@ export class Worker {
       }
       return;
     }
-    const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms: clock.now() - begun };
+    const fields = attemptFields(job, clock.now() - begun);
     const held = await this.ack(job);
     this.summary.done++;
     if (!held) logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
@@ -340,7 +340,7 @@ export class Worker {
   private async recordFailure(job: ReservedJob, outcome: Extract<AttemptOutcome, { status: 'error' }>,
     { jobClass, tries, backoff, begun }: { jobClass: JobClass | null; tries: number; backoff: Backoff; begun: number }): Promise<void> {
     const { driver, clock, logger } = this.deps;
-    const fields = { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms: clock.now() - begun };
+    const fields = attemptFields(job, clock.now() - begun);
     if (this.force.signal.aborted) {
       await throughOutage(() => driver.release(job, { at: clock.now(), countAttempt: false }), clock);
       logger.warn({ ...fields, status: 'RELEASED' }, `Job released: ${job.name} (worker forced to stop)`);
