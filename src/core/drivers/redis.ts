@@ -14,7 +14,7 @@ import type {
   ReserveRequest, ReservedJob, RetryResult, WakingQueue,
 } from '../driver.ts';
 import { batchesBy, leaseFor } from '../driver.ts';
-import { PUSH_COMMAND, createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
+import { ACK_COMMAND, CLAIM_COMMAND, PUSH_COMMAND, createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
 import * as scripts from './redis-scripts.ts';
 import { Wakeup } from './wakeup.ts';
 
@@ -33,8 +33,8 @@ interface Scripted {
 
 const SCRIPTS: [keyof Scripted, string, number][] = [
   [PUSH_COMMAND, scripts.PUSH, 3],
-  ['rakitClaim', scripts.CLAIM, 4],
-  ['rakitAck', scripts.ACK, 5],
+  [CLAIM_COMMAND, scripts.CLAIM, 4],
+  [ACK_COMMAND, scripts.ACK, 5],
   ['rakitRelease', scripts.RELEASE, 4],
   ['rakitFail', scripts.FAIL, 6],
   ['rakitRetryFailed', scripts.RETRY_FAILED, 4],
