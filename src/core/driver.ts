@@ -104,6 +104,13 @@ export interface Driver {
   ack(job: ReservedJob): Promise<boolean>;
   /** `ack` of several jobs in one step (one round trip, one transaction); the results in order. */
   ackMany?(jobs: readonly ReservedJob[]): Promise<boolean[]>;
+  /**
+   * `reserve` that first records the acks it can carry in the same step (on Redis, a queue's
+   * acks ride on the claim from that queue): `held[i]` as `ackMany` would say it, or undefined
+   * for an ack it did not carry, which the caller still has to send. When it throws, the caller
+   * cannot know which acks were recorded and sends them all again.
+   */
+  reserveAfterAcks?(acks: readonly ReservedJob[], request: ReserveRequest): Promise<{ claimed: ReservedJob[]; held: (boolean | undefined)[] }>;
   release(job: ReservedJob, options: ReleaseOptions): Promise<boolean>;
   fail(job: ReservedJob, failure: Failure): Promise<boolean>;
   stats(): Promise<QueueStats[]>;

@@ -5,8 +5,9 @@
  * finish; `stop()` again aborts them and gives them back to the queue without counting the attempt.
  *
  * Round trips are shared: the loop claims once for all the slots freed in one turn of the event
- * loop, and the acks of the jobs that ended in that turn go out with the claim, in one call
- * where the driver has `ackMany`.
+ * loop, and the acks of the jobs that ended in that turn go out with the claim: in the claim's
+ * own step where the driver has `reserveAfterAcks` (Redis), else beside it, in one call where
+ * it has `ackMany`.
  */
 import { Attempt, ShutdownAbort, attemptFields, describeFailure, runAttempt, type AttemptOutcome } from './attempt.ts';
 import { backoffDelayMs, type Backoff } from './backoff.ts';
@@ -120,10 +121,13 @@ export class Worker {
       if (reason) break;
       const free = Math.min(this.options.concurrency - this.busy, this.budget());
       let claimed: ReservedJob[] = [];
-      this.flushAcks(); // in the same tick as the claim: one round trip for both
+      // The acks of the jobs that ended go with the claim: carried by it where the driver can,
+      // else sent in the same tick, so one round trip serves both.
+      const riding = free > 0 && this.deps.driver.reserveAfterAcks ? this.takeAcks() : [];
+      this.flushAcks();
       if (free > 0) {
         try {
-          claimed = await this.deps.driver.reserve(this.request(free));
+          claimed = await this.claim(free, riding);
           failures = 0;
         } catch (error) {
           if (error instanceof UsageError) throw error;
@@ -171,6 +175,25 @@ export class Worker {
   /** --memory: this process uses more than it may (checked after each job). */
   private overMemory(): boolean {
     return this.memoryExceeded || (this.options.memory > 0 && process.memoryUsage().rss > this.options.memory * 1024 * 1024);
+  }
+
+  /** Claims up to `limit` jobs, the `riding` acks with them; those the driver did not carry (all of them if it failed) are sent as usual. */
+  private async claim(limit: number, riding: PendingAck[]): Promise<ReservedJob[]> {
+    const { driver } = this.deps;
+    if (riding.length === 0 || !driver.reserveAfterAcks) return driver.reserve(this.request(limit));
+    let result: Awaited<ReturnType<NonNullable<Driver['reserveAfterAcks']>>>;
+    try {
+      result = await driver.reserveAfterAcks(riding.map((pending) => pending.job), this.request(limit));
+    } catch (error) {
+      this.sendAcks(riding);
+      throw error;
+    }
+    this.sendAcks(riding.filter((pending, i) => {
+      const held = result.held[i];
+      if (held !== undefined) pending.resolve(held);
+      return held === undefined;
+    }));
+    return result.claimed;
   }
 
   private request(limit: number): ReserveRequest {
@@ -388,13 +411,22 @@ export class Worker {
     });
   }
 
-  /** Sends the queued acks: one `ackMany` call where the driver has it, through a short outage. */
-  private flushAcks(): void {
+  /** Takes the queued acks (they will not go out by themselves). */
+  private takeAcks(): PendingAck[] {
     if (this.ackFlush) clearImmediate(this.ackFlush);
     this.ackFlush = null;
-    if (this.acks.length === 0) return;
     const batch = this.acks;
     this.acks = [];
+    return batch;
+  }
+
+  private flushAcks(): void {
+    this.sendAcks(this.takeAcks());
+  }
+
+  /** Sends acks: one `ackMany` call where the driver has it, through a short outage. */
+  private sendAcks(batch: PendingAck[]): void {
+    if (batch.length === 0) return;
     const { driver, clock } = this.deps;
     const jobs = batch.map((pending) => pending.job);
     const held = driver.ackMany && jobs.length > 1

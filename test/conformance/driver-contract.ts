@@ -119,6 +119,32 @@ export function driverContract(label: string, makeHarness: () => Promise<DriverH
       for (const j of held) expect((await d.push(job({ queue: j.queue, scheduledAt: clock.now(), overlapKey: j.overlapKey }))).id).toBeTruthy();
     });
 
+    it('records the acks a claim carries before it claims, each only with its own token (reserveAfterAcks)', async () => {
+      fresh();
+      // A driver without reserveAfterAcks gets the acks beside the claim from the worker: the same promise holds.
+      const ackMany = d.ackMany ? d.ackMany.bind(d) : (jobs: readonly ReservedJob[]) => Promise.all(jobs.map((j) => d.ack(j)));
+      const reserveAfterAcks = d.reserveAfterAcks ? d.reserveAfterAcks.bind(d)
+        : async (acks: readonly ReservedJob[], request: Parameters<FullDriver['reserve']>[0]) => ({ held: await ackMany(acks), claimed: await d.reserve(request) });
+      for (const queue of [q('a'), q('a'), q('a'), q('b')]) await d.push(job({ queue, scheduledAt: clock.now(), overlapKey: `k-${Math.random()}` }));
+      const [a1, a2] = await reserve([q('a')], 2);
+      const [b1] = await reserve([q('b')]);
+      const stale = { ...a2!, token: 'not-the-token' };
+      const { held, claimed } = await reserveAfterAcks([a1!, stale, b1!], { queues: [q('a')], names: null, limit: 10, leases: LEASE });
+      expect(held.slice(0, 2)).toEqual([true, false]);
+      // The third job's queue was not claimed from: carried (true), or left for the caller to send.
+      if (held[2] === undefined) expect(await ackMany([b1!])).toEqual([true]);
+      else expect(held[2]).toBe(true);
+      expect(claimed).toHaveLength(1);
+      expect(claimed[0]).toMatchObject({ queue: q('a'), attempts: 1 });
+      expect([a1!.id, a2!.id]).not.toContain(claimed[0]!.id);
+      // Each acked job is gone for good, its overlap key free; the stale ack changed nothing.
+      expect(await ackMany([a1!, b1!, a2!])).toEqual([false, false, true]);
+      for (const j of [a1!, b1!]) expect((await d.push(job({ queue: j.queue, scheduledAt: clock.now() + 3_600_000, overlapKey: j.overlapKey }))).id).toBeTruthy();
+      // With nothing to claim, the acks are still recorded.
+      const done = await reserveAfterAcks([claimed[0]!], { queues: [q('a')], names: null, limit: 10, leases: LEASE });
+      expect(done).toEqual({ held: [true], claimed: [] });
+    });
+
     it('brings a job back when its lease lapses, and the old holder can no longer touch it', async () => {
       fresh();
       await d.push(job({ queue: q(), scheduledAt: clock.now() }));

@@ -86,6 +86,41 @@ const HOLDS = `local function holds(tok, m, token)
 end
 `;
 
+/**
+ * Lua: `ackAll(reserved, pending, overlap, att, tok, prefix, from)`, the ack of several jobs of
+ * one queue, given from ARGV[from] on as member, token and overlap key ('' for none) of each.
+ * Each job whose token still holds is deleted and its overlap key freed; then they all leave
+ * reserved, pending (where a lapsed lease had put them), att and tok. → {1 | 0, ...}
+ */
+const ACK_ALL = `local function ackAll(reserved, pending, overlap, att, tok, prefix, from)
+  local members = {}
+  for i = from, #ARGV, 3 do members[#members + 1] = ARGV[i] end
+  if #members == 0 then return {} end
+  local toks = redis.call('HMGET', tok, unpack(members))
+  local out, gone, keys = {}, {}, {}
+  for n, m in ipairs(members) do
+    local i = from + (n - 1) * 3
+    if toks[n] == ARGV[i + 1] then
+      local okey = ARGV[i + 2]
+      if okey ~= '' and redis.call('HGET', overlap, okey) == m then redis.call('HDEL', overlap, okey) end
+      gone[#gone + 1] = m
+      keys[#keys + 1] = prefix .. m
+      out[n] = 1
+    else
+      out[n] = 0
+    end
+  end
+  if #gone > 0 then
+    redis.call('DEL', unpack(keys))
+    redis.call('HDEL', att, unpack(gone))
+    redis.call('HDEL', tok, unpack(gone))
+    redis.call('ZREM', reserved, unpack(gone))
+    redis.call('ZREM', pending, unpack(gone))
+  end
+  return out
+end
+`;
+
 /** KEYS: seq, pending, overlap. ARGV: job key prefix, record, sched, now, okey, channel. → {1, m} | {0, holder} */
 export const PUSH = `
 local okey = ARGV[5]
@@ -106,15 +141,18 @@ return {1, m}
 `;
 
 /**
- * KEYS: pending, reserved, att, tok. ARGV: job key prefix, now, limit, token, default lease ms,
- * leases JSON {name: ms} (only those that differ from the default), names JSON [..] or ''.
- * Lapsed leases first go back to pending, due at once; then due jobs are claimed oldest first:
+ * KEYS: pending, reserved, att, tok, overlap. ARGV: job key prefix, now, limit, token, default
+ * lease ms, leases JSON {name: ms} (only those that differ from the default), names JSON [..] or
+ * '', then the acks that ride on this claim as ACK takes them (member, token, overlap key).
+ * The acks come first; then lapsed leases go back to pending, due at once; then due jobs are claimed oldest first:
  * attempts + 1, token and lease set, members moved to reserved together. A job's lease ends
  * at now + its lease (the caller works it out the same way).
- * → flat: member, record, attempts, due time of each job
+ * → the number of acks n, their n results as ACK's, then flat: member, record, attempts, due time of each job
  */
 export const CLAIM = `
-${LOAD}local prefix, now, limit, token = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+${LOAD}${ACK_ALL}local prefix, now, limit, token = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local out = ackAll(KEYS[2], KEYS[1], KEYS[5], KEYS[3], KEYS[4], prefix, 8)
+table.insert(out, 1, #out)
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, 100)
 if #lapsed > 0 then
   local back, gone = {}, {}
@@ -135,7 +173,7 @@ if ARGV[7] ~= '' then
   names = {}
   for _, n in ipairs(cjson.decode(ARGV[7])) do names[n] = true end
 end
-local out, count, offset, examined = {}, 0, 0, 0
+local count, offset, examined = 0, 0, 0
 while count < limit and examined < 10000 do
   local batch = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', offset, limit - count)
   if #batch == 0 then break end
@@ -182,38 +220,9 @@ end
 return out
 `;
 
-/**
- * ack of several jobs of one queue: each job whose token still holds is deleted and its overlap
- * key freed; then they all leave reserved, pending (where a lapsed lease had put them), att and tok.
- * KEYS: reserved, pending, overlap, att, tok. ARGV: job key prefix, then member, token and
- * overlap key ('' for none) of each job. → {1 | 0, ...}
- */
+/** KEYS: reserved, pending, overlap, att, tok. ARGV: job key prefix, then member, token and overlap key of each job. → {1 | 0, ...} */
 export const ACK = `
-${HOLDS}local prefix, members = ARGV[1], {}
-for i = 2, #ARGV, 3 do members[#members + 1] = ARGV[i] end
-local toks = redis.call('HMGET', KEYS[5], unpack(members))
-local out, gone, keys = {}, {}, {}
-for n, m in ipairs(members) do
-  local i = 2 + (n - 1) * 3
-  local jk = prefix .. m
-  if toks[n] == ARGV[i + 1] then
-    local okey = ARGV[i + 2]
-    if okey ~= '' and redis.call('HGET', KEYS[3], okey) == m then redis.call('HDEL', KEYS[3], okey) end
-    gone[#gone + 1] = m
-    keys[#keys + 1] = jk
-    out[n] = 1
-  else
-    out[n] = 0
-  end
-end
-if #gone > 0 then
-  redis.call('DEL', unpack(keys))
-  redis.call('HDEL', KEYS[4], unpack(gone))
-  redis.call('HDEL', KEYS[5], unpack(gone))
-  redis.call('ZREM', KEYS[1], unpack(gone))
-  redis.call('ZREM', KEYS[2], unpack(gone))
-end
-return out
+${ACK_ALL}return ackAll(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], 2)
 `;
 
 /** KEYS: reserved, pending, att, tok. ARGV: member, token, at, count attempt ('1'|'0'). → 1 | 0 */

@@ -22,7 +22,7 @@ import { Wakeup } from './wakeup.ts';
 type Arg = string | number;
 interface Scripted {
   rakitPush(...keysAndArgs: Arg[]): Promise<[number, string]>;
-  rakitClaim(...keysAndArgs: Arg[]): Promise<string[]>;
+  rakitClaim(...keysAndArgs: Arg[]): Promise<(string | number)[]>;
   rakitAck(...keysAndArgs: Arg[]): Promise<number[]>;
   rakitRelease(...keysAndArgs: Arg[]): Promise<number>;
   rakitFail(...keysAndArgs: Arg[]): Promise<number>;
@@ -33,7 +33,7 @@ interface Scripted {
 
 const SCRIPTS: [keyof Scripted, string, number][] = [
   [PUSH_COMMAND, scripts.PUSH, 3],
-  [CLAIM_COMMAND, scripts.CLAIM, 4],
+  [CLAIM_COMMAND, scripts.CLAIM, 5],
   [ACK_COMMAND, scripts.ACK, 5],
   ['rakitRelease', scripts.RELEASE, 4],
   ['rakitFail', scripts.FAIL, 6],
@@ -111,43 +111,61 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
   }
 
   async reserve(request: ReserveRequest): Promise<ReservedJob[]> {
-    if (request.limit <= 0) return [];
+    return (await this.reserveAfterAcks([], request)).claimed;
+  }
+
+  /** The acks of each queue the claim takes from ride on that queue's CLAIM script. */
+  async reserveAfterAcks(acks: readonly ReservedJob[], request: ReserveRequest): Promise<{ claimed: ReservedJob[]; held: (boolean | undefined)[] }> {
+    const held = new Array<boolean | undefined>(acks.length);
+    if (request.limit <= 0) return { claimed: [], held };
     await this.open();
     const queues = request.queues ?? (await this.queueList());
     const names = request.names ? JSON.stringify(request.names) : '';
     const { leases } = request;
-    const claimed: ReservedJob[] = [];
+    // Positions of the acks that ride on each queue's claim (at most one script's worth).
+    const riding = new Map<string, number[]>();
+    for (const { key, indexes } of batchesBy(acks, (job) => job.queue, SCRIPT_BATCH)) if (!riding.has(key)) riding.set(key, indexes);
+    const claimFrom = async (queue: string, want: number): Promise<ReservedJob[]> => {
+      const indexes = riding.get(queue) ?? [];
+      riding.delete(queue);
+      const r = await this.claimFrom(queue, want, leases, names, indexes.map((i) => acks[i]!));
+      indexes.forEach((i, n) => (held[i] = r.held[n]));
+      return r.jobs;
+    };
     if (request.queues === null && queues.length > 1) {
       // Every queue, oldest due first: claim from each, keep the oldest, give the rest back.
-      const all = (await Promise.all(queues.map((q) => this.claimFrom(q, request.limit, leases, names))))
+      const all = (await Promise.all(queues.map((q) => claimFrom(q, request.limit))))
         .flat().sort((a, b) => a.scheduledAt - b.scheduledAt || a.id.localeCompare(b.id));
       for (const extra of all.splice(request.limit)) await this.release(extra, { at: extra.scheduledAt, countAttempt: false });
-      return all;
+      return { claimed: all, held };
     }
+    const claimed: ReservedJob[] = [];
     for (const queue of queues) {
       const want = request.limit - claimed.length;
       if (want <= 0) break;
-      claimed.push(...(await this.claimFrom(queue, want, leases, names)));
+      claimed.push(...(await claimFrom(queue, want)));
     }
-    return claimed;
+    return { claimed, held };
   }
 
-  private async claimFrom(queue: string, limit: number, leases: Leases, names: string): Promise<ReservedJob[]> {
+  private async claimFrom(queue: string, limit: number, leases: Leases, names: string, acks: readonly ReservedJob[]): Promise<{ held: boolean[]; jobs: ReservedJob[] }> {
     const token = randomUUID();
     const now = this.clock.now();
     const r = await this.lua.rakitClaim(
-      this.k(queue, 'pending'), this.k(queue, 'reserved'), this.k(queue, 'att'), this.k(queue, 'tok'),
-      this.jobPrefix(queue), now, Math.min(limit, SCRIPT_BATCH), token, leases.defaultMs, leaseText(leases), names,
+      this.k(queue, 'pending'), this.k(queue, 'reserved'), this.k(queue, 'att'), this.k(queue, 'tok'), this.k(queue, 'overlap'),
+      this.jobPrefix(queue), now, Math.min(limit, SCRIPT_BATCH), token, leases.defaultMs, leaseText(leases), names, ...ackArgs(acks),
     );
+    const acked = Number(r[0]);
+    const held = r.slice(1, 1 + acked).map((x) => Number(x) === 1);
     const jobs: ReservedJob[] = [];
-    for (let i = 0; i < r.length; i += 4) {
-      const [name, createdAt, overlapKey, payload] = scripts.parseRecord(r[i + 1]!);
+    for (let i = 1 + acked; i < r.length; i += 4) {
+      const [name, createdAt, overlapKey, payload] = scripts.parseRecord(String(r[i + 1]));
       jobs.push({
         id: `${queue}/${Number(r[i])}`, name, queue, payload, attempts: Number(r[i + 2]), scheduledAt: Number(r[i + 3]),
         createdAt, overlapKey, token, reservedUntil: now + leaseFor(leases, name),
       });
     }
-    return jobs;
+    return { held, jobs };
   }
 
   async ack(job: ReservedJob): Promise<boolean> {
@@ -158,9 +176,8 @@ export class RedisDriver implements Driver, FailedStore, ClearableQueue, WakingQ
   async ackMany(jobs: readonly ReservedJob[]): Promise<boolean[]> {
     const held = new Array<boolean>(jobs.length).fill(false);
     await Promise.all(batchesBy(jobs, (job) => job.queue, SCRIPT_BATCH).map(async ({ key: queue, indexes }) => {
-      const args: Arg[] = [this.k(queue, 'reserved'), this.k(queue, 'pending'), this.k(queue, 'overlap'), this.k(queue, 'att'), this.k(queue, 'tok'), this.jobPrefix(queue)];
-      for (const i of indexes) args.push(scripts.MEMBER(memberOf(jobs[i]!.id)), jobs[i]!.token, jobs[i]!.overlapKey ?? '');
-      const results = await this.lua.rakitAck(...args);
+      const results = await this.lua.rakitAck(this.k(queue, 'reserved'), this.k(queue, 'pending'), this.k(queue, 'overlap'), this.k(queue, 'att'), this.k(queue, 'tok'),
+        this.jobPrefix(queue), ...ackArgs(indexes.map((i) => jobs[i]!)));
       indexes.forEach((i, n) => (held[i] = results[n] === 1));
     }));
     return held;
@@ -382,6 +399,11 @@ function parseId(id: string): { queue: string; m: string } | null {
   const n = id.slice(at + 1);
   if (at <= 0 || !/^[1-9]\d{0,11}$/.test(n)) return null;
   return { queue: id.slice(0, at), m: scripts.MEMBER(n) };
+}
+
+/** ACK's arguments for each job: member, token, overlap key ('' for none). */
+function ackArgs(jobs: readonly ReservedJob[]): string[] {
+  return jobs.flatMap((job) => [scripts.MEMBER(memberOf(job.id)), job.token, job.overlapKey ?? '']);
 }
 
 function memberOf(id: string): string {
