@@ -8,8 +8,12 @@
  * alternating order) once per round too: a target is the median of its ratios over the rounds
  * (the figures of each round were taken minutes apart at most), and the table shows each
  * subject's median.
+ * Beside those steady-state figures, whole processes from a shell (bench/shell.ts): a worker
+ * run over N queued jobs on the shipped config and on the engine's (recycling and logging off),
+ * startup included, and BullMQ's worker from a shell on the same Redis.
  * Options: --jobs N (default 20000; concurrency 1 uses N/4), --rounds N (default 3),
- * --rss-jobs N (default 1000000, the target's length; 0 skips), --only a,b (subjects).
+ * --rss-jobs N (default 1000000, the target's length; 0 skips), --only a,b (subjects; `shell`
+ * names the whole-process rows).
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { REPO } from '../test/helpers/app.ts';
 import { benchApp, emptyRunMs, fill, markedMs, median, OUR_STORES, workOff } from './ours.ts';
+import { shellRuns } from './shell.ts';
 
 const { values } = parseArgs({ options: {
   jobs: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' }, 'rss-jobs': { type: 'string', default: '1000000' }, only: { type: 'string' },
@@ -31,8 +36,9 @@ const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
 const SUBJECT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'subject.ts');
 const run = promisify(execFile);
 
+const ONLY = values.only?.split(',') ?? null;
 const SUBJECTS = [...OUR_STORES.map((s) => `rakit-${s}`), 'bullmq', 'bee-queue', 'graphile-worker', 'laravel-loop']
-  .filter((s) => !values.only || values.only.split(',').includes(s));
+  .filter((s) => !ONLY || ONLY.includes(s));
 
 async function measure(subject: string, op: string, n: number, concurrency = 0): Promise<unknown> {
   const { stdout } = await run(TSX, [SUBJECT, subject, op, String(n), String(concurrency)], { cwd: REPO, maxBuffer: 1 << 26, env: { ...process.env, RAKIT_LOG_LEVEL: 'warn' } });
@@ -109,7 +115,8 @@ for (const [store, costs] of Object.entries(managerRounds)) {
   extra[`in-process c50 jobs/s (${store})`] = median(costs.map((c) => c.inProcess));
   extra[`manager / in-process (${store})`] = median(costs.map((c) => c.manager / c.inProcess));
 }
-if (RSS_JOBS > 0 && (!values.only || values.only.split(',').includes('rakit-redis'))) Object.assign(extra, await rssOverLongRun(RSS_JOBS));
+if (RSS_JOBS > 0 && (!ONLY || ONLY.includes('rakit-redis'))) Object.assign(extra, await rssOverLongRun(RSS_JOBS));
+const shell = !ONLY || ONLY.includes('shell') ? await shellRuns(['sqlite', 'redis'], N, ROUNDS, true) : null;
 
 /** RSS of the manager and its worker process while one run works off `n` jobs on Redis. */
 async function rssOverLongRun(n: number): Promise<Record<string, number>> {
@@ -167,6 +174,8 @@ const targets: [string, number, number, string][] = [
   ['empty --stop-when-empty run ms (sqlite)', extra['cold start ms (sqlite)'] ?? NaN, 300, '≤'],
   ['RSS growth % over the long run', extra['RSS growth %'] ?? NaN, 10, '≤'],
   ['manager / in-process c=50 (redis)', extra['manager / in-process (redis)'] ?? NaN, 0.9, '≥'],
+  ['shell: shipped / engine time (sqlite)', shell?.ratios.sqlite ?? NaN, 1.25, '≤'],
+  ['shell: shipped / engine time (redis)', shell?.ratios.redis ?? NaN, 1.25, '≤'],
 ];
 const targetTable = [
   '| measure | value | target | met |', '|---|---:|---:|---|',
@@ -176,9 +185,14 @@ const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.ro
 console.log(`rakit jobs benchmark — ${new Date().toISOString().slice(0, 10)}, ${machine}; ${N} no-op jobs (c=1: ${N1}), median of ${ROUNDS} rounds\n`);
 console.log(table);
 console.log('');
+if (shell) {
+  console.log(`Whole processes from a shell, startup included: \`job:runall --stop-when-empty --concurrency=50\` over ${N} queued no-op jobs\n`);
+  console.log(['| run | ms | jobs/s |', '|---|---:|---:|', ...shell.rows.map((r) => `| ${r.subject} | ${f(r.ms)} | ${f(r.jobsPerSecond)} |`)].join('\n'));
+  console.log('');
+}
 console.log(Object.entries(extra).map(([k, v]) => `- ${k}: ${f(v, Math.abs(v) < 10 ? 2 : 1)}`).join('\n'));
 console.log('');
 console.log(targetTable);
 mkdirSync(path.join(REPO, 'bench', 'results'), { recursive: true });
-writeFileSync(path.join(REPO, 'bench', 'results', 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, jobs: N, rounds, rows, extra, targets: targets.map(([name, value, target, cmp]) => ({ name, value, target, cmp })) }, null, 2)}\n`);
+writeFileSync(path.join(REPO, 'bench', 'results', 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, jobs: N, rounds, rows, shell, extra, targets: targets.map(([name, value, target, cmp]) => ({ name, value, target, cmp })) }, null, 2)}\n`);
 process.exit(0);
