@@ -1,7 +1,10 @@
 /**
- * The driver contract: what the worker and the commands need from a queue store, and nothing
- * more. Every driver (database, redis, file, memcached) implements `Driver` and the
- * `FailedStore` / `ClearableQueue` capabilities, and passes the one conformance suite.
+ * The driver contract: what the worker needs from a queue store (`Driver`, eight methods), and
+ * each optional ability in an interface of its own beside it: batching (`BatchingQueue`), the
+ * failed store, clearing, waking idle workers, the restart signal. Every driver (database, redis,
+ * file, memcached) implements `Driver`, `FailedStore`, `ClearableQueue` and `RestartSignal`, and
+ * passes the one conformance suite. Which queue a claim takes from is decided in queue-policy.ts,
+ * once for every driver.
  *
  * Guarantees every driver keeps:
  * - `push` with an overlap key is check-and-store in one atomic step.
@@ -100,23 +103,28 @@ export interface Driver {
   /** What a user must know before trusting this driver (said once when a worker starts). */
   readonly warning?: string;
   push(job: NewJob): Promise<PushResult>;
+  /** Claims up to `request.limit` due jobs in the order of queue-policy.ts. */
   reserve(request: ReserveRequest): Promise<ReservedJob[]>;
   ack(job: ReservedJob): Promise<boolean>;
-  /** `ack` of several jobs in one step (one round trip, one transaction); the results in order. */
-  ackMany?(jobs: readonly ReservedJob[]): Promise<boolean[]>;
-  /**
-   * `reserve` that first records the acks it can carry in the same step (on Redis, a queue's
-   * acks ride on the claim from that queue): `held[i]` as `ackMany` would say it, or undefined
-   * for an ack it did not carry, which the caller still has to send. When it throws, the caller
-   * cannot know which acks were recorded and sends them all again.
-   */
-  reserveAfterAcks?(acks: readonly ReservedJob[], request: ReserveRequest): Promise<{ claimed: ReservedJob[]; held: (boolean | undefined)[] }>;
   release(job: ReservedJob, options: ReleaseOptions): Promise<boolean>;
   fail(job: ReservedJob, failure: Failure): Promise<boolean>;
   stats(): Promise<QueueStats[]>;
   /** Whether a job is due now on one of `queues` (null: any): a cron run's look at an empty queue. */
   hasDue(queues: readonly string[] | null): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A driver that sends the acks of a batch in fewer round trips than one per job. */
+export interface BatchingQueue {
+  /** `ack` of several jobs in one step (one round trip, one transaction); the results in order. */
+  ackMany(jobs: readonly ReservedJob[]): Promise<boolean[]>;
+  /**
+   * `reserve` with the acks sent in the same turn: carried by the claim's own step where the store
+   * can (on Redis, a queue's acks ride on the claim from that queue), else beside it. `held[i]` is
+   * as `ackMany` would say it, or undefined for an ack it did not carry, which the caller still has
+   * to send. When it throws, the caller cannot know which acks were recorded and sends them all again.
+   */
+  reserveAfterAcks(acks: readonly ReservedJob[], request: ReserveRequest): Promise<{ claimed: ReservedJob[]; held: (boolean | undefined)[] }>;
 }
 
 export interface FailedJob {
@@ -143,7 +151,7 @@ export interface RetryResult {
 /** The failed-job store behind `job:failed`, `job:retry`, `job:forget` and `job:flush`. */
 export interface FailedStore {
   listFailed(limit?: number): Promise<FailedJob[]>;
-  retryFailed(ids: readonly string[] | 'all'): Promise<RetryResult>;
+  retryFailed(ids: readonly string[]): Promise<RetryResult>;
   forgetFailed(id: string): Promise<boolean>;
   /** Deletes failed jobs older than `olderThanMs` epoch ms (all when null); returns how many. */
   flushFailed(olderThanMs: number | null): Promise<number>;
@@ -171,38 +179,5 @@ export interface RestartSignal {
   requestRestart(at: number): Promise<void>;
 }
 
-export type FullDriver = Driver & FailedStore & ClearableQueue & RestartSignal & Partial<WakingQueue>;
-
-/**
- * The positions of `items` grouped by `keyOf`, at most `size` per group, in order: the calls of
- * a batched driver step (one per queue or claim token, and per chunk a statement or script can take).
- */
-export function batchesBy<T>(items: readonly T[], keyOf: (item: T) => string, size: number): { key: string; indexes: number[] }[] {
-  const batches: { key: string; indexes: number[] }[] = [];
-  const open = new Map<string, number[]>();
-  items.forEach((item, i) => {
-    const key = keyOf(item);
-    let indexes = open.get(key);
-    if (!indexes || indexes.length >= size) {
-      open.set(key, (indexes = []));
-      batches.push({ key, indexes });
-    }
-    indexes.push(i);
-  });
-  return batches;
-}
-
-/** hasDue for stores without an index to ask: from their stats. */
-export async function hasDueFromStats(driver: Driver, queues: readonly string[] | null): Promise<boolean> {
-  return (await driver.stats()).some((s) => s.ready > 0 && (queues === null || queues.includes(s.queue)));
-}
-
-/** flushFailed for stores without a query: list the failed jobs and forget the old ones one by one. */
-export async function flushFailedOneByOne(store: FailedStore, olderThanMs: number | null): Promise<number> {
-  let n = 0;
-  for (const failed of await store.listFailed(Number.MAX_SAFE_INTEGER)) {
-    if (olderThanMs !== null && failed.failedAt >= olderThanMs) continue;
-    if (await store.forgetFailed(failed.id)) n++;
-  }
-  return n;
-}
+/** A driver as the runtime holds it: the contract, the capabilities every driver has, and those some have. */
+export type FullDriver = Driver & FailedStore & ClearableQueue & RestartSignal & Partial<WakingQueue> & Partial<BatchingQueue>;

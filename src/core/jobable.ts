@@ -3,13 +3,11 @@
  * tries, backoff, jobName), and the static dispatch entry points.
  */
 import type { Backoff } from './backoff.ts';
+import { JOBABLE_BRAND } from './job-brand.ts';
 import { kebabCase } from './naming.ts';
 import { readPath, type Payload } from './payload.ts';
 import { PendingDispatch } from './pending-dispatch.ts';
 import type { When } from './when.ts';
-
-/** Marks job classes across module copies (an app and a linked package may load two). */
-export const JOBABLE_BRAND = Symbol.for('rakit.jobable');
 
 /** What the worker tells a job about the attempt it is running. */
 export interface JobContext {
@@ -107,8 +105,3 @@ export abstract class Jobable<P extends Payload = Payload> {
 }
 
 type PayloadOf<C> = C extends new (payload: infer P, ...rest: any[]) => unknown ? P : Payload;
-
-export function isJobClass(value: unknown): value is JobClass {
-  return typeof value === 'function' && (value as unknown as Record<symbol, unknown>)[JOBABLE_BRAND] === true &&
-    value !== Jobable && typeof (value as { prototype?: { run?: unknown } }).prototype?.run === 'function';
-}

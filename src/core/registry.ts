@@ -8,7 +8,8 @@ import path from 'node:path';
 import { importModule } from './app-files.ts';
 import { DiscoveryError, UnknownJobError, coerceError } from './errors.ts';
 import { jobListeners, listenedJobNames, type Listener } from './events.ts';
-import { isJobClass, type JobClass } from './jobable.ts';
+import { isJobClass } from './job-brand.ts';
+import type { JobClass } from './jobable.ts';
 import { nearestNames } from './naming.ts';
 
 export type Handler = { kind: 'class'; jobClass: JobClass } | { kind: 'listeners'; listeners: Listener[] };

@@ -13,7 +13,7 @@ import { Attempt, ShutdownAbort, attemptFields, describeFailure, runAttempt, typ
 import { backoffDelayMs, type Backoff } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import type { JobConfig } from './config.ts';
-import type { Driver, Leases, ReserveRequest, ReservedJob, RestartSignal, WakingQueue } from './driver.ts';
+import type { BatchingQueue, Driver, Leases, ReserveRequest, ReservedJob, RestartSignal, WakingQueue } from './driver.ts';
 import { UsageError, coerceError } from './errors.ts';
 import type { JobClass } from './jobable.ts';
 import type { Logger } from './logger.ts';
@@ -41,7 +41,7 @@ export interface WorkerHooks {
 }
 
 export interface WorkerDeps {
-  driver: Driver & RestartSignal & Partial<WakingQueue>;
+  driver: Driver & RestartSignal & Partial<WakingQueue> & Partial<BatchingQueue>;
   registry: Registry;
   config: JobConfig;
   logger: Logger;
@@ -181,7 +181,7 @@ export class Worker {
   private async claim(limit: number, riding: PendingAck[]): Promise<ReservedJob[]> {
     const { driver } = this.deps;
     if (riding.length === 0 || !driver.reserveAfterAcks) return driver.reserve(this.request(limit));
-    let result: Awaited<ReturnType<NonNullable<Driver['reserveAfterAcks']>>>;
+    let result: Awaited<ReturnType<BatchingQueue['reserveAfterAcks']>>;
     try {
       result = await driver.reserveAfterAcks(riding.map((pending) => pending.job), this.request(limit));
     } catch (error) {

@@ -1,5 +1,6 @@
 /**
- * The Lua scripts of the redis driver, one per multi-key step, each atomic on the server.
+ * The Lua scripts of the redis driver, one per multi-key step, each atomic on the server (those
+ * of the failed store are in redis-failed.ts).
  * Every key a script touches carries the queue's hash tag (`{queue}`), so a queue lives in one
  * slot and the scripts work on Redis Cluster. Members are zero-padded sequence numbers, so
  * equal scores sort in dispatch order.
@@ -53,7 +54,7 @@ export function parseRecord(text: string): [string, number, string | null, strin
 }
 
 /** Lua: `pack(name, created, okey, payload)`, a job's record as `record` writes it. */
-const PACK = `local function pack(name, created, okey, payload)
+export const PACK = `local function pack(name, created, okey, payload)
   return cjson.encode({name, tostring(created), okey or ''}) .. '\\n' .. (payload or '')
 end
 `;
@@ -258,38 +259,6 @@ redis.call('HSET', ARGV[6], 'name', name, 'payload', payload, 'created', created
   'attempts', n, 'exception', ARGV[4], 'failed_at', ARGV[5])
 redis.call('ZADD', KEYS[4], ARGV[5], m)
 return 1
-`;
-
-/**
- * KEYS: failed, pending, overlap, seq. ARGV: failed key, failed member, job key prefix, now, channel.
- * → {1, new member} | {0} (missing) | {-1} (overlap key held)
- */
-export const RETRY_FAILED = `
-${PACK}local f = redis.call('HMGET', ARGV[1], 'name', 'payload', 'created', 'okey')
-if not f[1] then return {0} end
-local okey = f[4] or ''
-if okey ~= '' then
-  local holder = redis.call('HGET', KEYS[3], okey)
-  if holder and redis.call('EXISTS', ARGV[3] .. holder) == 1 then return {-1} end
-end
-local m = string.format('%012d', redis.call('INCR', KEYS[4]))
-redis.call('SET', ARGV[3] .. m, pack(f[1], f[3] or ARGV[4], okey, f[2]))
-redis.call('DEL', ARGV[1])
-redis.call('ZREM', KEYS[1], ARGV[2])
-if okey ~= '' then redis.call('HSET', KEYS[3], okey, m) end
-redis.call('ZADD', KEYS[2], ARGV[4], m)
-redis.call('PUBLISH', ARGV[5], '1')
-return {1, m}
-`;
-
-/** KEYS: failed. ARGV: failed key prefix, members... → how many removed */
-export const FORGET_FAILED = `
-local n = 0
-for i = 2, #ARGV do
-  n = n + redis.call('ZREM', KEYS[1], ARGV[i])
-  redis.call('DEL', ARGV[1] .. ARGV[i])
-end
-return n
 `;
 
 /** KEYS: pending, overlap, att, tok. ARGV: job key prefix, members... Drops pending jobs (not reserved ones). → how many */
