@@ -84,7 +84,7 @@ export function defineConfig(config: JobConfigInput): JobConfigInput {
   return config;
 }
 
-export const CONFIG_CANDIDATES = ['application/config/job.ts', 'application/config/job.js', 'application/config/job.mjs'];
+export const CONFIG_CANDIDATES = ['application/config/job.ts', 'application/config/job.js', 'application/config/job.mjs', 'application/config/job.cjs'];
 
 export async function loadConfig(root = process.cwd(), env: NodeJS.ProcessEnv = process.env): Promise<JobConfig> {
   const file = CONFIG_CANDIDATES.map((c) => path.join(root, c)).find((f) => existsSync(f));
