@@ -90,8 +90,8 @@ export async function loadConfig(root = process.cwd(), env: NodeJS.ProcessEnv = 
   const file = CONFIG_CANDIDATES.map((c) => path.join(root, c)).find((f) => existsSync(f));
   if (!file) {
     throw new ConfigError(
-      `No configuration: ${path.join(root, CONFIG_CANDIDATES[0]!)} is missing — run rakit in your app's folder, ` +
-        `or create it (see README, "Configuration")`,
+      `No configuration: ${path.join(root, CONFIG_CANDIDATES[0]!)} is missing (and no .js, .mjs, .cjs) — run rakit in your app's folder, ` +
+        `or create it with "npx rakit init" (see README, "Setup")`,
     );
   }
   let loaded: unknown;
