@@ -7,9 +7,9 @@
  * - ```js (`// dispatch.mjs`, `// dispatch.cjs`): run by test/package/installed.test.ts, in the
  *   JavaScript apps that installed the packed tarball;
  * - ```sh: each command line runs in the app with `npx` finding the rakit binary; it must exit 0.
- *   `npm install rakit` is left to test/package/installed.test.ts, which installs the tarball;
+ *   `npm install rakit` is left to test/package/installed.test.ts, which installs the tarball.
  *   A worker that runs until stopped (`job:runall` without a stop flag) must still be running
- *   after 3 s and stop cleanly on SIGTERM. `sudo` runs the command as is, and `supervisorctl` talks to
+ *   2 s after it said it started and stop cleanly on SIGTERM. `sudo` runs the command as is, and `supervisorctl` talks to
  *   a private supervisord; /etc/supervisor/conf.d, /var/log/rakit and /var/www/myapp stand for
  *   its folders and the app;
  * - ```cron: the command of the crontab line, run the same way;
@@ -95,14 +95,25 @@ function exec(command: string, args: string[], app: DocApp, options: { untilStop
     let stillRunning = false;
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
-    const timer = options.untilStopped
-      ? setTimeout(() => {
+    // A worker that runs until stopped gets its SIGTERM 2 s after it said it started (on a busy
+    // machine npx and the start alone can take several seconds), and must still be running then.
+    let timer: NodeJS.Timeout | undefined;
+    const stopWhenStarted = (): void => {
+      if (timer) return;
+      timer = setTimeout(() => {
         stillRunning = true;
         process.kill(-child.pid!, 'SIGTERM');
-      }, 3000)
-      : setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
+      }, 2000);
+    };
+    const limit = options.untilStopped ? setTimeout(stopWhenStarted, 60_000) : setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
+    const seen = () => {
+      if (options.untilStopped && /Worker started/.test(output)) stopWhenStarted();
+    };
+    child.stdout.on('data', seen);
+    child.stderr.on('data', seen);
     child.on('close', (code) => {
       clearTimeout(timer);
+      clearTimeout(limit);
       resolve({ code, output, stillRunning });
     });
   });
