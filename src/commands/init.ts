@@ -1,3 +1,8 @@
+/**
+ * `rakit init`: scaffolds rakit jobs in the app of this folder from templates/init/<language>/,
+ * in the app's language (core/app-files.ts), and the job tables migration as job:table writes it.
+ * What exists is left alone.
+ */
 import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
