@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'storage/**', 'coverage/**', 'dist/**'] },
+  { ignores: ['node_modules/**', 'storage/**', 'coverage/**', 'dist/**', 'templates/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The rakit binary: runs dist/ (src/ built by scripts/build.js, rebuilt here when src/ changed)
-// as plain JavaScript; the app's TypeScript files load through src/core/bin-loader.ts.
+// The rakit binary: runs dist/ as plain JavaScript; the app's TypeScript files load through
+// src/core/bin-loader.ts. In a checkout (src/ beside dist/) dist/ is built by scripts/build.js and
+// rebuilt here when src/ changed; an installed package runs the dist/ it was packed with and
+// writes nothing into its own folder.
 
 // A worker process forked by the manager (`__worker`, WORKER_ARG in src/core/ipc.ts): signals
 // belong to the manager, and a SIGTERM or Ctrl-C sent to the process group reaches this process
@@ -10,6 +12,10 @@ const worker = process.argv[2] === '__worker';
 if (worker) for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => undefined);
 
 // The manager has checked the build: its worker processes run the code it runs.
-if (!worker) await (await import('../scripts/build.js')).ensureBuilt();
+if (!worker) {
+  const { existsSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  if (existsSync(fileURLToPath(import.meta.resolve('../src/')))) await (await import('../scripts/build.js')).ensureBuilt();
+}
 const { main } = await import('../dist/bin.js');
 process.exit(await main(process.argv.slice(2)));

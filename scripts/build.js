@@ -6,6 +6,11 @@
 // when they differ. Files are written beside and renamed into place one by one (chunk names
 // carry a content hash), so processes that start while another one builds never read a
 // half-written file. `node scripts/build.js` builds when needed.
+//
+// `node scripts/build.js --package` (npm's `prepack`) makes what the published package ships:
+// dist/ without the chunks of earlier builds, and the declaration files in dist/types/. Each
+// build makes dist/index.cjs too, the CommonJS build of the public API (`require('rakit')`). An installed package has
+// no src/ and never builds: the binary runs dist/ as it was packed.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +21,7 @@ const DIST = path.join(ROOT, 'dist');
 const STAMP = path.join(DIST, '.source');
 const ENTRIES = ['src/bin.ts', 'src/index.ts'];
 const SELF = fileURLToPath(import.meta.url);
+const TYPES = path.join(DIST, 'types');
 
 /**
  * Packages are bundled into dist/: resolving and reading the hundreds of small files of knex,
@@ -109,7 +115,7 @@ export async function ensureBuilt() {
   const hash = await hashOf(files);
   if (stamp?.hash === hash) {
     try {
-      writeStamp({ hash, stats }, DIST); // next time, the sizes and mtimes are enough
+      writeStamp({ ...stamp, hash, stats }, DIST); // next time, the sizes and mtimes are enough
     } catch {
       // a read-only install: hash again next time
     }
@@ -135,6 +141,7 @@ export async function ensureBuilt() {
       sourcemap: true,
       logLevel: 'error',
     });
+    await buildCommonJs(staging);
     // Chunks first, entry points last: an entry never names a chunk that is not there yet.
     const entries = new Set(ENTRIES.map((e) => path.basename(e, '.ts') + '.js'));
     const built = readdirSync(staging).sort((a, b) => Number(entries.has(a.replace(/\.map$/, ''))) - Number(entries.has(b.replace(/\.map$/, ''))));
@@ -145,10 +152,62 @@ export async function ensureBuilt() {
       const full = path.join(DIST, file);
       if (/-[A-Z0-9]{8}\.js(\.map)?$/.test(file) && !built.includes(file) && Date.now() - statSync(full).mtimeMs > 86_400_000) rmSync(full, { force: true });
     }
-    writeStamp({ hash, stats }, staging);
+    writeStamp({ hash, stats, files: built }, staging);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === SELF) await ensureBuilt();
+/**
+ * The CommonJS build of the public API. One process has one rakit: when the binary (ES modules)
+ * has loaded the API already, `require('rakit')` in the app's CommonJS files returns that one
+ * (bin-loader.ts puts it on globalThis), so their jobs, listeners and dispatches share its
+ * configuration and connections.
+ */
+async function buildCommonJs(outdir) {
+  const { build } = await import('esbuild');
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: ['src/index.ts'],
+    outfile: path.join(outdir, 'index.cjs'),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    plugins: [packagesInBundle],
+    define: { 'import.meta.url': '__rakit_import_meta_url' },
+    banner: { js: "const __rakit_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+    footer: { js: "module.exports = globalThis[Symbol.for('rakit.api')] ?? module.exports;" },
+    logLevel: 'error',
+  });
+}
+
+/** Declaration files of the public API (tsconfig.build.json), in dist/types/. */
+async function buildTypes() {
+  const { spawnSync } = await import('node:child_process');
+  rmSync(TYPES, { recursive: true, force: true });
+  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (exit ${result.status})`);
+  // The sources import each other as `./x.ts`; the declarations sit beside no .ts file.
+  for (const entry of readdirSync(TYPES, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/(['"])(\.\.?\/[^'"]+)\.ts\1/g, '$1$2.js$1'));
+  }
+}
+
+/** What the package ships: the current build only, and its types. */
+export async function buildPackage() {
+  if (!Array.isArray(readStamp()?.files)) rmSync(STAMP, { force: true }); // built before stamps listed their files
+  await ensureBuilt();
+  const { files } = readStamp();
+  for (const file of readdirSync(DIST)) {
+    if (/\.js(\.map)?$/.test(file) && !files.includes(file)) rmSync(path.join(DIST, file), { force: true });
+  }
+  await buildTypes();
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === SELF) {
+  await (process.argv.includes('--package') ? buildPackage() : ensureBuilt());
+}

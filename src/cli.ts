@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'job:restart': async () => (await import('./commands/job-restart.ts')).jobRestartCommand(),
   'job:supervisor': async () => (await import('./commands/job-supervisor.ts')).jobSupervisorCommand(),
   'make:job': async () => (await import('./commands/make-job.ts')).makeJobCommand(),
+  init: async () => (await import('./commands/init.ts')).initCommand(),
 };
 
 /** The program with every command, or with only `only` when that names one. */

@@ -61,4 +61,20 @@ describe('discovery', () => {
     await registry.discover();
     expect(registry.resolve('legacy-thing')).toMatchObject({ kind: 'listeners' });
   });
+
+  it('finds job classes and listeners in .js, .cjs and .mjs files of a CommonJS JavaScript app', async () => {
+    // As under the binary: require('rakit') in the app's CommonJS files gets this process's rakit.
+    (globalThis as Record<symbol, unknown>)[Symbol.for('rakit.api')] ??= await import('../src/index.ts');
+    const cjs = JSON.stringify(path.join(REPO, 'dist', 'index.cjs'));
+    const registry = app({
+      'package.json': JSON.stringify({ type: 'commonjs' }),
+      'application/jobs/Mailer.cjs': `const { Jobable } = require(${cjs});\nclass Mailer extends Jobable { run() {} }\nmodule.exports = Mailer;`,
+      'application/jobs/billing/Billing.js': `const { Jobable } = require(${cjs});\nexports.Billing = class Billing extends Jobable { run() {} };`,
+      'application/jobs/Report.mjs': "import { Jobable } from 'JOBABLE'; export default class Report extends Jobable { run() {} }",
+      'application/events.cjs': `require(${cjs}).Event.listen('rakit.jobs.run: js-thing', () => 1);`,
+    });
+    await registry.discover();
+    expect(registry.names()).toEqual(expect.arrayContaining(['billing', 'mailer', 'report', 'js-thing']));
+    expect(registry.resolve('js-thing')).toMatchObject({ kind: 'listeners' });
+  });
 });

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
+import { appLanguage } from '../core/app-files.ts';
 import { loadConfig } from '../core/config.ts';
 import { createKnex } from '../core/drivers/database-connection.ts';
 import { MIGRATIONS_DIR, jobTablesMigration, jobTablesMigrationName } from '../core/migrations.ts';
@@ -34,8 +35,9 @@ export function jobTableCommand(): Command {
       }
       mkdirSync(dir, { recursive: true });
       const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
-      const file = path.join(dir, jobTablesMigrationName(config.table, stamp));
-      writeFileSync(file, jobTablesMigration(config.table, config.failed_table), { flag: 'wx' });
+      const language = appLanguage(config.root, config.source);
+      const file = path.join(dir, jobTablesMigrationName(config.table, stamp, language));
+      writeFileSync(file, jobTablesMigration(config.table, config.failed_table, language), { flag: 'wx' });
       console.log(`Created ${path.relative(config.root, file)} — now run: rakit migrate`);
     });
 }

@@ -4,7 +4,34 @@
  * suits a host that already runs TypeScript (an app under tsx, vitest) or an app of plain
  * JavaScript. The rakit binary runs as plain JavaScript and installs its own way (bin-loader.ts).
  */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+
+/** The language of an app's files: TypeScript, JavaScript as ES modules, or CommonJS. */
+export type AppLanguage = 'ts' | 'esm' | 'cjs';
+
+/** The extension of a new file the app will import, in each language. */
+export const SOURCE_EXTENSION: Record<AppLanguage, string> = { ts: '.ts', esm: '.js', cjs: '.cjs' };
+
+/**
+ * The language of the app in `root`: that of its configuration file when there is one (`job.ts`,
+ * `job.mjs`, `job.cjs`; `job.js` by package.json's "type"), else TypeScript where tsconfig.json
+ * is, else JavaScript in the module system of package.json's "type" (CommonJS without one, as
+ * Node reads it).
+ */
+export function appLanguage(root: string, configFile?: string): AppLanguage {
+  const extension = configFile ? path.extname(configFile) : '';
+  if (/^\.[cm]?ts$/.test(extension)) return 'ts';
+  if (extension === '.mjs') return 'esm';
+  if (extension === '.cjs') return 'cjs';
+  if (!configFile && existsSync(path.join(root, 'tsconfig.json'))) return 'ts';
+  try {
+    return (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { type?: unknown }).type === 'module' ? 'esm' : 'cjs';
+  } catch {
+    return 'cjs';
+  }
+}
 
 export interface AppFiles {
   /** The exports of the configuration module `file` of the app in `root`. */

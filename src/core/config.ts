@@ -84,14 +84,14 @@ export function defineConfig(config: JobConfigInput): JobConfigInput {
   return config;
 }
 
-export const CONFIG_CANDIDATES = ['application/config/job.ts', 'application/config/job.js', 'application/config/job.mjs'];
+export const CONFIG_CANDIDATES = ['application/config/job.ts', 'application/config/job.js', 'application/config/job.mjs', 'application/config/job.cjs'];
 
 export async function loadConfig(root = process.cwd(), env: NodeJS.ProcessEnv = process.env): Promise<JobConfig> {
   const file = CONFIG_CANDIDATES.map((c) => path.join(root, c)).find((f) => existsSync(f));
   if (!file) {
     throw new ConfigError(
-      `No configuration: ${path.join(root, CONFIG_CANDIDATES[0]!)} is missing — run rakit in your app's folder, ` +
-        `or create it (see README, "Configuration")`,
+      `No configuration: ${path.join(root, CONFIG_CANDIDATES[0]!)} is missing (and no .js, .mjs, .cjs) — run rakit in your app's folder, ` +
+        `or create it with "npx rakit init" (see README, "Setup")`,
     );
   }
   let loaded: unknown;

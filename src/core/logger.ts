@@ -39,7 +39,7 @@ type Colors = Parameters<pretty.MessageFormatFunc>[3]['colors'];
 
 const STATUS_COLOR: Record<AttemptStatus, keyof Colors> = { DONE: 'green', RETRY: 'yellow', FAIL: 'red', RELEASED: 'yellow' };
 
-/** One line a person reads; see the header. */
+/** One line a person reads; see the header. @internal (not in the published types) */
 export function humanLine(log: Record<string, unknown>, messageKey: string, levelLabel: string, { colors }: { colors: Colors }): string {
   const time = colors.gray(localTime(typeof log.time === 'number' ? log.time : Date.now()));
   const status = log.status as AttemptStatus | undefined;

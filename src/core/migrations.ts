@@ -5,17 +5,25 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { importModule } from './app-files.ts';
+import { SOURCE_EXTENSION, importModule, type AppLanguage } from './app-files.ts';
 
 export const MIGRATIONS_DIR = 'migrations';
 
-export function jobTablesMigration(table: string, failedTable: string): string {
-  return `import type { Knex } from 'knex';
+/** How a migration function is declared in each language of app. */
+const DECLARE = {
+  ts: (name: string) => `export async function ${name}(knex: Knex): Promise<void> {`,
+  esm: (name: string) => `/** @param {import('knex').Knex} knex */\nexport async function ${name}(knex) {`,
+  cjs: (name: string) => `/** @param {import('knex').Knex} knex */\nexports.${name} = async function ${name}(knex) {`,
+};
 
+/** The migration `rakit job:table` writes, in the app's language (TypeScript, ES modules or CommonJS). */
+export function jobTablesMigration(table: string, failedTable: string, language: AppLanguage = 'ts'): string {
+  const end = language === 'cjs' ? '};' : '}';
+  return `${language === 'ts' ? "import type { Knex } from 'knex';\n\n" : ''}\
 // Written by \`rakit job:table\`: the jobs table, the failed-jobs table and the signals table of rakit jobs.
 // Times are epoch milliseconds (UTC) in BIGINT columns, the same on SQLite, MySQL and PostgreSQL.
 
-export async function up(knex: Knex): Promise<void> {
+${DECLARE[language]('up')}
   await knex.schema.createTable('${table}', (t) => {
     t.bigIncrements('id');
     t.string('name', 191).notNullable();
@@ -54,22 +62,22 @@ export async function up(knex: Knex): Promise<void> {
     t.string('name', 64).primary();
     t.bigInteger('value').notNullable();
   });
-}
+${end}
 
-export async function down(knex: Knex): Promise<void> {
+${DECLARE[language]('down')}
   await knex.schema.dropTableIfExists('${table}_signals');
   await knex.schema.dropTableIfExists('${failedTable}');
   await knex.schema.dropTableIfExists('${table}');
-}
+${end}
 `;
 }
 
 /** File name of the job tables migration for these table names. */
-export function jobTablesMigrationName(table: string, stamp: string): string {
-  return `${stamp}_create_${table}_table.ts`;
+export function jobTablesMigrationName(table: string, stamp: string, language: AppLanguage = 'ts'): string {
+  return `${stamp}_create_${table}_table${SOURCE_EXTENSION[language]}`;
 }
 
-const MIGRATION_FILE = /\.(ts|mts|js|mjs)$/;
+const MIGRATION_FILE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 
 /** A knex migration source over `dir`, importing each file (TypeScript included) in name order. */
 export function migrationSource(dir: string): Knex.MigrationSource<string> {

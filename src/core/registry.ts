@@ -14,7 +14,7 @@ import { nearestNames } from './naming.ts';
 
 export type Handler = { kind: 'class'; jobClass: JobClass } | { kind: 'listeners'; listeners: Listener[] };
 
-const JOB_GLOB = '**/*.{ts,mts,js,mjs}';
+const JOB_GLOB = '**/*.{ts,mts,cts,js,mjs,cjs}';
 
 export class Registry {
   private readonly classes = new Map<string, { jobClass: JobClass; file: string }>();
@@ -46,7 +46,7 @@ export class Registry {
         if (isJobClass(value)) this.add(value, file);
       }
     }
-    const events = ['application/events.ts', 'application/events.js', 'application/events.mjs']
+    const events = ['application/events.ts', 'application/events.js', 'application/events.mjs', 'application/events.cjs']
       .map((f) => path.join(this.root, f)).find((f) => existsSync(f));
     if (events) {
       try {

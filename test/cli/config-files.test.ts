@@ -1,10 +1,12 @@
 /**
  * The binary loads the app's TypeScript config without a TypeScript loader, from a bundle it
- * keeps in node_modules/.cache/rakit: an edit to the config or to a file it imports must count
- * on the very next run, `import.meta.url` must stay each file's own, and a mistake must still be
- * reported with its file and line. Job files and migrations load in CommonJS apps too.
+ * keeps in the app's storage/cache (never in node_modules), keyed to the config's path and
+ * content: an edit to the config or to a file it imports must count on the very next run,
+ * `import.meta.url` must stay each file's own, a mistake must still be reported with its file and
+ * line whatever was cached, and two apps sharing node_modules each run their own config. Job
+ * files and migrations load in CommonJS apps too.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeApp, type TestApp } from '../helpers/app.ts';
@@ -69,5 +71,49 @@ describe('the app config under the binary', () => {
     const result = await app.rakit(['job:status']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/application\/config\/job\.ts failed to load: .*\n?.*job\.ts:1:\d+: ERROR: /);
+  });
+
+  it('keeps the compiled config in storage/cache of the app, and nothing in node_modules', () => {
+    expect(readdirSync(path.join(app.dir, 'storage', 'cache'))).toContainEqual(expect.stringMatching(/^rakit-config-[0-9a-f]{16}\.mjs$/));
+    expect(existsSync(path.join(app.dir, 'node_modules', '.cache'))).toBe(false);
+  });
+
+  it('fails with exit 2 on an unknown key, however the cached bundle looks (same size, same mtime)', async () => {
+    app.write('application/config/job.ts', "export default { sleep_ms: 50, driver: 'file' };\n");
+    expect((await app.rakit(['job:status'])).code).toBe(0);
+    const file = path.join(app.dir, 'application', 'config', 'job.ts');
+    const { atime, mtime } = statSync(file);
+    for (let run = 0; run < 2; run++) {
+      app.write('application/config/job.ts', "export default { sleeq_ms: 50, driver: 'file' };\n");
+      utimesSync(file, atime, mtime);
+      const result = await app.rakit(['job:status']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/unknown key "sleeq_ms" \(did you mean "sleep_ms"\?\)/);
+    }
+  });
+});
+
+describe('two releases sharing node_modules and storage through links', () => {
+  it('each run their own config of the same name', async () => {
+    const first = makeApp({ driver: 'file', file_path: 'storage/file-jobs' });
+    const second = makeApp({ database: 'sqlite:storage/second.sqlite' });
+    try {
+      for (const part of ['node_modules', 'storage']) {
+        rmSync(path.join(second.dir, part), { recursive: true, force: true });
+        symlinkSync(path.join(first.dir, part), path.join(second.dir, part), 'dir');
+      }
+      expect((await second.rakit(['job:table'])).code).toBe(0);
+      expect((await second.rakit(['migrate'])).code).toBe(0);
+      for (const [release, count] of [[first, 1], [second, 2], [first, 1]] as const) {
+        for (let i = 0; i < count; i++) expect((await release.rakit(['job:dispatch', 'record', '--payload', '{"tag":"x"}'])).code).toBe(0);
+      }
+      const ready = async (release: TestApp) => JSON.parse((await release.rakit(['job:status', '--json'])).stdout).queues[0].ready;
+      expect(await ready(first)).toBe(2);
+      expect(await ready(second)).toBe(2);
+      expect(readdirSync(path.join(first.dir, 'storage', 'cache')).filter((f) => f.endsWith('.mjs'))).toHaveLength(2);
+    } finally {
+      second.remove();
+      first.remove();
+    }
   });
 });

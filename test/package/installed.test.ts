@@ -1,0 +1,173 @@
+/**
+ * What users get: the packed tarball installed into fresh TypeScript, ES-module JavaScript and
+ * CommonJS JavaScript apps. In each: `rakit init`, then the README's quick start (its dispatch
+ * sample in the app's module system, with plain `node` in the JavaScript apps) on SQLite and on
+ * Redis; a worker as the unprivileged user `nobody` after this root install; a consumer's
+ * `tsc --strict` against the shipped types.
+ */
+import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO } from '../helpers/app.ts';
+import { REDIS_URL, dropRedisPrefix, requireRedis, uniqueName } from '../helpers/servers.ts';
+import { installApp, listFiles, pack, rakit, readmeSamples, run, scratchDir, type AppKind } from './tarball.ts';
+
+const scratch = scratchDir();
+let tarball = '';
+const KINDS: AppKind[] = ['ts', 'esm', 'cjs'];
+const SAMPLE: Record<AppKind, string> = { ts: 'dispatch.ts', esm: 'dispatch.mjs', cjs: 'dispatch.cjs' };
+const prefixes: string[] = [];
+
+beforeAll(async () => {
+  tarball = await pack(scratch);
+}, 300_000);
+
+afterAll(async () => {
+  for (const prefix of prefixes) await dropRedisPrefix(REDIS_URL, prefix);
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('the packed tarball', () => {
+  it('carries the built JavaScript, its types, the binary, templates and docs, and nothing else', async () => {
+    const listing = await run('tar', ['-tzf', tarball], { cwd: scratch });
+    const files = listing.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+    for (const file of ['bin/rakit.js', 'dist/bin.js', 'dist/index.js', 'dist/index.cjs', 'dist/types/index.d.ts', 'README.md', 'package.json',
+      'templates/init/ts/application/config/job.ts', 'templates/init/cjs/application/jobs/SendWelcomeEmail.cjs', 'supervisor/rakit-worker.conf']) {
+      expect(files, file).toContain(file);
+    }
+    const stray = files.filter((f) => /^(src|test|bench|scripts|\.ci|application|migrations|storage|node_modules)\//.test(f) || f.endsWith('.map'));
+    expect(stray).toEqual([]);
+  });
+});
+
+/** Each kind of app, installed once and used by the tests below in order. */
+const apps = new Map<AppKind, string>();
+
+describe.each(KINDS)('a %s app that installed the tarball', (kind) => {
+  const app = path.join(scratch, `${kind}-app`);
+
+  beforeAll(async () => {
+    await installApp(app, kind, tarball, apps.get('ts') ?? REPO);
+    apps.set(kind, app);
+  }, 600_000);
+
+  it('has a copy of the package, not a link, with no sources', () => {
+    const installed = path.join(app, 'node_modules', 'rakit');
+    expect(lstatSync(installed).isSymbolicLink()).toBe(false);
+    expect(existsSync(path.join(installed, 'src'))).toBe(false);
+    expect(existsSync(path.join(installed, 'dist', 'index.js'))).toBe(true);
+  });
+
+  it('rakit init scaffolds the app in its language, and leaves it alone the second time', async () => {
+    const ext = { ts: '.ts', esm: '.js', cjs: '.cjs' }[kind];
+    const first = await rakit(app, ['init']);
+    expect(first.code, first.stderr).toBe(0);
+    for (const file of [`application/config/job${ext}`, `application/jobs/SendWelcomeEmail${ext}`, `application/events${ext}`, 'storage/']) {
+      expect(first.stdout).toContain(`created ${file}`);
+      expect(existsSync(path.join(app, file)), file).toBe(true);
+    }
+    const migrations = readdirSync(path.join(app, 'migrations'));
+    expect(migrations).toEqual([expect.stringMatching(new RegExp(`^\\d{14}_create_rakit_jobs_table\\${ext}$`))]);
+    expect(first.stdout).toMatch(/npx rakit migrate/);
+    const config = readFileSync(path.join(app, `application/config/job${ext}`), 'utf8');
+    writeFileSync(path.join(app, `application/config/job${ext}`), `${config}// edited\n`);
+    const again = await rakit(app, ['init']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`left alone application/config/job${ext}`);
+    expect(again.stdout).not.toContain('created');
+    expect(readFileSync(path.join(app, `application/config/job${ext}`), 'utf8')).toContain('// edited');
+    expect(readdirSync(path.join(app, 'migrations'))).toEqual(migrations);
+  });
+
+  it("runs the README's quick start on SQLite: migrate, dispatch from the app's code, work off", async () => {
+    const migrated = await rakit(app, ['migrate']);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    await dispatchAndWorkOff(app, kind, {});
+  });
+
+  it("runs the README's quick start on Redis", async () => {
+    const prefix = uniqueName('pkg');
+    prefixes.push(prefix);
+    const url = await requireRedis();
+    await dispatchAndWorkOff(app, kind, { JOB_DRIVER: 'redis', REDIS_URL: url, RAKIT_TEST_PREFIX: prefix });
+  });
+});
+
+/**
+ * The README's dispatch sample for this kind of app (plain `node` for JavaScript, tsx for
+ * TypeScript), a job by name from the shell, then a worker that works them off and exits.
+ */
+async function dispatchAndWorkOff(app: string, kind: AppKind, env: NodeJS.ProcessEnv): Promise<void> {
+  if (env.RAKIT_TEST_PREFIX) useRedisPrefix(app, kind, env.RAKIT_TEST_PREFIX);
+  const sample = readmeSamples(readFileSync(path.join(REPO, 'README.md'), 'utf8')).get(SAMPLE[kind]);
+  expect(sample, `README.md has a ${SAMPLE[kind]} sample`).toBeDefined();
+  writeFileSync(path.join(app, SAMPLE[kind]), sample!);
+  const runner = kind === 'ts' ? [path.join(app, 'node_modules', '.bin', 'tsx'), SAMPLE[kind]] : [SAMPLE[kind]];
+  const before = existsSync(path.join(app, 'storage', 'mail.log')) ? readFileSync(path.join(app, 'storage', 'mail.log'), 'utf8').split('\n').length : 1;
+  const dispatched = await run(process.execPath, runner, { cwd: app, env });
+  expect(dispatched.code, dispatched.stderr).toBe(0);
+  expect(dispatched.stdout).toMatch(/queued/);
+  const ping = await rakit(app, ['job:dispatch', 'ping', '--payload', '{"from":"shell"}'], { env });
+  expect(ping.code, ping.stderr).toBe(0);
+  const worked = await rakit(app, ['job:runall', '--stop-when-empty'], { env });
+  expect(worked.code, worked.stderr).toBe(0);
+  expect(worked.stdout + worked.stderr).toMatch(env.JOB_DRIVER === 'redis' ? /Worker started on redis/ : /Worker started on database/);
+  const mails = readFileSync(path.join(app, 'storage', 'mail.log'), 'utf8').split('\n');
+  expect(mails.length - before).toBe(1);
+  expect(mails.at(-2)).toContain('welcome mail to ada@example.com');
+  expect(readFileSync(path.join(app, 'storage', 'ping.log'), 'utf8')).toContain('{"from":"shell"}');
+}
+
+/** Points the app's config at a Redis prefix of its own (the shared server is used by other tests). */
+function useRedisPrefix(app: string, kind: AppKind, prefix: string): void {
+  const file = path.join(app, 'application', 'config', `job${{ ts: '.ts', esm: '.js', cjs: '.cjs' }[kind]}`);
+  const config = readFileSync(file, 'utf8').replace(/\n {2}prefix: '[^']*',/, '');
+  writeFileSync(file, config.replace("  logging: true,", `  logging: true,\n  prefix: '${prefix}',`));
+}
+
+describe('after a root install', () => {
+  it('a worker runs as the unprivileged user nobody, writing nothing into node_modules', async () => {
+    const app = apps.get('ts');
+    expect(app, 'the TypeScript app was installed').toBeDefined();
+    const modules = path.join(app!, 'node_modules');
+    const before = listFiles(modules);
+    chownRecursive(path.join(app!, 'storage'), 65534);
+    const dispatched = await rakit(app!, ['job:dispatch', 'send-welcome-email', '--payload', '{"to":"nobody@example.com"}'], { as: 'nobody' });
+    expect(dispatched.code, dispatched.stderr).toBe(0);
+    const worked = await rakit(app!, ['job:runall', '--stop-when-empty'], { as: 'nobody' });
+    expect(worked.code, worked.stderr).toBe(0);
+    expect(readFileSync(path.join(app!, 'storage', 'mail.log'), 'utf8')).toContain('welcome mail to nobody@example.com');
+    expect(listFiles(modules)).toEqual(before);
+  });
+});
+
+describe("a consumer's tsc --strict, without skipLibCheck", () => {
+  it('passes on the shipped types and the scaffolded TypeScript files', async () => {
+    const app = apps.get('ts')!;
+    writeFileSync(path.join(app, 'check.ts'), `import { Jobable, Job, Event, defineConfig, type JobConfigInput } from 'rakit';
+
+const config: JobConfigInput = defineConfig({ driver: 'redis', max_job: 0 });
+class Resize extends Jobable<{ width: number }> {
+  static tries = 2;
+  async run(): Promise<void> {
+    const width: number = this.get('width');
+    void width;
+  }
+}
+Event.listen('rakit.jobs.run: hello', async () => {});
+export async function main(): Promise<void> {
+  await Resize.dispatch({ width: 100 }).onQueue('low');
+  await Job.dispatch('hello', {});
+  void config;
+}
+`);
+    const checked = await run(process.execPath, [path.join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { cwd: app });
+    expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+  });
+});
+
+function chownRecursive(dir: string, uid: number): void {
+  chownSync(dir, uid, uid);
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) chownSync(path.join(dir, entry), uid, uid);
+}
