@@ -10,12 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeApp, type TestApp } from '../helpers/app.ts';
 import { until } from '../helpers/clock.ts';
 import { STORES } from '../helpers/stores.ts';
-
-/** Waits until the current minute has at least `seconds` left, so concurrent runs share one minute. */
-export async function roomInMinute(seconds: number): Promise<void> {
-  const left = 60 - (Date.now() / 1000) % 60;
-  if (left < seconds) await new Promise((r) => setTimeout(r, left * 1000 + 200));
-}
+import { roomInMinute } from './minute.ts';
 
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
@@ -112,4 +107,41 @@ Schedule.call(async () => {
     const clear = await app.rakit(['schedule:clear-locks']);
     expect(clear.stdout).toBe('No scheduler locks were held.\n');
   }, 60_000);
+});
+
+describe('schedule:work and command tasks', () => {
+  it('runs each minute\'s tasks, writes a command\'s output, and on SIGTERM ends after the running task', async () => {
+    const app = makeApp({ driver: 'file' });
+    try {
+      app.write('application/schedule.ts', `import { appendFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Schedule } from 'rakit';
+
+Schedule.command('job:status --json').everyMinute().appendOutputTo('storage/status.log').name('status');
+Schedule.call(async () => {
+  appendFileSync('storage/ran.log', 'start\\n');
+  await sleep(3000);
+  appendFileSync('storage/ran.log', 'done\\n');
+}).everyMinute().name('slow');
+`);
+      const work = app.spawnRakit(['schedule:work']);
+      let out = '';
+      work.stdout!.on('data', (d) => (out += d));
+      work.stderr!.on('data', (d) => (out += d));
+      const exit = new Promise<number | null>((resolve) => work.on('close', resolve));
+      await until(() => app.ranLog().includes('start'), 75_000, 100);
+      work.kill('SIGTERM');
+      expect(await exit, out).toBe(0);
+      expect(app.ranLog()).toEqual(['start', 'done']);
+      expect(out).toContain('Stopping: waiting for the running tasks to end.');
+      expect(out).toMatch(/slow: success in 3\.\d\d s/);
+      const status = readFileSync(path.join(app.dir, 'storage', 'status.log'), 'utf8');
+      expect(JSON.parse(status)).toBeTruthy();
+      const list = await app.rakit(['schedule:list']);
+      expect(list.stdout).toMatch(/^status\s+\* \* \* \* \*\s+UTC\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+\d{4}-\d\d-\d\d \d\d:\d\d success, \d+\.\d\d s$/m);
+      expect(list.stdout).toMatch(/^slow\s+.* success, 3\.\d\d s$/m);
+    } finally {
+      app.remove();
+    }
+  }, 120_000);
 });
