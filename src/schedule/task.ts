@@ -122,15 +122,11 @@ export class ScheduledTask {
   days(...days: (number | number[])[]): this { return this.splice(4, days.flat().join(',')); }
   /** Only between two local times 'HH:mm' (a range may pass midnight: '22:00', '06:00'). */
   between(start: TimeOfDay, end: TimeOfDay): this {
-    parseTime(start);
-    parseTime(end);
-    this.ranges.push({ start, end, inside: true });
+    this.ranges.push({ start: hhmm(start), end: hhmm(end), inside: true });
     return this;
   }
   unlessBetween(start: TimeOfDay, end: TimeOfDay): this {
-    parseTime(start);
-    parseTime(end);
-    this.ranges.push({ start, end, inside: false });
+    this.ranges.push({ start: hhmm(start), end: hhmm(end), inside: false });
     return this;
   }
   /** Runs only when `condition` holds at the tick. */
@@ -209,6 +205,9 @@ export class ScheduledTask {
     return this;
   }
 }
+
+/** 'H:mm' or 'HH:mm' as 'HH:mm', which compares as the clock reads. */
+const hhmm = (time: TimeOfDay) => parseTime(time).map((n) => String(n).padStart(2, '0')).join(':');
 
 /** [hour, minute] of 'HH:mm'. */
 export function parseTime(time: TimeOfDay): [number, number] {

@@ -134,7 +134,7 @@ describe('which ticks run', () => {
 describe('constraints', () => {
   it('applies weekdays, between, unlessBetween, when, skip and environments at the tick', async () => {
     const weekdays = recording('weekdays');
-    weekdays.task.hourly().weekdays().between('09:00', '17:00').timezone('Asia/Jakarta');
+    weekdays.task.hourly().weekdays().between('9:00', '17:00').timezone('Asia/Jakarta');
     const night = recording('night');
     night.task.hourly().unlessBetween('06:00', '22:00');
     const gated = recording('gated');
