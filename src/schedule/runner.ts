@@ -109,8 +109,8 @@ export class ScheduleRunner {
     if (locked && !(await store.acquire(overlapLock(name), id, ttl))) {
       return this.finish({ ...record, outcome: 'skipped', output: 'the previous run is still running' });
     }
-    this.report(`${name}: running`);
     await store.saveRun(record, HISTORY);
+    this.report(`${name}: running`);
     const renewing = locked ? setInterval(() => void this.renew(name, id, ttl), Math.max(200, ttl / 3)) : null;
     let result: Execution;
     try {

@@ -145,3 +145,26 @@ Schedule.call(async () => {
     }
   }, 120_000);
 });
+
+describe('mistakes and outages', () => {
+  it('says what is wrong, with exit 2 for a mistake and 1 for a server that cannot be reached', async () => {
+    const app = makeApp({ database: 'sqlite:storage/jobs.sqlite' });
+    try {
+      app.write('application/schedule.ts', `import { Schedule } from 'rakit';\nSchedule.call(() => undefined).name('rates').cron('61 * * * *');\n`);
+      const bad = await app.rakit(['schedule:run']);
+      expect([bad.code, bad.stderr]).toEqual([2, 'rakit: Bad cron expression "61 * * * *": CronPattern: Invalid value for minute: 61\n']);
+      app.write('application/schedule.ts', `import { Schedule } from 'rakit';\nSchedule.call(() => undefined).name('rates').everyMinute();\n`);
+      const missing = await app.rakit(['schedule:run']);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/^rakit: The scheduler's tables \(rakit_jobs_schedule_claims, .*\) are missing: run `rakit schedule:table && rakit migrate`\n$/);
+      const unknown = await app.rakit(['schedule:test', 'rate']);
+      expect([unknown.code, unknown.stderr]).toEqual([2, 'rakit: No scheduled task "rate" — did you mean "rates"?\n']);
+      const redis = await app.rakit(['schedule:run'], { JOB_DRIVER: 'redis', REDIS_URL: 'redis://127.0.0.1:1' });
+      expect(redis.code).toBe(1);
+      expect(redis.stderr).toMatch(/^rakit: Cannot reach Redis at 127\.0\.0\.1:1: .* — start Redis or fix REDIS_URL/);
+      expect(redis.stdout).toBe('');
+    } finally {
+      app.remove();
+    }
+  }, 60_000);
+});

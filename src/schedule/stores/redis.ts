@@ -10,6 +10,7 @@
  */
 import type { Clock } from '../../core/clock.ts';
 import { createRedis, describeRedis, type RedisClient, type RedisSetting } from '../../core/drivers/redis-connection.ts';
+import { ConnectionError, coerceError } from '../../core/errors.ts';
 import type { LockInfo, RunRecord, ScheduleStore } from '../store.ts';
 
 const ACQUIRE = `
@@ -51,30 +52,37 @@ export class RedisScheduleStore implements ScheduleStore {
   readonly description: string;
   private readonly client: RedisClient;
   private readonly base: string;
+  private ready: Promise<void> | null = null;
 
   constructor(setting: RedisSetting, prefix: string, private readonly clock: Clock) {
     this.client = createRedis(setting);
+    this.client.on('error', () => undefined); // reported by the command that meets it
     this.description = describeRedis(setting);
     this.base = `${prefix}:{schedule}`;
   }
 
   async claim(task: string, tick: number, owner: string, keepMs: number): Promise<boolean> {
+    await this.open();
     return (await this.client.set(`${this.base}:claim:${task}:${tick}`, owner, 'PX', keepMs, 'NX')) === 'OK';
   }
 
   async acquire(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    await this.open();
     return (await this.client.eval(ACQUIRE, 2, this.lockKey(name), `${this.base}:locks`, owner, this.clock.now(), ttlMs, name)) === 1;
   }
 
   async renew(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    await this.open();
     return (await this.client.eval(RENEW, 1, this.lockKey(name), owner, this.clock.now(), ttlMs)) === 1;
   }
 
   async release(name: string, owner: string): Promise<boolean> {
+    await this.open();
     return (await this.client.eval(RELEASE, 2, this.lockKey(name), `${this.base}:locks`, owner, name)) === 1;
   }
 
   async locks(): Promise<LockInfo[]> {
+    await this.open();
     const names = (await this.client.smembers(`${this.base}:locks`)).sort();
     if (names.length === 0) return [];
     const values = await this.client.mget(...names.map((n) => this.lockKey(n)));
@@ -98,10 +106,12 @@ export class RedisScheduleStore implements ScheduleStore {
   }
 
   async saveRun(run: RunRecord, keep: number): Promise<void> {
+    await this.open();
     await this.client.eval(SAVE_RUN, 2, `${this.base}:runs:${run.task}`, `${this.base}:order:${run.task}`, run.id, JSON.stringify(run), run.startedAt, keep);
   }
 
   async runs(task: string, limit: number): Promise<RunRecord[]> {
+    await this.open();
     const ids = await this.client.zrevrange(`${this.base}:order:${task}`, 0, limit - 1);
     if (ids.length === 0) return [];
     const values = await this.client.hmget(`${this.base}:runs:${task}`, ...ids);
@@ -110,6 +120,19 @@ export class RedisScheduleStore implements ScheduleStore {
 
   async close(): Promise<void> {
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  private open(): Promise<void> {
+    this.ready ??= (async () => {
+      try {
+        if (this.client.status === 'wait') await this.client.connect();
+        await this.client.ping();
+      } catch (error) {
+        this.ready = null;
+        throw new ConnectionError(`Cannot reach Redis at ${this.description.replace(/^redis /, '')}: ${coerceError(error).message} — start Redis or fix REDIS_URL / application/config/job.ts`, { cause: error });
+      }
+    })();
+    return this.ready;
   }
 
   private lockKey(name: string): string {
