@@ -168,3 +168,28 @@ describe('mistakes and outages', () => {
     }
   }, 60_000);
 });
+
+describe('schedule:list', () => {
+  it('gives each task\'s next run in its own timezone, as one JSON document with --json', async () => {
+    const app = makeApp({ driver: 'file', timezone: 'Europe/Berlin' });
+    try {
+      app.write('application/schedule.ts', `import { Schedule } from 'rakit';
+Schedule.job('send-digest', {}).cron('30 8 * * 1-5').timezone('Asia/Jakarta');
+Schedule.call(() => undefined).name('nightly').dailyAt('23:00');
+`);
+      const listed = await app.rakit(['schedule:list', '--json']);
+      expect(listed.code, listed.stderr).toBe(0);
+      const { tasks } = JSON.parse(listed.stdout) as { tasks: { name: string; timezone: string; nextRun: string; nextRunLocal: string; lastRun: null }[] };
+      expect(tasks.map((t) => [t.name, t.timezone, t.nextRunLocal.slice(11), t.lastRun])).toEqual([
+        ['send-digest', 'Asia/Jakarta', '08:30:00', null],
+        ['nightly', 'Europe/Berlin', '23:00:00', null],
+      ]);
+      expect(new Date(tasks[0]!.nextRun).getUTCHours()).toBe(1); // 08:30 in Jakarta (UTC+7)
+      const table = await app.rakit(['schedule:list']);
+      expect(table.stdout).toMatch(/^send-digest\s+30 8 \* \* 1-5\s+Asia\/Jakarta\s+\d{4}-\d\d-\d\d 08:30\s+never$/m);
+      expect(table.stdout).toMatch(/^nightly\s+0 23 \* \* \*\s+Europe\/Berlin\s+\d{4}-\d\d-\d\d 23:00\s+never$/m);
+    } finally {
+      app.remove();
+    }
+  }, 60_000);
+});
