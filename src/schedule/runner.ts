@@ -115,14 +115,12 @@ export class ScheduleRunner {
     let result: Execution;
     try {
       await this.hooks(task, task.hooks.before);
-      result = await this.run(task);
-    } catch (error) {
-      result = { outcome: 'failure', output: tail(coerceError(error).message) };
+      result = await this.run(task).catch((error: unknown) => ({ outcome: 'failure' as const, output: tail(coerceError(error).message) }));
+      await this.hooks(task, task.hooks.after);
+      await this.hooks(task, result.outcome === 'failure' ? task.hooks.failure : task.hooks.success);
     } finally {
       if (renewing) clearInterval(renewing);
     }
-    await this.hooks(task, task.hooks.after);
-    await this.hooks(task, result.outcome === 'failure' ? task.hooks.failure : task.hooks.success);
     // Released by this run only: a lock taken over after it lapsed stays with its new owner.
     if (locked) await store.release(overlapLock(name), id);
     return this.finish({ ...record, ...result });
@@ -133,8 +131,8 @@ export class ScheduleRunner {
     const done = { ...record, finishedAt: now, durationMs: now - record.startedAt };
     await this.options.store.saveRun(done, HISTORY);
     const took = `${(done.durationMs / 1000).toFixed(2)} s`;
-    const first = done.output.trim().split('\n').slice(-1)[0] ?? '';
-    this.report(`${done.task}: ${done.outcome}${done.outcome === 'skipped' ? '' : ` in ${took}`}${first ? ` — ${first}` : ''}`);
+    const lastLine = done.output.trim().split('\n').slice(-1)[0] ?? '';
+    this.report(`${done.task}: ${done.outcome}${done.outcome === 'skipped' ? '' : ` in ${took}`}${lastLine ? ` — ${lastLine}` : ''}`);
     return done;
   }
 
