@@ -24,6 +24,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'job:supervisor': async () => (await import('./commands/job-supervisor.ts')).jobSupervisorCommand(),
   'make:job': async () => (await import('./commands/make-job.ts')).makeJobCommand(),
   init: async () => (await import('./commands/init.ts')).initCommand(),
+  'schedule:table': async () => (await import('./commands/schedule-table.ts')).scheduleTableCommand(),
+  'schedule:run': async () => (await import('./commands/schedule-run.ts')).scheduleRunCommand(),
+  'schedule:work': async () => (await import('./commands/schedule-work.ts')).scheduleWorkCommand(),
+  'schedule:list': async () => (await import('./commands/schedule-list.ts')).scheduleListCommand(),
+  'schedule:test': async () => (await import('./commands/schedule-test.ts')).scheduleTestCommand(),
+  'schedule:clear-locks': async () => (await import('./commands/schedule-clear-locks.ts')).scheduleClearLocksCommand(),
 };
 
 /** The program with every command, or with only `only` when that names one. */

@@ -1,0 +1,41 @@
+/**
+ * Loads the app's `application/schedule.ts` (or .js/.mjs) the way the app's other files load
+ * (core/app-files.ts), and opens the schedule store and runner over its tasks.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { importModule } from '../core/app-files.ts';
+import { DiscoveryError, coerceError } from '../core/errors.ts';
+import { runtime } from '../core/runtime.ts';
+import { ScheduleRunner } from './runner.ts';
+import { Schedule } from './schedule.ts';
+import { openScheduleStore } from './stores/index.ts';
+import type { ScheduledTask } from './task.ts';
+import { assertExpression } from './timing.ts';
+
+export const SCHEDULE_FILES = ['application/schedule.ts', 'application/schedule.js', 'application/schedule.mjs'];
+
+/** The tasks of the app in `root`, each expression and timezone checked; empty without a schedule file. */
+export async function loadSchedule(root: string, timezone: string): Promise<ScheduledTask[]> {
+  const file = SCHEDULE_FILES.map((f) => path.join(root, f)).find((f) => existsSync(f));
+  Schedule.clear();
+  if (file) {
+    try {
+      await importModule(file);
+    } catch (error) {
+      throw new DiscoveryError(`${path.relative(root, file)} failed to load: ${coerceError(error).message}`, { cause: error });
+    }
+  }
+  const tasks = Schedule.tasks();
+  for (const task of tasks) assertExpression(task.expression, task.zone ?? timezone);
+  return tasks;
+}
+
+/** The runtime, the app's tasks, and a runner over them with its own store connections (close `store`). */
+export async function openScheduler(report?: (line: string) => void) {
+  const rt = await runtime();
+  const tasks = await loadSchedule(rt.config.root, rt.config.timezone);
+  const store = await openScheduleStore(rt.config, rt.clock);
+  const runner = new ScheduleRunner(tasks, { store, clock: rt.clock, timezone: rt.config.timezone, root: rt.config.root, report });
+  return { rt, tasks, store, runner };
+}

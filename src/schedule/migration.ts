@@ -1,0 +1,58 @@
+/**
+ * The knex migration `rakit schedule:table` writes: the scheduler's claims, run locks and run
+ * history, named after the jobs table (`<table>_schedule_claims`, `_locks`, `_runs`).
+ */
+export const scheduleTables = (table: string) => ({
+  claims: `${table}_schedule_claims`,
+  locks: `${table}_schedule_locks`,
+  runs: `${table}_schedule_runs`,
+});
+
+export const scheduleMigrationName = (table: string, stamp: string) => `${stamp}_create_${table}_schedule_tables.ts`;
+
+export function scheduleMigration(table: string): string {
+  const t = scheduleTables(table);
+  return `import type { Knex } from 'knex';
+
+// Written by \`rakit schedule:table\`: the scheduler's claims, run locks and run history.
+// Times are epoch milliseconds (UTC) in BIGINT columns, the same on SQLite, MySQL and PostgreSQL.
+
+export async function up(knex: Knex): Promise<void> {
+  // One row per (task, tick) a host took: the primary key lets exactly one host take each tick.
+  await knex.schema.createTable('${t.claims}', (t) => {
+    t.string('task', 191).notNullable();
+    t.bigInteger('tick').notNullable();
+    t.string('owner', 64).notNullable();
+    t.bigInteger('claimed_at').notNullable();
+    t.primary(['task', 'tick']);
+    t.index(['claimed_at'], '${t.claims}_claimed_at');
+  });
+  // Run locks (withoutOverlapping): held by one run, renewed while it runs, lapsing at expires_at.
+  await knex.schema.createTable('${t.locks}', (t) => {
+    t.string('name', 191).primary();
+    t.string('owner', 64).notNullable();
+    t.bigInteger('acquired_at').notNullable();
+    t.bigInteger('expires_at').notNullable();
+  });
+  // The newest runs of each task (start, end, outcome, duration, output tail).
+  await knex.schema.createTable('${t.runs}', (t) => {
+    t.string('id', 64).primary();
+    t.string('task', 191).notNullable();
+    t.bigInteger('tick').notNullable();
+    t.bigInteger('started_at').notNullable();
+    t.bigInteger('finished_at').nullable();
+    t.string('outcome', 16).notNullable();
+    t.integer('duration_ms').nullable();
+    t.text('output').notNullable();
+    t.string('host', 191).notNullable();
+    t.index(['task', 'started_at'], '${t.runs}_task_started');
+  });
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists('${t.runs}');
+  await knex.schema.dropTableIfExists('${t.locks}');
+  await knex.schema.dropTableIfExists('${t.claims}');
+}
+`;
+}

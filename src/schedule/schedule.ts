@@ -1,0 +1,51 @@
+/**
+ * The `Schedule` facade `application/schedule.ts` declares its tasks with. The tasks live on
+ * `globalThis`, so the app's `import { Schedule } from 'rakit'` and the scheduler's commands see
+ * one list even when they loaded rakit from different files (the built package and its sources).
+ */
+import { UsageError } from '../core/errors.ts';
+import type { JobClass } from '../core/jobable.ts';
+import type { Payload } from '../core/payload.ts';
+import { ScheduledTask } from './task.ts';
+
+const KEY = Symbol.for('rakit.schedule.tasks');
+const holder = globalThis as unknown as Record<symbol, ScheduledTask[] | undefined>;
+const list = (): ScheduledTask[] => (holder[KEY] ??= []);
+
+const add = (task: ScheduledTask): ScheduledTask => {
+  list().push(task);
+  return task;
+};
+
+export const Schedule = {
+  /** Dispatches job `job` (its class, or its name) with `payload` at each tick. */
+  job(job: JobClass | string, payload: Payload = {}): ScheduledTask {
+    if (typeof job !== 'string' && typeof (job as { nameOfJob?: unknown })?.nameOfJob !== 'string') {
+      throw new UsageError('Schedule.job() takes a job class (extends Jobable) or a job name');
+    }
+    return add(new ScheduledTask({ kind: 'job', job, payload }));
+  },
+  /** Runs `rakit <command>` (e.g. 'job:flush --hours=168') as a child process at each tick. */
+  command(command: string): ScheduledTask {
+    if (typeof command !== 'string' || command.trim() === '') throw new UsageError('Schedule.command() takes a rakit command, e.g. \'job:flush --hours=168\'');
+    return add(new ScheduledTask({ kind: 'command', command: command.trim() }));
+  },
+  /** Calls `fn` in the scheduler's process at each tick; name it with `.name()`. */
+  call(fn: () => unknown): ScheduledTask {
+    if (typeof fn !== 'function') throw new UsageError('Schedule.call() takes a function');
+    return add(new ScheduledTask({ kind: 'call', fn }));
+  },
+  /** Every task declared, checked for names that are missing or used twice. */
+  tasks(): ScheduledTask[] {
+    const seen = new Set<string>();
+    for (const task of list()) {
+      if (seen.has(task.taskName)) throw new UsageError(`Two scheduled tasks are named "${task.taskName}": give one of them .name('...')`);
+      seen.add(task.taskName);
+    }
+    return [...list()];
+  },
+  /** Forgets every task (tests, and apps that build their schedule again). */
+  clear(): void {
+    list().length = 0;
+  },
+};

@@ -1,0 +1,134 @@
+/**
+ * The schedule store on the database driver's server (SQLite, MySQL/MariaDB, PostgreSQL) through
+ * knex. A claim is an insert that the (task, tick) primary key lets one host make; a lock is a
+ * row taken by insert, or by an update that matches only while it has lapsed (one statement, so
+ * the server lets one racer change it); renew and release match the owner's token.
+ */
+import type { Knex } from 'knex';
+import type { Clock } from '../../core/clock.ts';
+import { describeConnection, sqlErrorCode } from '../../core/drivers/database-connection.ts';
+import { ConnectionError, UsageError } from '../../core/errors.ts';
+import { scheduleTables } from '../migration.ts';
+import type { LockInfo, RunRecord, ScheduleStore } from '../store.ts';
+
+const DUPLICATE = new Set(['ER_DUP_ENTRY', '23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
+const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', '40P01', '40001', 'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED']);
+const MISSING_TABLE = new Set(['ER_NO_SUCH_TABLE', '42P01']);
+
+interface LockRow { name: string; owner: string; acquired_at: number | string; expires_at: number | string }
+interface RunRow {
+  id: string; task: string; tick: number | string; started_at: number | string; finished_at: number | string | null;
+  outcome: RunRecord['outcome']; duration_ms: number | null; output: string; host: string;
+}
+
+export class DatabaseScheduleStore implements ScheduleStore {
+  readonly description: string;
+  private readonly t: ReturnType<typeof scheduleTables>;
+  private swept = false;
+
+  constructor(private readonly knex: Knex, table: string, private readonly clock: Clock) {
+    this.t = scheduleTables(table);
+    this.description = `database (${describeConnection(knex.client.config)})`;
+  }
+
+  async claim(task: string, tick: number, owner: string, keepMs: number): Promise<boolean> {
+    const now = this.clock.now();
+    if (!this.swept) {
+      this.swept = true;
+      await this.run(() => this.knex(this.t.claims).where('claimed_at', '<', now - keepMs).del());
+    }
+    return this.insert(this.t.claims, { task, tick, owner, claimed_at: now });
+  }
+
+  async acquire(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const now = this.clock.now();
+    const row = { name, owner, acquired_at: now, expires_at: now + ttlMs };
+    for (let i = 0; i < 3; i++) {
+      if (await this.insert(this.t.locks, row)) return true;
+      // Held: take it only if it has lapsed; one statement, so one racer's update matches.
+      const taken = await this.run(() => this.knex(this.t.locks).where({ name }).andWhere('expires_at', '<=', now).update(row));
+      if (taken === 1) return true;
+      const held = await this.run(() => this.knex(this.t.locks).where({ name }).first('name'));
+      if (held) return false; // not lapsed; or released between the two statements, then try again
+    }
+    return false;
+  }
+
+  async renew(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const n = await this.run(() => this.knex(this.t.locks).where({ name, owner }).update({ expires_at: this.clock.now() + ttlMs }));
+    return n === 1;
+  }
+
+  async release(name: string, owner: string): Promise<boolean> {
+    return (await this.run(() => this.knex(this.t.locks).where({ name, owner }).del())) === 1;
+  }
+
+  async locks(): Promise<LockInfo[]> {
+    const rows = await this.run(() => this.knex<LockRow>(this.t.locks).select('*').orderBy('name'));
+    return rows.map((r) => ({ name: r.name, owner: r.owner, acquiredAt: Number(r.acquired_at), expiresAt: Number(r.expires_at) }));
+  }
+
+  async clearLocks(names?: string[]): Promise<LockInfo[]> {
+    const removed: LockInfo[] = [];
+    for (const lock of await this.locks()) {
+      if (names && !names.includes(lock.name)) continue;
+      if (await this.release(lock.name, lock.owner)) removed.push(lock);
+    }
+    return removed;
+  }
+
+  async saveRun(run: RunRecord, keep: number): Promise<void> {
+    const row = {
+      id: run.id, task: run.task, tick: run.tick, started_at: run.startedAt, finished_at: run.finishedAt,
+      outcome: run.outcome, duration_ms: run.durationMs, output: run.output, host: run.host,
+    };
+    const updated = await this.run(() => this.knex(this.t.runs).where({ id: run.id }).update(row));
+    if (updated === 1) return;
+    await this.run(() => this.knex(this.t.runs).insert(row));
+    const old = await this.run(() => this.knex<RunRow>(this.t.runs).where({ task: run.task }).orderBy('started_at', 'desc').offset(keep).limit(1000).pluck('id'));
+    if (old.length > 0) await this.run(() => this.knex(this.t.runs).whereIn('id', old).del());
+  }
+
+  async runs(task: string, limit: number): Promise<RunRecord[]> {
+    const rows = await this.run(() => this.knex<RunRow>(this.t.runs).where({ task }).orderBy('started_at', 'desc').limit(limit).select('*'));
+    return rows.map((r) => ({
+      id: r.id, task: r.task, tick: Number(r.tick), startedAt: Number(r.started_at), finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+      outcome: r.outcome, durationMs: r.duration_ms === null ? null : Number(r.duration_ms), output: r.output, host: r.host,
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.knex.destroy();
+  }
+
+  /** Inserts `row`; false when its key is taken. */
+  private async insert(table: string, row: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.run(() => this.knex(table).insert(row));
+      return true;
+    } catch (error) {
+      if (DUPLICATE.has(sqlErrorCode(error))) return false;
+      throw error;
+    }
+  }
+
+  /** Runs a statement, retrying deadlocks and busy errors; a missing table or server gets advice. */
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        const code = sqlErrorCode(error);
+        const message = (error as Error).message ?? '';
+        if (MISSING_TABLE.has(code) || /no such table/i.test(message)) {
+          throw new UsageError(`The scheduler's tables (${this.t.claims}, ${this.t.locks}, ${this.t.runs}) are missing: run \`rakit schedule:table && rakit migrate\``, { cause: error });
+        }
+        if (['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ER_ACCESS_DENIED_ERROR', '28P01', '3D000'].includes(code)) {
+          throw new ConnectionError(`Cannot reach the database at ${describeConnection(this.knex.client.config)}: ${message} — start the server or fix DATABASE_URL / application/config/job.ts`, { cause: error });
+        }
+        if (!RETRYABLE.has(code) || attempt >= 50) throw error;
+        await new Promise((r) => setTimeout(r, Math.min(200, 2 ** Math.min(attempt, 7)) * Math.random()));
+      }
+    }
+  }
+}
