@@ -14,21 +14,20 @@
  * - exits after the running jobs when `job:restart` stores a new restart mark (the deploy step);
  * - with `--watch`, starts processes with the new code when job files change (watch-generations.ts).
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { exponentialMs } from './backoff.ts';
 import { EXIT_ACTIONS, classifyExit, settleLeftRunning, type ExitKind } from './child-exit.ts';
 import type { Clock } from './clock.ts';
 import type { Driver, ReservedJob, RestartSignal } from './driver.ts';
 import { coerceError } from './errors.ts';
-import { BIN, WORKER_ARG, wire, type ManagerMessage, type WireAttempt, type WorkerMessage } from './ipc.ts';
-import { KILL_GRACE_MS } from './job-policy.ts';
+import { wire, type ManagerMessage, type WorkerMessage } from './ipc.ts';
 import type { Logger } from './logger.ts';
 import { readRestartMark } from './restart-watch.ts';
 import { errorToWire } from './settle.ts';
 import { WatchGenerations } from './watch-generations.ts';
+import { WorkerChild } from './worker-child.ts';
 import { RunTally } from './run-tally.ts';
 import { announceStart, announceStop } from './worker-announce.ts';
-import { FORCE_GRACE_MS, type StopReason, type WorkerOptions } from './worker-options.ts';
+import { FORCE_GRACE_MS, type WorkerOptions } from './worker-options.ts';
 
 export { KILL_GRACE_MS } from './job-policy.ts';
 
@@ -46,30 +45,7 @@ export interface ManagerOptions {
   watch?: string;
 }
 
-interface Running {
-  wire: WireAttempt;
-  startedAt: number;
-  deadline: number;
-}
-
-interface Child {
-  proc: ChildProcess;
-  running: Map<string, Running>;
-  /** The attempt it was killed for, if the manager killed it at a timeout. */
-  killedFor: Running | null;
-  forceKilled: boolean;
-  /** Asked to stop for --memory. */
-  overMemory: boolean;
-  /** Why it stopped, once it said so. */
-  reason: StopReason | null;
-  generation: number;
-  ready: boolean;
-  /** Asked to stop because a successor or a newer generation took over: not replaced when it exits. */
-  retired: boolean;
-  /** The process it takes over from once it has loaded (max_job). */
-  replaces: Child | null;
-  succeeded: boolean;
-}
+type Child = WorkerChild;
 
 export class Manager {
   private readonly children = new Set<Child>();
@@ -137,7 +113,7 @@ export class Manager {
     for (const timer of this.restarts) clearTimeout(timer);
     this.restarts.clear();
     const message: ManagerMessage = { type: this.stops > 1 ? 'force' : 'stop' };
-    for (const child of this.children) this.send(child, message);
+    for (const child of this.children) child.send(message);
     if (this.stops === 2) setTimeout(() => this.killAll(), FORCE_KILL_MS).unref();
     this.maybeDone();
   }
@@ -154,42 +130,27 @@ export class Manager {
 
   private killAll(): void {
     for (const child of this.children) {
-      if (child.proc.exitCode !== null || child.proc.signalCode !== null) continue;
-      child.forceKilled = true;
-      this.deps.logger.warn({ pid: child.proc.pid }, `Worker process ${child.proc.pid} did not stop: killing it (its jobs go back to the queue)`);
-      child.proc.kill('SIGKILL');
+      if (child.exited) continue;
+      this.deps.logger.warn({ pid: child.pid }, `Worker process ${child.pid} did not stop: killing it (its jobs go back to the queue)`);
+      child.kill(null);
     }
   }
 
   private spawn(replaces: Child | null = null): Child {
-    const proc = fork(BIN, [WORKER_ARG], { env: { ...process.env, RAKIT_WORKER: JSON.stringify(this.worker) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const child: Child = {
-      proc, running: new Map(), killedFor: null, forceKilled: false, overMemory: false, reason: null, generation: this.watch.current, ready: false, retired: false, replaces, succeeded: false,
-    };
+    const child = new WorkerChild(this.worker, this.watch.current, replaces);
+    const { proc } = child;
     this.children.add(child);
     proc.on('message', (message: WorkerMessage) => this.onMessage(child, message));
     proc.on('exit', (code, signal) => this.onExit(child, code, signal));
     this.deps.logger.debug({ pid: proc.pid }, `Worker process ${proc.pid} started`);
-    if (this.settling === 0) for (const hook of this.pendingHooks.splice(0)) this.send(child, hook);
+    if (this.settling === 0) for (const hook of this.pendingHooks.splice(0)) child.send(hook);
     return child;
-  }
-
-  private send(child: Child, message: ManagerMessage): void {
-    if (child.proc.connected) child.proc.send(message, (error) => void error);
-  }
-
-  private retire(child: Child, reason: StopReason): void {
-    if (child.retired) return;
-    child.retired = true;
-    this.send(child, { type: 'stop', reason });
   }
 
   private onMessage(child: Child, message: WorkerMessage): void {
     switch (message.type) {
       case 'attempts': {
-        for (const id of message.ended) child.running.delete(id);
-        const now = this.deps.clock.now();
-        for (const w of message.started) child.running.set(wire.id(w), { wire: w, startedAt: now, deadline: now + wire.timeoutMs(w) + KILL_GRACE_MS });
+        child.noteAttempts(message.ended, message.started, this.deps.clock.now());
         if (this.tally.started(message.started.length)) this.endRun();
         break;
       }
@@ -197,14 +158,14 @@ export class Manager {
         // Once per process: a second `stop` would not be needed, and it must never turn into a force.
         if (this.worker.memory > 0 && message.rss > this.worker.memory * 1024 * 1024 && !this.stopping && !child.overMemory) {
           this.deps.logger.warn({ pid: child.proc.pid, rss: message.rss }, `Worker process ${child.proc.pid} is over --memory; replacing it after its running jobs`);
-          this.send(child, { type: 'stop', reason: 'memory' });
+          child.send({ type: 'stop', reason: 'memory' });
           child.overMemory = true;
         }
         break;
       case 'ready':
         child.ready = true;
-        if (child.replaces) this.retire(child.replaces, 'recycled');
-        for (const old of this.children) if (this.watch.supersedes(child.generation, old.generation)) this.retire(old, 'signal');
+        child.replaces?.retire('recycled');
+        for (const old of this.children) if (this.watch.supersedes(child.generation, old.generation)) old.retire('signal');
         break;
       case 'due':
         // max_job: the successor starts now and takes over once it has loaded; this one claims on until then.
@@ -214,7 +175,7 @@ export class Manager {
         }
         break;
       case 'want':
-        this.send(child, { type: 'grant', n: this.tally.grant(message.n) });
+        child.send({ type: 'grant', n: this.tally.grant(message.n) });
         break;
       case 'unused':
         this.tally.unused(message.n);
@@ -234,23 +195,19 @@ export class Manager {
 
   /** The run-wide cap is used up: every process finishes its jobs and none is replaced. */
   private endRun(): void {
-    for (const child of this.children) this.send(child, { type: 'stop', reason: this.tally.ended! });
+    for (const child of this.children) child.send({ type: 'stop', reason: this.tally.ended! });
   }
 
   /** Kills a process whose attempt ran past its timeout + grace. */
   private enforceDeadlines(): void {
     const now = this.deps.clock.now();
     for (const child of this.children) {
-      if (child.killedFor || child.forceKilled) continue;
-      for (const running of child.running.values()) {
-        if (running.deadline > now) continue;
-        child.killedFor = running;
-        const job = wire.job(running.wire);
-        this.deps.logger.error({ pid: child.proc.pid, id: job.id, job: job.name },
-          `Job ${job.name} (id ${job.id}) ran past its timeout of ${wire.timeoutMs(running.wire) / 1000} s: killing worker process ${child.proc.pid}`);
-        child.proc.kill('SIGKILL');
-        break;
-      }
+      const running = child.overdue(now);
+      if (!running) continue;
+      const job = wire.job(running.wire);
+      this.deps.logger.error({ pid: child.pid, id: job.id, job: job.name },
+        `Job ${job.name} (id ${job.id}) ran past its timeout of ${wire.timeoutMs(running.wire) / 1000} s: killing worker process ${child.pid}`);
+      child.kill(running);
     }
   }
 
@@ -270,7 +227,7 @@ export class Manager {
       .finally(() => {
         this.settling--;
         const live = [...this.children][0];
-        if (live) for (const hook of this.pendingHooks.splice(0)) this.send(live, hook);
+        if (live) for (const hook of this.pendingHooks.splice(0)) live.send(hook);
         this.maybeDone();
       });
     if (kind === 'broken-edit' && !child.retired) this.deps.logger.error('The job files do not load: fix them and save; running workers keep the code they have');
@@ -313,7 +270,7 @@ export class Manager {
     if (this.children.size === 0 && this.restarts.size === 0 && this.settling === 0) {
       if (this.pendingHooks.length > 0 && this.stops < 2) {
         // A failed() hook is owed and no process is left to run it: start one that only runs hooks.
-        this.send(this.spawn(), { type: 'stop', reason: this.tally.reason ?? 'signal' });
+        this.spawn().send({ type: 'stop', reason: this.tally.reason ?? 'signal' });
         return;
       }
       this.done?.();
