@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { logLines, makeApp, type TestApp } from '../helpers/app.ts';
+import { requireMemcached, uniqueName } from '../helpers/servers.ts';
 
 let app: TestApp;
 beforeEach(async () => {
@@ -137,4 +138,21 @@ await Job.close();
     const [line] = app.ranLog();
     expect(Number(line!.split(' ')[3])).toBe(logLines(run.stdout)[0]!.pid);
   });
+});
+
+describe('a run of several worker processes on memcached', () => {
+  it("says the driver's warning once per run, not at every worker process start", async () => {
+    const mem = makeApp({ driver: 'memcached', memcached: await requireMemcached(), prefix: uniqueName('warn'), sleep_ms: 50, max_job: 2 });
+    try {
+      for (let i = 0; i < 5; i++) await mem.rakit(['job:dispatch', 'pid', '--payload', JSON.stringify({ tag: `w${i}` })]);
+      const run = await mem.rakit(['job:runall', '--stop-when-empty', '--processes=2']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(mem.ranLog()).toHaveLength(5);
+      const lines = logLines(run.stdout);
+      expect(lines.filter((l) => l.level === 40 && /memcached/i.test(l.msg))).toHaveLength(1);
+      expect(lines.at(-1)!.msg).toBe('Worker stopped (empty): 5 done, 0 retried, 0 failed');
+    } finally {
+      mem.remove();
+    }
+  }, 120_000);
 });
