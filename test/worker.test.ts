@@ -28,6 +28,7 @@ class Flaky extends Jobable<{ tag: string }> {
   }
 }
 const failedHook: Error[] = [];
+const failedJob: { id: string; queue: string; attempt: number; payload: object }[] = [];
 class AlwaysFails extends Jobable {
   static tries = 2;
   static backoff = 0;
@@ -37,6 +38,7 @@ class AlwaysFails extends Jobable {
   }
   async failed(error: Error) {
     failedHook.push(error);
+    failedJob.push({ id: this.id, queue: this.queue, attempt: this.attempt, payload: this.payload });
   }
 }
 class SlowBackoff extends Jobable {
@@ -60,10 +62,24 @@ class Cooperative extends Jobable {
     await new Promise((_, reject) => this.signal.addEventListener('abort', () => reject(this.signal.reason)));
   }
 }
-class Ignores extends Jobable {
+/** Ignores its signal and ends by itself after `ms`. */
+class Ignores extends Jobable<{ ms: number }> {
+  static timeout = 0.2;
+  static tries = 1;
+  uniqueId() {
+    return 'only-one';
+  }
+  async run() {
+    ran.push('ignores start');
+    await new Promise((r) => setTimeout(r, this.get('ms')));
+    ran.push('ignores end');
+  }
+}
+class NeverEnds extends Jobable {
   static timeout = 0.2;
   static tries = 1;
   async run() {
+    ran.push('never ends');
     await new Promise(() => undefined);
   }
 }
@@ -134,11 +150,12 @@ describe('worker', () => {
 
   it('moves a job that keeps failing to the failed store, calls failed(), and never runs it again', async () => {
     bench = await workerBench({}, AlwaysFails, Record);
-    await bench.push(AlwaysFails);
+    const id = await bench.push(AlwaysFails, { to: 'a@b.c' }, { queue: 'mail' });
     const summary = await bench.worker({ stopWhenEmpty: true }).run();
     expect(summary).toMatchObject({ failed: 1, retried: 1 });
     expect(ran).toEqual(['fails', 'fails']);
     expect(failedHook.at(-1)).toBeInstanceOf(TypeError);
+    expect(failedJob.at(-1)).toEqual({ id, queue: 'mail', attempt: 2, payload: { to: 'a@b.c' } });
     const [failed] = await bench.deps.driver.listFailed();
     expect(failed).toMatchObject({ name: 'always-fails', attempts: 2 });
     expect(failed!.exception).toMatch(/^TypeError: always broken\n\s+at /);
@@ -197,18 +214,34 @@ describe('worker', () => {
     expect(ran).toEqual(['next']);
   });
 
-  it('fails an attempt at its timeout, through the AbortSignal or without it', async () => {
-    bench = await workerBench({}, Cooperative, Ignores, Record);
+  it('fails an attempt at its timeout through its AbortSignal, and goes on', async () => {
+    bench = await workerBench({}, Cooperative, Record);
     await bench.push(Cooperative);
-    await bench.push(Ignores);
     await bench.push(Record, { tag: 'still runs' });
     const started = Date.now();
     await bench.worker({ stopWhenEmpty: true }).run();
-    expect(Date.now() - started).toBeLessThan(3000);
-    const failed = await bench.deps.driver.listFailed();
-    expect(failed.map((f) => f.name).sort()).toEqual(['cooperative', 'ignores']);
-    for (const f of failed) expect(f.exception).toMatch(/^TimeoutError: Job "\w+" \(id \d+\) ran past its timeout of 0.2 s/);
+    expect(Date.now() - started).toBeLessThan(2000);
+    const [failed] = await bench.deps.driver.listFailed();
+    expect(failed!.exception).toMatch(/^TimeoutError: Job "cooperative" \(id \d+\) ran past its timeout of 0.2 s/);
     expect(ran).toEqual(['still runs']);
+  });
+
+  it('in this process, a timed-out attempt that ignores its signal keeps its slot and overlap key until its code ends, and says it cannot be stopped', async () => {
+    bench = await workerBench({}, Ignores, Record);
+    await bench.push(Ignores, { ms: 2600 }, { overlapKey: 'ignores:only-one' });
+    await bench.push(Record, { tag: 'waits its turn' });
+    const run = bench.worker({ stopWhenEmpty: true, concurrency: 1 }).run();
+    await until(() => ran.includes('ignores start'));
+    await new Promise((r) => setTimeout(r, 500)); // past its timeout of 0.2 s
+    const again = await bench.deps.driver.push({ name: 'ignores', queue: 'default', payload: '{"ms":1}', scheduledAt: bench.clock.now(), overlapKey: 'ignores:only-one' });
+    expect(again.skipped).toBe('overlapping');
+    expect(await bench.deps.driver.listFailed()).toEqual([]);
+    await run;
+    expect(ran).toEqual(['ignores start', 'ignores end', 'waits its turn']);
+    const [failed] = await bench.deps.driver.listFailed();
+    expect(failed!.exception).toMatch(/^TimeoutError: Job "ignores" \(id \d+\) ran past its timeout of 0.2 s/);
+    expect(bench.logs.map((l) => l.msg)).toContain(
+      `Job ignores (id ${failed!.jobId}) ran past its timeout of 0.2 s and ignores its AbortSignal: it cannot be stopped in this process (--in-process); it keeps its slot until its code ends`);
   });
 
   it('runs --concurrency jobs at once', async () => {
@@ -266,6 +299,22 @@ describe('worker', () => {
     expect((await run).reason).toBe('forced');
     const row = await bench.db.knex(bench.db.table).where('id', id).first();
     expect(row).toMatchObject({ attempts: 0, reserved_by: null });
+  });
+
+  it('on a second stop, gives back uncounted a job whose code never ends, within a few seconds', async () => {
+    bench = await workerBench({}, NeverEnds);
+    const id = await bench.push(NeverEnds);
+    const worker = bench.worker();
+    const run = worker.run();
+    await until(() => ran.includes('never ends'));
+    const started = Date.now();
+    worker.stop();
+    worker.stop();
+    expect((await run).reason).toBe('forced');
+    expect(Date.now() - started).toBeLessThan(3000);
+    const row = await bench.db.knex(bench.db.table).where('id', id).first();
+    expect(row).toMatchObject({ attempts: 0, reserved_by: null });
+    expect(bench.logs.map((l) => l.msg)).toContain('Job released: never-ends (worker forced to stop; its code did not end and stops with this process)');
   });
 
   it("takes back a dead worker's job once its lease lapses", async () => {

@@ -7,7 +7,7 @@ export function jobRunallCommand(): Command {
     .description('run the worker: take due jobs from the queues until stopped (SIGTERM/SIGINT: finish running jobs, then exit)'))
     .action(async (flags: WorkerFlags) => {
       const rt = await runtime();
-      // Worker processes are replaced after max_job jobs (0 = never).
-      process.exitCode = await runWorker(flags, {}, flags.maxJobs ? 0 : rt.config.max_job);
+      // Worker processes are replaced after max_job jobs (0 = never); --max-jobs counts the whole run.
+      process.exitCode = await runWorker(flags, {}, rt.config.max_job);
     });
 }

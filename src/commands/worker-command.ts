@@ -9,9 +9,13 @@ import type { Backoff } from '../core/backoff.ts';
 import { UsageError } from '../core/errors.ts';
 import { Manager } from '../core/manager.ts';
 import { runtime } from '../core/runtime.ts';
-import { Worker, runAnnounced } from '../core/worker.ts';
+import { Worker } from '../core/worker.ts';
+import { runLoaded } from '../core/worker-announce.ts';
 import { DEFAULT_WORKER_OPTIONS, EXIT_CODES, type WorkerOptions } from '../core/worker-options.ts';
 import { backoffList, queueList, seconds, wholeNumber } from './options.ts';
+
+/** The most worker processes one manager runs. */
+export const MAX_PROCESSES = 64;
 
 export interface WorkerFlags {
   queue?: string[];
@@ -37,7 +41,7 @@ export const TUNING_FLAGS: [flags: string, description: string, parse: (value: s
   ['--timeout <s>', 'seconds a job may run when its class does not set `timeout`', seconds],
   ['--backoff <s[,s...]>', 'seconds before retries when the class does not set `backoff`', backoffList],
   ['--concurrency <n>', 'jobs run at once in each worker process', wholeNumber(1)],
-  ['--processes <n>', 'worker processes the manager keeps running', wholeNumber(1)],
+  ['--processes <n>', `worker processes the manager keeps running (at most ${MAX_PROCESSES})`, wholeNumber(1)],
   ['--max-jobs <n>', 'exit after this many jobs', wholeNumber(0)],
   ['--max-time <s>', 'exit after this many seconds (finishing running jobs)', wholeNumber(0)],
   ['--memory <mb>', 'replace a worker process (or exit, with --in-process) after a job when its RSS exceeds this many MB', wholeNumber(0)],
@@ -60,6 +64,9 @@ export function addWorkerFlags(command: Command): Command {
 export async function runWorker(flags: WorkerFlags, extra: Partial<WorkerOptions>, recycleAfter: number): Promise<number> {
   const rt = await runtime();
   if (flags.watch && flags.inProcess) throw new UsageError('--watch loads changed job files in new worker processes: drop --in-process');
+  if ((flags.processes ?? 1) > MAX_PROCESSES) {
+    throw new UsageError(`--processes ${flags.processes} is more than ${MAX_PROCESSES}: each worker process is a Node.js process of its own; use --concurrency for more jobs at once in each`);
+  }
   const options: WorkerOptions = {
     ...DEFAULT_WORKER_OPTIONS,
     sleepMs: flags.sleep ?? rt.config.sleep_ms,
@@ -88,7 +95,8 @@ export async function runWorker(flags: WorkerFlags, extra: Partial<WorkerOptions
   process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
   try {
     if (supervised) return await supervised.run();
-    return EXIT_CODES[(await runAnnounced(rt, inline!, options)).reason];
+    rt.logger.warn('--in-process: a job that blocks the event loop or ignores its AbortSignal cannot be stopped, at its timeout or by a signal');
+    return EXIT_CODES[(await runLoaded(rt, inline!, options, true)).reason];
   } finally {
     process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
   }

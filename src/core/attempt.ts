@@ -1,7 +1,9 @@
 /**
  * Runs one attempt of one claimed job and says how it ended: done, or failed with an error
  * (and whether retrying can help). Resolves the handler, decodes the payload, enforces the
- * timeout through the job's AbortSignal. It never touches the driver.
+ * timeout through the job's AbortSignal, and lasts until the job's code has really ended: a
+ * timed-out attempt whose code ignores its signal holds on (its process is killed by the
+ * manager KILL_GRACE_MS later; `onStuck` says so). It never touches the driver.
  *
  * An attempt costs what the job uses: its AbortSignal is made only if job code reads
  * `this.signal`, and a job whose run() returns no promise is not raced against anything.
@@ -13,6 +15,7 @@ import type { Listener } from './events.ts';
 import type { JobContext } from './jobable.ts';
 import { decodePayload } from './payload.ts';
 import type { Handler } from './registry.ts';
+import { KILL_GRACE_MS } from './job-policy.ts';
 
 export type AttemptOutcome =
   | { status: 'done' }
@@ -30,12 +33,16 @@ const DONE: AttemptOutcome = { status: 'done' };
 
 /**
  * A running attempt that can be cut short from outside: by its timeout, or by a forced stop.
- * It is also the context the job instance gets (id, queue, attempt, signal).
+ * Cutting aborts its signal and fixes its outcome, but the attempt lasts until its code has
+ * really ended (or the worker gives up on that code: `abandon`, at a forced stop), so it keeps
+ * its slot, its overlap key and its lease meanwhile. It is also the context the job instance
+ * gets (id, queue, attempt, signal).
  */
 export class Attempt implements JobContext {
   private controller: AbortController | null = null;
   private reason: Error | null = null;
   private rejectRace: ((reason: Error) => void) | null = null;
+  private gaveUp: Error | null = null;
   readonly id: string;
   readonly queue: string;
   readonly attempt: number;
@@ -55,22 +62,42 @@ export class Attempt implements JobContext {
     return this.controller.signal;
   }
 
-  /** Ends the attempt with `reason`: its signal aborts and its outcome is this error. */
+  /** Why the attempt was cut short, if it was. */
+  get cutReason(): Error | null {
+    return this.reason;
+  }
+
+  /** Whether the worker stopped waiting for this attempt's code. */
+  get abandoned(): boolean {
+    return this.gaveUp !== null;
+  }
+
+  /** Fixes the attempt's outcome as `reason` and aborts its signal; its code may still run. */
   cut(reason: Error): void {
     if (this.reason) return;
     this.reason = reason;
     this.controller?.abort(reason);
+  }
+
+  /** Stops waiting for the attempt's code (a forced stop that its code ignores): the attempt ends now. */
+  abandon(reason: Error): void {
+    this.cut(reason);
+    if (this.gaveUp) return;
+    this.gaveUp = reason;
     this.rejectRace?.(reason);
   }
 
-  /** Rejects once the attempt is cut. */
-  cutShort(): Promise<never> {
-    if (this.reason) return Promise.reject(this.reason);
+  /** Rejects once the attempt is abandoned. */
+  givenUp(): Promise<never> {
+    if (this.gaveUp) return Promise.reject(this.gaveUp);
     return new Promise<never>((_, reject) => (this.rejectRace = reject));
   }
 }
 
-export async function runAttempt(job: ReservedJob, handler: Handler | null, timeoutMs: number, clock: Clock, attempt: Attempt): Promise<AttemptOutcome> {
+/** Called when an attempt's code is still running KILL_GRACE_MS after its timeout. */
+export type OnStuck = (job: ReservedJob, timeoutMs: number) => void;
+
+export async function runAttempt(job: ReservedJob, handler: Handler | null, timeoutMs: number, clock: Clock, attempt: Attempt, onStuck?: OnStuck): Promise<AttemptOutcome> {
   if (!handler) {
     return { status: 'error', final: true, error: new UnrecoverableError(`No handler for job "${job.name}": no class in application/jobs and no listener for "rakit.jobs.run: ${job.name}"`) };
   }
@@ -80,24 +107,34 @@ export async function runAttempt(job: ReservedJob, handler: Handler | null, time
   } catch (error) {
     return { status: 'error', final: true, error: new UnrecoverableError(`Corrupt stored payload: ${coerceError(error).message}`) };
   }
-  const cancelTimer = clock.after(timeoutMs, () => attempt.cut(new TimeoutError(`Job "${job.name}" (id ${job.id}) ran past its timeout of ${timeoutMs / 1000} s`)));
+  let cancelStuck: () => void = NOOP;
+  const cancelTimer = clock.after(timeoutMs, () => {
+    attempt.cut(new TimeoutError(`Job "${job.name}" (id ${job.id}) ran past its timeout of ${timeoutMs / 1000} s`));
+    if (onStuck) cancelStuck = clock.after(KILL_GRACE_MS, () => onStuck(job, timeoutMs));
+  });
   try {
     let work: unknown;
     if (handler.kind === 'class') work = new handler.jobClass(payload, attempt).run();
     else work = runListeners(handler.listeners, payload);
-    if (!isThenable(work)) return DONE;
-    // A job that ignores its signal may still settle after the race is lost; never let that go unhandled.
-    const running = Promise.resolve(work);
-    running.catch(() => undefined);
-    await Promise.race([running, attempt.cutShort()]);
-    return DONE;
+    // A job's code ends when its promise settles, not when its signal aborts: until then the
+    // attempt holds its slot (a forced stop may give up on it, see `abandon`).
+    if (isThenable(work)) {
+      const running = Promise.resolve(work);
+      running.catch(() => undefined);
+      await Promise.race([running, attempt.givenUp()]);
+    }
+    return attempt.cutReason ? { status: 'error', error: attempt.cutReason, final: false } : DONE;
   } catch (thrown) {
-    const error = coerceError(thrown);
+    // Cut short (timeout, forced stop): that is the outcome, whatever the code threw on its way out.
+    const error = attempt.cutReason ?? coerceError(thrown);
     return { status: 'error', error, final: error instanceof UnrecoverableError };
   } finally {
     cancelTimer();
+    cancelStuck();
   }
 }
+
+const NOOP = () => undefined;
 
 async function runListeners(listeners: readonly Listener[], payload: unknown): Promise<void> {
   for (const listener of listeners) await listener(payload);
@@ -105,16 +142,4 @@ async function runListeners(listeners: readonly Listener[], payload: unknown): P
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
-
-/** The text the failed store keeps: `ErrorClass: message` and the stack. */
-export function describeFailure(error: Error): string {
-  const head = `${error.name}: ${error.message}`;
-  const stack = error.stack ?? '';
-  return stack.startsWith(head) ? stack : `${head}\n${stack.split('\n').slice(1).join('\n')}`.trimEnd();
-}
-
-/** What every log line of an attempt's outcome says about it (the worker's and the manager's alike). */
-export function attemptFields(job: ReservedJob, ms: number): { id: string; job: string; queue: string; attempt: number; ms: number } {
-  return { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms };
 }

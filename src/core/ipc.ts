@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ReservedJob } from './driver.ts';
-import type { AttemptPlan, WorkerSummary } from './worker.ts';
+import type { AttemptPlan } from './job-policy.ts';
+import type { WireError } from './settle.ts';
+import type { StopReason, WorkerSummary } from './worker-options.ts';
 
 /** Worker process → manager. Attempts are reported in batches: one message per event-loop turn. */
 export type WorkerMessage =
@@ -15,30 +17,51 @@ export type WorkerMessage =
   | { type: 'beat'; rss: number }
   /** The job files have loaded. */
   | { type: 'ready' }
+  /** A claim of up to `n` jobs under a run-wide cap (--once, --max-jobs). */
+  | { type: 'want'; n: number }
+  /** Budget granted but not used by a claim. */
+  | { type: 'unused'; n: number }
+  /** This process reached max_job: start its successor. */
+  | { type: 'due' }
   | { type: 'stopped'; summary: WorkerSummary };
 
 /** Manager → worker process. */
 export type ManagerMessage =
-  | { type: 'stop' }
+  /** Stop claiming, finish the running jobs; `reason` for the summary. */
+  | { type: 'stop'; reason?: StopReason }
   | { type: 'force' }
-  /** Run the class's failed() hook for a job the manager failed (its process was killed). */
-  | { type: 'failed-hook'; job: ReservedJob; exception: string };
+  /** The answer to `want`. */
+  | { type: 'grant'; n: number }
+  /** Run the class's failed() hook for a job the manager failed (its process was killed or died). */
+  | { type: 'failed-hook'; job: ReservedJob; error: WireError };
 
-/** An attempt about to start as one flat array: a batch of them serialises in half the time of objects. */
+/**
+ * An attempt about to start as one flat array: a batch of them serialises in half the time of
+ * objects. Read it through `wire` (the positions have names there), never by index.
+ */
 export type WireAttempt = [
   id: string, name: string, queue: string, payload: string, attempts: number, scheduledAt: number, createdAt: number,
-  overlapKey: string | null, token: string, reservedUntil: number, timeoutMs: number, final: boolean, backoffMs: number,
+  overlapKey: string | null, token: string, reservedUntil: number, timeoutMs: number, final: boolean, backoffMs: number, tries: number,
 ];
 
 export function toWire(job: ReservedJob, plan: AttemptPlan): WireAttempt {
   return [job.id, job.name, job.queue, job.payload, job.attempts, job.scheduledAt, job.createdAt, job.overlapKey, job.token,
-    job.reservedUntil, plan.timeoutMs, plan.final, plan.backoffMs];
+    job.reservedUntil, plan.timeoutMs, plan.final, plan.backoffMs, plan.tries];
 }
 
-export function fromWire(w: WireAttempt): { job: ReservedJob; plan: AttemptPlan } {
-  const [id, name, queue, payload, attempts, scheduledAt, createdAt, overlapKey, token, reservedUntil, timeoutMs, final, backoffMs] = w;
-  return { job: { id, name, queue, payload, attempts, scheduledAt, createdAt, overlapKey, token, reservedUntil }, plan: { timeoutMs, final, backoffMs } };
-}
+/** Named readers of a WireAttempt. */
+export const wire = {
+  id: (w: WireAttempt): string => w[0],
+  timeoutMs: (w: WireAttempt): number => w[10],
+  job(w: WireAttempt): ReservedJob {
+    const [id, name, queue, payload, attempts, scheduledAt, createdAt, overlapKey, token, reservedUntil] = w;
+    return { id, name, queue, payload, attempts, scheduledAt, createdAt, overlapKey, token, reservedUntil };
+  },
+  plan(w: WireAttempt): AttemptPlan {
+    const [,,,,,,,,,, timeoutMs, final, backoffMs, tries] = w;
+    return { timeoutMs, final, backoffMs, tries };
+  },
+};
 
 /** The rakit binary, found above this module (src/core/ in a checkout and under vitest, dist/ otherwise). */
 export const BIN = (() => {

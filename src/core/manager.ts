@@ -1,33 +1,38 @@
 /**
  * The process manager behind `rakit job:runall` and `rakit job:run`: forks `--processes` worker
  * processes and never runs job code itself. It
- * - enforces hard timeouts: an attempt still running at timeout + KILL_GRACE_MS (a job that
- *   ignores its AbortSignal or blocks the event loop) gets its process killed; the manager
- *   records the attempt as a TimeoutError (retry or failed store, by `tries`), gives the other
- *   jobs of that process back uncounted, and starts a new process;
- * - replaces a process after `max_job` jobs or over `--memory`, and restarts a crashed one with
- *   a growing delay;
- * - turns SIGTERM/SIGINT into the two-phase stop of its processes and exits when they have;
- * - exits after their running jobs when `job:restart` stores a new restart mark (the deploy step);
- * - with `--watch`, starts processes with the new code when job files change and retires the
- *   old ones once the new ones have loaded (a file that does not load keeps the old ones).
- * Leases (timeout + LEASE_GRACE_MS) outlast the kill, so no other worker can take a job the
- * manager has not yet stopped.
+ * - enforces hard timeouts: an attempt still running KILL_GRACE_MS past its timeout (a job that
+ *   ignores its AbortSignal or blocks the event loop) gets its process killed; the attempt is
+ *   settled as a TimeoutError, the other jobs of that process go back uncounted, a new process
+ *   starts. Until then the attempt holds its slot, its overlap key and its lease;
+ * - settles what an exited process left running by the exit classification (child-exit.ts);
+ * - replaces a process after `max_job` jobs without a gap (its successor is ready before it stops
+ *   claiming) or over `--memory`, and restarts a crashed one;
+ * - keeps the run-wide counts: the claim budget of `--once` / `--max-jobs`, and the summary;
+ * - turns SIGTERM/SIGINT into the two-phase stop of its processes; at the second, processes
+ *   whose jobs do not end within FORCE_KILL_MS are killed and their jobs given back uncounted;
+ * - exits after the running jobs when `job:restart` stores a new restart mark (the deploy step);
+ * - with `--watch`, starts processes with the new code when job files change (watch-generations.ts).
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import type { FSWatcher } from 'chokidar';
-import { attemptFields, describeFailure } from './attempt.ts';
+import { exponentialMs } from './backoff.ts';
+import { EXIT_ACTIONS, classifyExit, settleLeftRunning, type ExitKind } from './child-exit.ts';
 import type { Clock } from './clock.ts';
-import type { Driver, RestartSignal } from './driver.ts';
-import { TimeoutError, coerceError } from './errors.ts';
-import { BIN, WORKER_ARG, fromWire, type ManagerMessage, type WireAttempt, type WorkerMessage } from './ipc.ts';
+import type { Driver, ReservedJob, RestartSignal } from './driver.ts';
+import { coerceError } from './errors.ts';
+import { wire, type ManagerMessage, type WorkerMessage } from './ipc.ts';
 import type { Logger } from './logger.ts';
-import { throughOutage } from './retry.ts';
-import { announceStart, announceStop, readRestartMark } from './worker.ts';
-import type { StopReason, WorkerOptions } from './worker-options.ts';
+import { readRestartMark } from './restart-watch.ts';
+import { errorToWire } from './settle.ts';
+import { WatchGenerations } from './watch-generations.ts';
+import { WorkerChild } from './worker-child.ts';
+import { RunTally } from './run-tally.ts';
+import { announceStart, announceStop } from './worker-announce.ts';
+import { FORCE_GRACE_MS, type WorkerOptions } from './worker-options.ts';
 
-/** How long past its timeout an attempt may run before its process is killed. */
-export const KILL_GRACE_MS = 2_000;
+export { KILL_GRACE_MS } from './job-policy.ts';
+
+/** At a forced stop, processes still running this long after it are killed. */
+export const FORCE_KILL_MS = FORCE_GRACE_MS + 1_000;
 
 export interface ManagerOptions {
   /** Worker processes to keep running. */
@@ -40,76 +45,48 @@ export interface ManagerOptions {
   watch?: string;
 }
 
-/** Changes closer together than this start one new generation of processes. */
-const WATCH_DEBOUNCE_MS = 200;
-
-/** An attempt as the worker process reported it; its job and plan are read from the wire only when needed. */
-interface Running {
-  wire: WireAttempt;
-  startedAt: number;
-  deadline: number;
-}
-
-interface Child {
-  proc: ChildProcess;
-  running: Map<string, Running>;
-  /** Why the manager killed it, if it did. */
-  killedFor: Running | null;
-  reason: StopReason | null;
-  /** Processes started for one version of the job files (`--watch`); older ones retire. */
-  generation: number;
-  /** It has loaded the job files. */
-  ready: boolean;
-  /** Asked to stop because a newer generation took over: not replaced when it exits. */
-  retired: boolean;
-}
+type Child = WorkerChild;
 
 export class Manager {
   private readonly children = new Set<Child>();
   private stops = 0;
-  /** When recent crashes happened (epoch ms). */
   private crashes: number[] = [];
   private exitCode = 0;
   private pendingHooks: ManagerMessage[] = [];
   private done!: () => void;
   private restarts = new Set<NodeJS.Timeout>();
-  /** Stopped processes whose jobs are still being recorded. */
+  /** Exited processes whose jobs are still being settled. */
   private settling = 0;
-  private generation = 0;
-  private watcher: FSWatcher | null = null;
+  private readonly watch = new WatchGenerations();
   private worker: WorkerOptions;
+  private readonly tally: RunTally;
 
-  constructor(
-    private readonly deps: { driver: Driver & RestartSignal; logger: Logger; clock: Clock },
-    private readonly options: ManagerOptions,
-  ) {
-    this.worker = options.worker;
+  constructor(private readonly deps: { driver: Driver & RestartSignal; logger: Logger; clock: Clock }, private readonly options: ManagerOptions) {
+    this.tally = new RunTally(options.worker);
+    this.worker = { ...options.worker, runStartedAt: deps.clock.now(), replaceAfter: options.recycleAfter, budgetFromManager: this.tally.capped };
   }
 
   /** Starts the processes and resolves with the exit code once they have all stopped. */
   async run(): Promise<number> {
+    announceStart(this.deps, this.worker);
     if (await this.nothingToDo()) {
       // --stop-when-empty on an empty queue (a cron run most minutes): no worker process to start.
-      announceStart(this.deps, this.worker);
-      announceStop(this.deps.logger, { reason: 'empty', done: 0, retried: 0, failed: 0 });
+      announceStop(this.deps.logger, this.tally.final('empty'));
       return 0;
     }
     const finished = new Promise<void>((resolve) => (this.done = resolve));
     // Every process of this run compares job:restart marks with the one seen now.
     const restartMark = this.worker.restartMark !== undefined ? this.worker.restartMark : await readRestartMark(this.deps.driver);
     this.worker = { ...this.worker, restartMark };
-    if (this.options.watch) await this.watchJobFiles(this.options.watch);
-    if (this.stopping) {
-      // Stopped while starting up: no process to start, nothing ran.
-      await this.watcher?.close();
-      announceStop(this.deps.logger, { reason: 'signal', done: 0, retried: 0, failed: 0 });
-      return this.exitCode;
+    if (this.options.watch) await this.watch.start(this.options.watch, this.deps.logger, () => this.spawnAll());
+    if (!this.stopping) {
+      this.spawnAll();
+      const deadlines = setInterval(() => this.enforceDeadlines(), 100);
+      await finished;
+      clearInterval(deadlines);
     }
-    for (let i = 0; i < this.options.processes; i++) this.spawn();
-    const deadlines = setInterval(() => this.enforceDeadlines(), 100);
-    await finished;
-    clearInterval(deadlines);
-    await this.watcher?.close();
+    await this.watch.close();
+    announceStop(this.deps.logger, this.tally.final('signal'));
     return this.exitCode;
   }
 
@@ -124,32 +101,20 @@ export class Manager {
     }
   }
 
-  private async watchJobFiles(dir: string): Promise<void> {
-    const { watch } = await import('chokidar');
-    let timer: NodeJS.Timeout | null = null;
-    this.watcher = watch(dir, { ignoreInitial: true, ignored: (file) => /(^|\/)(\.|node_modules)/.test(file) })
-      .on('all', () => {
-        if (timer) clearTimeout(timer);
-        timer = setTimeout(() => this.reload(), WATCH_DEBOUNCE_MS);
-      })
-      .on('error', (error) => this.deps.logger.warn({ err: coerceError(error) }, `Cannot watch ${dir}; restart the worker to load changed jobs`));
-  }
-
-  /** Job files changed: start a new generation; the old one retires once it has loaded. */
-  private reload(): void {
+  private spawnAll(): void {
     if (this.stopping) return;
-    this.generation++;
-    this.deps.logger.info('Job files changed: starting worker processes with the new code');
     for (let i = 0; i < this.options.processes; i++) this.spawn();
   }
 
-  /** First call: processes finish their running jobs and exit. Second: they give them back and exit. */
+  /** First call: processes finish their running jobs and exit. Second: they give them back and exit, killed if they cannot. */
   stop(): void {
     this.stops++;
+    this.tally.reason = this.stops > 1 ? 'forced' : 'signal';
     for (const timer of this.restarts) clearTimeout(timer);
     this.restarts.clear();
     const message: ManagerMessage = { type: this.stops > 1 ? 'force' : 'stop' };
-    for (const child of this.children) this.send(child, message);
+    for (const child of this.children) child.send(message);
+    if (this.stops === 2) setTimeout(() => this.killAll(), FORCE_KILL_MS).unref();
     this.maybeDone();
   }
 
@@ -160,166 +125,152 @@ export class Manager {
 
   private get oneShot(): boolean {
     const w = this.worker;
-    return w.stopWhenEmpty || w.once || w.maxTime > 0 || (w.maxJobs > 0 && this.options.recycleAfter === 0);
+    return w.stopWhenEmpty || w.once || w.maxTime > 0 || w.maxJobs > 0;
   }
 
-  private spawn(): void {
-    const maxJobs = this.options.recycleAfter > 0 ? this.options.recycleAfter : this.options.worker.maxJobs;
-    const proc = fork(BIN, [WORKER_ARG], {
-      env: { ...process.env, RAKIT_WORKER: JSON.stringify({ ...this.worker, maxJobs }) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const child: Child = { proc, running: new Map(), killedFor: null, reason: null, generation: this.generation, ready: false, retired: false };
+  private killAll(): void {
+    for (const child of this.children) {
+      if (child.exited) continue;
+      this.deps.logger.warn({ pid: child.pid }, `Worker process ${child.pid} did not stop: killing it (its jobs go back to the queue)`);
+      child.kill(null);
+    }
+  }
+
+  private spawn(replaces: Child | null = null): Child {
+    const child = new WorkerChild(this.worker, this.watch.current, replaces);
+    const { proc } = child;
     this.children.add(child);
     proc.on('message', (message: WorkerMessage) => this.onMessage(child, message));
     proc.on('exit', (code, signal) => this.onExit(child, code, signal));
     this.deps.logger.debug({ pid: proc.pid }, `Worker process ${proc.pid} started`);
-    if (this.settling === 0) for (const hook of this.pendingHooks.splice(0)) this.send(child, hook);
-  }
-
-  private send(child: Child, message: ManagerMessage): void {
-    if (child.proc.connected) child.proc.send(message, (error) => void error);
+    if (this.settling === 0) for (const hook of this.pendingHooks.splice(0)) child.send(hook);
+    return child;
   }
 
   private onMessage(child: Child, message: WorkerMessage): void {
     switch (message.type) {
       case 'attempts': {
-        for (const id of message.ended) child.running.delete(id);
-        const now = this.deps.clock.now();
-        // wire[0] is the job's id, wire[10] its timeout (ms).
-        for (const wire of message.started) child.running.set(wire[0], { wire, startedAt: now, deadline: now + wire[10] + KILL_GRACE_MS });
+        child.noteAttempts(message.ended, message.started, this.deps.clock.now());
+        if (this.tally.started(message.started.length)) this.endRun();
         break;
       }
       case 'beat':
         // Once per process: a second `stop` would not be needed, and it must never turn into a force.
-        if (this.options.worker.memory > 0 && message.rss > this.options.worker.memory * 1024 * 1024 && !this.stopping && child.reason !== 'memory') {
+        if (this.worker.memory > 0 && message.rss > this.worker.memory * 1024 * 1024 && !this.stopping && !child.overMemory) {
           this.deps.logger.warn({ pid: child.proc.pid, rss: message.rss }, `Worker process ${child.proc.pid} is over --memory; replacing it after its running jobs`);
-          this.send(child, { type: 'stop' });
-          child.reason = 'memory';
+          child.send({ type: 'stop', reason: 'memory' });
+          child.overMemory = true;
         }
         break;
       case 'ready':
         child.ready = true;
-        for (const old of this.children) {
-          if (old.generation >= child.generation || old.retired) continue;
-          old.retired = true;
-          this.send(old, { type: 'stop' });
+        child.replaces?.retire('recycled');
+        for (const old of this.children) if (this.watch.supersedes(child.generation, old.generation)) old.retire('signal');
+        break;
+      case 'due':
+        // max_job: the successor starts now and takes over once it has loaded; this one claims on until then.
+        if (!this.stopping && !this.tally.ended && !child.retired && !child.succeeded) {
+          child.succeeded = true;
+          this.spawn(child);
         }
         break;
+      case 'want':
+        child.send({ type: 'grant', n: this.tally.grant(message.n) });
+        break;
+      case 'unused':
+        this.tally.unused(message.n);
+        if (this.tally.started(0)) this.endRun();
+        break;
       case 'stopped':
-        child.reason ??= message.summary.reason;
-        if (message.summary.reason === 'restart' && !this.stopping) {
+        child.reason = message.summary.reason;
+        this.tally.add(message.summary);
+        if (child.reason === 'restart' && !this.stopping) {
           this.deps.logger.info('job:restart was called: stopping after the running jobs');
           this.stop();
+          this.tally.reason = 'restart';
         }
         break;
     }
+  }
+
+  /** The run-wide cap is used up: every process finishes its jobs and none is replaced. */
+  private endRun(): void {
+    for (const child of this.children) child.send({ type: 'stop', reason: this.tally.ended! });
   }
 
   /** Kills a process whose attempt ran past its timeout + grace. */
   private enforceDeadlines(): void {
     const now = this.deps.clock.now();
     for (const child of this.children) {
-      if (child.killedFor) continue;
-      for (const running of child.running.values()) {
-        if (running.deadline > now) continue;
-        child.killedFor = running;
-        const { job, plan } = fromWire(running.wire);
-        this.deps.logger.error({ pid: child.proc.pid, id: job.id, job: job.name },
-          `Job ${job.name} (id ${job.id}) ran past its timeout of ${plan.timeoutMs / 1000} s: killing worker process ${child.proc.pid}`);
-        child.proc.kill('SIGKILL');
-        break;
-      }
+      const running = child.overdue(now);
+      if (!running) continue;
+      const job = wire.job(running.wire);
+      this.deps.logger.error({ pid: child.pid, id: job.id, job: job.name },
+        `Job ${job.name} (id ${job.id}) ran past its timeout of ${wire.timeoutMs(running.wire) / 1000} s: killing worker process ${child.pid}`);
+      child.kill(running);
     }
   }
 
   private onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
     this.children.delete(child);
-    const diedWithJobs = child.running.size > 0;
-    const crashed = signal !== null || (code !== 0 && code !== 12);
-    // Record what it left running while its replacement starts: a server that is down right now
+    const kind = classifyExit({
+      code, signal, killedForTimeout: child.killedFor !== null, forceKilled: child.forceKilled, stoppedReason: child.reason,
+      loaded: child.ready, watching: this.watch.watching && !this.stopping, hadJobs: child.running.size > 0,
+    });
+    const action = EXIT_ACTIONS[kind];
+    const pid = child.proc.pid;
+    // Settle what it left running while its replacement starts: a server that is down right now
     // must not keep the other jobs waiting for a process.
     this.settling++;
-    void this.settle(child, code, signal)
-      .catch((error: unknown) => {
-        this.deps.logger.error({ err: coerceError(error) }, 'Could not record the jobs of a stopped worker process; their leases will bring them back');
-      })
+    void this.settleLeft(child, kind, code, signal)
+      .catch((error: unknown) => this.deps.logger.error({ err: coerceError(error) }, 'Could not record the jobs of a stopped worker process; their leases will bring them back'))
       .finally(() => {
         this.settling--;
         const live = [...this.children][0];
-        if (live) for (const hook of this.pendingHooks.splice(0)) this.send(live, hook);
+        if (live) for (const hook of this.pendingHooks.splice(0)) live.send(hook);
         this.maybeDone();
       });
-    const pid = child.proc.pid;
-    if (code === 2 && this.watcher && !child.ready && !this.stopping) {
-      // --watch: a job file that does not load (its error is above); wait for the next change.
-      if (!child.retired) this.deps.logger.error('The job files do not load: fix them and save; running workers keep the code they have');
-    } else if (code === 2) {
-      // Bad configuration or a job module that does not load: restarting would only repeat it.
-      this.exitCode = 2;
-      this.stop();
-    } else if (this.stopping || child.retired) {
-      // stopping: nothing to restart
-    } else if (child.killedFor || child.reason === 'memory' || (child.reason === 'max-jobs' && this.options.recycleAfter > 0)) {
-      this.spawn();
-    } else if (crashed && diedWithJobs) {
-      // Died under its jobs (killed from outside, a crash in job code): their attempts are
-      // counted, so `tries` already bounds a job that kills every process. Replace it now.
-      this.deps.logger.error({ pid, code, signal }, `Worker process ${pid} died (${signal ?? `code ${code}`}) while running jobs; starting another`);
-      this.spawn();
-    } else if (crashed) {
+    if (kind === 'broken-edit' && !child.retired) this.deps.logger.error('The job files do not load: fix them and save; running workers keep the code they have');
+    if (action.endRun !== undefined) {
+      this.exitCode = action.endRun;
+      if (!this.stopping) this.stop();
+    }
+    const continuing = !this.stopping && !this.tally.ended && !child.retired;
+    const how = signal ?? `code ${code}`;
+    if (kind === 'died-running') this.deps.logger.error({ pid, code, signal }, `Worker process ${pid} died (${how}) while running jobs${continuing ? '; starting another' : ''}`);
+    if (continuing && action.respawn === 'now') this.spawn();
+    else if (continuing && action.respawn === 'backoff') {
       // Died with no job running (a broken environment?): restart, slower when it keeps happening.
       const now = this.deps.clock.now();
       this.crashes = [...this.crashes.filter((t) => now - t < 30_000), now];
-      const delay = Math.min(100 * 2 ** (this.crashes.length - 1), 5_000);
-      this.deps.logger.error({ pid, code, signal }, `Worker process ${pid} exited unexpectedly (${signal ?? `code ${code}`}); starting another in ${delay / 1000} s`);
+      const delay = exponentialMs(this.crashes.length, 100, 5_000);
+      this.deps.logger.error({ pid, code, signal }, `Worker process ${pid} exited unexpectedly (${how}); starting another in ${delay / 1000} s`);
       const timer = setTimeout(() => {
         this.restarts.delete(timer);
         if (!this.stopping) this.spawn();
         this.maybeDone();
       }, delay);
       this.restarts.add(timer);
-    } else if (!this.oneShot) {
-      this.spawn();
     }
     this.maybeDone();
   }
 
-  /** Records what a stopped process left running: the attempt that was killed, and the others. */
-  private async settle(child: Child, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    const { driver, clock, logger } = this.deps;
-    // A process that exits without saying it stopped died under its jobs (a crash, a stray
-    // process.exit(), the OOM killer): their attempt counts, as the job's own may be the cause.
-    const died = !child.killedFor && child.reason === null;
-    for (const running of child.running.values()) {
-      const { job, plan } = fromWire(running.wire);
-      const fields = attemptFields(job, clock.now() - running.startedAt);
-      if (running === child.killedFor || died) {
-        const why = running === child.killedFor
-          ? new TimeoutError(`Job "${job.name}" (id ${job.id}) ran past its timeout of ${plan.timeoutMs / 1000} s and was stopped by killing its worker process`)
-          : new Error(`The worker process running job "${job.name}" (id ${job.id}) died (${signal ?? `exit code ${code}`})`);
-        if (plan.final) {
-          if (await throughOutage(() => driver.fail(job, { exception: describeFailure(why) }), clock)) {
-            logger.error({ ...fields, status: 'FAIL', err: why.message }, `Job failed: ${job.name} (after ${job.attempts} attempts): ${why.message}`);
-            this.pendingHooks.push({ type: 'failed-hook', job, exception: describeFailure(why) });
-          }
-        } else if (await throughOutage(() => driver.release(job, { at: clock.now() + plan.backoffMs, countAttempt: true }), clock)) {
-          logger.warn({ ...fields, status: 'RETRY', err: why.message }, `Job retry: ${job.name} (attempt ${job.attempts} failed: ${why.message})`);
-        }
-      } else if (await throughOutage(() => driver.release(job, { at: clock.now(), countAttempt: false }), clock)) {
-        // An innocent bystander of a killed process: back to the queue, attempt not counted.
-        logger.warn({ ...fields, status: 'RELEASED' }, `Job released: ${job.name} (its worker process was stopped)`);
-      }
-    }
+  /** Settles what an exited process left running, as its exit kind says; a failed() hook owed goes to a live process. */
+  private async settleLeft(child: Child, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    const deps = { ...this.deps, failedHook: (job: ReservedJob, error: Error) => void this.pendingHooks.push({ type: 'failed-hook', job, error: errorToWire(error) }) };
+    const left = [...child.running.values()].map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
     child.running.clear();
+    for (const result of await settleLeftRunning(deps, left, EXIT_ACTIONS[kind].settle, code, signal)) {
+      if (result.kind === 'retried' || result.kind === 'failed') this.tally.add({ reason: 'recycled', done: 0, retried: result.kind === 'retried' ? 1 : 0, failed: result.kind === 'failed' ? 1 : 0 });
+    }
   }
 
   private maybeDone(): void {
-    if (this.watcher && !this.stopping && !this.oneShot) return; // --watch waits for the next change
+    if (this.watch.watching && !this.stopping && !this.oneShot) return; // --watch waits for the next change
     if (this.children.size === 0 && this.restarts.size === 0 && this.settling === 0) {
-      if (this.pendingHooks.length > 0 && !this.stopping) {
-        // A failed() hook is owed and no process is left to run it: start one for the hook.
-        this.spawn();
+      if (this.pendingHooks.length > 0 && this.stops < 2) {
+        // A failed() hook is owed and no process is left to run it: start one that only runs hooks.
+        this.spawn().send({ type: 'stop', reason: this.tally.reason ?? 'signal' });
         return;
       }
       this.done?.();

@@ -3,6 +3,7 @@
  * or a release is not left to the lease: a lease that lapses means the job runs again.
  */
 import type { Clock } from './clock.ts';
+import { exponentialMs } from './backoff.ts';
 import { UsageError } from './errors.ts';
 
 /** Calls `work` until it succeeds, for about `budgetMs` (0.1 s, 0.2 s, then every 0.5 s). */
@@ -13,7 +14,7 @@ export async function throughOutage<T>(work: () => Promise<T>, clock: Clock, bud
       return await work();
     } catch (error) {
       if (error instanceof UsageError || clock.now() >= end) throw error;
-      await clock.sleep(Math.min(100 * 2 ** attempt, 500));
+      await clock.sleep(exponentialMs(attempt + 1, 100, 500));
     }
   }
 }

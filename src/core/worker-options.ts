@@ -1,6 +1,6 @@
 /**
- * What a worker is asked to do (WorkerOptions), why it stops (StopReason), and the exit code
- * each stop gives the process.
+ * What a worker is asked to do (WorkerOptions), why it stops (the stop table, StopReason), and
+ * the exit code each stop gives the process (EXIT_CODES, named in EXIT).
  */
 import type { Backoff } from './backoff.ts';
 
@@ -34,6 +34,12 @@ export interface WorkerOptions {
    * stored mark differs. Undefined: read it when the worker starts.
    */
   restartMark?: number | null;
+  /** When the run began (epoch ms), for --max-time across worker processes; default: when this worker starts. */
+  runStartedAt?: number;
+  /** Under the manager: after this many claims the process's successor may start (0 = never). */
+  replaceAfter?: number;
+  /** Under the manager: each claim asks it for budget (a run-wide --once or --max-jobs). */
+  budgetFromManager?: boolean;
 }
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
@@ -51,21 +57,73 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   memory: 0,
 };
 
-/** A lease outlasts the job's timeout by this much, so no second worker can take a job still being stopped. */
-export const LEASE_GRACE_MS = 15_000;
+/** After a forced stop, how long a worker waits for job code to end before giving up on it. */
+export const FORCE_GRACE_MS = 1_000;
 
-export type StopReason = 'signal' | 'forced' | 'once' | 'empty' | 'max-jobs' | 'max-time' | 'memory' | 'restart';
+/** Why a worker stops; `recycled`: its successor took over (max_job). */
+export type StopReason = 'signal' | 'forced' | 'once' | 'empty' | 'max-jobs' | 'max-time' | 'memory' | 'restart' | 'recycled';
 
-/** How often a worker looks for a `job:restart` mark. */
-export const RESTART_CHECK_MS = 1_000;
+/** The process exit codes, by name. */
+export const EXIT = {
+  ok: 0,
+  /** A runtime failure. */
+  failure: 1,
+  /** Bad usage or bad configuration: starting again would only repeat it. */
+  usage: 2,
+  /** A worker process that asks to be replaced (over --memory). */
+  replaceMe: 12,
+} as const;
 
+/** The exit code of each stop. */
 export const EXIT_CODES: Record<StopReason, number> = {
-  signal: 0,
-  forced: 0,
-  once: 0,
-  empty: 0,
-  'max-jobs': 0,
-  'max-time': 0,
-  memory: 12,
-  restart: 0,
+  signal: EXIT.ok,
+  forced: EXIT.ok,
+  once: EXIT.ok,
+  empty: EXIT.ok,
+  'max-jobs': EXIT.ok,
+  'max-time': EXIT.ok,
+  memory: EXIT.replaceMe,
+  restart: EXIT.ok,
+  recycled: EXIT.ok,
 };
+
+export interface WorkerSummary {
+  reason: StopReason;
+  /** Attempts that succeeded. */
+  done: number;
+  /** Attempts that failed and were scheduled again. */
+  retried: number;
+  /** Jobs moved to the failed store. */
+  failed: number;
+}
+
+/** What the stop table looks at. */
+export interface WorkerState {
+  /** Set once a stop was asked for: 'forced' for the second phase. */
+  quit: StopReason | null;
+  memoryExceeded: boolean;
+  /** Jobs claimed so far. */
+  claimed: number;
+  /** Claimed jobs whose outcome is not recorded yet. */
+  running: number;
+  /** Since the run began. */
+  elapsedMs: number;
+}
+
+/** The stop table: the first reason that holds ends the loop (`job:restart` is looked up apart, it costs a read). */
+export function stopReason(o: WorkerOptions, s: WorkerState): StopReason | null {
+  if (s.quit) return s.quit;
+  if (s.memoryExceeded) return 'memory';
+  if (o.once && s.claimed >= 1 && s.running === 0) return 'once';
+  if (o.maxJobs > 0 && s.claimed >= o.maxJobs && s.running === 0) return 'max-jobs';
+  if (o.maxTime > 0 && s.elapsedMs >= o.maxTime * 1000) return 'max-time';
+  return null;
+}
+
+/** How many more jobs a worker may claim after `claimed`. */
+export function claimBudget(o: WorkerOptions, claimed: number): number {
+  const caps = [Infinity];
+  if (o.once) caps.push(1);
+  if (o.maxJobs > 0) caps.push(o.maxJobs);
+  return Math.min(...caps) - claimed;
+}

@@ -1,14 +1,14 @@
 /**
  * A worker process under the manager: runs the Worker loop and tells the manager about each
- * attempt before job code runs, so a job that blocks the event loop can still be stopped from
- * outside. Signals belong to the manager (a Ctrl-C reaches the whole process group): this
- * process stops on the manager's word, or by itself when the manager is gone.
+ * attempt before job code runs, so a job that blocks the event loop or ignores its signal can
+ * still be stopped from outside. Signals belong to the manager (a Ctrl-C reaches the whole
+ * process group): this process stops on the manager's word, or by itself when the manager is gone.
  */
-import { coerceError } from './errors.ts';
 import { toWire, type ManagerMessage, type WireAttempt, type WorkerMessage } from './ipc.ts';
-import { decodePayload } from './payload.ts';
 import { runtime } from './runtime.ts';
-import { Worker, runAnnounced, type WorkerDeps } from './worker.ts';
+import { errorFromWire, runFailedHook } from './settle.ts';
+import { Worker, type WorkerDeps } from './worker.ts';
+import { runLoaded } from './worker-announce.ts';
 import { EXIT_CODES, type WorkerOptions } from './worker-options.ts';
 
 /** How long an end may wait for the next start to ride on. */
@@ -41,9 +41,12 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     });
     return flushing;
   };
+  // Claims under a run-wide cap wait for the manager's grant; one claim asks at a time.
+  let granted: ((n: number) => void) | null = null;
   const deps: WorkerDeps = {
     ...rt,
     hooks: {
+      killsStuckAttempts: true,
       attemptStarting: (job, plan) => {
         started.push(toWire(job, plan));
         return flush();
@@ -52,44 +55,53 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
         ended.push(job.id);
         endTimer ??= setTimeout(() => void flush(), END_DELAY_MS);
       },
+      dueForReplacement: () => void send({ type: 'due' }),
+      ...(options.budgetFromManager ? {
+        claimBudget: (n: number) => new Promise<number>((resolve) => {
+          granted = resolve;
+          void send({ type: 'want', n });
+        }),
+        unusedBudget: (n: number) => void send({ type: 'unused', n }),
+      } : {}),
     },
   };
   const worker = new Worker(deps, options);
-  process.on('message', (message: ManagerMessage) => {
-    // `stop` may come more than once (it is the first phase only); `force` is the second.
-    if (message.type === 'stop') {
-      if (!worker.stopping) worker.stop();
-    }
-    else if (message.type === 'force') worker.forceStop();
-    else if (message.type === 'failed-hook') hooks.add(failedHook(message.job.name, message.job.payload, message.exception));
-  });
-  process.on('disconnect', () => worker.stop());
-  // SIGTERM and SIGINT are ignored from the process's first line (bin/rakit.js).
   const hooks = new Set<Promise<void>>();
+  process.on('message', (message: ManagerMessage) => {
+    switch (message.type) {
+      // `stop` may come more than once (it is the first phase only); `force` is the second.
+      case 'stop':
+        if (!worker.stopping) worker.stop(message.reason);
+        break;
+      case 'force':
+        worker.forceStop();
+        break;
+      case 'grant': {
+        const resolve = granted;
+        granted = null;
+        resolve?.(message.n);
+        break;
+      }
+      case 'failed-hook': {
+        const run = rt.registry.discover() // the message may come before the worker has loaded its jobs
+          .then(() => runFailedHook(rt.registry, rt.logger, message.job, errorFromWire(message.error)));
+        hooks.add(run);
+        void run.finally(() => hooks.delete(run));
+        break;
+      }
+    }
+  });
+  process.on('disconnect', () => {
+    worker.stop();
+    granted?.(0);
+  });
+  // SIGTERM and SIGINT are ignored from the process's first line (bin/rakit.js).
   const beat = setInterval(() => void send({ type: 'beat', rss: process.memoryUsage().rss }), 1000);
   beat.unref();
 
-  async function failedHook(name: string, payload: string, exception: string): Promise<void> {
-    await rt.registry.discover(); // the message may come before the worker has loaded its jobs
-    const handler = rt.registry.resolve(name);
-    if (handler?.kind !== 'class' || typeof handler.jobClass.prototype.failed !== 'function') return;
-    const error = Object.assign(new Error(exception.split('\n')[0]!.replace(/^\w+: /, '')), { name: 'TimeoutError', stack: exception });
-    try {
-      let data = {};
-      try {
-        data = decodePayload(payload);
-      } catch {
-        // a corrupt payload: the hook gets {}
-      }
-      await new handler.jobClass(data).failed!(error);
-    } catch (thrown) {
-      rt.logger.error({ job: name, err: coerceError(thrown) }, `The failed() hook of ${name} threw`);
-    }
-  }
-
   await rt.registry.discover();
   await send({ type: 'ready' });
-  const summary = await runAnnounced(deps, worker, options);
+  const summary = await runLoaded(deps, worker, options, false);
   clearInterval(beat);
   await flush();
   await Promise.all(hooks);

@@ -1,44 +1,28 @@
 /**
- * The worker loop: claim due jobs into the free slots (strict queue priority), run each attempt,
- * then ack, retry with the stored backoff, or move it to the failed store; stop on the first
- * reason in the stop table. Two-phase stop: `stop()` stops claiming and lets running jobs
- * finish; `stop()` again aborts them and gives them back to the queue without counting the attempt.
- *
- * Round trips are shared: the loop claims once for all the slots freed in one turn of the event
- * loop, and the acks of the jobs that ended in that turn go out with the claim: in the claim's
- * own step where the driver has `reserveAfterAcks` (Redis), else beside it, in one call where
- * it has `ackMany`.
+ * The worker loop: claim due jobs into the free slots, run each attempt, and have `settle`
+ * record how it ended; stop on the first reason in the stop table. A slot is held until the
+ * attempt's code has really ended, a timed-out one included. Two-phase stop: `stop()` stops
+ * claiming and lets running jobs finish; `stop()` again aborts them and gives them back to the
+ * queue without counting the attempt, giving up after FORCE_GRACE_MS on code that ignores it.
  */
-import { Attempt, ShutdownAbort, attemptFields, describeFailure, runAttempt, type AttemptOutcome } from './attempt.ts';
-import { backoffDelayMs, type Backoff } from './backoff.ts';
+import { AckBatcher } from './ack-batcher.ts';
+import { Attempt, ShutdownAbort, runAttempt, type AttemptOutcome, type OnStuck } from './attempt.ts';
+import { exponentialMs } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import type { JobConfig } from './config.ts';
-import type { BatchingQueue, Driver, Leases, ReserveRequest, ReservedJob, RestartSignal, WakingQueue } from './driver.ts';
+import type { BatchingQueue, Driver, ReservedJob, RestartSignal, WakingQueue } from './driver.ts';
 import { UsageError, coerceError } from './errors.ts';
-import type { JobClass } from './jobable.ts';
+import { JobPolicy } from './job-policy.ts';
 import type { Logger } from './logger.ts';
-import { decodePayload, type Payload } from './payload.ts';
 import type { Registry } from './registry.ts';
-import { throughOutage } from './retry.ts';
-import { LEASE_GRACE_MS, RESTART_CHECK_MS, type StopReason, type WorkerOptions } from './worker-options.ts';
+import type { WorkerHooks } from './worker-hooks.ts';
+import { RestartWatch } from './restart-watch.ts';
+import { runFailedHook, settle, type SettleDeps, type Settlement } from './settle.ts';
+import { FORCE_GRACE_MS, claimBudget, stopReason, type StopReason, type WorkerOptions, type WorkerState, type WorkerSummary } from './worker-options.ts';
 
-/** What a supervising process needs to know to stop an attempt by force and record it. */
-export interface AttemptPlan {
-  /** The attempt's timeout. */
-  timeoutMs: number;
-  /** No retry follows this attempt if it fails. */
-  final: boolean;
-  /** Wait before the retry if it fails. */
-  backoffMs: number;
-}
-
-/** Lets a supervisor (the process manager) follow each attempt. */
-export interface WorkerHooks {
-  /** Awaited before job code runs, so the supervisor knows of the job before it can block the event loop. */
-  attemptStarting?(job: ReservedJob, plan: AttemptPlan): Promise<void>;
-  /** After the attempt's outcome is recorded in the driver. */
-  attemptEnded?(job: ReservedJob): void;
-}
+export type { AttemptPlan } from './job-policy.ts';
+export type { WorkerHooks } from './worker-hooks.ts';
+export type { WorkerSummary } from './worker-options.ts';
 
 export interface WorkerDeps {
   driver: Driver & RestartSignal & Partial<WakingQueue> & Partial<BatchingQueue>;
@@ -49,23 +33,6 @@ export interface WorkerDeps {
   hooks?: WorkerHooks;
 }
 
-export interface WorkerSummary {
-  reason: StopReason;
-  /** Attempts that succeeded. */
-  done: number;
-  /** Attempts that failed and were scheduled again. */
-  retried: number;
-  /** Jobs moved to the failed store. */
-  failed: number;
-}
-
-/** An ack waiting for the next flush. */
-interface PendingAck {
-  job: ReservedJob;
-  resolve(held: boolean): void;
-  reject(error: unknown): void;
-}
-
 export class Worker {
   /** Every claimed job until its outcome is recorded. */
   private readonly running = new Map<string, Promise<void>>();
@@ -74,34 +41,48 @@ export class Worker {
   private readonly live = new Set<Attempt>();
   /** Resolves the loop's wait for a freed slot or a recorded outcome. */
   private waiter: (() => void) | null = null;
-  private acks: PendingAck[] = [];
-  private ackFlush: NodeJS.Immediate | null = null;
-  private readonly logsInfo: boolean;
+  private readonly acks: AckBatcher;
+  private readonly policy: JobPolicy;
   private readonly quit = new AbortController();
   private readonly force = new AbortController();
+  private quitReason: StopReason = 'signal';
   private claimedCount = 0;
   private retryTimes: number[] = [];
   private readonly summary = { done: 0, retried: 0, failed: 0 };
   private memoryExceeded = false;
-  /** Undefined while the store could not be read. */
-  private restartMark: number | null | undefined;
-  private restartCheckedAt = -Infinity;
+  private readonly restart: RestartWatch;
+  private readonly settleDeps: SettleDeps;
 
   constructor(private readonly deps: WorkerDeps, private readonly options: WorkerOptions) {
-    this.logsInfo = deps.logger.isLevelEnabled('info');
+    this.acks = new AckBatcher(deps.driver, deps.clock);
+    this.policy = new JobPolicy(deps.registry, options, deps.config);
+    this.restart = new RestartWatch(deps.driver, deps.clock, options.restartMark);
+    this.settleDeps = {
+      driver: deps.driver, clock: deps.clock, logger: deps.logger,
+      ack: (job) => this.acks.ack(job),
+      failedHook: (job, error) => runFailedHook(deps.registry, deps.logger, job, error),
+    };
   }
 
-  /** First call: stop claiming, finish running jobs. Second call: abort and release them. */
-  stop(): void {
-    if (this.quit.signal.aborted) this.forceStop();
-    else this.quit.abort();
+  /** First call: stop claiming, finish running jobs (`reason`: why, for the summary). Second call: abort and release them. */
+  stop(reason: StopReason = 'signal'): void {
+    if (this.quit.signal.aborted) return this.forceStop();
+    this.quitReason = reason;
+    this.quit.abort();
   }
 
-  /** Both phases at once: abort running jobs and give them back uncounted. */
+  /** Both phases at once: abort running jobs and give them back uncounted; code that ignores the abort is given up on after FORCE_GRACE_MS. */
   forceStop(): void {
+    if (this.force.signal.aborted) return;
     this.quit.abort();
     this.force.abort();
     for (const attempt of this.live) attempt.cut(new ShutdownAbort());
+    if (this.live.size > 0) {
+      const late = setTimeout(() => {
+        for (const attempt of this.live) attempt.abandon(new ShutdownAbort());
+      }, FORCE_GRACE_MS);
+      late.unref();
+    }
     this.notify();
   }
 
@@ -111,39 +92,37 @@ export class Worker {
 
   async run(): Promise<WorkerSummary> {
     const { clock, logger } = this.deps;
-    const startedAt = clock.now();
+    const startedAt = this.options.runStartedAt ?? clock.now();
     let reason: StopReason | null = null;
     let failures = 0;
-    this.restartMark = this.options.restartMark !== undefined ? this.options.restartMark : await readRestartMark(this.deps.driver);
-    this.restartCheckedAt = clock.now();
+    await this.restart.begin();
     while (reason === null) {
-      reason = this.stopReason(startedAt) ?? (await this.restartRequested());
+      reason = stopReason(this.options, this.state(startedAt)) ?? ((await this.restart.requested()) ? 'restart' : null);
       if (reason) break;
-      const free = Math.min(this.options.concurrency - this.busy, this.budget());
+      let free = Math.min(this.options.concurrency - this.busy, claimBudget(this.options, this.claimedCount));
       let claimed: ReservedJob[] = [];
-      // The acks of the jobs that ended go with the claim: carried by it where the driver can,
-      // else sent in the same tick, so one round trip serves both.
-      const riding = free > 0 && this.deps.driver.reserveAfterAcks ? this.takeAcks() : [];
-      this.flushAcks();
+      if (free > 0 && this.deps.hooks?.claimBudget) free = await this.deps.hooks.claimBudget(free);
       if (free > 0) {
         try {
-          claimed = await this.claim(free, riding);
+          claimed = await this.acks.claim({ queues: this.options.queues, names: this.options.names, limit: free, leases: this.policy.leases() });
           failures = 0;
         } catch (error) {
+          this.deps.hooks?.unusedBudget?.(free);
           if (error instanceof UsageError) throw error;
           failures++;
           logger.error({ err: coerceError(error) }, `Cannot claim jobs from ${this.deps.driver.description}; trying again`);
           // Short and independent of --sleep: back at work within a second of the server's return.
-          await clock.sleep(Math.min(100 * 2 ** (failures - 1), 1000), this.quit.signal);
+          await clock.sleep(exponentialMs(failures, 100, 1000), this.quit.signal);
           continue;
         }
-      }
+        if (claimed.length < free) this.deps.hooks?.unusedBudget?.(free - claimed.length);
+      } else this.acks.flush();
       for (const job of claimed) this.start(job);
       if (this.options.once && claimed.length === 0 && this.claimedCount === 0 && this.running.size === 0) {
         reason = 'once'; // --once on an empty queue: one look, then exit (as Laravel's)
         break;
       }
-      if (claimed.length > 0 && this.busy < this.options.concurrency && this.budget() > 0) continue;
+      if (claimed.length > 0 && this.busy < this.options.concurrency && claimBudget(this.options, this.claimedCount) > 0) continue;
       if (claimed.length === 0 && this.running.size === 0 && this.options.stopWhenEmpty) {
         const next = this.nextOwnRetry();
         if (next === null) {
@@ -153,70 +132,21 @@ export class Worker {
         await clock.sleep(Math.max(0, next - clock.now()), this.quit.signal);
         continue;
       }
-      await this.idle(claimed.length === 0 && free > 0);
+      await this.idle(claimed.length === 0 && this.busy < this.options.concurrency);
     }
+    this.acks.flush();
     await this.drain();
     return { reason, ...this.summary };
   }
 
-  /** The stop table: the first reason that holds ends the loop. */
-  private stopReason(startedAt: number): StopReason | null {
-    const o = this.options;
-    const now = this.deps.clock.now();
-    if (this.force.signal.aborted) return 'forced';
-    if (this.quit.signal.aborted) return 'signal';
-    if (this.memoryExceeded) return 'memory';
-    if (o.once && this.claimedCount >= 1 && this.running.size === 0) return 'once';
-    if (o.maxJobs > 0 && this.claimedCount >= o.maxJobs && this.running.size === 0) return 'max-jobs';
-    if (o.maxTime > 0 && now - startedAt >= o.maxTime * 1000) return 'max-time';
-    return null;
+  private state(startedAt: number): WorkerState {
+    const quit = this.force.signal.aborted ? 'forced' : this.quit.signal.aborted ? this.quitReason : null;
+    return { quit, memoryExceeded: this.memoryExceeded, claimed: this.claimedCount, running: this.running.size, elapsedMs: this.deps.clock.now() - startedAt };
   }
 
   /** --memory: this process uses more than it may (checked after each job). */
   private overMemory(): boolean {
     return this.memoryExceeded || (this.options.memory > 0 && process.memoryUsage().rss > this.options.memory * 1024 * 1024);
-  }
-
-  /** Claims up to `limit` jobs, the `riding` acks with them; those the driver did not carry (all of them if it failed) are sent as usual. */
-  private async claim(limit: number, riding: PendingAck[]): Promise<ReservedJob[]> {
-    const { driver } = this.deps;
-    if (riding.length === 0 || !driver.reserveAfterAcks) return driver.reserve(this.request(limit));
-    let result: Awaited<ReturnType<BatchingQueue['reserveAfterAcks']>>;
-    try {
-      result = await driver.reserveAfterAcks(riding.map((pending) => pending.job), this.request(limit));
-    } catch (error) {
-      this.sendAcks(riding);
-      throw error;
-    }
-    this.sendAcks(riding.filter((pending, i) => {
-      const held = result.held[i];
-      if (held !== undefined) pending.resolve(held);
-      return held === undefined;
-    }));
-    return result.claimed;
-  }
-
-  private request(limit: number): ReserveRequest {
-    return { queues: this.options.queues, names: this.options.names, limit, leases: this.leases() };
-  }
-
-  /** 'restart' once `job:restart` stored a new mark; looked up at most every RESTART_CHECK_MS. */
-  private async restartRequested(): Promise<StopReason | null> {
-    const now = this.deps.clock.now();
-    if (now - this.restartCheckedAt < RESTART_CHECK_MS) return null;
-    this.restartCheckedAt = now;
-    const mark = await readRestartMark(this.deps.driver);
-    if (mark === undefined) return null;
-    if (this.restartMark === undefined) this.restartMark = mark;
-    return mark !== null && mark !== this.restartMark ? 'restart' : null;
-  }
-
-  /** How many more jobs this run may claim. */
-  private budget(): number {
-    const caps = [Infinity];
-    if (this.options.once) caps.push(1);
-    if (this.options.maxJobs > 0) caps.push(this.options.maxJobs);
-    return Math.min(...caps) - this.claimedCount;
   }
 
   /**
@@ -258,37 +188,23 @@ export class Worker {
     return this.retryTimes.length ? Math.min(...this.retryTimes) : null;
   }
 
-  /** Leases by job name; the job classes of a process do not change once discovered. */
-  private leasesCache: Leases | null = null;
-
-  private leases(): Leases {
-    return (this.leasesCache ??= this.computeLeases());
-  }
-
-  private computeLeases(): Leases {
-    const byName: Record<string, number> = {};
-    for (const jobClass of this.deps.registry.jobClasses()) byName[jobClass.nameOfJob] = this.timeoutMs(jobClass) + LEASE_GRACE_MS;
-    return { byName, defaultMs: this.timeoutMs(null) + LEASE_GRACE_MS };
-  }
-
-  private timeoutMs(jobClass: JobClass | null): number {
-    return Math.round((jobClass?.timeout ?? this.options.timeout ?? this.deps.config.timeout) * 1000);
-  }
-
   private start(job: ReservedJob): void {
     this.claimedCount++;
+    if (this.claimedCount === this.options.replaceAfter) this.deps.hooks?.dueForReplacement?.();
     this.busy++;
     this.running.set(job.id, this.track(job));
   }
 
   /** One claimed job from its attempt to its recorded outcome. */
   private async track(job: ReservedJob): Promise<void> {
+    let settled = true;
     try {
-      await this.process(job);
+      settled = await this.process(job);
     } catch (error) {
       this.deps.logger.error({ err: coerceError(error), id: job.id, job: job.name }, 'Job bookkeeping failed; its lease will bring it back');
     } finally {
-      this.deps.hooks?.attemptEnded?.(job);
+      // A job left to the supervisor is still running as far as it knows.
+      if (settled) this.deps.hooks?.attemptEnded?.(job);
       this.running.delete(job.id);
       if (this.overMemory()) this.memoryExceeded = true;
       if (this.countsRunningJobs()) this.notify();
@@ -305,14 +221,11 @@ export class Worker {
     return o.stopWhenEmpty || o.once || o.maxJobs > 0 || this.memoryExceeded || this.quit.signal.aborted;
   }
 
-  /** Runs one attempt and records its outcome in the driver. */
-  private async process(job: ReservedJob): Promise<void> {
-    const { registry, clock, logger } = this.deps;
+  /** Runs one attempt and has its outcome recorded; false when it is left to the supervisor (code given up on). */
+  private async process(job: ReservedJob): Promise<boolean> {
+    const { registry, clock, hooks } = this.deps;
     const handler = registry.resolve(job.name);
-    const jobClass = handler?.kind === 'class' ? handler.jobClass : null;
-    const tries = this.triesOf(jobClass);
-    const backoff = this.backoffOf(jobClass);
-    const timeoutMs = this.timeoutMs(jobClass);
+    const plan = this.policy.plan(job, handler?.kind === 'class' ? handler.jobClass : null, handler !== null);
     const attempt = new Attempt(job);
     this.live.add(attempt);
     let outcome: AttemptOutcome;
@@ -323,119 +236,49 @@ export class Worker {
     // place ahead of lower queues.
     let keepsSlot = false;
     try {
-      if (this.deps.hooks?.attemptStarting) {
-        await this.deps.hooks.attemptStarting(job, {
-          timeoutMs, final: !handler || job.attempts >= tries, backoffMs: backoffDelayMs(backoff, job.attempts),
-        });
+      if (hooks?.attemptStarting) {
+        await hooks.attemptStarting(job, plan);
         begun = clock.now();
       }
       if (this.force.signal.aborted) attempt.cut(new ShutdownAbort());
-      outcome = await runAttempt(job, handler, timeoutMs, clock, attempt);
+      outcome = await runAttempt(job, handler, plan.timeoutMs, clock, attempt, hooks?.killsStuckAttempts ? undefined : this.cannotStop);
       keepsSlot = outcome.status === 'error' && !this.force.signal.aborted;
     } finally {
       this.live.delete(attempt);
       if (!keepsSlot) this.freeSlot();
     }
-    if (outcome.status === 'error') {
-      try {
-        await this.recordFailure(job, outcome, { jobClass, tries, backoff, begun });
-      } finally {
-        if (keepsSlot) this.freeSlot();
+    if (attempt.abandoned && hooks?.killsStuckAttempts) return false;
+    try {
+      const result = await settle(this.settleDeps, job, this.settlementOf(outcome, attempt), plan, clock.now() - begun);
+      if (result.kind === 'done') this.summary.done++;
+      else if (result.kind === 'failed') this.summary.failed++;
+      else if (result.kind === 'retried') {
+        this.summary.retried++;
+        this.retryTimes.push(result.at);
       }
-      return;
+    } finally {
+      if (keepsSlot) this.freeSlot();
     }
-    const fields = attemptFields(job, clock.now() - begun);
-    const held = await this.ack(job);
-    this.summary.done++;
-    if (!held) logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
-    else if (this.logsInfo) logger.info({ ...fields, status: 'DONE' }, `Job executed: ${job.name} (attempt ${job.attempts})`);
+    return true;
   }
+
+  private settlementOf(outcome: AttemptOutcome, attempt: Attempt): Settlement {
+    if (this.force.signal.aborted && (outcome.status === 'error' || attempt.cutReason)) {
+      // Cut short by us, not by the job: back to the queue uncounted.
+      return { kind: 'release', why: attempt.abandoned ? 'worker forced to stop; its code did not end and stops with this process' : 'worker forced to stop' };
+    }
+    return outcome.status === 'done' ? { kind: 'done' } : { kind: 'failure', error: outcome.error, final: outcome.final };
+  }
+
+  /** In-process, nothing can kill a job's code that ignores its signal: say so, once per attempt. */
+  private readonly cannotStop: OnStuck = (job, timeoutMs) => {
+    this.deps.logger.error({ id: job.id, job: job.name, queue: job.queue, attempt: job.attempts },
+      `Job ${job.name} (id ${job.id}) ran past its timeout of ${timeoutMs / 1000} s and ignores its AbortSignal: it cannot be stopped in this process (--in-process); it keeps its slot until its code ends`);
+  };
 
   private freeSlot(): void {
     this.busy--;
     this.notify();
-  }
-
-  /**
-   * A failed attempt: given back uncounted after a forced stop (cut short by us, not by the job),
-   * else retried with the stored backoff, or moved to the failed store and its failed() hook run.
-   */
-  private async recordFailure(job: ReservedJob, outcome: Extract<AttemptOutcome, { status: 'error' }>,
-    { jobClass, tries, backoff, begun }: { jobClass: JobClass | null; tries: number; backoff: Backoff; begun: number }): Promise<void> {
-    const { driver, clock, logger } = this.deps;
-    const fields = attemptFields(job, clock.now() - begun);
-    if (this.force.signal.aborted) {
-      await throughOutage(() => driver.release(job, { at: clock.now(), countAttempt: false }), clock);
-      logger.warn({ ...fields, status: 'RELEASED' }, `Job released: ${job.name} (worker forced to stop)`);
-      return;
-    }
-    if (!outcome.final && job.attempts < tries) {
-      const at = clock.now() + backoffDelayMs(backoff, job.attempts);
-      await throughOutage(() => driver.release(job, { at, countAttempt: true }), clock);
-      this.retryTimes.push(at);
-      this.summary.retried++;
-      logger.warn({ ...fields, status: 'RETRY', err: outcome.error.message, retryAt: new Date(at).toISOString() },
-        `Job retry: ${job.name} (attempt ${job.attempts} of ${tries} failed: ${outcome.error.message})`);
-      return;
-    }
-    const moved = await throughOutage(() => driver.fail(job, { exception: describeFailure(outcome.error) }), clock);
-    if (!moved) {
-      logger.warn(fields, `Job failed: ${job.name}, but its lease had lapsed and another worker holds it`);
-      return;
-    }
-    this.summary.failed++;
-    logger.error({ ...fields, status: 'FAIL', err: outcome.error.message }, `Job failed: ${job.name} (after ${job.attempts} attempts): ${outcome.error.message}`);
-    if (jobClass && typeof jobClass.prototype.failed === 'function') {
-      try {
-        const instance = new jobClass(safeDecode(job.payload), { id: job.id, queue: job.queue, attempt: job.attempts, signal: AbortSignal.abort() });
-        await instance.failed!(outcome.error);
-      } catch (error) {
-        logger.error({ ...fields, err: coerceError(error) }, `The failed() hook of ${job.name} threw`);
-      }
-    }
-  }
-
-  private triesOf(jobClass: JobClass | null): number {
-    return jobClass?.tries ?? this.options.tries ?? this.deps.config.max_retries;
-  }
-
-  private backoffOf(jobClass: JobClass | null): Backoff {
-    return jobClass?.backoff ?? this.options.backoff ?? this.deps.config.backoff ?? this.deps.config.sleep_ms / 1000;
-  }
-
-  /** Queues the ack of a job that succeeded; it goes out with the loop's next claim, or in the next turn. */
-  private ack(job: ReservedJob): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      this.acks.push({ job, resolve, reject });
-      this.ackFlush ??= setImmediate(() => this.flushAcks());
-    });
-  }
-
-  /** Takes the queued acks (they will not go out by themselves). */
-  private takeAcks(): PendingAck[] {
-    if (this.ackFlush) clearImmediate(this.ackFlush);
-    this.ackFlush = null;
-    const batch = this.acks;
-    this.acks = [];
-    return batch;
-  }
-
-  private flushAcks(): void {
-    this.sendAcks(this.takeAcks());
-  }
-
-  /** Sends acks: one `ackMany` call where the driver has it, through a short outage. */
-  private sendAcks(batch: PendingAck[]): void {
-    if (batch.length === 0) return;
-    const { driver, clock } = this.deps;
-    const jobs = batch.map((pending) => pending.job);
-    const held = driver.ackMany && jobs.length > 1
-      ? throughOutage(() => driver.ackMany!(jobs), clock)
-      : Promise.all(jobs.map((job) => throughOutage(() => driver.ack(job), clock)));
-    held.then(
-      (results) => batch.forEach((pending, i) => pending.resolve(results[i] === true)),
-      (error: unknown) => batch.forEach((pending) => pending.reject(error)),
-    );
   }
 
   /** Waits for running jobs; after a forced stop, their release is done by `process`. */
@@ -446,46 +289,3 @@ export class Worker {
 
 /** The reason an idle wait's own timers are cancelled with (a constant: no DOMException per wait). */
 const IDLE_OVER = Symbol('idle over');
-
-/** The stored restart mark (null: none); undefined when the store cannot be read now (the claim reports outages). */
-export async function readRestartMark(driver: RestartSignal): Promise<number | null | undefined> {
-  try {
-    return await driver.restartRequestedAt();
-  } catch {
-    return undefined;
-  }
-}
-
-/** The payload for the failed() hook; a corrupt one (the reason for the failure) reads as {}. */
-function safeDecode(text: string): Payload {
-  try {
-    return decodePayload(text);
-  } catch {
-    return {};
-  }
-}
-
-/**
- * Loads the jobs, checks the names asked for, says what the worker is about to do (and the
- * driver's warning), runs it, and says how it stopped: the same in a worker process and in-process.
- */
-export async function runAnnounced(deps: WorkerDeps, worker: Worker, options: WorkerOptions): Promise<WorkerSummary> {
-  const { registry, logger } = deps;
-  await registry.discover();
-  for (const name of options.names ?? []) registry.assertKnown(name);
-  announceStart(deps, options);
-  const summary = await worker.run();
-  announceStop(logger, summary);
-  return summary;
-}
-
-/** What a worker says when it starts: the driver's warning, then where it works. */
-export function announceStart({ driver, logger }: Pick<WorkerDeps, 'driver' | 'logger'>, options: WorkerOptions): void {
-  if (driver.warning) logger.warn(driver.warning);
-  logger.info({ driver: driver.description, queues: options.queues ?? 'all', concurrency: options.concurrency },
-    `Worker started on ${driver.description}`);
-}
-
-export function announceStop(logger: Logger, summary: WorkerSummary): void {
-  logger.info(summary, `Worker stopped (${summary.reason}): ${summary.done} done, ${summary.retried} retried, ${summary.failed} failed`);
-}

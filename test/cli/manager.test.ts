@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { logLines, makeApp, type TestApp } from '../helpers/app.ts';
+import { requireMemcached, uniqueName } from '../helpers/servers.ts';
 
 let app: TestApp;
 beforeEach(async () => {
@@ -62,12 +63,52 @@ describe('the process manager', () => {
     expect(app.ranLog()).toContain(app.ranLog().find((l) => l.startsWith('pid after')));
   });
 
-  it('replaces a worker process after max_job jobs', async () => {
-    for (let i = 0; i < 7; i++) await dispatch('pid', { tag: `m${i}` });
-    expect((await app.rakit(['job:runall', '--stop-when-empty'])).code).toBe(0);
-    const pids = app.ranLog().map((l) => l.split(' ')[3]);
-    expect(pids).toHaveLength(7);
-    expect([...new Set(pids)].map((p) => pids.filter((x) => x === p).length)).toEqual([3, 3, 1]);
+  it('replaces a worker process after max_job jobs, without a gap: its successor is ready before it stops claiming', async () => {
+    app.write('application/jobs/Stamp.ts', `import { appendFileSync } from 'node:fs';
+import { Jobable } from 'rakit';
+export default class Stamp extends Jobable {
+  async run() {
+    const start = Date.now();
+    await new Promise((r) => setTimeout(r, 150));
+    appendFileSync('storage/ran.log', \`stamp \${process.pid} \${start} \${Date.now()}\\n\`);
+  }
+}
+`);
+    const queued = await app.script('queue-stamps.ts', `import { Job } from 'rakit';
+import Stamp from './application/jobs/Stamp.ts';
+for (let i = 0; i < 16; i++) await Stamp.dispatch({});
+await Job.close();
+`);
+    expect(queued.code, queued.stderr).toBe(0);
+    const run = await app.rakit(['job:runall', '--stop-when-empty']);
+    expect(run.code).toBe(0);
+    const stamps = app.ranLog().map((l) => l.split(' ').slice(1).map(Number)) as [number, number, number][];
+    expect(stamps).toHaveLength(16);
+    const pids = [...new Set(stamps.map(([pid]) => pid))];
+    expect(pids.length).toBeGreaterThan(1);
+    // Every process but the last ran at least max_job (3) jobs: it claimed on until its successor was ready.
+    for (const pid of pids.slice(0, -1)) expect(stamps.filter(([p]) => p === pid).length).toBeGreaterThanOrEqual(3);
+    // No gap at a hand-over: the next job starts as soon as the one before ends (a process start takes far longer).
+    stamps.sort((a, b) => a[1] - b[1]);
+    for (let i = 1; i < stamps.length; i++) expect(stamps[i]![1] - stamps[i - 1]![2]).toBeLessThan(120);
+    expect(logLines(run.stdout).map((l) => l.msg).at(-1)).toBe('Worker stopped (empty): 16 done, 0 retried, 0 failed');
+  }, 120_000);
+
+  it('counts --max-jobs and the summary over the whole run, across processes', async () => {
+    for (let i = 0; i < 8; i++) await dispatch('pid', { tag: `r${i}`, ms: 100 });
+    const run = await app.rakit(['job:runall', '--max-jobs=3', '--processes=2']);
+    expect(run.code).toBe(0);
+    expect(app.ranLog()).toHaveLength(3);
+    const msgs = logLines(run.stdout).map((l) => l.msg);
+    expect(msgs.at(-1)).toBe('Worker stopped (max-jobs): 3 done, 0 retried, 0 failed');
+    expect(msgs.filter((m) => m.startsWith('Worker started'))).toHaveLength(1);
+    await app.rakit(['job:clear']);
+  });
+
+  it('refuses more than 64 --processes with a clear error', async () => {
+    const run = await app.rakit(['job:runall', '--processes=1000']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--processes 1000 is more than 64/);
   });
 
   it('replaces a worker process that grows past --memory, after its job', async () => {
@@ -97,4 +138,21 @@ describe('the process manager', () => {
     const [line] = app.ranLog();
     expect(Number(line!.split(' ')[3])).toBe(logLines(run.stdout)[0]!.pid);
   });
+});
+
+describe('a run of several worker processes on memcached', () => {
+  it("says the driver's warning once per run, not at every worker process start", async () => {
+    const mem = makeApp({ driver: 'memcached', memcached: await requireMemcached(), prefix: uniqueName('warn'), sleep_ms: 50, max_job: 2 });
+    try {
+      for (let i = 0; i < 5; i++) await mem.rakit(['job:dispatch', 'pid', '--payload', JSON.stringify({ tag: `w${i}` })]);
+      const run = await mem.rakit(['job:runall', '--stop-when-empty', '--processes=2']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(mem.ranLog()).toHaveLength(5);
+      const lines = logLines(run.stdout);
+      expect(lines.filter((l) => l.level === 40 && /memcached/i.test(l.msg))).toHaveLength(1);
+      expect(lines.at(-1)!.msg).toBe('Worker stopped (empty): 5 done, 0 retried, 0 failed');
+    } finally {
+      mem.remove();
+    }
+  }, 120_000);
 });

@@ -1,0 +1,137 @@
+/**
+ * Settles an attempt: the one place that records how it ended, for the worker and the process
+ * manager alike. Done: acked. Failed: retried after its backoff, or moved to the failed store
+ * and its class's `failed()` hook run on a job object with its real id, queue, attempt and
+ * payload, with the real error (thrown, TimeoutError, or the death of its process). Given back:
+ * released without counting the attempt (a forced stop, a bystander of a killed process).
+ */
+import type { Clock } from './clock.ts';
+import type { Driver, ReservedJob } from './driver.ts';
+import { TimeoutError, coerceError } from './errors.ts';
+import type { AttemptPlan } from './job-policy.ts';
+import type { Logger } from './logger.ts';
+import { decodePayload, type Payload } from './payload.ts';
+import type { Registry } from './registry.ts';
+import { throughOutage } from './retry.ts';
+
+/** A worker process died under its job: a crash, a stray `process.exit()`, a kill from outside. */
+export class WorkerDiedError extends Error {
+  constructor(readonly exitCode: number | null, readonly signal: string | null, message: string) {
+    super(message);
+    this.name = 'WorkerDiedError';
+  }
+
+  static of(job: Pick<ReservedJob, 'name' | 'id'>, exitCode: number | null, signal: string | null): WorkerDiedError {
+    const how = signal ?? `exit code ${exitCode}`;
+    return new WorkerDiedError(exitCode, signal, `The worker process running job "${job.name}" (id ${job.id}) died (${how})`);
+  }
+}
+
+export type Settlement =
+  | { kind: 'done' }
+  /** Given back uncounted; `why` ends the log line. */
+  | { kind: 'release'; why: string }
+  /** `final`: no retry can help, whatever tries are left. */
+  | { kind: 'failure'; error: Error; final: boolean };
+
+export type Settled = { kind: 'done' | 'failed' | 'released' | 'lost' } | { kind: 'retried'; at: number };
+
+export interface SettleDeps {
+  driver: Pick<Driver, 'ack' | 'release' | 'fail'>;
+  clock: Clock;
+  logger: Logger;
+  /** Records a done job (the worker batches these); `driver.ack` otherwise. */
+  ack?(job: ReservedJob): Promise<boolean>;
+  /** Runs, or has a worker process run, the failed() hook of a job now in the failed store. */
+  failedHook(job: ReservedJob, error: Error): Promise<void> | void;
+}
+
+/** The fields of every log line about an attempt's outcome. */
+export function attemptFields(job: ReservedJob, ms: number): { id: string; job: string; queue: string; attempt: number; ms: number } {
+  return { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms };
+}
+
+/** The text the failed store keeps: `ErrorClass: message` and the stack. */
+export function describeFailure(error: Error): string {
+  const head = `${error.name}: ${error.message}`;
+  const stack = error.stack ?? '';
+  return stack.startsWith(head) ? stack : `${head}\n${stack.split('\n').slice(1).join('\n')}`.trimEnd();
+}
+
+export async function settle(deps: SettleDeps, job: ReservedJob, settlement: Settlement, plan: Pick<AttemptPlan, 'final' | 'backoffMs' | 'tries'>, ms: number): Promise<Settled> {
+  const { driver, clock, logger } = deps;
+  const fields = attemptFields(job, ms);
+  if (settlement.kind === 'done') {
+    const held = await (deps.ack ? deps.ack(job) : throughOutage(() => driver.ack(job), clock));
+    if (!held) {
+      logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
+      return { kind: 'lost' };
+    }
+    if (logger.isLevelEnabled('info')) logger.info({ ...fields, status: 'DONE' }, `Job executed: ${job.name} (attempt ${job.attempts})`);
+    return { kind: 'done' };
+  }
+  if (settlement.kind === 'release') {
+    if (!(await throughOutage(() => driver.release(job, { at: clock.now(), countAttempt: false }), clock))) return { kind: 'lost' };
+    logger.warn({ ...fields, status: 'RELEASED' }, `Job released: ${job.name} (${settlement.why})`);
+    return { kind: 'released' };
+  }
+  const { error } = settlement;
+  if (!settlement.final && !plan.final) {
+    const at = clock.now() + plan.backoffMs;
+    if (!(await throughOutage(() => driver.release(job, { at, countAttempt: true }), clock))) return { kind: 'lost' };
+    logger.warn({ ...fields, status: 'RETRY', err: error.message, retryAt: new Date(at).toISOString() },
+      `Job retry: ${job.name} (attempt ${job.attempts} of ${plan.tries} failed: ${error.message})`);
+    return { kind: 'retried', at };
+  }
+  if (!(await throughOutage(() => driver.fail(job, { exception: describeFailure(error) }), clock))) {
+    logger.warn(fields, `Job failed: ${job.name}, but its lease had lapsed and another worker holds it`);
+    return { kind: 'lost' };
+  }
+  logger.error({ ...fields, status: 'FAIL', err: error.message }, `Job failed: ${job.name} (after ${job.attempts} attempts): ${error.message}`);
+  await deps.failedHook(job, error);
+  return { kind: 'failed' };
+}
+
+/** Runs the failed() hook of `job`'s class, if it has one, on a job object as its last attempt saw it. */
+export async function runFailedHook(registry: Registry, logger: Logger, job: ReservedJob, error: Error): Promise<void> {
+  const handler = registry.resolve(job.name);
+  if (handler?.kind !== 'class' || typeof handler.jobClass.prototype.failed !== 'function') return;
+  try {
+    const instance = new handler.jobClass(safeDecode(job.payload), { id: job.id, queue: job.queue, attempt: job.attempts, signal: AbortSignal.abort() });
+    await instance.failed!(error);
+  } catch (thrown) {
+    logger.error({ ...attemptFields(job, 0), err: coerceError(thrown) }, `The failed() hook of ${job.name} threw`);
+  }
+}
+
+/** An error as it crosses from the manager to the worker process that runs the failed() hook. */
+export interface WireError {
+  name: string;
+  message: string;
+  stack?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+}
+
+export function errorToWire(error: Error): WireError {
+  const died = error instanceof WorkerDiedError ? { exitCode: error.exitCode, signal: error.signal } : {};
+  return { name: error.name, message: error.message, stack: error.stack, ...died };
+}
+
+/** The error again, of its class where rakit defines it (TimeoutError, WorkerDiedError). */
+export function errorFromWire(wire: WireError): Error {
+  const error = wire.name === 'TimeoutError' ? new TimeoutError(wire.message)
+    : wire.name === 'WorkerDiedError' ? new WorkerDiedError(wire.exitCode ?? null, wire.signal ?? null, wire.message)
+      : Object.assign(new Error(wire.message), { name: wire.name });
+  if (wire.stack) error.stack = wire.stack;
+  return error;
+}
+
+/** The payload for the failed() hook; a corrupt one (the reason for the failure) reads as {}. */
+function safeDecode(text: string): Payload {
+  try {
+    return decodePayload(text);
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * One worker process as the manager sees it: forked from the rakit binary, the attempts it
+ * reported running (each with its kill deadline: timeout + KILL_GRACE_MS), what it was asked
+ * and what it said, and the ways the manager may stop it.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { BIN, WORKER_ARG, wire, type ManagerMessage, type WireAttempt } from './ipc.ts';
+import { KILL_GRACE_MS } from './job-policy.ts';
+import type { StopReason, WorkerOptions } from './worker-options.ts';
+
+export interface Running {
+  wire: WireAttempt;
+  startedAt: number;
+  deadline: number;
+}
+
+export class WorkerChild {
+  readonly proc: ChildProcess;
+  readonly running = new Map<string, Running>();
+  /** The attempt it was killed for, if the manager killed it at a timeout. */
+  killedFor: Running | null = null;
+  /** Killed by a forced stop. */
+  forceKilled = false;
+  /** Asked to stop for --memory. */
+  overMemory = false;
+  /** Why it stopped, once it said so. */
+  reason: StopReason | null = null;
+  /** It has loaded the job files. */
+  ready = false;
+  /** Asked to stop because a successor or a newer generation took over: not replaced when it exits. */
+  retired = false;
+  /** Its successor (max_job) has been started. */
+  succeeded = false;
+
+  /** `generation`: of the job files (--watch); `replaces`: the process it takes over from once it has loaded. */
+  constructor(options: WorkerOptions, readonly generation: number, readonly replaces: WorkerChild | null) {
+    this.proc = fork(BIN, [WORKER_ARG], { env: { ...process.env, RAKIT_WORKER: JSON.stringify(options) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  send(message: ManagerMessage): void {
+    if (this.proc.connected) this.proc.send(message, (error) => void error);
+  }
+
+  /** Stops it after its running jobs, for good (`reason`: why, for its summary). */
+  retire(reason: StopReason): void {
+    if (this.retired) return;
+    this.retired = true;
+    this.send({ type: 'stop', reason });
+  }
+
+  /** What it reported: attempts ended, attempts about to start. */
+  noteAttempts(ended: readonly string[], started: readonly WireAttempt[], now: number): void {
+    for (const id of ended) this.running.delete(id);
+    for (const w of started) this.running.set(wire.id(w), { wire: w, startedAt: now, deadline: now + wire.timeoutMs(w) + KILL_GRACE_MS });
+  }
+
+  /** An attempt past its kill deadline, unless it is being killed already. */
+  overdue(now: number): Running | null {
+    if (this.killedFor || this.forceKilled) return null;
+    for (const running of this.running.values()) if (running.deadline <= now) return running;
+    return null;
+  }
+
+  kill(forTimeout: Running | null): void {
+    if (forTimeout) this.killedFor = forTimeout;
+    else this.forceKilled = true;
+    this.proc.kill('SIGKILL');
+  }
+
+  get exited(): boolean {
+    return this.proc.exitCode !== null || this.proc.signalCode !== null;
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * What a supervisor (the process manager) hears from a worker loop in one of its processes, and
+ * what it decides for it: the starts and ends of attempts, the run-wide claim budget, and when
+ * the process is due for its successor.
+ */
+import type { ReservedJob } from './driver.ts';
+import type { AttemptPlan } from './job-policy.ts';
+
+/** Lets a supervisor (the process manager) follow each attempt. */
+export interface WorkerHooks {
+  /** Awaited before job code runs, so the supervisor knows of the job before it can block the event loop. */
+  attemptStarting?(job: ReservedJob, plan: AttemptPlan): Promise<void>;
+  /** After the attempt's outcome is recorded in the driver. */
+  attemptEnded?(job: ReservedJob): void;
+  /** A supervisor kills this process when an attempt outlives its timeout, and records what it leaves running. */
+  killsStuckAttempts?: boolean;
+  /** A run-wide cap on claims (`--once`, `--max-jobs` across processes): how many of `n` this claim may take. */
+  claimBudget?(n: number): Promise<number>;
+  /** Gives back the part of a budget a claim did not use. */
+  unusedBudget?(n: number): void;
+  /** This process has claimed its `replaceAfter` jobs: its successor may start. */
+  dueForReplacement?(): void;
+}
+
