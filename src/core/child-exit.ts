@@ -6,7 +6,8 @@
 import type { ReservedJob } from './driver.ts';
 import { TimeoutError } from './errors.ts';
 import type { AttemptPlan } from './job-policy.ts';
-import { WorkerDiedError, settle, type SettleDeps, type Settled, type Settlement } from './settle.ts';
+import { WorkerDiedError } from './errors.ts';
+import { settle, type SettleDeps, type Settled, type Settlement } from './settle.ts';
 import { EXIT, type StopReason } from './worker-options.ts';
 
 /** What the manager knows about a process when it exits. */

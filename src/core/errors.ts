@@ -42,6 +42,19 @@ export class TimeoutError extends Error {
   }
 }
 
+/** A worker process died under its job: a crash, a stray `process.exit()`, a kill from outside. */
+export class WorkerDiedError extends Error {
+  constructor(readonly exitCode: number | null, readonly signal: string | null, message: string) {
+    super(message);
+    this.name = 'WorkerDiedError';
+  }
+
+  static of(job: { name: string; id: string }, exitCode: number | null, signal: string | null): WorkerDiedError {
+    const how = signal ?? `exit code ${exitCode}`;
+    return new WorkerDiedError(exitCode, signal, `The worker process running job "${job.name}" (id ${job.id}) died (${how})`);
+  }
+}
+
 /** Thrown by a job to fail at once, without the retries it has left (as BullMQ's UnrecoverableError). */
 export class UnrecoverableError extends Error {
   constructor(message: string) {

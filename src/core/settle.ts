@@ -7,25 +7,12 @@
  */
 import type { Clock } from './clock.ts';
 import type { Driver, ReservedJob } from './driver.ts';
-import { TimeoutError, coerceError } from './errors.ts';
+import { TimeoutError, WorkerDiedError, coerceError } from './errors.ts';
 import type { AttemptPlan } from './job-policy.ts';
 import type { Logger } from './logger.ts';
 import { decodePayload, type Payload } from './payload.ts';
 import type { Registry } from './registry.ts';
 import { throughOutage } from './retry.ts';
-
-/** A worker process died under its job: a crash, a stray `process.exit()`, a kill from outside. */
-export class WorkerDiedError extends Error {
-  constructor(readonly exitCode: number | null, readonly signal: string | null, message: string) {
-    super(message);
-    this.name = 'WorkerDiedError';
-  }
-
-  static of(job: Pick<ReservedJob, 'name' | 'id'>, exitCode: number | null, signal: string | null): WorkerDiedError {
-    const how = signal ?? `exit code ${exitCode}`;
-    return new WorkerDiedError(exitCode, signal, `The worker process running job "${job.name}" (id ${job.id}) died (${how})`);
-  }
-}
 
 export type Settlement =
   | { kind: 'done' }

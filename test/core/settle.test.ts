@@ -10,7 +10,8 @@ import type { ReservedJob } from '../../src/core/driver.ts';
 import { TimeoutError } from '../../src/core/errors.ts';
 import { Jobable } from '../../src/core/jobable.ts';
 import { Registry } from '../../src/core/registry.ts';
-import { WorkerDiedError, errorFromWire, errorToWire, runFailedHook, settle, type SettleDeps } from '../../src/core/settle.ts';
+import { WorkerDiedError } from '../../src/core/errors.ts';
+import { errorFromWire, errorToWire, runFailedHook, settle, type SettleDeps } from '../../src/core/settle.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
