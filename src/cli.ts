@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { RakitError, coerceError } from './core/errors.ts';
 import { WORKER_ARG } from './core/ipc.ts';
+import { flushLogs } from './core/logger.ts';
 import { closeRuntime } from './core/runtime.ts';
 
 /** Each command's module, loaded only when it runs (or for help): a cron run pays every import. */
@@ -53,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       return thrown.code === 'commander.helpDisplayed' || thrown.code === 'commander.version' || thrown.code === 'commander.help' ? 0 : 2;
     }
     const error = coerceError(thrown);
+    flushLogs();
     process.stderr.write(`rakit: ${error.message}\n`);
     if (!(error instanceof RakitError) && process.env.RAKIT_DEBUG) process.stderr.write(`${error.stack}\n`);
     return error instanceof RakitError ? error.exitCode : 1;

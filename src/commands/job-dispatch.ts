@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { Job } from '../core/job-facade.ts';
+import { runtime } from '../core/runtime.ts';
 import { jsonObject, queueName } from './options.ts';
 
 export function jobDispatchCommand(): Command {
@@ -11,8 +12,10 @@ export function jobDispatchCommand(): Command {
     .option('--at <when>', "when to run: ISO-8601, 'YYYY-MM-DD HH:mm[:ss]' (config timezone) or Unix seconds")
     .option('--delay <s>', 'seconds to wait before running', Number)
     .option('--without-overlapping', 'skip if a job with the same overlap key is pending or running')
-    .option('--json', 'print the result as JSON')
+    .option('--json', 'print the result as one JSON document')
     .action(async (name: string, flags: { payload: Record<string, unknown>; queue: string; at?: string; delay?: number; withoutOverlapping?: boolean; json?: boolean }) => {
+      // The result printed below says what the log line would: one line for a person, one document for jq.
+      if (!process.env.RAKIT_LOG_LEVEL) (await runtime()).logger.level = 'warn';
       const pending = Job.dispatch(name, flags.payload, flags.at).onQueue(flags.queue);
       if (flags.withoutOverlapping) pending.withoutOverlapping();
       if (flags.delay !== undefined) pending.delay(flags.delay);

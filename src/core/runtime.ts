@@ -53,7 +53,7 @@ async function build(config: JobConfig, options: RuntimeOptions): Promise<Runtim
     config,
     clock,
     registry: new Registry(config.root),
-    logger: options.logger ?? createLogger({ logging: config.logging }),
+    logger: options.logger ?? createLogger({ logging: config.logging, timezone: config.timezone }),
     driver: await createDriver(config, clock),
   };
 }
