@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { RakitError, coerceError } from './core/errors.ts';
 import { WORKER_ARG } from './core/ipc.ts';
+import { holding } from './core/keep-alive.ts';
 import { flushLogs } from './core/logger.ts';
 import { closeRuntime } from './core/runtime.ts';
 
@@ -39,8 +40,12 @@ export async function buildProgram(only?: string): Promise<Command> {
   return program;
 }
 
-/** Runs the program and returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
+/** Runs the program and returns the exit code; the process stays alive until it has one. */
+export function main(argv: string[]): Promise<number> {
+  return holding(() => run(argv));
+}
+
+async function run(argv: string[]): Promise<number> {
   try {
     if (argv[0] === WORKER_ARG) {
       // A worker process forked by the manager (src/core/manager.ts).

@@ -2,9 +2,11 @@
  * A dispatch in the making: `.onQueue()`, `.withoutOverlapping()` and `.delay()` chain on it,
  * and the job is stored once the synchronous chain is done (one microtask later), as the PHP
  * chain did. It is a thenable: `await` gives the stored job or the overlap skip. Nothing is
- * stored when validation fails; every failure rejects it — never silently.
+ * stored when validation fails; every failure rejects it — never silently. While it is being
+ * stored it keeps the process alive (keep-alive.ts); afterwards nothing of rakit does.
  */
 import { UsageError } from './errors.ts';
+import { holding } from './keep-alive.ts';
 import { QUEUE_NAME } from './naming.ts';
 import type { JobClass } from './jobable.ts';
 import { assertPayloadSize, encodePayload, type Payload } from './payload.ts';
@@ -32,7 +34,7 @@ export class PendingDispatch implements PromiseLike<DispatchResult> {
     } catch (error) {
       this.encoded = error as Error;
     }
-    this.stored = Promise.resolve().then(() => this.store());
+    this.stored = Promise.resolve().then(() => holding(() => this.store()));
   }
 
   /** Puts the job on queue `name` (default `default`). */

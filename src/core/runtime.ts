@@ -1,6 +1,7 @@
 /**
  * The process-wide context behind the public API: configuration, driver, registry, logger and
  * clock, created on first use from the app in the working directory (or from `configure()`).
+ * When nothing else is left for the process to do, its connections are closed (keep-alive.ts).
  */
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
@@ -57,6 +58,11 @@ async function build(config: JobConfig, options: RuntimeOptions): Promise<Runtim
     driver: await createDriver(config, clock),
   };
 }
+
+// The event loop is empty (idle connections do not count): close them, and the process ends.
+process.on('beforeExit', () => {
+  if (current) void closeRuntime().catch(() => undefined);
+});
 
 /** Closes the driver's connections so the process can exit. */
 export async function closeRuntime(): Promise<void> {

@@ -1,11 +1,14 @@
 /**
  * Turns the `database` setting (a URL or a knex config) into a knex instance, and describes a
  * connection for messages without ever showing its password.
+ * Idle pooled connections do not keep the process alive (keep-alive.ts).
  */
 import { mkdirSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ConfigError } from '../errors.ts';
+import { unrefHandle } from '../keep-alive.ts';
 import { redact } from './redact.ts';
 
 export type DatabaseSetting = string | Knex.Config;
@@ -79,7 +82,30 @@ export function createKnex(setting: DatabaseSetting, root: string, { queue = fal
   let config = knexConfig(setting, root);
   if (queue && MYSQL.has(String(config.client))) config = { ...config, connection: severalStatements(config.connection) };
   const session = queue ? QUEUE_SESSION[String(config.client)] : undefined;
-  return knexFactory({ log: QUIET, ...(session ? withSession(config, session) : config) });
+  const knex = knexFactory({ log: QUIET, ...(session ? withSession(config, session) : config) });
+  letIdleConnectionsGo(knex);
+  return knex;
+}
+
+interface PoolEvents {
+  on(event: 'createSuccess', listener: (eventId: number, connection: unknown) => void): void;
+  on(event: 'startReaping', listener: () => void): void;
+  interval?: NodeJS.Timeout | null;
+}
+
+/**
+ * Pooled connections' sockets, and the timer by which the pool closes idle ones, do not keep the
+ * process alive: work in flight does (keep-alive.ts). The reaping timer is made right after its
+ * event, hence the microtask.
+ */
+function letIdleConnectionsGo(knex: Knex): void {
+  const pool = (knex.client as { pool?: PoolEvents }).pool;
+  if (!pool) return;
+  pool.on('createSuccess', (_id, connection) => {
+    const conn = connection as { stream?: Socket; connection?: { stream?: Socket } };
+    unrefHandle(conn.stream ?? conn.connection?.stream); // mysql2 ; pg
+  });
+  pool.on('startReaping', () => queueMicrotask(() => unrefHandle(pool.interval)));
 }
 
 const MYSQL = new Set(['mysql', 'mysql2']);

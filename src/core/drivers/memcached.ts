@@ -19,6 +19,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { MemcacheClient } from 'memcache-client';
+import { idleSocketsLetGo } from './memcached-connection.ts';
 import type { Clock } from '../clock.ts';
 import { ConnectionError, coerceError } from '../errors.ts';
 import type {
@@ -77,6 +78,7 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue {
       ignoreNotStored: false,
       logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
     } as ConstructorParameters<typeof MemcacheClient>[0]);
+    idleSocketsLetGo(this.client);
   }
 
   private key(...parts: (string | number)[]): string {
