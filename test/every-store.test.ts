@@ -1,7 +1,9 @@
 /**
  * What a script and the CLI do the same on every store (SQLite, MariaDB, PostgreSQL, Redis,
  * Redis Cluster, file, memcached): a script that dispatches and does nothing else ends by itself
- * (no `Job.close()`), with code 0 and its job stored.
+ * (no `Job.close()`), with code 0 and its job stored; overlap keys longer than the 191-character
+ * column and long job names behave alike; and a database error names the operation and its code,
+ * never the statement or the payload.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -74,6 +76,31 @@ for (const store of STORES) {
       // tsx itself takes about a second to start on a busy machine; without the fix this never ended.
       expect(run.ms).toBeLessThan(8000);
       expect(await status(app)).toContainEqual(expect.objectContaining({ queue: 'scripted', ready: 1 }));
+    }, 30_000);
+
+    it('overlap keys longer than the 191-character column: the same key is skipped, another is queued', async () => {
+      const long = 'k'.repeat(300);
+      const dispatch = (tag: string) => app.rakit(['job:dispatch', 'record', '--queue=long', '--without-overlapping', '--json', '--payload', JSON.stringify({ tag })]);
+      const first = await dispatch(long);
+      expect(first.code, first.stderr).toBe(0);
+      expect(JSON.parse(first.stdout).id).toBeTruthy();
+      const again = await dispatch(long);
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({ skipped: 'overlapping', existingId: JSON.parse(first.stdout).id });
+      const other = await dispatch(`${long}-other`); // same first 150 characters, another key
+      expect(JSON.parse(other.stdout).id).toBeTruthy();
+      expect(await status(app)).toContainEqual(expect.objectContaining({ queue: 'long', ready: 2 }));
+    }, 30_000);
+
+    it('a job name no store can hold is refused before anything is stored', async () => {
+      const name = `job-${'n'.repeat(200)}`;
+      const result = await runScript(app, 'long-name.ts', [
+        "import { Job, Event } from 'rakit';",
+        `Event.listen('rakit.jobs.run: ${name}', () => undefined);`,
+        `await Job.dispatch('${name}', { secret: 'payload-text' }).onQueue('names').catch((e: Error) => console.log(e.name + ': ' + e.message));`,
+      ].join('\n'), 20_000);
+      expect(result.stdout).toMatch(/^UsageError: The job name "job-n+…" is 204 characters: at most 191 fit every store/);
+      expect(await status(app)).not.toContainEqual(expect.objectContaining({ queue: 'names' }));
     }, 30_000);
   });
 }

@@ -7,7 +7,7 @@
  */
 import { UsageError } from './errors.ts';
 import { holding } from './keep-alive.ts';
-import { QUEUE_NAME } from './naming.ts';
+import { QUEUE_NAME, assertJobName, storedOverlapKey } from './naming.ts';
 import type { JobClass } from './jobable.ts';
 import { assertPayloadSize, encodePayload, type Payload } from './payload.ts';
 import { runtime } from './runtime.ts';
@@ -80,7 +80,7 @@ export class PendingDispatch implements PromiseLike<DispatchResult> {
       throw new UsageError(`Bad queue name "${this.queueName}": start with a letter or digit, then letters, digits and . _ : - (at most 64)`);
     }
     if (!Number.isFinite(this.delaySeconds) || this.delaySeconds < 0) {
-      throw new UsageError(`Bad delay ${this.delaySeconds}: give seconds ≥ 0`);
+      throw new UsageError(`Bad delay ${String(this.delaySeconds)}: give .delay() a number of seconds ≥ 0`);
     }
     const rt = await runtime();
     let name: string;
@@ -96,13 +96,14 @@ export class PendingDispatch implements PromiseLike<DispatchResult> {
       const handler = rt.registry.resolve(name);
       if (this.overlapping && handler?.kind === 'class') uniqueId = uniqueIdOf(handler.jobClass, this.encoded);
     }
+    assertJobName(name);
     assertPayloadSize(this.encoded, rt.config.max_payload_bytes);
     const now = rt.clock.now();
     // The date library loads with the first dispatch that names a time, not with every worker.
     const base = this.when === undefined ? now : Math.max(now, (await import('./when.ts')).parseWhen(this.when, rt.config.timezone));
     const scheduledAt = base + Math.round(this.delaySeconds * 1000);
     // Overlap keys are per queue in every driver, so Redis Cluster can check and store in one slot.
-    const overlapKey = this.overlapping ? `${name}${uniqueId === null ? '' : `#${uniqueId}`}@${this.queueName}` : null;
+    const overlapKey = this.overlapping ? storedOverlapKey(`${name}${uniqueId === null ? '' : `#${uniqueId}`}@${this.queueName}`) : null;
     const result = await rt.driver.push({ name, queue: this.queueName, payload: this.encoded, scheduledAt, overlapKey });
     if (result.skipped) {
       rt.logger.info({ job: name, queue: this.queueName, existingId: result.existingId }, `Job skipped: ${name} is already pending or running`);

@@ -13,13 +13,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.ts';
-import { ConnectionError, UsageError } from '../errors.ts';
+import { ConnectionError, RakitError, UsageError } from '../errors.ts';
 import type {
   Driver, FailedJob, FailedStore, ClearableQueue, Failure, Leases, NewJob, PushResult, QueueStats,
   ReleaseOptions, ReserveRequest, ReservedJob, RetryResult,
 } from '../driver.ts';
 import { batchesBy, leaseFor } from '../driver.ts';
-import { describeConnection, sqlErrorCode } from './database-connection.ts';
+import { databaseError, describeConnection, sqlErrorCode } from './database-connection.ts';
 
 export interface TableNames {
   table: string;
@@ -113,7 +113,10 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
     return this.ready;
   }
 
-  /** Runs a statement, retrying deadlocks and busy errors; maps a missing table to advice. */
+  /**
+   * Runs a statement, retrying deadlocks and busy errors; maps a missing table to advice, and any
+   * other failure to a DatabaseError that names the operation and code, never the SQL or values.
+   */
   private async run<T>(work: () => Promise<T>): Promise<T> {
     await this.open();
     for (let attempt = 1; ; attempt++) {
@@ -125,7 +128,7 @@ export class DatabaseDriver implements Driver, FailedStore, ClearableQueue {
           this.ready = null;
           throw new MissingTablesError(this.names.table, { cause: error });
         }
-        if (!RETRYABLE.has(code) || attempt >= 50) throw error;
+        if (!RETRYABLE.has(code) || attempt >= 50) throw error instanceof Error && !(error instanceof RakitError) ? databaseError(error) : error;
         await new Promise((r) => setTimeout(r, Math.min(200, 2 ** Math.min(attempt, 7)) * Math.random()));
       }
     }
