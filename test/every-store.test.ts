@@ -1,9 +1,8 @@
 /**
  * What a script and the CLI do the same on every store (SQLite, MariaDB, PostgreSQL, Redis,
  * Redis Cluster, file, memcached): a script that dispatches and does nothing else ends by itself
- * (no `Job.close()`), with code 0 and its job stored; overlap keys longer than the 191-character
- * column and long job names behave alike; and a database error names the operation and its code,
- * never the statement or the payload.
+ * (no `Job.close()`), with code 0 and its job stored, and one that calls `Job.close()` gets past
+ * it; overlap keys longer than the 191-character column and long job names behave alike.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -76,6 +75,17 @@ for (const store of STORES) {
       // tsx itself takes about a second to start on a busy machine; without the fix this never ended.
       expect(run.ms).toBeLessThan(8000);
       expect(await status(app)).toContainEqual(expect.objectContaining({ queue: 'scripted', ready: 1 }));
+    }, 30_000);
+
+    it('a script that ends with `await Job.close()` gets past it and exits 0', async () => {
+      const run = await runScript(app, 'close.ts', [
+        "import { Job } from 'rakit';",
+        "await Job.dispatch('record', { tag: 'then-close' }).onQueue('closing');",
+        'await Job.close();',
+        "console.log('closed');",
+      ].join('\n'), 20_000);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toBe('closed\n');
     }, 30_000);
 
     it('overlap keys longer than the 191-character column: the same key is skipped, another is queued', async () => {

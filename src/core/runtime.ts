@@ -8,6 +8,7 @@ import { systemClock } from './clock.ts';
 import { loadConfig, resolveConfig, type JobConfig, type JobConfigInput } from './config.ts';
 import type { FullDriver } from './driver.ts';
 import { createDriver } from './drivers/index.ts';
+import { holding } from './keep-alive.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Registry } from './registry.ts';
 
@@ -64,11 +65,13 @@ process.on('beforeExit', () => {
   if (current) void closeRuntime().catch(() => undefined);
 });
 
-/** Closes the driver's connections so the process can exit. */
+/** Closes the driver's connections, holding the process open until they are closed. */
 export async function closeRuntime(): Promise<void> {
   const closing = current;
   current = null;
   if (!closing) return;
-  const rt = await closing.catch(() => null);
-  await rt?.driver.close();
+  await holding(async () => {
+    const rt = await closing.catch(() => null);
+    await rt?.driver.close();
+  });
 }
