@@ -128,7 +128,7 @@ function subject(store: string): Subject {
       const worker = app.spawnRakit(['job:runall', '--concurrency=1'], { RAKIT_LOG_LEVEL: 'info' });
       try {
         await new Promise<void>((resolve, reject) => {
-          worker.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('Worker started')) resolve(); });
+          worker.stderr!.on('data', (d: Buffer) => { if (d.toString().includes('Worker started')) resolve(); });
           worker.on('exit', () => reject(new Error('worker exited')));
         });
         await new Promise((r) => setTimeout(r, 500));

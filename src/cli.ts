@@ -5,6 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { RakitError, coerceError } from './core/errors.ts';
 import { WORKER_ARG } from './core/ipc.ts';
+import { holding } from './core/keep-alive.ts';
+import { flushLogs } from './core/logger.ts';
 import { closeRuntime } from './core/runtime.ts';
 
 /** Each command's module, loaded only when it runs (or for help): a cron run pays every import. */
@@ -45,8 +47,12 @@ export async function buildProgram(only?: string): Promise<Command> {
   return program;
 }
 
-/** Runs the program and returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
+/** Runs the program and returns the exit code; the process stays alive until it has one. */
+export function main(argv: string[]): Promise<number> {
+  return holding(() => run(argv));
+}
+
+async function run(argv: string[]): Promise<number> {
   try {
     if (argv[0] === WORKER_ARG) {
       // A worker process forked by the manager (src/core/manager.ts).
@@ -60,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
       return thrown.code === 'commander.helpDisplayed' || thrown.code === 'commander.version' || thrown.code === 'commander.help' ? 0 : 2;
     }
     const error = coerceError(thrown);
+    flushLogs();
     process.stderr.write(`rakit: ${error.message}\n`);
     if (!(error instanceof RakitError) && process.env.RAKIT_DEBUG) process.stderr.write(`${error.stack}\n`);
     return error instanceof RakitError ? error.exitCode : 1;

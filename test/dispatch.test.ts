@@ -119,9 +119,35 @@ describe('dispatch', () => {
     expect(Math.abs(r.scheduledAt!.getTime() - clock.now())).toBeLessThan(1000);
   });
 
+  it('keeps a readable prefix and a hash of an overlap key longer than its 191-character column', async () => {
+    const long = 'x'.repeat(400);
+    const first = await GenerateReport.dispatch({ type: long, month: '2030-01' }).withoutOverlapping();
+    const again = await GenerateReport.dispatch({ type: long, month: '2030-01' }).withoutOverlapping();
+    const other = await GenerateReport.dispatch({ type: long, month: '2030-02' }).withoutOverlapping();
+    expect(again).toMatchObject({ skipped: 'overlapping', existingId: first.id });
+    expect(other.id).toBeTruthy();
+    const keys = (await rows()).map((r: { overlap_key: string }) => r.overlap_key);
+    expect(keys).toHaveLength(2);
+    for (const key of keys) expect(key).toMatch(/^generate-report#x{100,}~[0-9a-f]{40}$/);
+    expect(keys[0]!.length).toBeLessThanOrEqual(191);
+  });
+
+  it('refuses a job name longer than every store holds, and stores nothing', async () => {
+    Event.listen(`rakit.jobs.run: ${'n'.repeat(192)}`, () => undefined);
+    await expect(Job.dispatch('n'.repeat(192), {})).rejects.toThrow(/is 192 characters: at most 191 fit every store/);
+    expect(await rows()).toHaveLength(0);
+  });
+
   it('delays by seconds', async () => {
     const r = await SendEmail.dispatch({ to: 'a@b.c' }).delay(90);
     expect(r.scheduledAt!.getTime() - clock.now()).toBeGreaterThan(89_000);
+  });
+
+  it.each([
+    ['20261231'], ['1700000000'], [' 1700000000.5 '],
+  ])('refuses the digit-only string %j as ambiguous (a date or Unix seconds?) and stores nothing', async (when) => {
+    await expect(SendEmail.dispatch({ to: 'a@b.c' }, when)).rejects.toThrow(/is ambiguous \(a date or Unix seconds\?\): give Unix seconds as a number/);
+    expect(await rows()).toHaveLength(0);
   });
 
   it.each([

@@ -1,6 +1,11 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
-import { createLogger } from '../src/core/logger.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger, wallClock } from '../src/core/logger.ts';
+import { REPO } from './helpers/app.ts';
 
 function capture(): { stream: Writable & { isTTY?: boolean }; text: () => string } {
   let out = '';
@@ -30,7 +35,7 @@ describe('logging', () => {
     logger.error({ id: '9', job: 'process-upload', queue: 'default', ms: 95_000, status: 'FAIL', err: 'bad file' }, 'Job failed');
     // eslint-disable-next-line no-control-regex
     const lines = text().replace(/\x1b\[\d+m/g, '').trimEnd().split('\n');
-    const time = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d';
+    const time = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC';
     expect(lines[0]).toMatch(new RegExp(`^${time}  Worker started on database \\(sqlite\\)$`));
     expect(lines[1]).toMatch(new RegExp(`^${time}  send-email +#7 +high +12 ms DONE$`));
     expect(lines[2]).toMatch(new RegExp(`^${time}  generate-monthly-invoices +#1042 +low +1.53 s RETRY +SMTP down$`));
@@ -47,4 +52,74 @@ describe('logging', () => {
     expect(text()).not.toContain('Job executed');
     expect(text()).toContain('Job failed: y');
   });
+});
+
+describe('times people read', () => {
+  it('are in the configured timezone with the zone shown, or UTC labelled', () => {
+    const ms = Date.UTC(2026, 11, 31, 20, 5, 9);
+    expect(wallClock(ms)).toBe('2026-12-31 20:05:09 UTC');
+    expect(wallClock(ms, 'Asia/Jakarta')).toBe('2027-01-01 03:05:09 +07:00');
+    expect(wallClock(ms, 'America/New_York')).toBe('2026-12-31 15:05:09 -05:00');
+    expect(wallClock(Date.UTC(2026, 6, 1, 12), 'Europe/London')).toBe('2026-07-01 13:00:00 +01:00');
+  });
+
+  it('on a terminal, each line starts with the time in the configured zone', () => {
+    const { stream, text } = capture();
+    stream.isTTY = true;
+    createLogger({ logging: true, destination: stream, timezone: 'Asia/Jakarta' }).info('Worker started');
+    // eslint-disable-next-line no-control-regex
+    expect(text().replace(/\x1b\[\d+m/g, '')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+07:00 {2}Worker started\n$/);
+  });
+});
+
+describe('the log stream of a process', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rakit-log-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const script = path.join(dir, 'log.ts');
+  writeFileSync(script, [
+    `import { createLogger } from ${JSON.stringify(path.join(REPO, 'src', 'core', 'logger.ts'))};`,
+    'const log = createLogger({ logging: true });',
+    "for (let i = 0; i < 2000; i++) log.info({ i }, 'line');",
+    'const how = process.argv[2];',
+    "if (how === 'exit') process.exit(3);",
+    "if (how === 'throw') throw new Error('fatal');",
+    "if (how === 'sigterm') { process.on('SIGTERM', () => process.exit(0)); process.kill(process.pid, 'SIGTERM'); setInterval(() => undefined, 1000); }",
+    "if (how === 'idle') { log.info('last'); setTimeout(() => undefined, 3000); }",
+  ].join('\n'));
+
+  /** Runs the script; resolves with what it wrote where, and its exit code. */
+  const run = (how: string, onStderr?: (text: string, kill: () => void) => void) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(path.join(REPO, 'node_modules', '.bin', 'tsx'), [script, how]);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        onStderr?.(stderr, () => child.kill('SIGKILL'));
+      });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it.each([
+    ['process.exit()', 'exit', 3],
+    ['an uncaught error', 'throw', 1],
+    ['a handled SIGTERM', 'sigterm', 0],
+    ['the end of the event loop', 'end', 0],
+  ])('goes to stderr and loses no line at %s', async (_label, how, code) => {
+    const result = await run(how);
+    expect(result.code).toBe(code);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.split('\n').filter((l) => l.startsWith('{'));
+    expect(lines).toHaveLength(2000);
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ i: 1999, msg: 'line', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
+  }, 20_000);
+
+  it('writes the last line of a process that goes idle within a moment, not at its exit', async () => {
+    const result = await run('idle', (text, kill) => {
+      if (text.includes('"msg":"last"')) kill();
+    });
+    expect(result.code).toBe(null); // killed: the line came while it still ran
+    expect(result.stderr).toContain('"msg":"last"');
+  }, 20_000);
 });

@@ -1,6 +1,16 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { Job } from '../core/job-facade.ts';
-import { jsonObject, queueName } from './options.ts';
+import { runtime } from '../core/runtime.ts';
+import { atTime, delaySeconds, jsonObject, queueName } from './options.ts';
+
+interface DispatchFlags {
+  payload: Record<string, unknown>;
+  queue: string;
+  at?: string | number;
+  delay?: number;
+  withoutOverlapping?: boolean;
+  json?: boolean;
+}
 
 export function jobDispatchCommand(): Command {
   return new Command('job:dispatch')
@@ -8,11 +18,13 @@ export function jobDispatchCommand(): Command {
     .argument('<name>', 'job name, e.g. send-email')
     .option('--payload <json>', 'the payload, a JSON object', jsonObject, {})
     .option('--queue <queue>', 'queue name', queueName, 'default')
-    .option('--at <when>', "when to run: ISO-8601, 'YYYY-MM-DD HH:mm[:ss]' (config timezone) or Unix seconds")
-    .option('--delay <s>', 'seconds to wait before running', Number)
+    .option('--at <when>', "when to run: ISO-8601, 'YYYY-MM-DD HH:mm[:ss]' (config timezone) or @<Unix seconds>", atTime)
+    .addOption(new Option('--delay <s>', 'seconds to wait before running').argParser(delaySeconds).conflicts('at'))
     .option('--without-overlapping', 'skip if a job with the same overlap key is pending or running')
-    .option('--json', 'print the result as JSON')
-    .action(async (name: string, flags: { payload: Record<string, unknown>; queue: string; at?: string; delay?: number; withoutOverlapping?: boolean; json?: boolean }) => {
+    .option('--json', 'print the result as one JSON document')
+    .action(async (name: string, flags: DispatchFlags) => {
+      // The result printed below says what the log line would: one line for a person, one document for jq.
+      if (!process.env.RAKIT_LOG_LEVEL) (await runtime()).logger.level = 'warn';
       const pending = Job.dispatch(name, flags.payload, flags.at).onQueue(flags.queue);
       if (flags.withoutOverlapping) pending.withoutOverlapping();
       if (flags.delay !== undefined) pending.delay(flags.delay);

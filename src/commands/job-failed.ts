@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { wallClock } from '../core/logger.ts';
 import { runtime } from '../core/runtime.ts';
 import { formatTable, outputWidth } from './table.ts';
 
@@ -18,7 +19,7 @@ export function jobFailedCommand(): Command {
         return;
       }
       console.log(formatTable(['ID', 'JOB', 'QUEUE', 'ATTEMPTS', 'FAILED AT', 'ERROR'], failed.map((f) => [
-        f.id, f.name, f.queue, f.attempts, new Date(f.failedAt).toISOString().replace('T', ' ').slice(0, 19),
+        f.id, f.name, f.queue, f.attempts, wallClock(f.failedAt, rt.config.timezone),
         f.exception.split('\n')[0] ?? '',
       ]), outputWidth(160)));
       const shown = failed.length >= 1000 ? 'The first 1000 failed jobs' : `${failed.length} failed job${failed.length === 1 ? '' : 's'}`;

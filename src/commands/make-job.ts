@@ -3,24 +3,38 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { kebabCase } from '../core/naming.ts';
 
+/** Names the template's own code uses or that every module sees: a class of that name breaks it. */
+const RESERVED = new Set(['Jobable', 'Job', 'Event', 'PendingDispatch']);
+
+/** `Admin/SendReport` → folders ['Admin'] and class `SendReport`; each part PascalCase, the class not reserved. */
+export function jobClassPath(value: string): string {
+  const parts = value.replace(/\.ts$/, '').split('/');
+  if (parts.some((part) => !/^[A-Z][A-Za-z0-9]*$/.test(part))) {
+    throw new InvalidArgumentError('use a PascalCase class name, e.g. SendInvoice, or Admin/SendReport for a subfolder');
+  }
+  const name = parts.at(-1)!;
+  if (RESERVED.has(name) || name in globalThis) {
+    throw new InvalidArgumentError(`"${name}" is taken (${RESERVED.has(name) ? 'by rakit' : 'by a JavaScript global'}): choose another class name, e.g. ${name}Job`);
+  }
+  return parts.join('/');
+}
+
 export function makeJobCommand(): Command {
   return new Command('make:job')
     .description('write application/jobs/<Name>.ts from a template that declares timeout and tries')
-    .argument('<Name>', 'class name in PascalCase, e.g. SendInvoice', (value: string) => {
-      if (!/^[A-Z][A-Za-z0-9]*$/.test(value)) throw new InvalidArgumentError('use a PascalCase class name, e.g. SendInvoice');
-      return value;
-    })
-    .action((name: string) => {
-      const dir = path.join(process.cwd(), 'application', 'jobs');
-      const file = path.join(dir, `${name}.ts`);
+    .argument('<Name>', 'class name in PascalCase, e.g. SendInvoice (Admin/SendReport for a subfolder)', jobClassPath)
+    .action((classPath: string) => {
+      const relative = `application/jobs/${classPath}.ts`;
+      const file = path.join(process.cwd(), relative);
+      const name = path.basename(classPath);
       if (existsSync(file)) {
-        console.error(`application/jobs/${name}.ts already exists; choose another name.`);
+        console.error(`${relative} already exists; choose another name.`);
         process.exitCode = 1;
         return;
       }
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, template(name), { flag: 'wx' });
-      console.log(`Created application/jobs/${name}.ts (job name "${kebabCase(name)}")`);
+      console.log(`Created ${relative} (job name "${kebabCase(name)}")`);
     });
 }
 

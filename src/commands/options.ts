@@ -20,6 +20,25 @@ export function seconds(value: string): number {
   return n;
 }
 
+/** `--delay`: seconds ≥ 0 (fractions allowed). */
+export function delaySeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('give seconds ≥ 0, e.g. --delay 90');
+  return n;
+}
+
+/**
+ * `--at`: `@<Unix seconds>` becomes a number; a date stays text, read in the config timezone at
+ * dispatch. Digits alone are refused: `20261231` is a date to a person and 1970 to a parser.
+ */
+export function atTime(value: string): string | number {
+  const text = value.trim();
+  if (/^@\d+(\.\d+)?$/.test(text)) return Number(text.slice(1));
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    throw new InvalidArgumentError(`"${text}" is ambiguous: for Unix seconds write --at @${text}, for a date --at 2026-12-31 or --at '2026-12-31 10:00'`);
+  }
+  return text;
+}
 
 export function queueList(value: string): string[] {
   const queues = value.split(',').map((q) => q.trim());

@@ -6,7 +6,7 @@ export function formatTable(headers: string[], rows: (string | number)[][], widt
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const lead = widths.slice(0, -1).reduce((sum, w) => sum + w + 2, 0);
-  const room = width === undefined ? Infinity : Math.max(20, width - lead);
+  const room = width === undefined ? Infinity : Math.max(10, width - lead);
   return cells
     .map((r) => r.map((c, i) => (i === r.length - 1 ? cut(c, room) : c.padEnd(widths[i]!))).join('  ').trimEnd())
     .join('\n');

@@ -34,6 +34,14 @@ export class DiscoveryError extends UsageError {}
 /** A server (database, Redis, memcached) that cannot be reached, or tables that are missing. */
 export class ConnectionError extends RakitError {}
 
+/**
+ * A statement the database refused, named by operation and error code; never carries the
+ * statement or its values. `code` is the driver's (`ER_DATA_TOO_LONG`, `22001`).
+ */
+export class DatabaseError extends RakitError {
+  code = '';
+}
+
 /** The attempt ran past its job's timeout. */
 export class TimeoutError extends Error {
   constructor(message: string) {

@@ -2,6 +2,7 @@
  * The `Job` facade: dispatch by name (for listeners and ported code), `Job.add`, and `Job.run`
  * to work off one name's due jobs inside this process, as the PHP facade did.
  */
+import { holding } from './keep-alive.ts';
 import type { Payload } from './payload.ts';
 import { PendingDispatch } from './pending-dispatch.ts';
 import { closeRuntime, configure, runtime } from './runtime.ts';
@@ -23,17 +24,19 @@ export const Job = {
     return new PendingDispatch({ name }, payload ?? {}, when);
   },
   /** Runs the due jobs of these names now, in this process, and resolves when none is left. */
-  async run(names: string | string[], options: Partial<WorkerOptions> = {}): Promise<WorkerSummary> {
-    const rt = await runtime();
-    await rt.registry.discover();
-    const worker = new Worker(rt, {
-      ...DEFAULT_WORKER_OPTIONS,
-      sleepMs: rt.config.sleep_ms,
-      ...options,
-      names: Array.isArray(names) ? names : [names],
-      stopWhenEmpty: true,
+  run(names: string | string[], options: Partial<WorkerOptions> = {}): Promise<WorkerSummary> {
+    return holding(async () => {
+      const rt = await runtime();
+      await rt.registry.discover();
+      const worker = new Worker(rt, {
+        ...DEFAULT_WORKER_OPTIONS,
+        sleepMs: rt.config.sleep_ms,
+        ...options,
+        names: Array.isArray(names) ? names : [names],
+        stopWhenEmpty: true,
+      });
+      return worker.run();
     });
-    return worker.run();
   },
   /** Sets the configuration in code instead of application/config/job.ts. */
   configure,

@@ -28,11 +28,19 @@ export function assertPayloadSize(text: string, maxBytes: number): void {
   }
 }
 
-/** Parses a stored payload; throws a plain Error (the job then goes to the failed store). */
+/**
+ * Parses a stored payload; throws a plain Error (the job then goes to the failed store) that
+ * says what is wrong without quoting the payload (JSON.parse's own message quotes it).
+ */
 export function decodePayload(text: string): Payload {
-  const value: unknown = JSON.parse(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`stored payload is not valid JSON (${Buffer.byteLength(text)} bytes)`);
+  }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new Error(`stored payload is not a JSON object: ${text.slice(0, 80)}`);
+    throw new Error(`stored payload is not a JSON object but ${describe(value)}`);
   }
   return value as Payload;
 }

@@ -2,10 +2,12 @@
  * A dispatch in the making: `.onQueue()`, `.withoutOverlapping()` and `.delay()` chain on it,
  * and the job is stored once the synchronous chain is done (one microtask later), as the PHP
  * chain did. It is a thenable: `await` gives the stored job or the overlap skip. Nothing is
- * stored when validation fails; every failure rejects it — never silently.
+ * stored when validation fails; every failure rejects it — never silently. While it is being
+ * stored it keeps the process alive (keep-alive.ts); afterwards nothing of rakit does.
  */
 import { UsageError } from './errors.ts';
-import { QUEUE_NAME } from './naming.ts';
+import { holding } from './keep-alive.ts';
+import { QUEUE_NAME, assertJobName, storedOverlapKey } from './naming.ts';
 import type { JobClass } from './jobable.ts';
 import { assertPayloadSize, encodePayload, type Payload } from './payload.ts';
 import { runtime } from './runtime.ts';
@@ -32,7 +34,7 @@ export class PendingDispatch implements PromiseLike<DispatchResult> {
     } catch (error) {
       this.encoded = error as Error;
     }
-    this.stored = Promise.resolve().then(() => this.store());
+    this.stored = Promise.resolve().then(() => holding(() => this.store()));
   }
 
   /** Puts the job on queue `name` (default `default`). */
@@ -78,7 +80,7 @@ export class PendingDispatch implements PromiseLike<DispatchResult> {
       throw new UsageError(`Bad queue name "${this.queueName}": start with a letter or digit, then letters, digits and . _ : - (at most 64)`);
     }
     if (!Number.isFinite(this.delaySeconds) || this.delaySeconds < 0) {
-      throw new UsageError(`Bad delay ${this.delaySeconds}: give seconds ≥ 0`);
+      throw new UsageError(`Bad delay ${String(this.delaySeconds)}: give .delay() a number of seconds ≥ 0`);
     }
     const rt = await runtime();
     let name: string;
@@ -94,13 +96,14 @@ export class PendingDispatch implements PromiseLike<DispatchResult> {
       const handler = rt.registry.resolve(name);
       if (this.overlapping && handler?.kind === 'class') uniqueId = uniqueIdOf(handler.jobClass, this.encoded);
     }
+    assertJobName(name);
     assertPayloadSize(this.encoded, rt.config.max_payload_bytes);
     const now = rt.clock.now();
     // The date library loads with the first dispatch that names a time, not with every worker.
     const base = this.when === undefined ? now : Math.max(now, (await import('./when.ts')).parseWhen(this.when, rt.config.timezone));
     const scheduledAt = base + Math.round(this.delaySeconds * 1000);
     // Overlap keys are per queue in every driver, so Redis Cluster can check and store in one slot.
-    const overlapKey = this.overlapping ? `${name}${uniqueId === null ? '' : `#${uniqueId}`}@${this.queueName}` : null;
+    const overlapKey = this.overlapping ? storedOverlapKey(`${name}${uniqueId === null ? '' : `#${uniqueId}`}@${this.queueName}`) : null;
     const result = await rt.driver.push({ name, queue: this.queueName, payload: this.encoded, scheduledAt, overlapKey });
     if (result.skipped) {
       rt.logger.info({ job: name, queue: this.queueName, existingId: result.existingId }, `Job skipped: ${name} is already pending or running`);

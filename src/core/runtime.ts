@@ -1,12 +1,14 @@
 /**
  * The process-wide context behind the public API: configuration, driver, registry, logger and
  * clock, created on first use from the app in the working directory (or from `configure()`).
+ * When nothing else is left for the process to do, its connections are closed (keep-alive.ts).
  */
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
 import { loadConfig, resolveConfig, type JobConfig, type JobConfigInput } from './config.ts';
 import type { FullDriver } from './driver.ts';
 import { createDriver } from './drivers/index.ts';
+import { holding } from './keep-alive.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Registry } from './registry.ts';
 
@@ -53,16 +55,23 @@ async function build(config: JobConfig, options: RuntimeOptions): Promise<Runtim
     config,
     clock,
     registry: new Registry(config.root),
-    logger: options.logger ?? createLogger({ logging: config.logging }),
+    logger: options.logger ?? createLogger({ logging: config.logging, timezone: config.timezone }),
     driver: await createDriver(config, clock),
   };
 }
 
-/** Closes the driver's connections so the process can exit. */
+// The event loop is empty (idle connections do not count): close them, and the process ends.
+process.on('beforeExit', () => {
+  if (current) void closeRuntime().catch(() => undefined);
+});
+
+/** Closes the driver's connections, holding the process open until they are closed. */
 export async function closeRuntime(): Promise<void> {
   const closing = current;
   current = null;
   if (!closing) return;
-  const rt = await closing.catch(() => null);
-  await rt?.driver.close();
+  await holding(async () => {
+    const rt = await closing.catch(() => null);
+    await rt?.driver.close();
+  });
 }

@@ -1,6 +1,8 @@
 /**
  * Reads the `when` of a dispatch: a Date, an ISO-8601 string, 'YYYY-MM-DD HH:mm[:ss]' in the
- * configured timezone, or Unix seconds. Returns epoch milliseconds; a past time means due now.
+ * configured timezone, or Unix seconds as a number. Returns epoch milliseconds; a past time
+ * means due now. A string of digits only is refused: `20261231` is a date to a person and
+ * Unix seconds (1970) to a parser.
  */
 import { DateTime } from 'luxon';
 import { DateError } from './errors.ts';
@@ -23,7 +25,12 @@ export function parseWhen(when: When, timezone: string): number {
   }
   if (typeof when === 'string') {
     const text = when.trim();
-    if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+    if (/^\d+(\.\d+)?$/.test(text)) {
+      throw new DateError(
+        `"${text}" is ambiguous (a date or Unix seconds?): give Unix seconds as a number, ` +
+          `or a date as ISO-8601 (2026-12-31T10:00:00Z) or 'YYYY-MM-DD HH:mm[:ss]'`,
+      );
+    }
     for (const format of LOCAL_FORMATS) {
       const local = DateTime.fromFormat(text, format, { zone: timezone });
       if (local.isValid) return local.toMillis();
@@ -32,7 +39,7 @@ export function parseWhen(when: When, timezone: string): number {
     if (iso.isValid) return iso.toMillis();
     throw new DateError(
       `Cannot read "${when}" as a time: use ISO-8601 (2026-12-31T10:00:00Z), ` +
-        `'YYYY-MM-DD HH:mm[:ss]' (in ${timezone}), or Unix seconds`,
+        `'YYYY-MM-DD HH:mm[:ss]' (in ${timezone}), or Unix seconds as a number`,
     );
   }
   throw new DateError(`Bad time of type ${typeof when}: give a Date, a string or Unix seconds`);

@@ -2,7 +2,7 @@
  * SPEC §9 through the real binary: each case gets a one-line error saying what was wrong and
  * what to do, a non-zero exit, and leaves the stored jobs exactly as they were.
  */
-import { rmSync, renameSync } from 'node:fs';
+import { existsSync, rmSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeApp, writeConfig, type TestApp } from '../helpers/app.ts';
@@ -40,6 +40,20 @@ const cases: Case[] = [
   ['payload that is an array', ['job:dispatch', 'record', '--payload', '[1,2]'], 2, /give a JSON object/],
   ['a payload too large', ['job:dispatch', 'record', '--payload', JSON.stringify({ tag: 'x'.repeat(70_000) })], 2, /The payload is \d+ bytes, over the limit of 65536/],
   ['a bad date', ['job:dispatch', 'record', '--at', 'next tuesday'], 2, /Cannot read "next tuesday" as a time: use ISO-8601/],
+  ['a digit-only --at (a date or Unix seconds?)', ['job:dispatch', 'record', '--at', '20261231'], 2,
+    /'20261231' is invalid\. "20261231" is ambiguous: for Unix seconds write --at @20261231, for a date --at 2026-12-31/],
+  ['Unix seconds as --at without @', ['job:dispatch', 'record', '--at', '1700000000'], 2, /"1700000000" is ambiguous: for Unix seconds write --at @1700000000/],
+  ['a --delay that is not a number', ['job:dispatch', 'record', '--delay', 'abc'], 2, /option '--delay <s>' argument 'abc' is invalid\. give seconds ≥ 0, e\.g\. --delay 90/],
+  ['a negative --delay', ['job:dispatch', 'record', '--delay', '-5'], 2, /'-5' is invalid\. give seconds ≥ 0/],
+  ['--delay together with --at', ['job:dispatch', 'record', '--at', '2031-01-01', '--delay', '60'], 2, /option '--delay <s>' cannot be used with option '--at <when>'/],
+  ['make:job of a name rakit uses', ['make:job', 'Jobable'], 2, /"Jobable" is taken \(by rakit\): choose another class name, e\.g\. JobableJob/],
+  ['make:job Job', ['make:job', 'Job'], 2, /"Job" is taken \(by rakit\)/],
+  ['make:job of a JavaScript global', ['make:job', 'Map'], 2, /"Map" is taken \(by a JavaScript global\): choose another class name, e\.g\. MapJob/],
+  ['make:job Event (rakit and a global)', ['make:job', 'Event'], 2, /"Event" is taken \(by rakit\)/],
+  ['make:job of a folder that is not PascalCase', ['make:job', 'admin/SendReport'], 2, /use a PascalCase class name, e\.g\. SendInvoice, or Admin\/SendReport for a subfolder/],
+  ['make:job climbing out of application/jobs', ['make:job', '../SendReport'], 2, /use a PascalCase class name/],
+  ['a SQLite file in a folder that does not exist', ['job:status'], 2, /database: the folder of the SQLite file \/nonexistent\/dir\/x\.sqlite does not exist: create it/,
+    () => writeConfig(app.dir, { ...CONFIG, database: 'sqlite:/nonexistent/dir/x.sqlite' }), () => writeConfig(app.dir, CONFIG)],
   ['an unknown job name', ['job:dispatch', 'recrod'], 2, /Unknown job "recrod".*did you mean "record"\?/],
   ['an unknown job name for job:run', ['job:run', 'flakey'], 2, /Unknown job "flakey".*did you mean "flaky"\?/],
   ['a missing config file', ['job:status'], 2, /No configuration: .*application\/config\/job\.ts is missing/,
@@ -77,6 +91,19 @@ describe('bad input', () => {
     expect(await snapshot()).toBe(before);
   });
 
+  it('reads --at @<Unix seconds> as Unix seconds', async () => {
+    const result = await app.rakit(['job:dispatch', 'record', '--queue=unix', '--at', '@1924992000', '--json', '--payload', '{"tag":"unix"}']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).scheduledAt).toBe('2031-01-01T00:00:00.000Z');
+    await app.rakit(['job:clear', '--queue=unix']);
+  });
+
+  it('never creates the folder of a mistyped SQLite path', async () => {
+    const result = await app.rakit(['job:status'], { DATABASE_URL: `sqlite:${app.dir}/storag/x.sqlite` });
+    expect(result.code).toBe(2);
+    expect(existsSync(path.join(app.dir, 'storag'))).toBe(false);
+  });
+
   it('names host and port of an unreachable database, and never its password', async () => {
     const before = await snapshot();
     const result = await app.rakit(['job:status'], { DATABASE_URL: 'mysql://root:s3cret-pw@127.0.0.1:1/test' });
@@ -101,7 +128,8 @@ describe('bad input', () => {
   it('tells the user to create the tables when they are missing', async () => {
     const result = await app.rakit(['job:runall', '--once'], { DATABASE_URL: 'sqlite:storage/empty.sqlite' });
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe('rakit: Table "rakit_jobs" is missing: run `rakit job:table && rakit migrate`\n');
+    // Log lines (on stderr too) come first; the error is the last line.
+    expect(result.stderr.trimEnd().split('\n').at(-1)).toBe('rakit: Table "rakit_jobs" is missing: run `rakit job:table && rakit migrate`');
   });
 
   it('prints help for every command and exits 0', async () => {

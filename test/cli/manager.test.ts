@@ -32,7 +32,7 @@ describe('the process manager', () => {
     expect(ran.filter((l) => l.startsWith('pid ')).map((l) => l.split(' ')[1]).sort()).toEqual(['p0', 'p1', 'p2', 'p3']);
     expect(ran).toContain('blocker failed hook: TimeoutError');
     expect(took).toBeLessThan(15_000);
-    const msgs = logLines(run.stdout).map((l) => l.msg);
+    const msgs = logLines(run.stderr).map((l) => l.msg);
     expect(msgs.some((m) => /ran past its timeout of 2 s: killing worker process \d+/.test(m))).toBe(true);
     console.log(`blocker stopped; the run took ${took} ms`);
   });
@@ -46,7 +46,7 @@ describe('the process manager', () => {
     // It was running beside the blocker, released uncounted, and finished on its first counted attempt.
     expect(lines).toHaveLength(1);
     expect(lines[0]!.split(' ')[2]).toBe('1');
-    expect(logLines(run.stdout).map((l) => l.msg)).toContain('Job released: pid (its worker process was stopped)');
+    expect(logLines(run.stderr).map((l) => l.msg)).toContain('Job released: pid (its worker process was stopped)');
   });
 
   it('restarts a process that dies under a job, and counts that attempt', async () => {
@@ -117,7 +117,7 @@ await Job.close();
     await dispatch('pid', { tag: 'next' });
     const run = await app.rakit(['job:runall', '--stop-when-empty', '--memory=120']);
     expect(run.code).toBe(0);
-    expect(logLines(run.stdout).map((l) => l.msg)).not.toContain('Job released: pid (worker forced to stop)');
+    expect(logLines(run.stderr).map((l) => l.msg)).not.toContain('Job released: pid (worker forced to stop)');
     expect(app.ranLog().filter((l) => l.startsWith('pid hog'))).toHaveLength(1);
     const [hog, next] = app.ranLog();
     expect(hog).toMatch(/^pid hog 1 /);
@@ -136,7 +136,7 @@ await Job.close();
     const run = await app.rakit(['job:runall', '--stop-when-empty', '--in-process']);
     expect(run.code).toBe(0);
     const [line] = app.ranLog();
-    expect(Number(line!.split(' ')[3])).toBe(logLines(run.stdout)[0]!.pid);
+    expect(Number(line!.split(' ')[3])).toBe(logLines(run.stderr)[0]!.pid);
   });
 });
 

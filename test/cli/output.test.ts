@@ -1,7 +1,8 @@
 /**
  * What a person reads on a terminal (each command run under a pseudo-terminal by `script`):
  * a worker's per-job lines, the aligned job:status table, job:failed's short error column,
- * and the progress bar of `job:retry all` over thousands of failed jobs.
+ * and the progress bar of `job:retry all` over thousands of failed jobs. In a pipe: stdout
+ * holds the result only (one JSON document with --json), stderr the logs.
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -28,7 +29,7 @@ async function onTerminal(args: string): Promise<string> {
   return stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
 }
 
-const TIME = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d`;
+const TIME = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC`;
 
 describe('output on a terminal', () => {
   it('a worker prints one aligned line per attempt with time, job, id, queue, duration and DONE/RETRY/FAIL', async () => {
@@ -62,7 +63,7 @@ describe('output on a terminal', () => {
     db.close();
     const lines = (await onTerminal('job:failed')).trim().split('\n');
     expect(lines[0]).toMatch(/^ID +JOB +QUEUE +ATTEMPTS +FAILED AT +ERROR$/);
-    expect(lines[1]).toMatch(/^1 +always-fails +default +2 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +Error: a very long .*…$/);
+    expect(lines[1]).toMatch(/^1 +always-fails +default +2 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC +Error: a very lon.*…$/);
     expect(lines[1]!.length).toBeLessThanOrEqual(80);
     expect(lines.at(-1)).toBe('1 failed job. Full errors and payloads: rakit job:failed --json');
   });
@@ -84,4 +85,34 @@ describe('output on a terminal', () => {
     const json = JSON.parse((await app.rakit(['job:status', '--json'])).stdout);
     expect(json.queues).toContainEqual({ queue: 'bulk', ready: 2999, scheduled: 0, reserved: 0, failed: 0 });
   }, 60_000);
+});
+
+describe('in a pipe: stdout is for results, stderr for logs', () => {
+  it('job:dispatch --json prints exactly one JSON document, which jq can read', async () => {
+    const result = await app.rakit(['job:dispatch', 'record', '--queue=piped', '--json', '--payload={"tag":"jq"}']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ name: 'record', queue: 'piped', id: expect.any(String) });
+    const { stdout } = await run('sh', ['-c', `${process.execPath} ${path.join(REPO, 'bin', 'rakit.js')} job:dispatch record --queue=piped --json --payload='{"tag":"jq2"}' | jq -c .queue`], { cwd: app.dir, env: app.env });
+    expect(stdout).toBe('"piped"\n');
+  });
+
+  it('job:dispatch without --json prints one line a person reads, and no log line', async () => {
+    const result = await app.rakit(['job:dispatch', 'record', '--queue=piped', '--without-overlapping', '--payload={"tag":"human"}']);
+    expect(result.stdout).toMatch(/^Queued record as job \S+ on "piped", due \S+Z\n$/);
+    expect(result.stderr).toBe('');
+    const skipped = await app.rakit(['job:dispatch', 'record', '--queue=piped', '--without-overlapping', '--payload={"tag":"human"}']);
+    expect(skipped.stdout).toMatch(/^Skipped: record is already pending or running \(job \S+\)\n$/);
+  });
+
+  it('every --json output is one document, and a worker writes its log lines to stderr only', async () => {
+    for (const args of [['job:status', '--json'], ['job:failed', '--json'], ['job:dispatch', 'record', '--json', '--payload={"tag":"w"}']]) {
+      const result = await app.rakit(args);
+      expect(() => JSON.parse(result.stdout), `${args.join(' ')}: ${result.stdout}`).not.toThrow();
+    }
+    const worker = await app.rakit(['job:runall', '--queue=piped', '--stop-when-empty']);
+    expect(worker.stdout).toBe('');
+    const lines = worker.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; time: string });
+    expect(lines.map((l) => l.msg)).toContain('Job executed: record (attempt 1)');
+    expect(lines[0]!.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  }, 30_000);
 });

@@ -96,7 +96,7 @@ for (const target of STORES) {
       expect(ran.filter((l) => l === 'unique')).toHaveLength(1);
       expect(ran).toContain('notify: user@example.com');
       expect(ran).not.toContain('later');
-      const msgs = logLines(run.stdout).map((l) => l.msg);
+      const msgs = logLines(run.stderr).map((l) => l.msg);
       expect(msgs).toContain('Job executed: flaky (attempt 3)');
       expect(msgs).toContain('Job failed: always-fails (after 2 attempts): always fails on purpose');
       expect(msgs.at(-1)).toMatch(/Worker stopped \(empty\): 7 done, 3 retried, 1 failed/);

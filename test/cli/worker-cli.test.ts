@@ -28,7 +28,7 @@ describe('worker commands', () => {
     expect((await dispatch('send-invoice', { id: 1 })).code).toBe(0);
     const run = await app.rakit(['job:run', 'send-invoice']);
     expect(run.code, run.stderr).toBe(0);
-    expect(logLines(run.stdout).map((l) => l.msg)).toContain('Job executed: send-invoice (attempt 1)');
+    expect(logLines(run.stderr).map((l) => l.msg)).toContain('Job executed: send-invoice (attempt 1)');
   });
 
   it('job:run processes only the names given, at most max_job jobs, then exits', async () => {
@@ -46,8 +46,8 @@ describe('worker commands', () => {
     await dispatch('slow', { ms: 1500 });
     await dispatch('record', { tag: 'not started' });
     const child = app.spawnRakit(['job:runall']);
-    let stdout = '';
-    child.stdout!.on('data', (d) => (stdout += d));
+    let logs = '';
+    child.stderr!.on('data', (d) => (logs += d));
     const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
     await until(() => app.ranLog().some((l) => l.startsWith('slow start')), 20_000);
     child.kill('SIGTERM');
@@ -55,7 +55,7 @@ describe('worker commands', () => {
     const ran = app.ranLog();
     expect(ran.some((l) => l.startsWith('slow done'))).toBe(true);
     expect(ran).not.toContain('not started');
-    const msgs = logLines(stdout).map((l) => l.msg);
+    const msgs = logLines(logs).map((l) => l.msg);
     expect(msgs).toContain('SIGTERM: finishing running jobs, then exiting (send again to stop now)');
     expect(msgs.at(-1)).toMatch(/Worker stopped \(signal\): 1 done/);
     const status = JSON.parse((await app.rakit(['job:status', '--json'])).stdout);

@@ -11,10 +11,10 @@ import { logLines, makeApp, type TestApp } from '../helpers/app.ts';
 import { STORES } from '../helpers/stores.ts';
 
 const exited = (child: ReturnType<TestApp['spawnRakit']>) =>
-  new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    let stdout = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.on('close', (code) => resolve({ code, stdout }));
+  new Promise<{ code: number | null; logs: string }>((resolve) => {
+    let logs = '';
+    child.stderr!.on('data', (d) => (logs += d));
+    child.on('close', (code) => resolve({ code, logs }));
   });
 
 for (const store of STORES) {
@@ -50,7 +50,7 @@ for (const store of STORES) {
       const [ra, rb] = await Promise.all(runs);
       for (const run of [ra!, rb!]) {
         expect(run.code).toBe(0);
-        expect(logLines(run.stdout).map((l) => l.msg)).toContain('job:restart was called: stopping after the running jobs');
+        expect(logLines(run.logs).map((l) => l.msg)).toContain('job:restart was called: stopping after the running jobs');
       }
       // The running job finished once, on the host that had it.
       expect([...a.ranLog(), ...b.ranLog()].filter((l) => l.startsWith('slow')).map((l) => l.split(' ')[1])).toEqual(['start', 'done']);

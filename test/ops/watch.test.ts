@@ -28,8 +28,8 @@ export default class Fresh extends Jobable<{ n: number }> {
 describe('job:runall --watch', () => {
   it('loads new and changed job classes without dropping the running job', async () => {
     const worker = app.spawnRakit(['job:runall', '--watch']);
-    let stdout = '';
-    worker.stdout!.on('data', (d) => (stdout += d));
+    let logs = '';
+    worker.stderr!.on('data', (d) => (logs += d));
     const closed = new Promise<number | null>((resolve) => worker.on('close', resolve));
     try {
       await dispatch('slow', { ms: 3000 });
@@ -43,14 +43,14 @@ describe('job:runall --watch', () => {
 
       // A changed class: the new code runs.
       app.write('application/jobs/Fresh.ts', job('fresh v2'));
-      await until(() => logLines(stdout).filter((l) => l.msg === 'Job files changed: starting worker processes with the new code').length >= 2, 15_000);
+      await until(() => logLines(logs).filter((l) => l.msg === 'Job files changed: starting worker processes with the new code').length >= 2, 15_000);
       await new Promise((r) => setTimeout(r, 1500));
       await dispatch('fresh', { n: 2 });
       await until(() => app.ranLog().includes('fresh v2 2'), 15_000);
 
       // A file that does not load: the workers keep the code they have.
       app.write('application/jobs/Broken.ts', 'export default class {{{');
-      await until(() => logLines(stdout).some((l) => l.msg.startsWith('The job files do not load')), 15_000);
+      await until(() => logLines(logs).some((l) => l.msg.startsWith('The job files do not load')), 15_000);
       // (job:dispatch would load Broken.ts and refuse; the app's own code dispatches the class.)
       const sent = await app.script('send.ts', "import { Job } from 'rakit';\nimport Fresh from './application/jobs/Fresh.ts';\nawait Fresh.dispatch({ n: 3 });\nawait Job.close();\n");
       expect(sent.code, sent.stderr).toBe(0);

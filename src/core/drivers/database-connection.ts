@@ -1,11 +1,14 @@
 /**
  * Turns the `database` setting (a URL or a knex config) into a knex instance, and describes a
- * connection for messages without ever showing its password.
+ * connection for messages without ever showing its password or a statement's values.
+ * Idle pooled connections do not keep the process alive (keep-alive.ts).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, DatabaseError } from '../errors.ts';
+import { unrefHandle } from '../keep-alive.ts';
 import { redact } from './redact.ts';
 
 export type DatabaseSetting = string | Knex.Config;
@@ -53,7 +56,6 @@ export function knexConfig(setting: DatabaseSetting, root: string): Knex.Config 
 
 function sqliteConfig(filename: string, root: string): Knex.Config {
   const file = filename === ':memory:' ? filename : path.resolve(root, filename);
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
   return {
     client: 'better-sqlite3',
     connection: { filename: file },
@@ -77,9 +79,41 @@ const QUIET = { warn: () => undefined, error: () => undefined, deprecate: () => 
 /** `queue`: the connections the driver works the job tables with (not those of `rakit migrate`). */
 export function createKnex(setting: DatabaseSetting, root: string, { queue = false } = {}): Knex {
   let config = knexConfig(setting, root);
+  assertSqliteFolder(config);
   if (queue && MYSQL.has(String(config.client))) config = { ...config, connection: severalStatements(config.connection) };
   const session = queue ? QUEUE_SESSION[String(config.client)] : undefined;
-  return knexFactory({ log: QUIET, ...(session ? withSession(config, session) : config) });
+  // compileSqlOnError: a failed statement's message shows `?` placeholders, never the values.
+  const knex = knexFactory({ log: QUIET, compileSqlOnError: false, ...(session ? withSession(config, session) : config) });
+  letIdleConnectionsGo(knex);
+  return knex;
+}
+
+/** A SQLite file goes where the setting says, and a mistyped folder is an error, never created. */
+function assertSqliteFolder(config: Knex.Config): void {
+  const file = (config.connection as { filename?: string } | undefined)?.filename;
+  if (config.client !== 'better-sqlite3' || !file || file === ':memory:' || existsSync(path.dirname(file))) return;
+  throw new ConfigError(`database: the folder of the SQLite file ${file} does not exist: create it, or fix DATABASE_URL / application/config/job.ts`);
+}
+
+interface PoolEvents {
+  on(event: 'createSuccess', listener: (eventId: number, connection: unknown) => void): void;
+  on(event: 'startReaping', listener: () => void): void;
+  interval?: NodeJS.Timeout | null;
+}
+
+/**
+ * Pooled connections' sockets, and the timer by which the pool closes idle ones, do not keep the
+ * process alive: work in flight does (keep-alive.ts). The reaping timer is made right after its
+ * event, hence the microtask.
+ */
+function letIdleConnectionsGo(knex: Knex): void {
+  const pool = (knex.client as { pool?: PoolEvents }).pool;
+  if (!pool) return;
+  pool.on('createSuccess', (_id, connection) => {
+    const conn = connection as { stream?: Socket; connection?: { stream?: Socket } };
+    unrefHandle(conn.stream ?? conn.connection?.stream); // mysql2 ; pg
+  });
+  pool.on('startReaping', () => queueMicrotask(() => unrefHandle(pool.interval)));
 }
 
 const MYSQL = new Set(['mysql', 'mysql2']);
@@ -147,4 +181,24 @@ export function describeConnection(config: Knex.Config): string {
 export function sqlErrorCode(error: unknown): string {
   const code = (error as { code?: unknown })?.code;
   return typeof code === 'string' ? code : '';
+}
+
+/**
+ * A failed statement as a user may see it: the operation (`insert on rakit_jobs`), the error
+ * code and the server's own words, never the statement or its values (a payload). Long quoted
+ * values in the server's words (`Incorrect string value: '...'`) are cut out too.
+ */
+export function databaseError(error: unknown): DatabaseError {
+  const code = sqlErrorCode(error);
+  const message = String((error as Error)?.message ?? error);
+  const mysql = (error as { sqlMessage?: unknown }).sqlMessage;
+  // knex writes `<statement> - <server message>` (compileSqlOnError: false keeps values out of it).
+  const split = message.lastIndexOf(' - ');
+  const statement = split < 0 ? '' : message.slice(0, split);
+  const said = typeof mysql === 'string' ? mysql : split < 0 ? message : message.slice(split + 3);
+  const verb = /^\s*(\w+)/.exec(statement)?.[1]?.toLowerCase();
+  const table = /\b(?:into|update|from)\s+[`"]?([\w.]+)/i.exec(statement)?.[1];
+  const operation = verb && table ? `${verb} on ${table}` : verb ?? 'a statement';
+  const words = said.replace(/\s+/g, ' ').replace(/(['"])[^'"]{40,}\1/g, '$1…$1').slice(0, 300);
+  return Object.assign(new DatabaseError(`Database error in ${operation}${code ? ` (${code})` : ''}: ${words}`), { code });
 }

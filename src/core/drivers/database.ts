@@ -8,7 +8,7 @@
  */
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.ts';
-import { UsageError } from '../errors.ts';
+import { RakitError, UsageError } from '../errors.ts';
 import type {
   BatchingQueue, Driver, FailedJob, FailedStore, ClearableQueue, Failure, NewJob, PushResult, QueueStats,
   ReleaseOptions, ReserveRequest, ReservedJob, RestartSignal, RetryResult,
@@ -16,7 +16,7 @@ import type {
 import { reserveInOrder, type ClaimsOldestFirst } from '../queue-policy.ts';
 import { ackMany } from './database-acks.ts';
 import { DatabaseClaims } from './database-claim.ts';
-import { describeConnection, sqlErrorCode } from './database-connection.ts';
+import { databaseError, describeConnection, sqlErrorCode } from './database-connection.ts';
 import { DatabaseFailedStore } from './database-failed.ts';
 import { supportsSkipLocked } from './database-mysql-claim.ts';
 import { DUPLICATE, type Dialect, type SqlStore, type TableNames } from './database-sql.ts';
@@ -68,7 +68,10 @@ export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, Clear
     }
   }
 
-  /** Runs a statement, retrying deadlocks and busy errors; maps a missing table to advice. */
+  /**
+   * Runs a statement, retrying deadlocks and busy errors; maps a missing table to advice, and any
+   * other failure to a DatabaseError that names the operation and code, never the SQL or values.
+   */
   async run<T>(work: () => Promise<T>): Promise<T> {
     await this.opened.open();
     for (let attempt = 1; ; attempt++) {
@@ -80,7 +83,7 @@ export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, Clear
           this.opened.reset();
           throw new MissingTablesError(this.names.table, { cause: error });
         }
-        if (!RETRYABLE.has(code) || attempt >= 50) throw error;
+        if (!RETRYABLE.has(code) || attempt >= 50) throw error instanceof Error && !(error instanceof RakitError) ? databaseError(error) : error;
         await new Promise((r) => setTimeout(r, Math.min(200, 2 ** Math.min(attempt, 7)) * Math.random()));
       }
     }

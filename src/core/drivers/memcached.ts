@@ -19,6 +19,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { MemcacheClient } from 'memcache-client';
+import { idleSocketsLetGo } from './memcached-connection.ts';
 import type { Clock } from '../clock.ts';
 import type {
   ClearableQueue, Driver, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
@@ -56,6 +57,7 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue, Res
       ignoreNotStored: false,
       logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
     } as ConstructorParameters<typeof MemcacheClient>[0]);
+    idleSocketsLetGo(this.client);
     this.mc = new Memcached(this.client, prefix);
     this.logs = new MemcachedLog(this.mc);
     this.claims = new MemcachedClaims(this.mc, this.logs, clock);

@@ -2,9 +2,11 @@
  * Turns the `redis` setting into an ioredis client: `redis://[:pass@]host:port/db` (or
  * `rediss://`), `redis+cluster://host:port,host:port` for Redis Cluster, or an object of ioredis
  * options (`{ sentinels: [...], name: 'mymaster' }` for Sentinel, `{ cluster: [...] }`).
+ * Idle connections do not keep the process alive (keep-alive.ts).
  */
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import { ConfigError } from '../errors.ts';
+import { unrefHandle } from '../keep-alive.ts';
 import { redact } from './redact.ts';
 
 export type RedisSetting = string | (RedisOptions & { cluster?: ClusterNode[] });
@@ -38,6 +40,30 @@ const COMMON: RedisOptions = {
 };
 
 export function createRedis(setting: RedisSetting): RedisClient {
+  return idleLetsGo(makeRedis(setting));
+}
+
+/**
+ * The client's sockets (and its duplicates', such as the subscriber), and a cluster's timer that
+ * refreshes its slots, do not keep the process alive: work in flight does (keep-alive.ts).
+ */
+function idleLetsGo<T extends RedisClient>(client: T): T {
+  if (client instanceof Cluster) {
+    client.on('+node', (node: Redis) => idleLetsGo(node));
+    let timer: NodeJS.Timeout | null = null;
+    Object.defineProperty(client, 'slotsTimer', {
+      get: () => timer,
+      set: (value: NodeJS.Timeout | null) => unrefHandle((timer = value)),
+    });
+  } else {
+    client.on('connect', () => unrefHandle((client as Redis).stream));
+  }
+  const duplicate = client.duplicate.bind(client) as (...args: unknown[]) => T;
+  client.duplicate = ((...args: unknown[]) => idleLetsGo(duplicate(...args))) as T['duplicate'];
+  return client;
+}
+
+function makeRedis(setting: RedisSetting): RedisClient {
   if (typeof setting !== 'string') {
     const { cluster, ...options } = setting;
     if (cluster) return new Cluster(cluster, { lazyConnect: true, ...PIPELINING, redisOptions: { ...COMMON, ...options } });
