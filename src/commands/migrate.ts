@@ -19,9 +19,10 @@ export function migrateCommand(): Command {
           throw new ConnectionError(`Cannot reach the database at ${describeConnection(knex.client.config)}: ${error.message}`);
         });
         if (flags.status) {
-          const [done, pending] = (await knex.migrate.list(options)) as [{ name: string }[], { file: string }[]];
+          // Our source lists migrations as file names: pending ones are those names.
+          const [done, pending] = (await knex.migrate.list(options)) as [{ name: string }[], string[]];
           for (const m of done) console.log(`ran      ${m.name}`);
-          for (const m of pending) console.log(`pending  ${m.file}`);
+          for (const m of pending) console.log(`pending  ${options.migrationSource.getMigrationName(m)}`);
           if (done.length + pending.length === 0) console.log(`No migrations in ${MIGRATIONS_DIR}/ (run rakit job:table).`);
           return;
         }
