@@ -68,14 +68,14 @@ for (const target of TARGETS) {
       expect(first.code, first.stderr).toBe(0);
       await app.rakit(['job:dispatch', 'forever']);
       const child = app.spawnRakit(['job:runall', '--stop-when-empty', '--concurrency=1', '--queue=mail,default']);
-      let stdout = '';
-      child.stdout!.on('data', (d) => (stdout += d));
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += d));
       const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
       await until(() => app.ranLog().some((l) => l.startsWith('start Awaiter 1')), 30_000);
       await new Promise((r) => setTimeout(r, 2500)); // past its timeout, before the kill
       const again = await app.rakit(['job:dispatch', 'awaiter', '--payload', '{"n":2}', '--queue', 'mail', '--without-overlapping']);
       expect(again.stdout).toMatch(/^Skipped: awaiter is already pending or running/m);
-      expect(await exit, stdout).toBe(0);
+      expect(await exit, stderr).toBe(0);
 
       const ran = app.ranLog();
       expect(ran.filter((l) => l.startsWith('end '))).toEqual([]);
