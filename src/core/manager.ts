@@ -18,7 +18,7 @@ import { exponentialMs } from './backoff.ts';
 import { EXIT_ACTIONS, classifyExit, settleLeftRunning, type ExitKind } from './child-exit.ts';
 import type { Clock } from './clock.ts';
 import type { Driver, ReservedJob, RestartSignal } from './driver.ts';
-import { coerceError } from './errors.ts';
+import { UsageError, coerceError } from './errors.ts';
 import { wire, type ManagerMessage, type WorkerMessage } from './ipc.ts';
 import type { Logger } from './logger.ts';
 import { readRestartMark } from './restart-watch.ts';
@@ -60,6 +60,8 @@ export class Manager {
   private readonly watch = new WatchGenerations();
   private worker: WorkerOptions;
   private readonly tally: RunTally;
+  /** A process was asked to say the run's start line (the first one, once it has loaded the jobs). */
+  private announced = false;
 
   constructor(private readonly deps: { driver: Driver & RestartSignal; logger: Logger; clock: Clock }, private readonly options: ManagerOptions) {
     this.tally = new RunTally(options.worker);
@@ -68,9 +70,9 @@ export class Manager {
 
   /** Starts the processes and resolves with the exit code once they have all stopped. */
   async run(): Promise<number> {
-    announceStart(this.deps, this.worker);
     if (await this.nothingToDo()) {
       // --stop-when-empty on an empty queue (a cron run most minutes): no worker process to start.
+      announceStart(this.deps, this.worker);
       announceStop(this.deps.logger, this.tally.final('empty'));
       return 0;
     }
@@ -86,17 +88,25 @@ export class Manager {
       clearInterval(deadlines);
     }
     await this.watch.close();
-    announceStop(this.deps.logger, this.tally.final('signal'));
+    // A run whose processes never got to work, or that bad code or config ended (the error is
+    // printed by the process that met it), ends on that error.
+    if (this.announced && this.exitCode === 0) announceStop(this.deps.logger, this.tally.final('signal'));
     return this.exitCode;
   }
 
-  /** --stop-when-empty and no job is due on the worker's queues (a failing look says "maybe": start a worker). */
+  /**
+   * One look at the store before any process starts: a store that answers but cannot work (its
+   * tables are missing) ends the run here, with its message; a server that is down is left to the
+   * worker processes, which wait it out. True for --stop-when-empty when no job is due on the
+   * worker's queues (a cron run most minutes): then no process starts.
+   */
   private async nothingToDo(): Promise<boolean> {
     const w = this.worker;
-    if (!w.stopWhenEmpty || w.names || this.options.watch) return false;
     try {
-      return !(await this.deps.driver.hasDue(w.queues));
-    } catch {
+      const due = await this.deps.driver.hasDue(w.queues);
+      return w.stopWhenEmpty && !w.names && !this.options.watch && !due;
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
       return false;
     }
   }
@@ -137,7 +147,8 @@ export class Manager {
   }
 
   private spawn(replaces: Child | null = null): Child {
-    const child = new WorkerChild(this.worker, this.watch.current, replaces);
+    const child = new WorkerChild(this.announced ? this.worker : { ...this.worker, announceStart: true }, this.watch.current, replaces);
+    this.announced = true;
     const { proc } = child;
     this.children.add(child);
     proc.on('message', (message: WorkerMessage) => this.onMessage(child, message));

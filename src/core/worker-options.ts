@@ -40,6 +40,8 @@ export interface WorkerOptions {
   replaceAfter?: number;
   /** Under the manager: each claim asks it for budget (a run-wide --once or --max-jobs). */
   budgetFromManager?: boolean;
+  /** Under the manager: this process says the run's start line (and the driver's warning) once its jobs have loaded. */
+  announceStart?: boolean;
 }
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {

@@ -8,7 +8,7 @@ import { toWire, type ManagerMessage, type WireAttempt, type WorkerMessage } fro
 import { runtime } from './runtime.ts';
 import { errorFromWire, runFailedHook } from './settle.ts';
 import { Worker, type WorkerDeps } from './worker.ts';
-import { runLoaded } from './worker-announce.ts';
+import { announceStart, runLoaded } from './worker-announce.ts';
 import { EXIT_CODES, type WorkerOptions } from './worker-options.ts';
 
 /** How long an end may wait for the next start to ride on. */
@@ -100,6 +100,9 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
   beat.unref();
 
   await rt.registry.discover();
+  // Ready means ready to work: the job files loaded and the names asked for (job:run) are known.
+  for (const name of options.names ?? []) rt.registry.assertKnown(name);
+  if (options.announceStart) announceStart(rt, options);
   await send({ type: 'ready' });
   const summary = await runLoaded(deps, worker, options, false);
   clearInterval(beat);
