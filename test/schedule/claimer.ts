@@ -4,17 +4,19 @@
  */
 import { resolveConfig } from '../../src/core/config.ts';
 import { systemClock } from '../../src/core/clock.ts';
+import { holding } from '../../src/core/keep-alive.ts';
 import { openScheduleStore } from '../../src/schedule/stores/index.ts';
 
 const { config, task, tick, claimers } = JSON.parse(process.argv[2]!) as { config: Record<string, unknown>; task: string; tick: number; claimers: number };
 const resolved = resolveConfig(config, { root: process.cwd() });
 const stores = await Promise.all(Array.from({ length: claimers }, () => openScheduleStore(resolved, systemClock)));
-await Promise.all(stores.map((s) => s.runs('warm-up', 1))); // connections open before the race
+await holding(() => Promise.all(stores.map((s) => s.runs('warm-up', 1)))); // connections open before the race
 const go = new Promise((resolve) => process.once('message', resolve));
 process.send!('ready');
 await go;
 const owners = stores.map((_, i) => `${process.pid}-${i}`);
-const won = await Promise.all(stores.map((s, i) => s.claim(task, tick, owners[i]!, 60_000)));
-await Promise.all(stores.map((s) => s.close()));
+// Idle connections never hold a process open; the race is work in flight, as a command's is.
+const won = await holding(() => Promise.all(stores.map((s, i) => s.claim(task, tick, owners[i]!, 60_000))));
+await holding(() => Promise.all(stores.map((s) => s.close())));
 process.stdout.write(JSON.stringify(owners.filter((_, i) => won[i])));
 process.disconnect();
