@@ -23,7 +23,7 @@ describe('worker commands', () => {
     const source = readFileSync(path.join(app.dir, 'application/jobs/SendInvoice.ts'), 'utf8');
     expect(source).toMatch(/static timeout = 120;/);
     expect(source).toMatch(/static tries = 3;/);
-    expect((await app.rakit(['make:job', 'SendInvoice'])).code).toBe(1);
+    expect((await app.rakit(['make:job', 'SendInvoice'])).code).toBe(2);
     expect((await app.rakit(['make:job', 'send_invoice'])).code).toBe(2);
     expect((await dispatch('send-invoice', { id: 1 })).code).toBe(0);
     const run = await app.rakit(['job:run', 'send-invoice']);
