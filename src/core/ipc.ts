@@ -12,8 +12,11 @@ import type { StopReason, WorkerSummary } from './worker-options.ts';
 
 /** Worker process → manager. Attempts are reported in batches: one message per event-loop turn. */
 export type WorkerMessage =
-  /** Attempts that ended (`ended`: job ids), then attempts about to start. */
-  | { type: 'attempts'; ended: string[]; started: WireAttempt[] }
+  /**
+   * Job ids of attempts whose code ended (`finished`: their kill deadline is over) and of attempts
+   * whose outcome is recorded (`ended`), then attempts about to start.
+   */
+  | { type: 'attempts'; finished: string[]; ended: string[]; started: WireAttempt[] }
   | { type: 'beat'; rss: number }
   /** The job files have loaded. */
   | { type: 'ready' }

@@ -150,7 +150,7 @@ export class Manager {
   private onMessage(child: Child, message: WorkerMessage): void {
     switch (message.type) {
       case 'attempts': {
-        child.noteAttempts(message.ended, message.started, this.deps.clock.now());
+        child.noteAttempts(message.finished, message.ended, message.started, this.deps.clock.now());
         if (this.tally.started(message.started.length)) this.endRun();
         break;
       }

@@ -11,6 +11,7 @@ import type { StopReason, WorkerOptions } from './worker-options.ts';
 export interface Running {
   wire: WireAttempt;
   startedAt: number;
+  /** When its process is killed if its code still runs; Infinity once its code has ended. */
   deadline: number;
 }
 
@@ -52,8 +53,15 @@ export class WorkerChild {
     this.send({ type: 'stop', reason });
   }
 
-  /** What it reported: attempts ended, attempts about to start. */
-  noteAttempts(ended: readonly string[], started: readonly WireAttempt[], now: number): void {
+  /**
+   * What it reported: attempts whose code ended (no deadline any more, but still its own until
+   * their outcome is recorded, in case it dies), attempts ended, attempts about to start.
+   */
+  noteAttempts(finished: readonly string[], ended: readonly string[], started: readonly WireAttempt[], now: number): void {
+    for (const id of finished) {
+      const running = this.running.get(id);
+      if (running) running.deadline = Infinity;
+    }
     for (const id of ended) this.running.delete(id);
     for (const w of started) this.running.set(wire.id(w), { wire: w, startedAt: now, deadline: now + wire.timeoutMs(w) + KILL_GRACE_MS });
   }

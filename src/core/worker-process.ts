@@ -23,7 +23,9 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     });
   // Attempts are reported in few messages: the starts of a claimed batch go together, and job
   // code waits for its start to be sent; an end rides on the next start (or goes alone after
-  // END_DELAY_MS, far inside the manager's kill deadline).
+  // END_DELAY_MS, far inside the manager's kill deadline). The end of code stopped at its timeout
+  // goes at once: its kill deadline is near.
+  let finished: string[] = [];
   let ended: string[] = [];
   let started: WireAttempt[] = [];
   let flushing: Promise<void> | null = null;
@@ -33,7 +35,8 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     endTimer = null;
     // A microtask: the starts of one claimed batch are all pushed by one synchronous loop.
     flushing ??= Promise.resolve().then(async () => {
-      const message: WorkerMessage = { type: 'attempts', ended, started };
+      const message: WorkerMessage = { type: 'attempts', finished, ended, started };
+      finished = [];
       ended = [];
       started = [];
       flushing = null;
@@ -50,6 +53,11 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
       attemptStarting: (job, plan) => {
         started.push(toWire(job, plan));
         return flush();
+      },
+      codeEnded: (job, cut) => {
+        finished.push(job.id);
+        if (cut) void flush();
+        else endTimer ??= setTimeout(() => void flush(), END_DELAY_MS);
       },
       attemptEnded: (job) => {
         ended.push(job.id);

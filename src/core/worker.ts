@@ -242,6 +242,7 @@ export class Worker {
       }
       if (this.force.signal.aborted) attempt.cut(new ShutdownAbort());
       outcome = await runAttempt(job, handler, plan.timeoutMs, clock, attempt, hooks?.killsStuckAttempts ? undefined : this.cannotStop);
+      if (!attempt.abandoned) hooks?.codeEnded?.(job, attempt.cutReason !== null);
       keepsSlot = outcome.status === 'error' && !this.force.signal.aborted;
     } finally {
       this.live.delete(attempt);

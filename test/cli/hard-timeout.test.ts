@@ -36,6 +36,18 @@ const JOBS: Record<string, string> = {
   'Forever.ts': job('Forever', 'static timeout = 2; static tries = 1;', 'await new Promise(() => undefined);'),
   'Throws.ts': job('Throws', 'static timeout = 5; static tries = 1;', "throw new TypeError('thrown on purpose');"),
   'Dies.ts': job('Dies', 'static timeout = 5; static tries = 1;', 'process.exit(3);'),
+  // Its code ends at once; its failed() hook outlasts timeout + grace. The hook is not job code.
+  'SlowHook.ts': `import { appendFileSync } from 'node:fs';
+import { Jobable } from 'rakit';
+export default class SlowHook extends Jobable {
+  static timeout = 1; static tries = 1;
+  async run() { throw new RangeError('fails at once'); }
+  async failed(error) {
+    await new Promise((r) => setTimeout(r, 4000));
+    appendFileSync('storage/ran.log', \`hook SlowHook \${error.name} \${this.id}\\n\`);
+  }
+}
+`,
 };
 
 const TARGETS = STORES.filter((s) => ['sqlite', 'mysql', 'redis'].includes(s.label));
@@ -111,5 +123,17 @@ for (const target of TARGETS) {
         `failed Throws TypeError ${id('throws')} q1 1 {"k":"t"} | thrown on purpose`,
       ]);
     });
+
+    it('does not kill a process for the bookkeeping after job code: a failed() hook longer than timeout + grace runs to its end', async () => {
+      if (target.label !== 'sqlite') return; // the deadline is the manager's, the same on every store
+      await app.rakit(['job:dispatch', 'slow-hook', '--queue', 'hooks']);
+      const run = await app.rakit(['job:runall', '--stop-when-empty', '--queue=hooks']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout + run.stderr).not.toMatch(/ran past its timeout/);
+      const failed = JSON.parse((await app.rakit(['job:failed', '--json'])).stdout) as { jobId: string; name: string; exception: string }[];
+      const slow = failed.find((f) => f.name === 'slow-hook')!;
+      expect(slow.exception).toMatch(/^RangeError: fails at once/);
+      expect(app.ranLog().filter((l) => l.startsWith('hook '))).toEqual([`hook SlowHook RangeError ${slow.jobId}`]);
+    }, 30_000);
   });
 }
