@@ -100,7 +100,8 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     }
   });
   process.on('disconnect', () => {
-    worker.stop();
+    // Like a `stop`: a manager lost after a first stop must not turn it into a forced one.
+    if (!worker.stopping) worker.stop();
     granted?.(0);
   });
   // SIGTERM and SIGINT are ignored from the process's first line (bin/rakit.js).
