@@ -4,6 +4,7 @@
  * still be stopped from outside. Signals belong to the manager (a Ctrl-C reaches the whole
  * process group): this process stops on the manager's word, or by itself when the manager is gone.
  */
+import { coerceError } from './errors.ts';
 import { toWire, type ManagerMessage, type WireAttempt, type WorkerMessage } from './ipc.ts';
 import { runtime } from './runtime.ts';
 import { errorFromWire, runFailedHook } from './settle.ts';
@@ -91,10 +92,12 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
         break;
       }
       case 'failed-hook': {
-        const run = rt.registry.discover() // the message may come before the worker has loaded its jobs
-          .then(() => runFailedHook(rt.registry, rt.logger, message.job, errorFromWire(message.error)));
+        const run: Promise<void> = rt.registry.discover() // the message may come before the worker has loaded its jobs
+          .then(() => runFailedHook(rt.registry, rt.logger, message.job, errorFromWire(message.error)))
+          // A job file that no longer loads (--watch) must not become an unhandled rejection.
+          .catch((error: unknown) => rt.logger.error({ err: coerceError(error), id: message.job.id, job: message.job.name }, `Could not run the failed() hook of job ${message.job.name} (id ${message.job.id}): the job files do not load`))
+          .finally(() => hooks.delete(run));
         hooks.add(run);
-        void run.finally(() => hooks.delete(run));
         break;
       }
     }
