@@ -104,7 +104,7 @@ export class Worker {
       if (free > 0 && this.deps.hooks?.claimBudget) free = await this.deps.hooks.claimBudget(free);
       if (free > 0) {
         try {
-          claimed = await this.acks.claim({ queues: this.options.queues, names: this.options.names, limit: free, leases: this.policy.leases() });
+          claimed = await this.acks.claim({ queues: this.options.queues, names: this.options.names, limit: free, leases: this.policy.leases(), logger });
           failures = 0;
         } catch (error) {
           this.deps.hooks?.unusedBudget?.(free);
