@@ -2,7 +2,7 @@
  * The public API: `import { Jobable, Job, Event } from 'rakit'`.
  */
 export { Jobable, type JobClass, type JobContext } from './core/jobable.ts';
-export { Job } from './core/job-facade.ts';
+export { Job, type JobRunOptions } from './core/job-facade.ts';
 export { Event } from './core/events.ts';
 export { Schedule, ScheduledTask, type ScheduleStore, type LockInfo, type RunRecord } from './schedule/index.ts';
 export { PendingDispatch, type DispatchResult } from './core/pending-dispatch.ts';
@@ -15,6 +15,5 @@ export {
 export type { Payload } from './core/payload.ts';
 export type { When } from './core/when.ts';
 export type { Backoff } from './core/backoff.ts';
-export type { WorkerOptions } from './core/worker-options.ts';
-export type { WorkerSummary } from './core/worker.ts';
+export type { WorkerSummary } from './core/worker-options.ts';
 export type * from './core/driver.ts';
