@@ -29,8 +29,6 @@ import { RunTally } from './run-tally.ts';
 import { announceStart, announceStop } from './worker-announce.ts';
 import { FORCE_GRACE_MS, type WorkerOptions } from './worker-options.ts';
 
-export { KILL_GRACE_MS } from './job-policy.ts';
-
 /** At a forced stop, processes still running this long after it are killed. */
 export const FORCE_KILL_MS = FORCE_GRACE_MS + 1_000;
 

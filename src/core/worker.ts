@@ -20,10 +20,6 @@ import { RestartWatch } from './restart-watch.ts';
 import { runFailedHook, settle, type SettleDeps, type Settlement } from './settle.ts';
 import { FORCE_GRACE_MS, claimBudget, stopReason, type StopReason, type WorkerOptions, type WorkerState, type WorkerSummary } from './worker-options.ts';
 
-export type { AttemptPlan } from './job-policy.ts';
-export type { WorkerHooks } from './worker-hooks.ts';
-export type { WorkerSummary } from './worker-options.ts';
-
 export interface WorkerDeps {
   driver: Driver & RestartSignal & Partial<WakingQueue> & Partial<BatchingQueue>;
   registry: Registry;
