@@ -10,7 +10,7 @@ export { defineConfig, type JobConfig, type JobConfigInput } from './core/config
 export { configure, closeRuntime } from './core/runtime.ts';
 export {
   RakitError, UsageError, ConfigError, PayloadError, DateError, UnknownJobError, DiscoveryError,
-  ConnectionError, TimeoutError, WorkerDiedError, UnrecoverableError,
+  ConnectionError, DatabaseError, TimeoutError, WorkerDiedError, UnrecoverableError,
 } from './core/errors.ts';
 export type { Payload } from './core/payload.ts';
 export type { When } from './core/when.ts';
