@@ -26,6 +26,8 @@ export type WorkerMessage =
   | { type: 'unused'; n: number }
   /** This process reached max_job: start its successor. */
   | { type: 'due' }
+  /** The failed() hook sent with this `id` has run. */
+  | { type: 'hook-done'; id: number }
   | { type: 'stopped'; summary: WorkerSummary };
 
 /** Manager → worker process. */
@@ -36,7 +38,7 @@ export type ManagerMessage =
   /** The answer to `want`. */
   | { type: 'grant'; n: number }
   /** Run the class's failed() hook for a job the manager failed (its process was killed or died). */
-  | { type: 'failed-hook'; job: ReservedJob; error: WireError };
+  | { type: 'failed-hook'; id: number; job: ReservedJob; error: WireError };
 
 /**
  * An attempt about to start as one flat array: a batch of them serialises in half the time of

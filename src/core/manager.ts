@@ -24,7 +24,7 @@ import type { Logger } from './logger.ts';
 import { readRestartMark } from './restart-watch.ts';
 import { errorToWire } from './settle.ts';
 import { WatchGenerations } from './watch-generations.ts';
-import { WorkerChild } from './worker-child.ts';
+import { WorkerChild, type OwedHook } from './worker-child.ts';
 import { RunTally } from './run-tally.ts';
 import { announceStart, announceStop } from './worker-announce.ts';
 import { FORCE_GRACE_MS, type WorkerOptions } from './worker-options.ts';
@@ -50,7 +50,9 @@ export class Manager {
   private stops = 0;
   private crashes: number[] = [];
   private exitCode = 0;
-  private pendingHooks: ManagerMessage[] = [];
+  /** failed() hooks owed and not sent to a process yet. */
+  private pendingHooks: OwedHook[] = [];
+  private hookIds = 0;
   private done!: () => void;
   private restarts = new Set<NodeJS.Timeout>();
   /** Exited processes whose jobs are still being settled. */
@@ -141,7 +143,6 @@ export class Manager {
     proc.on('message', (message: WorkerMessage) => this.onMessage(child, message));
     proc.on('exit', (code, signal) => this.onExit(child, code, signal));
     this.deps.logger.debug({ pid: proc.pid }, `Worker process ${proc.pid} started`);
-    if (this.settling === 0) for (const hook of this.pendingHooks.splice(0)) child.send(hook);
     return child;
   }
 
@@ -164,6 +165,10 @@ export class Manager {
         child.ready = true;
         child.replaces?.retire('recycled');
         for (const old of this.children) if (this.watch.supersedes(child.generation, old.generation)) old.retire('signal');
+        this.sendHooks();
+        break;
+      case 'hook-done':
+        child.hooks.delete(message.id);
         break;
       case 'due':
         // max_job: the successor starts now and takes over once it has loaded; this one claims on until then.
@@ -211,6 +216,11 @@ export class Manager {
 
   private onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
     this.children.delete(child);
+    // The failed() hooks it did not report run are owed again: to another process, once.
+    for (const hook of child.hooks.values()) {
+      if (hook.sends < 2) this.pendingHooks.push(hook);
+      else this.dropHook(hook, 'its worker processes exited first');
+    }
     const kind = classifyExit({
       code, signal, killedForTimeout: child.killedFor !== null, forceKilled: child.forceKilled, stoppedReason: child.reason,
       loaded: child.ready, watching: this.watch.watching && !this.stopping, hadJobs: child.running.size > 0,
@@ -224,8 +234,7 @@ export class Manager {
       .catch((error: unknown) => this.deps.logger.error({ err: coerceError(error) }, 'Could not record the jobs of a stopped worker process; their leases will bring them back'))
       .finally(() => {
         this.settling--;
-        const live = [...this.children][0];
-        if (live) for (const hook of this.pendingHooks.splice(0)) live.send(hook);
+        this.sendHooks();
         this.maybeDone();
       });
     if (kind === 'broken-edit' && !child.retired) this.deps.logger.error('The job files do not load: fix them and save; running workers keep the code they have');
@@ -255,7 +264,7 @@ export class Manager {
 
   /** Settles what an exited process left running, as its exit kind says; a failed() hook owed goes to a live process. */
   private async settleLeft(child: Child, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    const deps = { ...this.deps, failedHook: (job: ReservedJob, error: Error) => void this.pendingHooks.push({ type: 'failed-hook', job, error: errorToWire(error) }) };
+    const deps = { ...this.deps, failedHook: (job: ReservedJob, error: Error) => void this.pendingHooks.push({ message: { type: 'failed-hook', id: ++this.hookIds, job, error: errorToWire(error) }, sends: 0 }) };
     const left = [...child.running.values()].map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
     child.running.clear();
     for (const result of await settleLeftRunning(deps, left, EXIT_ACTIONS[kind].settle, code, signal)) {
@@ -267,11 +276,25 @@ export class Manager {
     if (this.watch.watching && !this.stopping && !this.oneShot) return; // --watch waits for the next change
     if (this.children.size === 0 && this.restarts.size === 0 && this.settling === 0) {
       if (this.pendingHooks.length > 0 && this.stops < 2) {
-        // A failed() hook is owed and no process is left to run it: start one that only runs hooks.
-        this.spawn().send({ type: 'stop', reason: this.tally.reason ?? 'signal' });
+        // A failed() hook is owed and no process is left: start one that runs hooks (sent before its stop) and exits.
+        const child = this.spawn();
+        for (const hook of this.pendingHooks.splice(0)) child.runHook(hook);
+        child.send({ type: 'stop', reason: this.tally.reason ?? 'signal' });
         return;
       }
+      for (const hook of this.pendingHooks.splice(0)) this.dropHook(hook, 'the run was forced to stop');
       this.done?.();
     }
+  }
+
+  /** Sends the failed() hooks owed to a process that will run them, if there is one. */
+  private sendHooks(): void {
+    if (this.pendingHooks.length === 0) return;
+    const target = [...this.children].find((child) => child.takesHooks);
+    if (target) for (const hook of this.pendingHooks.splice(0)) target.runHook(hook);
+  }
+
+  private dropHook({ message: { job } }: OwedHook, why: string): void {
+    this.deps.logger.error({ id: job.id, job: job.name }, `The failed() hook of job ${job.name} (id ${job.id}) did not run: ${why}`);
   }
 }

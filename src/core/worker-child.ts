@@ -15,6 +15,12 @@ export interface Running {
   deadline: number;
 }
 
+/** A failed() hook the manager owes for a job it settled; `sends`: how many processes it went to. */
+export interface OwedHook {
+  message: Extract<ManagerMessage, { type: 'failed-hook' }>;
+  sends: number;
+}
+
 export class WorkerChild {
   readonly proc: ChildProcess;
   readonly running = new Map<string, Running>();
@@ -32,6 +38,10 @@ export class WorkerChild {
   retired = false;
   /** Its successor (max_job) has been started. */
   succeeded = false;
+  /** It was asked to stop (it may be past running new failed() hooks). */
+  stopSent = false;
+  /** The failed() hooks sent to it and not yet reported run, by id. */
+  readonly hooks = new Map<number, OwedHook>();
 
   /** `generation`: of the job files (--watch); `replaces`: the process it takes over from once it has loaded. */
   constructor(options: WorkerOptions, readonly generation: number, readonly replaces: WorkerChild | null) {
@@ -43,7 +53,20 @@ export class WorkerChild {
   }
 
   send(message: ManagerMessage): void {
+    if (message.type === 'stop' || message.type === 'force') this.stopSent = true;
     if (this.proc.connected) this.proc.send(message, (error) => void error);
+  }
+
+  /** Has it run `hook`, which it will report (`hook-done`); if it exits first, the hook is owed again. */
+  runHook(hook: OwedHook): void {
+    hook.sends++;
+    this.hooks.set(hook.message.id, hook);
+    this.send(hook.message);
+  }
+
+  /** It has loaded its job files and was not asked to stop: a failed() hook sent now will run. */
+  get takesHooks(): boolean {
+    return this.ready && !this.stopSent && !this.exited;
   }
 
   /** Stops it after its running jobs, for good (`reason`: why, for its summary). */

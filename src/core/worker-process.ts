@@ -96,7 +96,10 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
           .then(() => runFailedHook(rt.registry, rt.logger, message.job, errorFromWire(message.error)))
           // A job file that no longer loads (--watch) must not become an unhandled rejection.
           .catch((error: unknown) => rt.logger.error({ err: coerceError(error), id: message.job.id, job: message.job.name }, `Could not run the failed() hook of job ${message.job.name} (id ${message.job.id}): the job files do not load`))
-          .finally(() => hooks.delete(run));
+          .finally(() => {
+            hooks.delete(run);
+            void send({ type: 'hook-done', id: message.id });
+          });
         hooks.add(run);
         break;
       }
