@@ -26,6 +26,8 @@ export type WorkerMessage =
   | { type: 'unused'; n: number }
   /** This process reached max_job: start its successor. */
   | { type: 'due' }
+  /** It ends on bad usage or configuration (exit 2): starting another would only repeat it. */
+  | { type: 'fatal' }
   /** The failed() hook sent with this `id` has run. */
   | { type: 'hook-done'; id: number }
   | { type: 'stopped'; summary: WorkerSummary };

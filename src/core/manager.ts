@@ -19,7 +19,7 @@ import { EXIT_ACTIONS, classifyExit, settleLeftRunning, type ExitKind } from './
 import type { Clock } from './clock.ts';
 import type { Driver, ReservedJob, RestartSignal } from './driver.ts';
 import { coerceError } from './errors.ts';
-import { wire, type ManagerMessage, type WorkerMessage } from './ipc.ts';
+import { wire, type WorkerMessage } from './ipc.ts';
 import type { Logger } from './logger.ts';
 import { readRestartMark } from './restart-watch.ts';
 import { errorToWire } from './settle.ts';
@@ -112,8 +112,7 @@ export class Manager {
     this.tally.reason = this.stops > 1 ? 'forced' : 'signal';
     for (const timer of this.restarts) clearTimeout(timer);
     this.restarts.clear();
-    const message: ManagerMessage = { type: this.stops > 1 ? 'force' : 'stop' };
-    for (const child of this.children) child.send(message);
+    for (const child of this.children) child.send({ type: this.stops > 1 ? 'force' : 'stop' });
     if (this.stops === 2) setTimeout(() => this.killAll(), FORCE_KILL_MS).unref();
     this.maybeDone();
   }
@@ -167,6 +166,9 @@ export class Manager {
         for (const old of this.children) if (this.watch.supersedes(child.generation, old.generation)) old.retire('signal');
         this.sendHooks();
         break;
+      case 'fatal':
+        child.fatal = true;
+        break;
       case 'hook-done':
         child.hooks.delete(message.id);
         break;
@@ -217,13 +219,10 @@ export class Manager {
   private onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
     this.children.delete(child);
     // The failed() hooks it did not report run are owed again: to another process, once.
-    for (const hook of child.hooks.values()) {
-      if (hook.sends < 2) this.pendingHooks.push(hook);
-      else this.dropHook(hook, 'its worker processes exited first');
-    }
+    for (const hook of child.hooks.values()) if (hook.sends < 2) this.pendingHooks.push(hook); else this.dropHook(hook, 'its worker processes exited first');
     const kind = classifyExit({
       code, signal, killedForTimeout: child.killedFor !== null, forceKilled: child.forceKilled, stoppedReason: child.reason,
-      loaded: child.ready, watching: this.watch.watching && !this.stopping, hadJobs: child.running.size > 0,
+      loaded: child.ready, fatal: child.fatal, watching: this.watch.watching && !this.stopping, hadJobs: child.running.size > 0,
     });
     const action = EXIT_ACTIONS[kind];
     const pid = child.proc.pid;

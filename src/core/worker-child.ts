@@ -34,6 +34,8 @@ export class WorkerChild {
   reason: StopReason | null = null;
   /** It has loaded the job files. */
   ready = false;
+  /** It said it ends on bad usage or configuration. */
+  fatal = false;
   /** Asked to stop because a successor or a newer generation took over: not replaced when it exits. */
   retired = false;
   /** Its successor (max_job) has been started. */

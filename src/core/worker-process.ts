@@ -4,7 +4,7 @@
  * still be stopped from outside. Signals belong to the manager (a Ctrl-C reaches the whole
  * process group): this process stops on the manager's word, or by itself when the manager is gone.
  */
-import { coerceError } from './errors.ts';
+import { UsageError, coerceError } from './errors.ts';
 import { toWire, type ManagerMessage, type WireAttempt, type WorkerMessage } from './ipc.ts';
 import { runtime } from './runtime.ts';
 import { errorFromWire, runFailedHook } from './settle.ts';
@@ -116,7 +116,10 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
 
   await rt.registry.discover();
   await send({ type: 'ready' });
-  const summary = await runLoaded(deps, worker, options, false);
+  const summary = await runLoaded(deps, worker, options, false).catch(async (error: unknown) => {
+    if (error instanceof UsageError) await send({ type: 'fatal' });
+    throw error;
+  });
   clearInterval(beat);
   await flush();
   await Promise.all(hooks);
