@@ -91,7 +91,7 @@ await Job.close();
     // No gap at a hand-over: the next job starts as soon as the one before ends (a process start takes far longer).
     stamps.sort((a, b) => a[1] - b[1]);
     for (let i = 1; i < stamps.length; i++) expect(stamps[i]![1] - stamps[i - 1]![2]).toBeLessThan(120);
-    expect(logLines(run.stdout).map((l) => l.msg).at(-1)).toBe('Worker stopped (empty): 16 done, 0 retried, 0 failed');
+    expect(logLines(run.stderr).map((l) => l.msg).at(-1)).toBe('Worker stopped (empty): 16 done, 0 retried, 0 failed');
   }, 120_000);
 
   it('counts --max-jobs and the summary over the whole run, across processes', async () => {
@@ -99,7 +99,7 @@ await Job.close();
     const run = await app.rakit(['job:runall', '--max-jobs=3', '--processes=2']);
     expect(run.code).toBe(0);
     expect(app.ranLog()).toHaveLength(3);
-    const msgs = logLines(run.stdout).map((l) => l.msg);
+    const msgs = logLines(run.stderr).map((l) => l.msg);
     expect(msgs.at(-1)).toBe('Worker stopped (max-jobs): 3 done, 0 retried, 0 failed');
     expect(msgs.filter((m) => m.startsWith('Worker started'))).toHaveLength(1);
     await app.rakit(['job:clear']);
@@ -148,7 +148,7 @@ describe('a run of several worker processes on memcached', () => {
       const run = await mem.rakit(['job:runall', '--stop-when-empty', '--processes=2']);
       expect(run.code, run.stderr).toBe(0);
       expect(mem.ranLog()).toHaveLength(5);
-      const lines = logLines(run.stdout);
+      const lines = logLines(run.stderr);
       expect(lines.filter((l) => l.level === 40 && /memcached/i.test(l.msg))).toHaveLength(1);
       expect(lines.at(-1)!.msg).toBe('Worker stopped (empty): 5 done, 0 retried, 0 failed');
     } finally {

@@ -59,8 +59,8 @@ afterAll(() => app?.remove());
 async function stopTwice(args: string[], started: string, signal: NodeJS.Signals = 'SIGINT') {
   rmSync(path.join(app.dir, 'storage', 'ran.log'), { force: true });
   const child = app.spawnRakit(['job:runall', ...args]);
-  let stdout = '';
-  child.stdout!.on('data', (d) => (stdout += d));
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
   const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
   await until(() => app.ranLog().includes(started), 30_000);
   await new Promise((r) => setTimeout(r, 300));
@@ -69,7 +69,7 @@ async function stopTwice(args: string[], started: string, signal: NodeJS.Signals
   const second = Date.now();
   child.kill(signal);
   const code = await exit;
-  return { code, ms: Date.now() - second, msgs: logLines(stdout).map((l) => l.msg) };
+  return { code, ms: Date.now() - second, msgs: logLines(stderr).map((l) => l.msg) };
 }
 
 async function expectGivenBackUncounted() {
