@@ -14,8 +14,8 @@ if (worker) for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () =>
 // The manager has checked the build: its worker processes run the code it runs.
 if (!worker) {
   const { existsSync } = await import('node:fs');
-  const { fileURLToPath } = await import('node:url');
-  if (existsSync(fileURLToPath(import.meta.resolve('../src/')))) await (await import('../scripts/build.js')).ensureBuilt();
+  const { URL, fileURLToPath } = await import('node:url');
+  if (existsSync(fileURLToPath(new URL('../src/', import.meta.url)))) await (await import('../scripts/build.js')).ensureBuilt();
 }
 const { main } = await import('../dist/bin.js');
 process.exit(await main(process.argv.slice(2)));

@@ -2,7 +2,7 @@
  * The public API: `import { Jobable, Job, Event } from 'rakit'`.
  */
 export { Jobable, type JobClass, type JobContext } from './core/jobable.ts';
-export { Job } from './core/job-facade.ts';
+export { Job, type JobRunOptions } from './core/job-facade.ts';
 export { Event } from './core/events.ts';
 export { Schedule, ScheduledTask, type ScheduleStore, type LockInfo, type RunRecord } from './schedule/index.ts';
 export { PendingDispatch, type DispatchResult } from './core/pending-dispatch.ts';
@@ -10,11 +10,10 @@ export { defineConfig, type JobConfig, type JobConfigInput } from './core/config
 export { configure, closeRuntime } from './core/runtime.ts';
 export {
   RakitError, UsageError, ConfigError, PayloadError, DateError, UnknownJobError, DiscoveryError,
-  ConnectionError, TimeoutError, WorkerDiedError, UnrecoverableError,
+  ConnectionError, DatabaseError, TimeoutError, WorkerDiedError, UnrecoverableError,
 } from './core/errors.ts';
 export type { Payload } from './core/payload.ts';
 export type { When } from './core/when.ts';
 export type { Backoff } from './core/backoff.ts';
-export type { WorkerOptions } from './core/worker-options.ts';
-export type { WorkerSummary } from './core/worker.ts';
+export type { WorkerSummary } from './core/worker-options.ts';
 export type * from './core/driver.ts';

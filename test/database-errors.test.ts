@@ -6,7 +6,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewJob } from '../src/core/driver.ts';
-import { DatabaseError } from '../src/core/errors.ts';
+import { DatabaseError } from '../src/index.ts'; // users catch it from the package
 import { systemClock } from '../src/core/clock.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { DATABASES } from './helpers/servers.ts';

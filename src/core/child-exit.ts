@@ -22,6 +22,8 @@ export interface ExitFacts {
   stoppedReason: StopReason | null;
   /** It had loaded the job files. */
   loaded: boolean;
+  /** It said it ends on bad usage or configuration. */
+  fatal: boolean;
   /** The manager runs with --watch and is not stopping. */
   watching: boolean;
   /** Jobs were running in it. */
@@ -49,7 +51,9 @@ export type ExitKind =
 export function classifyExit(f: ExitFacts): ExitKind {
   if (f.killedForTimeout) return 'timed-out';
   if (f.forceKilled) return 'force-killed';
-  if (f.code === EXIT.usage) return f.watching && !f.loaded ? 'broken-edit' : 'bad-code';
+  // Exit 2 is bad code or configuration only before the job files loaded, or when the process
+  // said so: after that it may be job code calling process.exit(2), a death under its jobs.
+  if (f.code === EXIT.usage && (!f.loaded || f.fatal)) return f.watching && !f.loaded ? 'broken-edit' : 'bad-code';
   if (f.stoppedReason !== null) return f.stoppedReason === 'memory' ? 'replace' : 'finished';
   return f.hadJobs ? 'died-running' : 'died-idle';
 }

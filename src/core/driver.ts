@@ -16,6 +16,7 @@
  * - `fail` moves the job to the failed store in one step (one transaction where the store has
  *   them), which also frees its overlap key.
  */
+import type { Logger } from './logger.ts';
 
 /** A job as dispatch hands it to the driver. */
 export interface NewJob {
@@ -74,6 +75,8 @@ export interface ReserveRequest {
   /** At most this many jobs (the worker's free slots). */
   limit: number;
   leases: Leases;
+  /** Where a claim reports what it could not undo (an extra job it could not give back). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 export interface ReleaseOptions {

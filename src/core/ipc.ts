@@ -12,8 +12,11 @@ import type { StopReason, WorkerSummary } from './worker-options.ts';
 
 /** Worker process → manager. Attempts are reported in batches: one message per event-loop turn. */
 export type WorkerMessage =
-  /** Attempts that ended (`ended`: job ids), then attempts about to start. */
-  | { type: 'attempts'; ended: string[]; started: WireAttempt[] }
+  /**
+   * Job ids of attempts whose code ended (`finished`: their kill deadline is over) and of attempts
+   * whose outcome is recorded (`ended`), then attempts about to start.
+   */
+  | { type: 'attempts'; finished: string[]; ended: string[]; started: WireAttempt[] }
   | { type: 'beat'; rss: number }
   /** The job files have loaded. */
   | { type: 'ready' }
@@ -23,6 +26,10 @@ export type WorkerMessage =
   | { type: 'unused'; n: number }
   /** This process reached max_job: start its successor. */
   | { type: 'due' }
+  /** It ends on bad usage or configuration (exit 2): starting another would only repeat it. */
+  | { type: 'fatal' }
+  /** The failed() hook sent with this `id` has run. */
+  | { type: 'hook-done'; id: number }
   | { type: 'stopped'; summary: WorkerSummary };
 
 /** Manager → worker process. */
@@ -33,7 +40,7 @@ export type ManagerMessage =
   /** The answer to `want`. */
   | { type: 'grant'; n: number }
   /** Run the class's failed() hook for a job the manager failed (its process was killed or died). */
-  | { type: 'failed-hook'; job: ReservedJob; error: WireError };
+  | { type: 'failed-hook'; id: number; job: ReservedJob; error: WireError };
 
 /**
  * An attempt about to start as one flat array: a batch of them serialises in half the time of

@@ -7,8 +7,12 @@ import type { Payload } from './payload.ts';
 import { PendingDispatch } from './pending-dispatch.ts';
 import { closeRuntime, configure, runtime } from './runtime.ts';
 import type { When } from './when.ts';
-import { Worker, type WorkerSummary } from './worker.ts';
-import { DEFAULT_WORKER_OPTIONS, type WorkerOptions } from './worker-options.ts';
+import { Worker } from './worker.ts';
+import { DEFAULT_WORKER_OPTIONS, type WorkerOptions, type WorkerSummary } from './worker-options.ts';
+
+/** What `Job.run` may be told: the worker options a user sets (the names and stop-when-empty are its own). */
+export type JobRunOptions = Partial<Pick<WorkerOptions,
+  'queues' | 'concurrency' | 'sleepMs' | 'tries' | 'backoff' | 'timeout' | 'once' | 'maxJobs' | 'maxTime' | 'memory'>>;
 
 export const Job = {
   /** Queues job `name` (a class's kebab name or a listened name); chain `.onQueue()` etc. */
@@ -24,7 +28,7 @@ export const Job = {
     return new PendingDispatch({ name }, payload ?? {}, when);
   },
   /** Runs the due jobs of these names now, in this process, and resolves when none is left. */
-  run(names: string | string[], options: Partial<WorkerOptions> = {}): Promise<WorkerSummary> {
+  run(names: string | string[], options: JobRunOptions = {}): Promise<WorkerSummary> {
     return holding(async () => {
       const rt = await runtime();
       await rt.registry.discover();

@@ -1,17 +1,14 @@
 /**
  * The process manager behind `rakit job:runall` and `rakit job:run`: forks `--processes` worker
  * processes and never runs job code itself. It
- * - enforces hard timeouts: an attempt still running KILL_GRACE_MS past its timeout (a job that
- *   ignores its AbortSignal or blocks the event loop) gets its process killed; the attempt is
- *   settled as a TimeoutError, the other jobs of that process go back uncounted, a new process
- *   starts. Until then the attempt holds its slot, its overlap key and its lease;
+ * - enforces hard timeouts: a process whose attempt runs KILL_GRACE_MS past its timeout is killed,
+ *   the attempt settled as a TimeoutError, the other jobs given back uncounted, a process started;
  * - settles what an exited process left running by the exit classification (child-exit.ts);
  * - replaces a process after `max_job` jobs without a gap (its successor is ready before it stops
  *   claiming) or over `--memory`, and restarts a crashed one;
  * - keeps the run-wide counts: the claim budget of `--once` / `--max-jobs`, and the summary;
- * - turns SIGTERM/SIGINT into the two-phase stop of its processes; at the second, processes
- *   whose jobs do not end within FORCE_KILL_MS are killed and their jobs given back uncounted;
- * - exits after the running jobs when `job:restart` stores a new restart mark (the deploy step);
+ * - turns SIGTERM/SIGINT into the two-phase stop of its processes (at the second, those whose
+ *   jobs do not end within FORCE_KILL_MS are killed); exits after the running jobs on `job:restart`;
  * - with `--watch`, starts processes with the new code when job files change (watch-generations.ts).
  */
 import { exponentialMs } from './backoff.ts';
@@ -19,17 +16,15 @@ import { EXIT_ACTIONS, classifyExit, settleLeftRunning, type ExitKind } from './
 import type { Clock } from './clock.ts';
 import type { Driver, ReservedJob, RestartSignal } from './driver.ts';
 import { UsageError, coerceError } from './errors.ts';
-import { wire, type ManagerMessage, type WorkerMessage } from './ipc.ts';
+import { wire, type WorkerMessage } from './ipc.ts';
 import type { Logger } from './logger.ts';
 import { readRestartMark } from './restart-watch.ts';
 import { errorToWire } from './settle.ts';
 import { WatchGenerations } from './watch-generations.ts';
-import { WorkerChild } from './worker-child.ts';
+import { WorkerChild, type OwedHook } from './worker-child.ts';
 import { RunTally } from './run-tally.ts';
 import { announceStart, announceStop } from './worker-announce.ts';
 import { FORCE_GRACE_MS, type WorkerOptions } from './worker-options.ts';
-
-export { KILL_GRACE_MS } from './job-policy.ts';
 
 /** At a forced stop, processes still running this long after it are killed. */
 export const FORCE_KILL_MS = FORCE_GRACE_MS + 1_000;
@@ -45,14 +40,14 @@ export interface ManagerOptions {
   watch?: string;
 }
 
-type Child = WorkerChild;
-
 export class Manager {
-  private readonly children = new Set<Child>();
+  private readonly children = new Set<WorkerChild>();
   private stops = 0;
   private crashes: number[] = [];
   private exitCode = 0;
-  private pendingHooks: ManagerMessage[] = [];
+  /** failed() hooks owed and not sent to a process yet. */
+  private pendingHooks: OwedHook[] = [];
+  private hookIds = 0;
   private done!: () => void;
   private restarts = new Set<NodeJS.Timeout>();
   /** Exited processes whose jobs are still being settled. */
@@ -88,18 +83,13 @@ export class Manager {
       clearInterval(deadlines);
     }
     await this.watch.close();
-    // A run whose processes never got to work, or that bad code or config ended (the error is
-    // printed by the process that met it), ends on that error.
+    // A run ended by bad code or config ends on that error (printed by the process that met it).
     if (this.announced && this.exitCode === 0) announceStop(this.deps.logger, this.tally.final('signal'));
     return this.exitCode;
   }
 
-  /**
-   * One look at the store before any process starts: a store that answers but cannot work (its
-   * tables are missing) ends the run here, with its message; a server that is down is left to the
-   * worker processes, which wait it out. True for --stop-when-empty when no job is due on the
-   * worker's queues (a cron run most minutes): then no process starts.
-   */
+  /** One look before any process starts: missing tables end the run here (a server that is down is
+   * left to the processes); true for --stop-when-empty with no job due (no process starts). */
   private async nothingToDo(): Promise<boolean> {
     const w = this.worker;
     try {
@@ -122,8 +112,7 @@ export class Manager {
     this.tally.reason = this.stops > 1 ? 'forced' : 'signal';
     for (const timer of this.restarts) clearTimeout(timer);
     this.restarts.clear();
-    const message: ManagerMessage = { type: this.stops > 1 ? 'force' : 'stop' };
-    for (const child of this.children) child.send(message);
+    for (const child of this.children) child.send({ type: this.stops > 1 ? 'force' : 'stop' });
     if (this.stops === 2) setTimeout(() => this.killAll(), FORCE_KILL_MS).unref();
     this.maybeDone();
   }
@@ -146,7 +135,7 @@ export class Manager {
     }
   }
 
-  private spawn(replaces: Child | null = null): Child {
+  private spawn(replaces: WorkerChild | null = null): WorkerChild {
     const child = new WorkerChild(this.announced ? this.worker : { ...this.worker, announceStart: true }, this.watch.current, replaces);
     this.announced = true;
     const { proc } = child;
@@ -154,14 +143,13 @@ export class Manager {
     proc.on('message', (message: WorkerMessage) => this.onMessage(child, message));
     proc.on('exit', (code, signal) => this.onExit(child, code, signal));
     this.deps.logger.debug({ pid: proc.pid }, `Worker process ${proc.pid} started`);
-    if (this.settling === 0) for (const hook of this.pendingHooks.splice(0)) child.send(hook);
     return child;
   }
 
-  private onMessage(child: Child, message: WorkerMessage): void {
+  private onMessage(child: WorkerChild, message: WorkerMessage): void {
     switch (message.type) {
       case 'attempts': {
-        child.noteAttempts(message.ended, message.started, this.deps.clock.now());
+        child.noteAttempts(message.finished, message.ended, message.started, this.deps.clock.now());
         if (this.tally.started(message.started.length)) this.endRun();
         break;
       }
@@ -177,6 +165,13 @@ export class Manager {
         child.ready = true;
         child.replaces?.retire('recycled');
         for (const old of this.children) if (this.watch.supersedes(child.generation, old.generation)) old.retire('signal');
+        this.sendHooks();
+        break;
+      case 'fatal':
+        child.fatal = true;
+        break;
+      case 'hook-done':
+        child.hooks.delete(message.id);
         break;
       case 'due':
         // max_job: the successor starts now and takes over once it has loaded; this one claims on until then.
@@ -222,11 +217,13 @@ export class Manager {
     }
   }
 
-  private onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(child: WorkerChild, code: number | null, signal: NodeJS.Signals | null): void {
     this.children.delete(child);
+    // The failed() hooks it did not report run are owed again: to another process, once.
+    for (const hook of child.hooks.values()) if (hook.sends < 2) this.pendingHooks.push(hook); else this.dropHook(hook, 'its worker processes exited first');
     const kind = classifyExit({
       code, signal, killedForTimeout: child.killedFor !== null, forceKilled: child.forceKilled, stoppedReason: child.reason,
-      loaded: child.ready, watching: this.watch.watching && !this.stopping, hadJobs: child.running.size > 0,
+      loaded: child.ready, fatal: child.fatal, watching: this.watch.watching && !this.stopping, hadJobs: child.running.size > 0,
     });
     const action = EXIT_ACTIONS[kind];
     const pid = child.proc.pid;
@@ -237,8 +234,7 @@ export class Manager {
       .catch((error: unknown) => this.deps.logger.error({ err: coerceError(error) }, 'Could not record the jobs of a stopped worker process; their leases will bring them back'))
       .finally(() => {
         this.settling--;
-        const live = [...this.children][0];
-        if (live) for (const hook of this.pendingHooks.splice(0)) live.send(hook);
+        this.sendHooks();
         this.maybeDone();
       });
     if (kind === 'broken-edit' && !child.retired) this.deps.logger.error('The job files do not load: fix them and save; running workers keep the code they have');
@@ -267,8 +263,8 @@ export class Manager {
   }
 
   /** Settles what an exited process left running, as its exit kind says; a failed() hook owed goes to a live process. */
-  private async settleLeft(child: Child, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    const deps = { ...this.deps, failedHook: (job: ReservedJob, error: Error) => void this.pendingHooks.push({ type: 'failed-hook', job, error: errorToWire(error) }) };
+  private async settleLeft(child: WorkerChild, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    const deps = { ...this.deps, failedHook: (job: ReservedJob, error: Error) => void this.pendingHooks.push({ message: { type: 'failed-hook', id: ++this.hookIds, job, error: errorToWire(error) }, sends: 0 }) };
     const left = [...child.running.values()].map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
     child.running.clear();
     for (const result of await settleLeftRunning(deps, left, EXIT_ACTIONS[kind].settle, code, signal)) {
@@ -280,11 +276,25 @@ export class Manager {
     if (this.watch.watching && !this.stopping && !this.oneShot) return; // --watch waits for the next change
     if (this.children.size === 0 && this.restarts.size === 0 && this.settling === 0) {
       if (this.pendingHooks.length > 0 && this.stops < 2) {
-        // A failed() hook is owed and no process is left to run it: start one that only runs hooks.
-        this.spawn().send({ type: 'stop', reason: this.tally.reason ?? 'signal' });
+        // A failed() hook is owed and no process is left: start one that runs hooks (sent before its stop) and exits.
+        const child = this.spawn();
+        for (const hook of this.pendingHooks.splice(0)) child.runHook(hook);
+        child.send({ type: 'stop', reason: this.tally.reason ?? 'signal' });
         return;
       }
+      for (const hook of this.pendingHooks.splice(0)) this.dropHook(hook, 'the run was forced to stop');
       this.done?.();
     }
+  }
+
+  /** Sends the failed() hooks owed to a process that will run them, if there is one. */
+  private sendHooks(): void {
+    if (this.pendingHooks.length === 0) return;
+    const target = [...this.children].find((child) => child.takesHooks);
+    if (target) for (const hook of this.pendingHooks.splice(0)) target.runHook(hook);
+  }
+
+  private dropHook({ message: { job } }: OwedHook, why: string): void {
+    this.deps.logger.error({ id: job.id, job: job.name }, `The failed() hook of job ${job.name} (id ${job.id}) did not run: ${why}`);
   }
 }

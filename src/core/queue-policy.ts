@@ -8,6 +8,7 @@
  * its queues: then each queue is claimed from at once, the oldest jobs are kept and the rest are
  * given back at once, without counting their attempt.
  */
+import { coerceError } from './errors.ts';
 import type { ReleaseOptions, ReserveRequest, ReservedJob } from './driver.ts';
 
 interface ClaimsFromOneQueue {
@@ -45,7 +46,14 @@ export async function reserveInOrder(claimer: QueueClaimer, request: ReserveRequ
   const queues = await claimer.queueNames();
   if (queues.length <= 1) return queues.length === 0 ? [] : claimer.claimFrom(queues[0]!, request.limit, request);
   const all = (await Promise.all(queues.map((queue) => claimer.claimFrom(queue, request.limit, request)))).flat().sort(compareDue);
-  await Promise.all(all.splice(request.limit).map((extra) => claimer.release(extra, { at: extra.scheduledAt, countAttempt: false })));
+  const extras = all.splice(request.limit);
+  // One failed give-back must not lose the jobs kept: they would sit under their lease with no worker.
+  const gaveBack = await Promise.allSettled(extras.map((extra) => claimer.release(extra, { at: extra.scheduledAt, countAttempt: false })));
+  gaveBack.forEach((result, i) => {
+    if (result.status === 'fulfilled') return;
+    const job = extras[i]!;
+    request.logger?.warn({ err: coerceError(result.reason), id: job.id, job: job.name, queue: job.queue }, `Could not give back job ${job.name} (id ${job.id}) claimed beyond the free slots; its lease will bring it back`);
+  });
   return all;
 }
 

@@ -7,7 +7,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
-import { KILL_GRACE_MS } from './manager.ts';
+import { KILL_GRACE_MS } from './job-policy.ts';
 
 export interface SupervisorPlan {
   /** Program names start with this, e.g. rakit → rakit-high. */

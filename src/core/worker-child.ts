@@ -11,7 +11,14 @@ import type { StopReason, WorkerOptions } from './worker-options.ts';
 export interface Running {
   wire: WireAttempt;
   startedAt: number;
+  /** When its process is killed if its code still runs; Infinity once its code has ended. */
   deadline: number;
+}
+
+/** A failed() hook the manager owes for a job it settled; `sends`: how many processes it went to. */
+export interface OwedHook {
+  message: Extract<ManagerMessage, { type: 'failed-hook' }>;
+  sends: number;
 }
 
 export class WorkerChild {
@@ -27,10 +34,16 @@ export class WorkerChild {
   reason: StopReason | null = null;
   /** It has loaded the job files. */
   ready = false;
+  /** It said it ends on bad usage or configuration. */
+  fatal = false;
   /** Asked to stop because a successor or a newer generation took over: not replaced when it exits. */
   retired = false;
   /** Its successor (max_job) has been started. */
   succeeded = false;
+  /** It was asked to stop (it may be past running new failed() hooks). */
+  stopSent = false;
+  /** The failed() hooks sent to it and not yet reported run, by id. */
+  readonly hooks = new Map<number, OwedHook>();
 
   /** `generation`: of the job files (--watch); `replaces`: the process it takes over from once it has loaded. */
   constructor(options: WorkerOptions, readonly generation: number, readonly replaces: WorkerChild | null) {
@@ -42,7 +55,20 @@ export class WorkerChild {
   }
 
   send(message: ManagerMessage): void {
+    if (message.type === 'stop' || message.type === 'force') this.stopSent = true;
     if (this.proc.connected) this.proc.send(message, (error) => void error);
+  }
+
+  /** Has it run `hook`, which it will report (`hook-done`); if it exits first, the hook is owed again. */
+  runHook(hook: OwedHook): void {
+    hook.sends++;
+    this.hooks.set(hook.message.id, hook);
+    this.send(hook.message);
+  }
+
+  /** It has loaded its job files and was not asked to stop: a failed() hook sent now will run. */
+  get takesHooks(): boolean {
+    return this.ready && !this.stopSent && !this.exited;
   }
 
   /** Stops it after its running jobs, for good (`reason`: why, for its summary). */
@@ -52,8 +78,15 @@ export class WorkerChild {
     this.send({ type: 'stop', reason });
   }
 
-  /** What it reported: attempts ended, attempts about to start. */
-  noteAttempts(ended: readonly string[], started: readonly WireAttempt[], now: number): void {
+  /**
+   * What it reported: attempts whose code ended (no deadline any more, but still its own until
+   * their outcome is recorded, in case it dies), attempts ended, attempts about to start.
+   */
+  noteAttempts(finished: readonly string[], ended: readonly string[], started: readonly WireAttempt[], now: number): void {
+    for (const id of finished) {
+      const running = this.running.get(id);
+      if (running) running.deadline = Infinity;
+    }
     for (const id of ended) this.running.delete(id);
     for (const w of started) this.running.set(wire.id(w), { wire: w, startedAt: now, deadline: now + wire.timeoutMs(w) + KILL_GRACE_MS });
   }

@@ -10,6 +10,11 @@ import type { AttemptPlan } from './job-policy.ts';
 export interface WorkerHooks {
   /** Awaited before job code runs, so the supervisor knows of the job before it can block the event loop. */
   attemptStarting?(job: ReservedJob, plan: AttemptPlan): Promise<void>;
+  /**
+   * As soon as the attempt's job code has ended (`cut`: it was stopped at its timeout), before its
+   * outcome is recorded: what follows (the ack, a failed() hook) is not job code and has no deadline.
+   */
+  codeEnded?(job: ReservedJob, cut: boolean): void;
   /** After the attempt's outcome is recorded in the driver. */
   attemptEnded?(job: ReservedJob): void;
   /** A supervisor kills this process when an attempt outlives its timeout, and records what it leaves running. */

@@ -4,6 +4,7 @@
  * still be stopped from outside. Signals belong to the manager (a Ctrl-C reaches the whole
  * process group): this process stops on the manager's word, or by itself when the manager is gone.
  */
+import { UsageError, coerceError } from './errors.ts';
 import { toWire, type ManagerMessage, type WireAttempt, type WorkerMessage } from './ipc.ts';
 import { runtime } from './runtime.ts';
 import { errorFromWire, runFailedHook } from './settle.ts';
@@ -23,7 +24,9 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     });
   // Attempts are reported in few messages: the starts of a claimed batch go together, and job
   // code waits for its start to be sent; an end rides on the next start (or goes alone after
-  // END_DELAY_MS, far inside the manager's kill deadline).
+  // END_DELAY_MS, far inside the manager's kill deadline). The end of code stopped at its timeout
+  // goes at once: its kill deadline is near.
+  let finished: string[] = [];
   let ended: string[] = [];
   let started: WireAttempt[] = [];
   let flushing: Promise<void> | null = null;
@@ -33,7 +36,8 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     endTimer = null;
     // A microtask: the starts of one claimed batch are all pushed by one synchronous loop.
     flushing ??= Promise.resolve().then(async () => {
-      const message: WorkerMessage = { type: 'attempts', ended, started };
+      const message: WorkerMessage = { type: 'attempts', finished, ended, started };
+      finished = [];
       ended = [];
       started = [];
       flushing = null;
@@ -50,6 +54,11 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
       attemptStarting: (job, plan) => {
         started.push(toWire(job, plan));
         return flush();
+      },
+      codeEnded: (job, cut) => {
+        finished.push(job.id);
+        if (cut) void flush();
+        else endTimer ??= setTimeout(() => void flush(), END_DELAY_MS);
       },
       attemptEnded: (job) => {
         ended.push(job.id);
@@ -83,16 +92,22 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
         break;
       }
       case 'failed-hook': {
-        const run = rt.registry.discover() // the message may come before the worker has loaded its jobs
-          .then(() => runFailedHook(rt.registry, rt.logger, message.job, errorFromWire(message.error)));
+        const run: Promise<void> = rt.registry.discover() // the message may come before the worker has loaded its jobs
+          .then(() => runFailedHook(rt.registry, rt.logger, message.job, errorFromWire(message.error)))
+          // A job file that no longer loads (--watch) must not become an unhandled rejection.
+          .catch((error: unknown) => rt.logger.error({ err: coerceError(error), id: message.job.id, job: message.job.name }, `Could not run the failed() hook of job ${message.job.name} (id ${message.job.id}): the job files do not load`))
+          .finally(() => {
+            hooks.delete(run);
+            void send({ type: 'hook-done', id: message.id });
+          });
         hooks.add(run);
-        void run.finally(() => hooks.delete(run));
         break;
       }
     }
   });
   process.on('disconnect', () => {
-    worker.stop();
+    // Like a `stop`: a manager lost after a first stop must not turn it into a forced one.
+    if (!worker.stopping) worker.stop();
     granted?.(0);
   });
   // SIGTERM and SIGINT are ignored from the process's first line (bin/rakit.js).
@@ -104,7 +119,10 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
   for (const name of options.names ?? []) rt.registry.assertKnown(name);
   if (options.announceStart) announceStart(rt, options);
   await send({ type: 'ready' });
-  const summary = await runLoaded(deps, worker, options, false);
+  const summary = await runLoaded(deps, worker, options, false).catch(async (error: unknown) => {
+    if (error instanceof UsageError) await send({ type: 'fatal' });
+    throw error;
+  });
   clearInterval(beat);
   await flush();
   await Promise.all(hooks);

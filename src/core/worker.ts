@@ -20,10 +20,6 @@ import { RestartWatch } from './restart-watch.ts';
 import { runFailedHook, settle, type SettleDeps, type Settlement } from './settle.ts';
 import { FORCE_GRACE_MS, claimBudget, stopReason, type StopReason, type WorkerOptions, type WorkerState, type WorkerSummary } from './worker-options.ts';
 
-export type { AttemptPlan } from './job-policy.ts';
-export type { WorkerHooks } from './worker-hooks.ts';
-export type { WorkerSummary } from './worker-options.ts';
-
 export interface WorkerDeps {
   driver: Driver & RestartSignal & Partial<WakingQueue> & Partial<BatchingQueue>;
   registry: Registry;
@@ -104,7 +100,7 @@ export class Worker {
       if (free > 0 && this.deps.hooks?.claimBudget) free = await this.deps.hooks.claimBudget(free);
       if (free > 0) {
         try {
-          claimed = await this.acks.claim({ queues: this.options.queues, names: this.options.names, limit: free, leases: this.policy.leases() });
+          claimed = await this.acks.claim({ queues: this.options.queues, names: this.options.names, limit: free, leases: this.policy.leases(), logger });
           failures = 0;
         } catch (error) {
           this.deps.hooks?.unusedBudget?.(free);
@@ -242,6 +238,7 @@ export class Worker {
       }
       if (this.force.signal.aborted) attempt.cut(new ShutdownAbort());
       outcome = await runAttempt(job, handler, plan.timeoutMs, clock, attempt, hooks?.killsStuckAttempts ? undefined : this.cannotStop);
+      if (!attempt.abandoned) hooks?.codeEnded?.(job, attempt.cutReason !== null);
       keepsSlot = outcome.status === 'error' && !this.force.signal.aborted;
     } finally {
       this.live.delete(attempt);

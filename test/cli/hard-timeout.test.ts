@@ -36,6 +36,19 @@ const JOBS: Record<string, string> = {
   'Forever.ts': job('Forever', 'static timeout = 2; static tries = 1;', 'await new Promise(() => undefined);'),
   'Throws.ts': job('Throws', 'static timeout = 5; static tries = 1;', "throw new TypeError('thrown on purpose');"),
   'Dies.ts': job('Dies', 'static timeout = 5; static tries = 1;', 'process.exit(3);'),
+  'ExitsTwo.ts': job('ExitsTwo', 'static timeout = 5; static tries = 2; static backoff = 0;', 'process.exit(2);'),
+  // Its code ends at once; its failed() hook outlasts timeout + grace. The hook is not job code.
+  'SlowHook.ts': `import { appendFileSync } from 'node:fs';
+import { Jobable } from 'rakit';
+export default class SlowHook extends Jobable {
+  static timeout = 1; static tries = 1;
+  async run() { throw new RangeError('fails at once'); }
+  async failed(error) {
+    await new Promise((r) => setTimeout(r, 4000));
+    appendFileSync('storage/ran.log', \`hook SlowHook \${error.name} \${this.id}\\n\`);
+  }
+}
+`,
 };
 
 const TARGETS = STORES.filter((s) => ['sqlite', 'mysql', 'redis'].includes(s.label));
@@ -111,5 +124,28 @@ for (const target of TARGETS) {
         `failed Throws TypeError ${id('throws')} q1 1 {"k":"t"} | thrown on purpose`,
       ]);
     });
+
+    it('counts a job that calls process.exit(2) as a death under its job; the run goes on', async () => {
+      if (target.label !== 'sqlite') return;
+      await app.rakit(['job:dispatch', 'exits-two', '--queue', 'twos']);
+      const run = await app.rakit(['job:runall', '--stop-when-empty', '--queue=twos']);
+      expect(run.code, run.stderr).toBe(0);
+      const failed = JSON.parse((await app.rakit(['job:failed', '--json'])).stdout) as { name: string; attempts: number; exception: string }[];
+      const twos = failed.filter((f) => f.name === 'exits-two');
+      expect(twos.map((f) => f.attempts)).toEqual([2]);
+      expect(twos[0]!.exception).toMatch(/^WorkerDiedError: .*died \(exit code 2\)/);
+    }, 30_000);
+
+    it('does not kill a process for the bookkeeping after job code: a failed() hook longer than timeout + grace runs to its end', async () => {
+      if (target.label !== 'sqlite') return; // the deadline is the manager's, the same on every store
+      await app.rakit(['job:dispatch', 'slow-hook', '--queue', 'hooks']);
+      const run = await app.rakit(['job:runall', '--stop-when-empty', '--queue=hooks']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout + run.stderr).not.toMatch(/ran past its timeout/);
+      const failed = JSON.parse((await app.rakit(['job:failed', '--json'])).stdout) as { jobId: string; name: string; exception: string }[];
+      const slow = failed.find((f) => f.name === 'slow-hook')!;
+      expect(slow.exception).toMatch(/^RangeError: fails at once/);
+      expect(app.ranLog().filter((l) => l.startsWith('hook '))).toEqual([`hook SlowHook RangeError ${slow.jobId}`]);
+    }, 30_000);
   });
 }

@@ -38,6 +38,18 @@ export default class Waits extends Jobable {
   }
 }
 `);
+  app.write('application/jobs/Naps.ts', `import { appendFileSync } from 'node:fs';
+import { Jobable } from 'rakit';
+/** Awaits 2 s, ignoring its signal. */
+export default class Naps extends Jobable {
+  static timeout = 20;
+  async run() {
+    appendFileSync('storage/ran.log', 'naps start\\n');
+    await new Promise((r) => setTimeout(r, 2000));
+    appendFileSync('storage/ran.log', 'naps end\\n');
+  }
+}
+`);
   await app.rakit(['job:table']);
   await app.rakit(['migrate']);
 });
@@ -103,5 +115,26 @@ describe('a second signal', () => {
     expect(run.ms).toBeLessThan(4000 + 3000);
     // Two signals sent while the loop is blocked may arrive as one.
     expect(run.msgs.at(-1)).toMatch(/^Worker stopped \((signal|forced)\): 1 done/);
+  });
+});
+
+describe('a manager lost after its first signal', () => {
+  it('leaves its worker process finishing the running job, not forced to stop', async () => {
+    rmSync(path.join(app.dir, 'storage', 'ran.log'), { force: true });
+    await app.rakit(['job:dispatch', 'naps']);
+    const manager = app.spawnRakit(['job:runall']);
+    await until(() => app.ranLog().includes('naps start'), 30_000);
+    manager.kill('SIGTERM'); // the first phase: finish the running jobs
+    await new Promise((r) => setTimeout(r, 300));
+    manager.kill('SIGKILL'); // the worker process loses its manager
+    await until(() => app.ranLog().includes('naps end'), 10_000);
+    // Done and acknowledged: not given back to the queue as a forced stop would.
+    await until(async () => {
+      const status = JSON.parse((await app.rakit(['job:status', '--json'])).stdout);
+      return status.queues.length === 0 || (status.queues[0].ready === 0 && status.queues[0].reserved === 0);
+    }, 10_000);
+    const status = JSON.parse((await app.rakit(['job:status', '--json'])).stdout);
+    expect(status.queues.filter((q: { ready: number; reserved: number }) => q.ready + q.reserved > 0)).toEqual([]);
+    expect(JSON.parse((await app.rakit(['job:failed', '--json'])).stdout)).toEqual([]);
   });
 });

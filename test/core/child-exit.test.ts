@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_ACTIONS, classifyExit, type ExitFacts } from '../../src/core/child-exit.ts';
 
 const facts = (over: Partial<ExitFacts>): ExitFacts => ({
-  code: 0, signal: null, killedForTimeout: false, forceKilled: false, stoppedReason: null, loaded: true, watching: false, hadJobs: false, ...over,
+  code: 0, signal: null, killedForTimeout: false, forceKilled: false, stoppedReason: null, loaded: true, fatal: false, watching: false, hadJobs: false, ...over,
 });
 
 describe('the exit classification of a worker process', () => {
@@ -23,6 +23,11 @@ describe('the exit classification of a worker process', () => {
     expect(EXIT_ACTIONS['bad-code'].endRun).toBe(2);
     expect(classifyExit(facts({ code: 2, loaded: false, watching: true }))).toBe('broken-edit');
     expect(EXIT_ACTIONS['broken-edit'].endRun).toBeUndefined();
+  });
+
+  it('exit 2 after the job files loaded is a death under its jobs (job code calling process.exit(2)), unless the process said it is fatal', () => {
+    expect(classifyExit(facts({ code: 2, hadJobs: true }))).toBe('died-running');
+    expect(classifyExit(facts({ code: 2, hadJobs: true, fatal: true }))).toBe('bad-code');
   });
 
   it('a process that said it stopped: replaced only when it stopped for --memory', () => {
