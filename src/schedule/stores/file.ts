@@ -26,7 +26,8 @@ const code = (error: unknown) => (error as NodeJS.ErrnoException)?.code;
 export class FileScheduleStore implements ScheduleStore {
   readonly description: string;
   private readonly root: string;
-  private swept = false;
+  /** The claim folders this process has swept: each once, on its first claim. */
+  private readonly swept = new Set<string>();
 
   constructor(folder: string, private readonly clock: Clock) {
     this.root = path.join(folder, 'schedule');
@@ -37,8 +38,8 @@ export class FileScheduleStore implements ScheduleStore {
     const dir = path.join(this.root, 'claims', safe(task));
     await fs.mkdir(dir, { recursive: true });
     const now = this.clock.now();
-    if (!this.swept) {
-      this.swept = true;
+    if (!this.swept.has(dir)) {
+      this.swept.add(dir);
       await this.sweep(dir, now - keepMs);
     }
     try {
