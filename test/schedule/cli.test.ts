@@ -193,3 +193,28 @@ Schedule.call(() => undefined).name('nightly').dailyAt('23:00');
     }
   }, 60_000);
 });
+
+describe('schedule:table in JavaScript apps', () => {
+  for (const [kind, type, config, extension] of [
+    ['CommonJS', 'commonjs', 'job.cjs', '.cjs'],
+    ['ES modules', 'module', 'job.js', '.js'],
+  ] as const) {
+    it(`writes its migration as ${kind}, which rakit migrate runs`, async () => {
+      const app = makeApp();
+      try {
+        rmSync(path.join(app.dir, 'application', 'config', 'job.ts'));
+        const settings = JSON.stringify({ driver: 'database', database: 'sqlite:storage/jobs.sqlite' });
+        app.write(`application/config/${config}`, type === 'module' ? `export default ${settings};\n` : `module.exports = ${settings};\n`);
+        app.write('package.json', JSON.stringify({ name: 'js-app', private: true, type }));
+        const table = await app.rakit(['schedule:table']);
+        expect(table.stdout).toMatch(new RegExp(`^Created migrations/\\d{14}_create_rakit_jobs_schedule_tables\\${extension} — now run: rakit migrate\\n$`));
+        const migrated = await app.rakit(['migrate']);
+        expect(migrated.stderr).toBe('');
+        expect(migrated.stdout).toMatch(/Migrated: \d+_create_rakit_jobs_schedule_tables/);
+        expect((await app.rakit(['schedule:list'])).code).toBe(0);
+      } finally {
+        app.remove();
+      }
+    }, 60_000);
+  }
+});
