@@ -218,3 +218,22 @@ describe('schedule:table in JavaScript apps', () => {
     }, 60_000);
   }
 });
+
+describe('the schedule file', () => {
+  for (const [file, source] of [
+    ['application/schedule.cjs', "const { Schedule } = require('rakit');\nSchedule.command('job:flush --hours=168').weekly().name('flush');\n"],
+    ['application/schedule.cts', "import { Schedule } from 'rakit';\nSchedule.command('job:flush --hours=168').weekly().name('flush');\n"],
+  ] as const) {
+    it(`may be ${path.extname(file)}, like the app's other files`, async () => {
+      const app = makeApp({ driver: 'file', file_path: 'storage/jobs' });
+      try {
+        app.write(file, source);
+        const list = await app.rakit(['schedule:list']);
+        expect(list.stderr).toBe('');
+        expect(list.stdout).toMatch(/^flush\s+0 0 \* \* 0\s/m);
+      } finally {
+        app.remove();
+      }
+    }, 60_000);
+  }
+});
