@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeApp, type TestApp } from '../helpers/app.ts';
+import { makeApp, REPO, type TestApp } from '../helpers/app.ts';
 import { until } from '../helpers/clock.ts';
 import { STORES } from '../helpers/stores.ts';
 import { roomInMinute } from './minute.ts';
@@ -236,4 +236,28 @@ describe('the schedule file', () => {
       }
     }, 60_000);
   }
+});
+
+describe('schedule:list right after rakit init', () => {
+  it('works after migrate, and says how to make a schedule file when there is none', async () => {
+    const app = makeApp();
+    try {
+      for (const folder of ['application', 'migrations']) rmSync(path.join(app.dir, folder), { recursive: true, force: true });
+      app.write('tsconfig.json', '{}'); // a TypeScript app
+      const init = await app.rakit(['init']);
+      expect(init.stdout).toContain('created application/schedule.ts');
+      expect(init.stdout).toMatch(/created migrations\/\d{14}_create_rakit_jobs_schedule_tables\.ts/);
+      expect((await app.rakit(['migrate'])).code).toBe(0);
+      const list = await app.rakit(['schedule:list']);
+      expect([list.code, list.stderr, list.stdout]).toEqual([0, '', 'No scheduled tasks: declare them in application/schedule.ts.\n']);
+      rmSync(path.join(app.dir, 'application', 'schedule.ts'));
+      const none = await app.rakit(['schedule:list']);
+      expect([none.code, none.stderr, none.stdout]).toEqual([0, '', 'No schedule file: create application/schedule.ts and declare the tasks in it (npx rakit init writes one with an example).\n']);
+      // The example, uncommented, is a task.
+      app.write('application/schedule.ts', readFileSync(path.join(REPO, 'templates', 'init', 'ts', 'application', 'schedule.ts'), 'utf8').replace('// Schedule.', 'Schedule.'));
+      expect((await app.rakit(['schedule:list'])).stdout).toMatch(/^job:flush --hours=168\s+0 0 \* \* 0\s/m);
+    } finally {
+      app.remove();
+    }
+  }, 60_000);
 });
