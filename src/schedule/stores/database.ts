@@ -10,7 +10,7 @@ import { describeConnection, sqlErrorCode } from '../../core/drivers/database-co
 import { DUPLICATE, missingTable, runSql } from '../../core/drivers/database-sql.ts';
 import { ConnectionError, UsageError } from '../../core/errors.ts';
 import { scheduleTables } from '../migration.ts';
-import type { LockInfo, RunRecord, ScheduleStore } from '../store.ts';
+import { clearLocksVia, type LockInfo, type RunRecord, type ScheduleStore } from '../store.ts';
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ER_ACCESS_DENIED_ERROR', '28P01', '3D000']);
 
@@ -67,13 +67,8 @@ export class DatabaseScheduleStore implements ScheduleStore {
     return rows.map((r) => ({ name: r.name, owner: r.owner, acquiredAt: Number(r.acquired_at), expiresAt: Number(r.expires_at) }));
   }
 
-  async clearLocks(names?: string[]): Promise<LockInfo[]> {
-    const removed: LockInfo[] = [];
-    for (const lock of await this.locks()) {
-      if (names && !names.includes(lock.name)) continue;
-      if (await this.release(lock.name, lock.owner)) removed.push(lock);
-    }
-    return removed;
+  clearLocks(names?: string[]): Promise<LockInfo[]> {
+    return clearLocksVia(this, names);
   }
 
   async saveRun(run: RunRecord, keep: number): Promise<void> {

@@ -16,7 +16,7 @@ import type { Clock } from '../../core/clock.ts';
 import { LazyOpen } from '../../core/drivers/lazy-open.ts';
 import { FOREVER, Memcached } from '../../core/drivers/memcached-client.ts';
 import { createMemcacheClient } from '../../core/drivers/memcached-connection.ts';
-import type { LockInfo, RunRecord, ScheduleStore } from '../store.ts';
+import { clearLocksVia, type LockInfo, type RunRecord, type ScheduleStore } from '../store.ts';
 
 interface LockValue { name: string; owner: string; acquiredAt: number; expiresAt: number }
 
@@ -73,13 +73,8 @@ export class MemcachedScheduleStore implements ScheduleStore {
     return out.sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
-  async clearLocks(names?: string[]): Promise<LockInfo[]> {
-    const removed: LockInfo[] = [];
-    for (const lock of await this.locks()) {
-      if (names && !names.includes(lock.name)) continue;
-      if (await this.release(lock.name, lock.owner)) removed.push(lock);
-    }
-    return removed;
+  clearLocks(names?: string[]): Promise<LockInfo[]> {
+    return clearLocksVia(this, names);
   }
 
   async saveRun(run: RunRecord, keep: number): Promise<void> {
