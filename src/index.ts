@@ -4,7 +4,7 @@
 export { Jobable, type JobClass, type JobContext } from './core/jobable.ts';
 export { Job, type JobRunOptions } from './core/job-facade.ts';
 export { Event } from './core/events.ts';
-export { Schedule, ScheduledTask, type ScheduleStore, type LockInfo, type RunRecord } from './schedule/index.ts';
+export { Schedule, type ScheduledTask, type ScheduleStore, type LockInfo, type RunRecord } from './schedule/index.ts';
 export { PendingDispatch, type DispatchResult } from './core/pending-dispatch.ts';
 export { defineConfig, type JobConfig, type JobConfigInput } from './core/config.ts';
 export { configure, closeRuntime } from './core/runtime.ts';

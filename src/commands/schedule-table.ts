@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
+import { appLanguage } from '../core/app-files.ts';
 import { loadConfig } from '../core/config.ts';
 import { createKnex } from '../core/drivers/database-connection.ts';
 import { MIGRATIONS_DIR } from '../core/migrations.ts';
@@ -34,8 +35,9 @@ export function scheduleTableCommand(): Command {
       }
       mkdirSync(dir, { recursive: true });
       const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
-      const file = path.join(dir, scheduleMigrationName(config.table, stamp));
-      writeFileSync(file, scheduleMigration(config.table), { flag: 'wx' });
+      const language = appLanguage(config.root, config.source);
+      const file = path.join(dir, scheduleMigrationName(config.table, stamp, language));
+      writeFileSync(file, scheduleMigration(config.table, language), { flag: 'wx' });
       console.log(`Created ${path.relative(config.root, file)} — now run: rakit migrate`);
     });
 }

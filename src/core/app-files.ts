@@ -11,6 +11,19 @@ import { pathToFileURL } from 'node:url';
 /** The language of an app's files: TypeScript, JavaScript as ES modules, or CommonJS. */
 export type AppLanguage = 'ts' | 'esm' | 'cjs';
 
+/** The extensions an app file may have, in the order they are looked for. */
+const APP_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
+
+/** The names app file `base` (`application/config/job`) may have: `job.ts` … `job.cjs`. */
+export function appFileCandidates(base: string): string[] {
+  return APP_EXTENSIONS.map((extension) => `${base}${extension}`);
+}
+
+/** The path of app file `base` in the app in `root`, the first of its candidates that exists. */
+export function findAppFile(root: string, base: string): string | undefined {
+  return appFileCandidates(base).map((f) => path.join(root, f)).find((f) => existsSync(f));
+}
+
 /** The extension of a new file the app will import, in each language. */
 export const SOURCE_EXTENSION: Record<AppLanguage, string> = { ts: '.ts', esm: '.js', cjs: '.cjs' };
 

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { importConfig } from './app-files.ts';
+import { appFileCandidates, importConfig } from './app-files.ts';
 import type { Backoff } from './backoff.ts';
 import type { RedisSetting } from './drivers/redis-connection.ts';
 import { ConfigError, coerceError } from './errors.ts';
@@ -84,13 +84,13 @@ export function defineConfig(config: JobConfigInput): JobConfigInput {
   return config;
 }
 
-export const CONFIG_CANDIDATES = ['application/config/job.ts', 'application/config/job.js', 'application/config/job.mjs', 'application/config/job.cjs'];
+export const CONFIG_CANDIDATES = appFileCandidates('application/config/job');
 
 export async function loadConfig(root = process.cwd(), env: NodeJS.ProcessEnv = process.env): Promise<JobConfig> {
   const file = CONFIG_CANDIDATES.map((c) => path.join(root, c)).find((f) => existsSync(f));
   if (!file) {
     throw new ConfigError(
-      `No configuration: ${path.join(root, CONFIG_CANDIDATES[0]!)} is missing (and no .js, .mjs, .cjs) — run rakit in your app's folder, ` +
+      `No configuration: ${path.join(root, CONFIG_CANDIDATES[0]!)} is missing (and no .mts, .cts, .js, .mjs, .cjs) — run rakit in your app's folder, ` +
         `or create it with "npx rakit init" (see README, "Setup")`,
     );
   }

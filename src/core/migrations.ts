@@ -10,7 +10,7 @@ import { SOURCE_EXTENSION, importModule, type AppLanguage } from './app-files.ts
 export const MIGRATIONS_DIR = 'migrations';
 
 /** How a migration function is declared in each language of app. */
-const DECLARE = {
+export const DECLARE = {
   ts: (name: string) => `export async function ${name}(knex: Knex): Promise<void> {`,
   esm: (name: string) => `/** @param {import('knex').Knex} knex */\nexport async function ${name}(knex) {`,
   cjs: (name: string) => `/** @param {import('knex').Knex} knex */\nexports.${name} = async function ${name}(knex) {`,

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { importModule } from './app-files.ts';
+import { findAppFile, importModule } from './app-files.ts';
 import { DiscoveryError, UnknownJobError, coerceError } from './errors.ts';
 import { jobListeners, listenedJobNames, type Listener } from './events.ts';
 import { isJobClass } from './job-brand.ts';
@@ -46,8 +46,7 @@ export class Registry {
         if (isJobClass(value)) this.add(value, file);
       }
     }
-    const events = ['application/events.ts', 'application/events.js', 'application/events.mjs', 'application/events.cjs']
-      .map((f) => path.join(this.root, f)).find((f) => existsSync(f));
+    const events = findAppFile(this.root, 'application/events');
     if (events) {
       try {
         await importModule(events);

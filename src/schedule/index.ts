@@ -12,5 +12,5 @@
  * - load.ts       loads the app's schedule file and opens store and runner for the commands
  */
 export { Schedule } from './schedule.ts';
-export { ScheduledTask, type TaskAction, type Hook, type Condition } from './task.ts';
+export { type ScheduledTask, type TaskAction, type Hook, type Condition } from './task.ts';
 export type { ScheduleStore, LockInfo, RunRecord, RunOutcome } from './store.ts';

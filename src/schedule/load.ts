@@ -1,10 +1,9 @@
 /**
- * Loads the app's `application/schedule.ts` (or .js/.mjs) the way the app's other files load
+ * Loads the app's `application/schedule.ts` (or .mts, .cts, .js, .mjs, .cjs) the way the app's other files load
  * (core/app-files.ts), and opens the schedule store and runner over its tasks.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { importModule } from '../core/app-files.ts';
+import { findAppFile, importModule } from '../core/app-files.ts';
 import { DiscoveryError, coerceError } from '../core/errors.ts';
 import { runtime } from '../core/runtime.ts';
 import { ScheduleRunner } from './runner.ts';
@@ -13,11 +12,12 @@ import { openScheduleStore } from './stores/index.ts';
 import type { ScheduledTask } from './task.ts';
 import { assertExpression } from './timing.ts';
 
-export const SCHEDULE_FILES = ['application/schedule.ts', 'application/schedule.js', 'application/schedule.mjs'];
+/** The app's schedule file, without its extension (`.ts` … `.cjs`, as every app file). */
+export const SCHEDULE_FILE = 'application/schedule';
 
 /** The tasks of the app in `root`, each expression and timezone checked; empty without a schedule file. */
 export async function loadSchedule(root: string, timezone: string): Promise<ScheduledTask[]> {
-  const file = SCHEDULE_FILES.map((f) => path.join(root, f)).find((f) => existsSync(f));
+  const file = findAppFile(root, SCHEDULE_FILE);
   Schedule.clear();
   if (file) {
     try {

@@ -2,22 +2,27 @@
  * The knex migration `rakit schedule:table` writes: the scheduler's claims, run locks and run
  * history, named after the jobs table (`<table>_schedule_claims`, `_locks`, `_runs`).
  */
+import { SOURCE_EXTENSION, type AppLanguage } from '../core/app-files.ts';
+import { DECLARE } from '../core/migrations.ts';
+
 export const scheduleTables = (table: string) => ({
   claims: `${table}_schedule_claims`,
   locks: `${table}_schedule_locks`,
   runs: `${table}_schedule_runs`,
 });
 
-export const scheduleMigrationName = (table: string, stamp: string) => `${stamp}_create_${table}_schedule_tables.ts`;
+export const scheduleMigrationName = (table: string, stamp: string, language: AppLanguage = 'ts') =>
+  `${stamp}_create_${table}_schedule_tables${SOURCE_EXTENSION[language]}`;
 
-export function scheduleMigration(table: string): string {
+/** The migration, in the app's language (TypeScript, ES modules or CommonJS) as `job:table` writes its own. */
+export function scheduleMigration(table: string, language: AppLanguage = 'ts'): string {
   const t = scheduleTables(table);
-  return `import type { Knex } from 'knex';
-
+  const end = language === 'cjs' ? '};' : '}';
+  return `${language === 'ts' ? "import type { Knex } from 'knex';\n\n" : ''}\
 // Written by \`rakit schedule:table\`: the scheduler's claims, run locks and run history.
 // Times are epoch milliseconds (UTC) in BIGINT columns, the same on SQLite, MySQL and PostgreSQL.
 
-export async function up(knex: Knex): Promise<void> {
+${DECLARE[language]('up')}
   // One row per (task, tick) a host took: the primary key lets exactly one host take each tick.
   await knex.schema.createTable('${t.claims}', (t) => {
     t.string('task', 191).notNullable();
@@ -47,12 +52,12 @@ export async function up(knex: Knex): Promise<void> {
     t.string('host', 191).notNullable();
     t.index(['task', 'started_at'], '${t.runs}_task_started');
   });
-}
+${end}
 
-export async function down(knex: Knex): Promise<void> {
+${DECLARE[language]('down')}
   await knex.schema.dropTableIfExists('${t.runs}');
   await knex.schema.dropTableIfExists('${t.locks}');
   await knex.schema.dropTableIfExists('${t.claims}');
-}
+${end}
 `;
 }

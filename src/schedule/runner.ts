@@ -109,20 +109,27 @@ export class ScheduleRunner {
     if (locked && !(await store.acquire(overlapLock(name), id, ttl))) {
       return this.finish({ ...record, outcome: 'skipped', output: 'the previous run is still running' });
     }
-    await store.saveRun(record, HISTORY);
-    this.report(`${name}: running`);
-    const renewing = locked ? setInterval(() => void this.renew(name, id, ttl), Math.max(200, ttl / 3)) : null;
     let result: Execution;
+    let renewing: ReturnType<typeof setInterval> | null = null;
     try {
+      await store.saveRun(record, HISTORY);
+      this.report(`${name}: running`);
+      if (locked) renewing = setInterval(() => void this.renew(name, id, ttl), Math.max(200, ttl / 3));
       await this.hooks(task, task.hooks.before);
       result = await this.run(task).catch((error: unknown) => ({ outcome: 'failure' as const, output: tail(coerceError(error).message) }));
       await this.hooks(task, task.hooks.after);
       await this.hooks(task, result.outcome === 'failure' ? task.hooks.failure : task.hooks.success);
+    } catch (error) {
+      result = { outcome: 'failure', output: tail(coerceError(error).message) }; // the store failed to record the start
     } finally {
       if (renewing) clearInterval(renewing);
     }
-    // Released by this run only: a lock taken over after it lapsed stays with its new owner.
-    if (locked) await store.release(overlapLock(name), id);
+    // Released by this run only: a lock taken over after it lapsed stays with its new owner. A
+    // release that fails leaves the lock to its TTL and still records how the run ended.
+    if (locked) {
+      await store.release(overlapLock(name), id).catch((error: unknown) =>
+        this.report(`${name}: warning, its run lock could not be released (it lapses in ${ttl / 1000} s): ${coerceError(error).message}`));
+    }
     return this.finish({ ...record, ...result });
   }
 

@@ -69,4 +69,17 @@ export const CLAIM_KEEP_MS = 2 * 24 * 3_600_000;
 /** The lock names of the scheduler: one per task that runs without overlapping. */
 export const overlapLock = (task: string) => `overlap:${task}`;
 
+/**
+ * Clears locks by releasing each as its holder (`names`, or all): a lock taken over by
+ * another owner meanwhile is left alone. For stores whose release matches the owner.
+ */
+export async function clearLocksVia(store: Pick<ScheduleStore, 'locks' | 'release'>, names?: string[]): Promise<LockInfo[]> {
+  const removed: LockInfo[] = [];
+  for (const lock of await store.locks()) {
+    if (names && !names.includes(lock.name)) continue;
+    if (await store.release(lock.name, lock.owner)) removed.push(lock);
+  }
+  return removed;
+}
+
 export type StoreFactory = (clock: Clock) => ScheduleStore;

@@ -62,12 +62,15 @@ describe.each(KINDS)('a %s app that installed the tarball', (kind) => {
     const ext = { ts: '.ts', esm: '.js', cjs: '.cjs' }[kind];
     const first = await rakit(app, ['init']);
     expect(first.code, first.stderr).toBe(0);
-    for (const file of [`application/config/job${ext}`, `application/jobs/SendWelcomeEmail${ext}`, `application/events${ext}`, 'storage/']) {
+    for (const file of [`application/config/job${ext}`, `application/jobs/SendWelcomeEmail${ext}`, `application/events${ext}`, `application/schedule${ext}`, 'storage/']) {
       expect(first.stdout).toContain(`created ${file}`);
       expect(existsSync(path.join(app, file)), file).toBe(true);
     }
     const migrations = readdirSync(path.join(app, 'migrations'));
-    expect(migrations).toEqual([expect.stringMatching(new RegExp(`^\\d{14}_create_rakit_jobs_table\\${ext}$`))]);
+    expect(migrations).toEqual([
+      expect.stringMatching(new RegExp(`^\\d{14}_create_rakit_jobs_schedule_tables\\${ext}$`)),
+      expect.stringMatching(new RegExp(`^\\d{14}_create_rakit_jobs_table\\${ext}$`)),
+    ]);
     expect(first.stdout).toMatch(/npx rakit migrate/);
     const config = readFileSync(path.join(app, `application/config/job${ext}`), 'utf8');
     writeFileSync(path.join(app, `application/config/job${ext}`), `${config}// edited\n`);

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeApp, type TestApp } from '../helpers/app.ts';
+import { makeApp, REPO, type TestApp } from '../helpers/app.ts';
 import { until } from '../helpers/clock.ts';
 import { STORES } from '../helpers/stores.ts';
 import { roomInMinute } from './minute.ts';
@@ -188,6 +188,74 @@ Schedule.call(() => undefined).name('nightly').dailyAt('23:00');
       const table = await app.rakit(['schedule:list']);
       expect(table.stdout).toMatch(/^send-digest\s+30 8 \* \* 1-5\s+Asia\/Jakarta\s+\d{4}-\d\d-\d\d 08:30\s+never$/m);
       expect(table.stdout).toMatch(/^nightly\s+0 23 \* \* \*\s+Europe\/Berlin\s+\d{4}-\d\d-\d\d 23:00\s+never$/m);
+    } finally {
+      app.remove();
+    }
+  }, 60_000);
+});
+
+describe('schedule:table in JavaScript apps', () => {
+  for (const [kind, type, config, extension] of [
+    ['CommonJS', 'commonjs', 'job.cjs', '.cjs'],
+    ['ES modules', 'module', 'job.js', '.js'],
+  ] as const) {
+    it(`writes its migration as ${kind}, which rakit migrate runs`, async () => {
+      const app = makeApp();
+      try {
+        rmSync(path.join(app.dir, 'application', 'config', 'job.ts'));
+        const settings = JSON.stringify({ driver: 'database', database: 'sqlite:storage/jobs.sqlite' });
+        app.write(`application/config/${config}`, type === 'module' ? `export default ${settings};\n` : `module.exports = ${settings};\n`);
+        app.write('package.json', JSON.stringify({ name: 'js-app', private: true, type }));
+        const table = await app.rakit(['schedule:table']);
+        expect(table.stdout).toMatch(new RegExp(`^Created migrations/\\d{14}_create_rakit_jobs_schedule_tables\\${extension} — now run: rakit migrate\\n$`));
+        const migrated = await app.rakit(['migrate']);
+        expect(migrated.stderr).toBe('');
+        expect(migrated.stdout).toMatch(/Migrated: \d+_create_rakit_jobs_schedule_tables/);
+        expect((await app.rakit(['schedule:list'])).code).toBe(0);
+      } finally {
+        app.remove();
+      }
+    }, 60_000);
+  }
+});
+
+describe('the schedule file', () => {
+  for (const [file, source] of [
+    ['application/schedule.cjs', "const { Schedule } = require('rakit');\nSchedule.command('job:flush --hours=168').weekly().name('flush');\n"],
+    ['application/schedule.cts', "import { Schedule } from 'rakit';\nSchedule.command('job:flush --hours=168').weekly().name('flush');\n"],
+  ] as const) {
+    it(`may be ${path.extname(file)}, like the app's other files`, async () => {
+      const app = makeApp({ driver: 'file', file_path: 'storage/jobs' });
+      try {
+        app.write(file, source);
+        const list = await app.rakit(['schedule:list']);
+        expect(list.stderr).toBe('');
+        expect(list.stdout).toMatch(/^flush\s+0 0 \* \* 0\s/m);
+      } finally {
+        app.remove();
+      }
+    }, 60_000);
+  }
+});
+
+describe('schedule:list right after rakit init', () => {
+  it('works after migrate, and says how to make a schedule file when there is none', async () => {
+    const app = makeApp();
+    try {
+      for (const folder of ['application', 'migrations']) rmSync(path.join(app.dir, folder), { recursive: true, force: true });
+      app.write('tsconfig.json', '{}'); // a TypeScript app
+      const init = await app.rakit(['init']);
+      expect(init.stdout).toContain('created application/schedule.ts');
+      expect(init.stdout).toMatch(/created migrations\/\d{14}_create_rakit_jobs_schedule_tables\.ts/);
+      expect((await app.rakit(['migrate'])).code).toBe(0);
+      const list = await app.rakit(['schedule:list']);
+      expect([list.code, list.stderr, list.stdout]).toEqual([0, '', 'No scheduled tasks: declare them in application/schedule.ts.\n']);
+      rmSync(path.join(app.dir, 'application', 'schedule.ts'));
+      const none = await app.rakit(['schedule:list']);
+      expect([none.code, none.stderr, none.stdout]).toEqual([0, '', 'No schedule file: create application/schedule.ts and declare the tasks in it (npx rakit init writes one with an example).\n']);
+      // The example, uncommented, is a task.
+      app.write('application/schedule.ts', readFileSync(path.join(REPO, 'templates', 'init', 'ts', 'application', 'schedule.ts'), 'utf8').replace('// Schedule.', 'Schedule.'));
+      expect((await app.rakit(['schedule:list'])).stdout).toMatch(/^job:flush --hours=168\s+0 0 \* \* 0\s/m);
     } finally {
       app.remove();
     }

@@ -2,7 +2,7 @@
  * The runner with an injected clock, on the file store: which ticks run (missed ticks, catch-up,
  * daylight-saving changes), constraints, one server per tick, and run locks.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -232,5 +232,36 @@ describe('one server per tick, and run locks', () => {
     expect(calls).toEqual(['before', 'ok', 'after', 'success', 'bad failure']);
     expect(records.find((r) => r.task === 'bad')).toMatchObject({ outcome: 'failure', output: 'Error: rates API down' });
     expect(await stores[0]!.runs('ok', 5)).toMatchObject([{ outcome: 'success', finishedAt: expect.any(Number), durationMs: 0 }]);
+  });
+  it('a run lock that cannot be released still leaves the run recorded as finished', async () => {
+    const lockDir = () => path.join(dir, 'schedule', 'locks', readdirSync(path.join(dir, 'schedule', 'locks'))[0]!);
+    // The run breaks its own lock on disk: its generation file becomes a folder, so release throws.
+    const task = Schedule.call(() => {
+      const [gen] = readdirSync(lockDir());
+      rmSync(path.join(lockDir(), gen!));
+      mkdirSync(path.join(lockDir(), gen!));
+    }).name('rates').everyMinute().withoutOverlapping();
+    const lines: string[] = [];
+    const store = new FileScheduleStore(dir, clock);
+    const runner = new ScheduleRunner([task], { store, clock, timezone: 'UTC', root: dir, env: 'production', report: (l) => lines.push(l) });
+    const [record] = await runner.runMinute(at('2026-01-05T00:00:00Z'));
+    expect(record).toMatchObject({ outcome: 'success', finishedAt: expect.any(Number) });
+    expect(await store.runs('rates', 5)).toMatchObject([{ outcome: 'success', finishedAt: expect.any(Number) }]);
+    expect(lines).toContainEqual(expect.stringMatching(/^rates: warning, its run lock could not be released \(it lapses in 90 s\): EISDIR/));
+  });
+
+  it('a run whose start the store cannot record still releases its run lock', async () => {
+    let runs = 0;
+    const task = Schedule.call(() => void runs++).name('rates').everyMinute().withoutOverlapping();
+    const runner = runnerFor([task]);
+    // The run records' folder is a file: saving a record fails.
+    mkdirSync(path.join(dir, 'schedule'));
+    writeFileSync(path.join(dir, 'schedule', 'runs'), 'not a folder');
+    await expect(runner.runMinute(at('2026-01-05T00:00:00Z'))).rejects.toThrow(/EEXIST|ENOTDIR/);
+    expect(await stores[0]!.locks()).toEqual([]);
+    rmSync(path.join(dir, 'schedule', 'runs'));
+    clock.at = Date.parse('2026-01-05T00:01:00Z');
+    expect(await runner.runMinute()).toMatchObject([{ outcome: 'success' }]);
+    expect(runs).toBe(1);
   });
 });

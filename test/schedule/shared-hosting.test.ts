@@ -1,17 +1,22 @@
 /**
  * The shared-hosting crontab line of the README: each minute, `schedule:run` queues what is due,
- * then `job:runall --stop-when-empty --max-time=50` works the queue. Runs that overlap and a run
- * the host kills (SIGKILL to its process group) lose nothing and run nothing twice.
+ * then `job:runall --stop-when-empty --max-time=50` works the queue, even when the scheduler
+ * cannot run. Runs that overlap and a run the host kills (SIGKILL to its process group) lose
+ * nothing and run nothing twice.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeApp, type TestApp } from '../helpers/app.ts';
+import { makeApp, REPO, type TestApp } from '../helpers/app.ts';
 import { until } from '../helpers/clock.ts';
 import { roomInMinute } from './minute.ts';
 
-/** The crontab line of the README ("Scheduler"), for an app in `dir`. */
-export const SCHEDULER_CRON = (dir: string) =>
-  `cd ${dir} && node_modules/.bin/rakit schedule:run && node_modules/.bin/rakit job:runall --stop-when-empty --max-time=50`;
+/** The crontab line of the README ("Shared hosting: one crontab line"), word for word. */
+const README_CRON = /^```cron\n\* \* \* \* \* (.+schedule:run.+)\n```$/m.exec(readFileSync(path.join(REPO, 'README.md'), 'utf8'))![1]!;
+
+/** That line's command for an app in `dir`, its output to the caller rather than the log file. */
+export const SCHEDULER_CRON = (dir: string) => README_CRON.replace('/var/www/myapp', dir).replace(/ >> \S+ 2>&1$/, '');
 
 const INVOICE = `import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -71,6 +76,19 @@ const count = (prefix: string) => {
 };
 
 describe('the scheduler\'s crontab line on shared hosting', () => {
+  it('is the same line in the Indonesian guide', () => {
+    expect(readFileSync(path.join(REPO, 'docs', 'id', 'panduan.md'), 'utf8')).toContain(`* * * * * ${README_CRON}\n`);
+  });
+
+  it('works the queue in a minute the scheduler cannot run (a bad schedule file)', async () => {
+    await dispatch(['job-a', 'job-b'], 50);
+    app.write('application/schedule.ts', `import { Schedule } from 'rakit';\nSchedule.job('invoice', { n: 'x', ms: 1 }).cron('61 * * * *');\n`);
+    const r = await cronRun().exit;
+    expect(r.output).toMatch(/rakit: Bad cron expression "61 \* \* \* \*"/);
+    expect(r.code, r.output).toBe(0);
+    expect([...count('done').keys()].sort()).toEqual(['job-a', 'job-b']);
+  }, 60_000);
+
   it('overlapping runs queue each minute\'s task once and run every job once', async () => {
     await dispatch(Array.from({ length: 20 }, (_, i) => `job-${i}`), 200);
     await roomInMinute(40);

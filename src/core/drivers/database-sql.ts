@@ -6,6 +6,8 @@
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.ts';
 import type { ReservedJob } from '../driver.ts';
+import { RakitError } from '../errors.ts';
+import { databaseError, sqlErrorCode } from './database-connection.ts';
 
 export interface TableNames {
   table: string;
@@ -45,6 +47,37 @@ export interface JobRow {
 }
 
 /** A unique index refused the row: an overlap key already held. */
+/** Deadlocks, lock waits and busy errors: the statement is tried again. */
+export const RETRYABLE = new Set([
+  'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', '40P01', '40001', '55P03',
+  'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED',
+]);
+const MISSING_TABLE = new Set(['ER_NO_SUCH_TABLE', '42P01']);
+
+/** Whether `error` says a table is missing (MySQL, PostgreSQL or SQLite). */
+export function missingTable(error: unknown): boolean {
+  return MISSING_TABLE.has(sqlErrorCode(error)) || /no such table/i.test((error as Error)?.message ?? '');
+}
+
+/**
+ * Runs a statement, retrying deadlocks and busy errors (up to 50 tries, at most 200 ms apart).
+ * `explain` may turn a failure into the error to throw at once (a missing table into advice);
+ * any other failure becomes a DatabaseError that names the operation and code, never the SQL or
+ * its values.
+ */
+export async function runSql<T>(work: () => Promise<T>, explain: (error: unknown) => Error | null): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const explained = explain(error);
+      if (explained) throw explained;
+      if (!RETRYABLE.has(sqlErrorCode(error)) || attempt >= 50) throw error instanceof Error && !(error instanceof RakitError) ? databaseError(error) : error;
+      await new Promise((r) => setTimeout(r, Math.min(200, 2 ** Math.min(attempt, 7)) * Math.random()));
+    }
+  }
+}
+
 export const DUPLICATE = new Set(['ER_DUP_ENTRY', '23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
 
 export function toReserved(row: JobRow): ReservedJob {

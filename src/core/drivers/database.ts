@@ -8,7 +8,7 @@
  */
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.ts';
-import { RakitError, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import type {
   BatchingQueue, Driver, FailedJob, FailedStore, ClearableQueue, Failure, NewJob, PushResult, QueueStats,
   ReleaseOptions, ReserveRequest, ReservedJob, RestartSignal, RetryResult,
@@ -16,19 +16,14 @@ import type {
 import { reserveInOrder, type ClaimsOldestFirst } from '../queue-policy.ts';
 import { ackMany } from './database-acks.ts';
 import { DatabaseClaims } from './database-claim.ts';
-import { databaseError, describeConnection, sqlErrorCode } from './database-connection.ts';
+import { describeConnection, sqlErrorCode } from './database-connection.ts';
 import { DatabaseFailedStore } from './database-failed.ts';
 import { supportsSkipLocked } from './database-mysql-claim.ts';
-import { DUPLICATE, type Dialect, type SqlStore, type TableNames } from './database-sql.ts';
+import { DUPLICATE, missingTable, runSql, type Dialect, type SqlStore, type TableNames } from './database-sql.ts';
 import { LazyOpen } from './lazy-open.ts';
 
 export type { TableNames } from './database-sql.ts';
 
-const RETRYABLE = new Set([
-  'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', '40P01', '40001', '55P03',
-  'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED',
-]);
-const MISSING_TABLE = new Set(['ER_NO_SUCH_TABLE', '42P01']);
 
 export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, SqlStore, ClaimsOldestFirst {
   readonly description: string;
@@ -74,19 +69,11 @@ export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, Clear
    */
   async run<T>(work: () => Promise<T>): Promise<T> {
     await this.opened.open();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await work();
-      } catch (error) {
-        const code = sqlErrorCode(error);
-        if (MISSING_TABLE.has(code) || /no such table/i.test((error as Error).message ?? '')) {
-          this.opened.reset();
-          throw new MissingTablesError(this.names.table, { cause: error });
-        }
-        if (!RETRYABLE.has(code) || attempt >= 50) throw error instanceof Error && !(error instanceof RakitError) ? databaseError(error) : error;
-        await new Promise((r) => setTimeout(r, Math.min(200, 2 ** Math.min(attempt, 7)) * Math.random()));
-      }
-    }
+    return runSql(work, (error) => {
+      if (!missingTable(error)) return null;
+      this.opened.reset();
+      return new MissingTablesError(this.names.table, { cause: error });
+    });
   }
 
   async push(job: NewJob): Promise<PushResult> {

@@ -18,8 +18,8 @@
  * job runs at least once while its records survive.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { MemcacheClient } from 'memcache-client';
-import { idleSocketsLetGo } from './memcached-connection.ts';
+import type { MemcacheClient } from 'memcache-client';
+import { createMemcacheClient } from './memcached-connection.ts';
 import type { Clock } from '../clock.ts';
 import type {
   ClearableQueue, Driver, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
@@ -49,15 +49,7 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue, Res
 
   constructor(servers: string, prefix: string, readonly clock: Clock) {
     this.description = `memcached (${servers})`;
-    const list = servers.split(',').map((s) => s.trim()).filter(Boolean);
-    this.client = new MemcacheClient({
-      server: list.length === 1 ? list[0]! : { servers: list.map((server) => ({ server, maxConnections: 4 })) },
-      cmdTimeout: 5000,
-      noDelay: true,
-      ignoreNotStored: false,
-      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-    } as ConstructorParameters<typeof MemcacheClient>[0]);
-    idleSocketsLetGo(this.client);
+    this.client = createMemcacheClient(servers);
     this.mc = new Memcached(this.client, prefix);
     this.logs = new MemcachedLog(this.mc);
     this.claims = new MemcachedClaims(this.mc, this.logs, clock);

@@ -7,13 +7,12 @@
 import type { Knex } from 'knex';
 import type { Clock } from '../../core/clock.ts';
 import { describeConnection, sqlErrorCode } from '../../core/drivers/database-connection.ts';
+import { DUPLICATE, missingTable, runSql } from '../../core/drivers/database-sql.ts';
 import { ConnectionError, UsageError } from '../../core/errors.ts';
 import { scheduleTables } from '../migration.ts';
-import type { LockInfo, RunRecord, ScheduleStore } from '../store.ts';
+import { clearLocksVia, type LockInfo, type RunRecord, type ScheduleStore } from '../store.ts';
 
-const DUPLICATE = new Set(['ER_DUP_ENTRY', '23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
-const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', '40P01', '40001', 'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED']);
-const MISSING_TABLE = new Set(['ER_NO_SUCH_TABLE', '42P01']);
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ER_ACCESS_DENIED_ERROR', '28P01', '3D000']);
 
 interface LockRow { name: string; owner: string; acquired_at: number | string; expires_at: number | string }
 interface RunRow {
@@ -68,13 +67,8 @@ export class DatabaseScheduleStore implements ScheduleStore {
     return rows.map((r) => ({ name: r.name, owner: r.owner, acquiredAt: Number(r.acquired_at), expiresAt: Number(r.expires_at) }));
   }
 
-  async clearLocks(names?: string[]): Promise<LockInfo[]> {
-    const removed: LockInfo[] = [];
-    for (const lock of await this.locks()) {
-      if (names && !names.includes(lock.name)) continue;
-      if (await this.release(lock.name, lock.owner)) removed.push(lock);
-    }
-    return removed;
+  clearLocks(names?: string[]): Promise<LockInfo[]> {
+    return clearLocksVia(this, names);
   }
 
   async saveRun(run: RunRecord, keep: number): Promise<void> {
@@ -112,23 +106,14 @@ export class DatabaseScheduleStore implements ScheduleStore {
     }
   }
 
-  /** Runs a statement, retrying deadlocks and busy errors; a missing table or server gets advice. */
-  private async run<T>(work: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await work();
-      } catch (error) {
-        const code = sqlErrorCode(error);
-        const message = (error as Error).message ?? '';
-        if (MISSING_TABLE.has(code) || /no such table/i.test(message)) {
-          throw new UsageError(`The scheduler's tables (${this.t.claims}, ${this.t.locks}, ${this.t.runs}) are missing: run \`rakit schedule:table && rakit migrate\``, { cause: error });
-        }
-        if (['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ER_ACCESS_DENIED_ERROR', '28P01', '3D000'].includes(code)) {
-          throw new ConnectionError(`Cannot reach the database at ${describeConnection(this.knex.client.config)}: ${message} — start the server or fix DATABASE_URL / application/config/job.ts`, { cause: error });
-        }
-        if (!RETRYABLE.has(code) || attempt >= 50) throw error;
-        await new Promise((r) => setTimeout(r, Math.min(200, 2 ** Math.min(attempt, 7)) * Math.random()));
+  /** Runs a statement as the queue driver does; a missing table or an unreachable server gets advice. */
+  private run<T>(work: () => Promise<T>): Promise<T> {
+    return runSql(work, (error) => {
+      if (missingTable(error)) {
+        return new UsageError(`The scheduler's tables (${this.t.claims}, ${this.t.locks}, ${this.t.runs}) are missing: run \`rakit schedule:table && rakit migrate\``, { cause: error });
       }
-    }
+      if (!UNREACHABLE.has(sqlErrorCode(error))) return null;
+      return new ConnectionError(`Cannot reach the database at ${describeConnection(this.knex.client.config)}: ${(error as Error).message ?? ''} — start the server or fix DATABASE_URL / application/config/job.ts`, { cause: error });
+    });
   }
 }

@@ -16,6 +16,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Clock } from '../../core/clock.ts';
+import { writeAtomic } from '../../core/drivers/file-store.ts';
 import type { LockInfo, RunRecord, ScheduleStore } from '../store.ts';
 
 interface LockFile { name: string; owner: string; acquiredAt: number; expiresAt: number }
@@ -26,7 +27,8 @@ const code = (error: unknown) => (error as NodeJS.ErrnoException)?.code;
 export class FileScheduleStore implements ScheduleStore {
   readonly description: string;
   private readonly root: string;
-  private swept = false;
+  /** The claim folders this process has swept: each once, on its first claim. */
+  private readonly swept = new Set<string>();
 
   constructor(folder: string, private readonly clock: Clock) {
     this.root = path.join(folder, 'schedule');
@@ -37,8 +39,8 @@ export class FileScheduleStore implements ScheduleStore {
     const dir = path.join(this.root, 'claims', safe(task));
     await fs.mkdir(dir, { recursive: true });
     const now = this.clock.now();
-    if (!this.swept) {
-      this.swept = true;
+    if (!this.swept.has(dir)) {
+      this.swept.add(dir);
       await this.sweep(dir, now - keepMs);
     }
     try {
@@ -162,15 +164,16 @@ export class FileScheduleStore implements ScheduleStore {
     return (await this.current(name)).gen === gen;
   }
 
+  /** A whole file or none, synced to disk before it takes its name (the file driver's write). */
   private async writeAtomic(file: string, content: string): Promise<void> {
-    await fs.rename(await this.temp(content), file);
+    await fs.mkdir(path.join(this.root, 'tmp'), { recursive: true });
+    await writeAtomic(this.root, file, content);
   }
 
+  /** A synced file under tmp/ holding `content`, to be linked into place. */
   private async temp(content: string): Promise<string> {
-    const dir = path.join(this.root, 'tmp');
-    await fs.mkdir(dir, { recursive: true });
-    const file = path.join(dir, randomUUID());
-    await fs.writeFile(file, content);
+    const file = path.join(this.root, 'tmp', randomUUID());
+    await this.writeAtomic(file, content);
     return file;
   }
 }

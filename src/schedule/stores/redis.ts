@@ -11,7 +11,7 @@
 import type { Clock } from '../../core/clock.ts';
 import { createRedis, describeRedis, type RedisClient, type RedisSetting } from '../../core/drivers/redis-connection.ts';
 import { ConnectionError, coerceError } from '../../core/errors.ts';
-import type { LockInfo, RunRecord, ScheduleStore } from '../store.ts';
+import { clearLocksVia, type LockInfo, type RunRecord, type ScheduleStore } from '../store.ts';
 
 const ACQUIRE = `
 local v = redis.call('GET', KEYS[1])
@@ -96,13 +96,8 @@ export class RedisScheduleStore implements ScheduleStore {
     return out;
   }
 
-  async clearLocks(names?: string[]): Promise<LockInfo[]> {
-    const removed: LockInfo[] = [];
-    for (const lock of await this.locks()) {
-      if (names && !names.includes(lock.name)) continue;
-      if (await this.release(lock.name, lock.owner)) removed.push(lock);
-    }
-    return removed;
+  clearLocks(names?: string[]): Promise<LockInfo[]> {
+    return clearLocksVia(this, names);
   }
 
   async saveRun(run: RunRecord, keep: number): Promise<void> {
