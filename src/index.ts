@@ -1,5 +1,6 @@
 /**
- * The public API: `import { Jobable, Job, Event } from 'rakit'`.
+ * The public API: `import { Jobable, Job, Event, Schedule, defineConfig } from 'rakit'`, the
+ * errors a caller can meet, and the types of each.
  */
 export { Jobable, type JobClass, type JobContext } from './core/jobable.ts';
 export { Job, type JobRunOptions } from './core/job-facade.ts';
