@@ -43,12 +43,17 @@ export class FileScheduleStore implements ScheduleStore {
       this.swept.add(dir);
       await this.sweep(dir, now - keepMs);
     }
+    // Linked into place whole, so no racer's sweep ever reads a claim file still being written
+    // (an empty one read as claimed at 0 and swept, and a second claimer won).
+    const temp = await this.temp(`${now} ${owner}`);
     try {
-      await fs.writeFile(path.join(dir, String(tick)), `${now} ${owner}`, { flag: 'wx' });
+      await fs.link(temp, path.join(dir, String(tick)));
       return true;
     } catch (error) {
       if (code(error) === 'EEXIST') return false;
       throw error;
+    } finally {
+      await fs.unlink(temp).catch(() => undefined);
     }
   }
 
