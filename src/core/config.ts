@@ -50,6 +50,16 @@ export interface JobConfigInput {
   memcached?: string;
   /** Folder of the file driver. */
   file_path?: string;
+  /** Keep per-minute metrics (throughput, failures, wait and runtime) in the store, for the dashboard and /metrics. */
+  metrics?: boolean;
+  /** Hours of per-minute metrics kept. */
+  metrics_retention_hours?: number;
+  /** Password of the dashboard (env RAKIT_DASHBOARD_PASSWORD); required to serve it off 127.0.0.1 unless a token is set. */
+  dashboard_password?: string;
+  /** Bearer token for the dashboard's API and /metrics (env RAKIT_DASHBOARD_TOKEN). */
+  dashboard_token?: string;
+  /** Payload fields the dashboard shows masked (`***`), at any depth. */
+  dashboard_mask?: string[];
 }
 
 export interface JobConfig extends Required<Omit<JobConfigInput, 'backoff'>> {
@@ -77,6 +87,11 @@ export const DEFAULTS: Omit<JobConfig, 'root' | 'source'> = {
   prefix: 'rakit',
   memcached: '127.0.0.1:11211',
   file_path: 'storage/jobs',
+  metrics: true,
+  metrics_retention_hours: 24,
+  dashboard_password: '',
+  dashboard_token: '',
+  dashboard_mask: [],
 };
 
 /** Identity function that types a configuration object. */
@@ -121,6 +136,8 @@ export function resolveConfig(
   if (env.DATABASE_URL) given.database = env.DATABASE_URL;
   if (env.REDIS_URL) given.redis = env.REDIS_URL;
   if (env.MEMCACHED_SERVERS) given.memcached = env.MEMCACHED_SERVERS;
+  if (env.RAKIT_DASHBOARD_PASSWORD) given.dashboard_password = env.RAKIT_DASHBOARD_PASSWORD;
+  if (env.RAKIT_DASHBOARD_TOKEN) given.dashboard_token = env.RAKIT_DASHBOARD_TOKEN;
   const config = { ...DEFAULTS, ...stripUndefined(given), root, source } as JobConfig;
   const bad = (key: string, want: string): never => {
     throw new ConfigError(`${source}: "${key}" must be ${want}, got ${JSON.stringify(config[key as keyof JobConfig])}`);
@@ -135,7 +152,10 @@ export function resolveConfig(
   }
   if (config.max_retries < 1) bad('max_retries', 'at least 1 (it counts every attempt)');
   if (typeof config.timeout !== 'number' || !(config.timeout > 0)) bad('timeout', 'a number of seconds > 0');
-  if (typeof config.logging !== 'boolean') bad('logging', 'true or false');
+  for (const key of ['logging', 'metrics'] as const) if (typeof config[key] !== 'boolean') bad(key, 'true or false');
+  if (typeof config.metrics_retention_hours !== 'number' || !(config.metrics_retention_hours > 0)) bad('metrics_retention_hours', 'a number of hours > 0');
+  for (const key of ['dashboard_password', 'dashboard_token'] as const) if (typeof config[key] !== 'string') bad(key, 'a string');
+  if (!Array.isArray(config.dashboard_mask) || !config.dashboard_mask.every((f) => typeof f === 'string' && f !== '')) bad('dashboard_mask', 'a list of payload field names');
   if (config.backoff !== null && !isBackoff(config.backoff)) bad('backoff', 'seconds ≥ 0, or a list of them');
   if (typeof config.timezone !== 'string') bad('timezone', 'an IANA timezone name');
   try {

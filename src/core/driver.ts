@@ -74,6 +74,8 @@ export interface ReserveRequest {
   names: readonly string[] | null;
   /** At most this many jobs (the worker's free slots). */
   limit: number;
+  /** Paused queues (admin-store.ts): nothing is claimed from them, whether `queues` names them or not. */
+  paused?: readonly string[];
   leases: Leases;
   /** Where a claim reports what it could not undo (an extra job it could not give back). */
   logger?: Pick<Logger, 'warn'>;
@@ -184,3 +186,6 @@ export interface RestartSignal {
 
 /** A driver as the runtime holds it: the contract, the capabilities every driver has, and those some have. */
 export type FullDriver = Driver & FailedStore & ClearableQueue & RestartSignal & Partial<WakingQueue> & Partial<BatchingQueue>;
+
+/** A driver with the dashboard's capabilities (admin-store.ts). */
+export type AdminDriver = FullDriver & import('./admin-store.ts').AdminStore;

@@ -7,6 +7,7 @@
  * either claims from every queue in one step (`claimOldest`: one query on the database), or lists
  * its queues: then each queue is claimed from at once, the oldest jobs are kept and the rest are
  * given back at once, without counting their attempt.
+ * Paused queues (`request.paused`) are skipped on every path; `claimOldest` must skip them itself.
  */
 import { coerceError } from './errors.ts';
 import type { ReleaseOptions, ReserveRequest, ReservedJob } from './driver.ts';
@@ -33,9 +34,11 @@ export type QueueClaimer = ClaimsOldestFirst | ListsQueues;
 /** Claims up to `request.limit` due jobs: strict priority over `request.queues`, or every queue oldest first. */
 export async function reserveInOrder(claimer: QueueClaimer, request: ReserveRequest): Promise<ReservedJob[]> {
   if (request.limit <= 0) return [];
+  const paused = request.paused ?? [];
   if (request.queues) {
     const claimed: ReservedJob[] = [];
     for (const queue of request.queues) {
+      if (paused.includes(queue)) continue;
       const want = request.limit - claimed.length;
       if (want <= 0) break;
       claimed.push(...(await claimer.claimFrom(queue, want, request)));
@@ -43,7 +46,7 @@ export async function reserveInOrder(claimer: QueueClaimer, request: ReserveRequ
     return claimed;
   }
   if ('claimOldest' in claimer) return claimer.claimOldest(request);
-  const queues = await claimer.queueNames();
+  const queues = (await claimer.queueNames()).filter((queue) => !paused.includes(queue));
   if (queues.length <= 1) return queues.length === 0 ? [] : claimer.claimFrom(queues[0]!, request.limit, request);
   const all = (await Promise.all(queues.map((queue) => claimer.claimFrom(queue, request.limit, request)))).flat().sort(compareDue);
   const extras = all.splice(request.limit);
