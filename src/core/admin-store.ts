@@ -135,13 +135,19 @@ export interface MetricSample {
   buckets: number[];
 }
 
+/**
+ * The minute under which all-time totals are kept (each flush adds its samples there too), so
+ * Prometheus counters only ever grow. Never pruned.
+ */
+export const TOTALS_MINUTE = 0;
+
 /** Per-minute metrics kept in the queue store, with bounded retention. */
 export interface MetricsStore {
   /** Adds each sample to the stored one of its (minute, queue, name), atomically per sample, from any number of writers. */
   addMetrics(samples: readonly MetricSample[]): Promise<void>;
-  /** Samples with `from <= minute < to`, one per (minute, queue, name), sorted by minute. */
+  /** Samples with `from <= minute < to`, one per (minute, queue, name), sorted by minute, then queue, then name. */
   readMetrics(from: number, to: number): Promise<MetricSample[]>;
-  /** Drops samples of minutes before `before`; returns how many. */
+  /** Drops samples of minutes before `before`, never those of TOTALS_MINUTE; returns how many. */
   pruneMetrics(before: number): Promise<number>;
 }
 
