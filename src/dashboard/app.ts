@@ -1,0 +1,53 @@
+/**
+ * The dashboard as a Hono app: security headers, sign-in, form protection, the shipped assets
+ * and one module of routes per page. `dashboardApp` builds it over an opened Dashboard.
+ */
+import { Hono } from 'hono';
+import { html } from 'hono/html';
+import { HTTPException } from 'hono/http-exception';
+import { secureHeaders } from 'hono/secure-headers';
+import { asset } from './assets.ts';
+import { authenticate, loginRoutes } from './auth.ts';
+import type { Dashboard, DashboardEnv } from './context.ts';
+import { protectPosts } from './csrf.ts';
+import { page } from './layout.ts';
+import { failedRoutes } from './pages/failed.ts';
+import { jobsRoutes } from './pages/jobs.ts';
+import { locksRoutes } from './pages/locks.ts';
+import { overviewRoutes } from './pages/overview.ts';
+import { scheduleRoutes } from './pages/schedule.ts';
+import { workersRoutes } from './pages/workers.ts';
+import { Sessions } from './session.ts';
+
+export function dashboardApp(d: Dashboard): Hono<DashboardEnv> {
+  const sessions = new Sessions(d.config, d.basePath);
+  const app = new Hono<DashboardEnv>().basePath(d.basePath || '/');
+  app.use(secureHeaders({
+    contentSecurityPolicy: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], frameAncestors: ["'none'"], formAction: ["'self'"] },
+    referrerPolicy: 'same-origin',
+  }));
+  app.use(authenticate(d, sessions));
+  app.use(protectPosts(d, sessions));
+
+  app.get('/assets/:name', (c) => {
+    const found = asset(c.req.param('name'));
+    if (!found) return c.notFound();
+    c.header('Cache-Control', 'public, max-age=3600');
+    return c.body(found.body, 200, { 'Content-Type': found.type });
+  });
+  loginRoutes(app, d, sessions);
+  overviewRoutes(app, d);
+  jobsRoutes(app, d);
+  failedRoutes(app, d);
+  workersRoutes(app, d);
+  locksRoutes(app, d);
+  scheduleRoutes(app, d);
+
+  app.notFound((c) => page(c, d, 'Not found', html`<p>There is no such page.</p>`, 404));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) return error.getResponse();
+    console.error(`rakit dashboard: ${c.req.method} ${c.req.path}: ${error.stack ?? error.message}`);
+    return c.text(`The dashboard could not answer: ${error.message}`, 500);
+  });
+  return app;
+}
