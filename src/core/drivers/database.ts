@@ -8,7 +8,9 @@
  * retried here and never reach a job. Times are epoch-ms integers (UTC).
  */
 import type { Knex } from 'knex';
-import type { JobPage, JobQuery, JobSummary, OverlapLock, PausableQueue } from '../admin-store.ts';
+import type {
+  AdminStore, JobPage, JobQuery, JobSummary, MetricSample, OverlapLock, WorkerBeat, WorkerEnd, WorkerRecord,
+} from '../admin-store.ts';
 import type { Clock } from '../clock.ts';
 import { UsageError } from '../errors.ts';
 import type {
@@ -21,15 +23,17 @@ import { DatabaseAdminJobs } from './database-admin-jobs.ts';
 import { DatabaseClaims } from './database-claim.ts';
 import { describeConnection, sqlErrorCode } from './database-connection.ts';
 import { DatabaseFailedStore } from './database-failed.ts';
+import { DatabaseMetrics } from './database-metrics.ts';
 import { supportsSkipLocked } from './database-mysql-claim.ts';
 import { DatabasePausedQueues } from './database-paused.ts';
+import { DatabaseWorkers } from './database-workers.ts';
 import { DUPLICATE, missingTable, runSql, type Dialect, type SqlStore, type TableNames } from './database-sql.ts';
 import { LazyOpen } from './lazy-open.ts';
 
 export type { TableNames } from './database-sql.ts';
 
 
-export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, SqlStore, ClaimsOldestFirst, PausableQueue {
+export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, SqlStore, ClaimsOldestFirst, AdminStore {
   readonly description: string;
   readonly dialect: Dialect;
   skipLocked = false;
@@ -39,6 +43,8 @@ export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, Clear
   private readonly failed = new DatabaseFailedStore(this);
   private readonly jobs = new DatabaseAdminJobs(this);
   private readonly paused = new DatabasePausedQueues(this);
+  private readonly workers = new DatabaseWorkers(this);
+  private readonly metrics = new DatabaseMetrics(this);
 
   constructor(
     readonly knex: Knex,
@@ -263,6 +269,12 @@ export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, Clear
   pauseQueue(queue: string): Promise<void> { return this.paused.pauseQueue(queue); }
   resumeQueue(queue: string): Promise<boolean> { return this.paused.resumeQueue(queue); }
   pausedQueues(): Promise<string[]> { return this.paused.pausedQueues(); }
+  beat(beat: WorkerBeat): Promise<void> { return this.workers.beat(beat); }
+  workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> { return this.workers.workerStopped(id, end, at); }
+  listWorkers(now: number): Promise<WorkerRecord[]> { return this.workers.listWorkers(now); }
+  addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.metrics.addMetrics(samples); }
+  readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.metrics.readMetrics(from, to); }
+  pruneMetrics(before: number): Promise<number> { return this.metrics.pruneMetrics(before); }
 
   async close(): Promise<void> {
     await this.knex.destroy();
