@@ -50,7 +50,7 @@ export interface DashboardEnv {
 }
 
 const CAPABILITIES = ['listJobs', 'getJob', 'cancelJob', 'runJobNow', 'pauseQueue', 'resumeQueue', 'pausedQueues',
-  'listWorkers', 'readMetrics', 'listOverlapLocks', 'releaseOverlapLock'] as const;
+  'listWorkers', 'listOverlapLocks', 'releaseOverlapLock'] as const;
 
 /** The app's runtime and scheduler, checked for what the dashboard needs. */
 export async function openDashboard(options: DashboardOptions = {}): Promise<Dashboard> {

@@ -90,7 +90,7 @@ export function failedRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
     if (run.finishedAt === null) c.header('Refresh', '1');
     return page(c, d, `Retrying ${run.by === 'queue' ? 'queue' : 'job'} ${run.value}`, html`
       <progress max="${Math.max(run.total, 1)}" value="${run.total === 0 ? 1 : run.handled}" aria-label="progress"></progress>
-      <p class="progress-text" data-finished="${run.finishedAt !== null}">${run.handled} of ${run.total} handled (${percent}%) in ${duration(took)}${run.finishedAt === null ? '…' : '.'}</p>
+      <p class="progress-text" data-finished="${String(run.finishedAt !== null)}">${run.handled} of ${run.total} handled (${percent}%) in ${duration(took)}${run.finishedAt === null ? '…' : '.'}</p>
       <dl class="facts"><dt>Queued again</dt><dd>${run.retried}</dd>
         <dt>Left failed (overlap key held)</dt><dd>${run.overlapping}</dd><dt>Gone meanwhile</dt><dd>${run.missing}</dd></dl>
       ${run.error ? html`<p class="error">Stopped: ${run.error}</p>` : ''}

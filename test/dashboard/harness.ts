@@ -1,0 +1,141 @@
+/**
+ * A dashboard over a store with real jobs in it, and a real browser to look at it: an app
+ * (test/helpers/app.ts) whose jobs were dispatched and run by the real binary (done, retried,
+ * failed, scheduled, overlapping, paused), schedule runs and a held schedule lock, then
+ * `rakit job:dashboard` serving it, and headless Chromium.
+ */
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { expect } from 'vitest';
+import type { AdminDriver } from '../../src/core/driver.ts';
+import { configure, closeRuntime } from '../../src/core/runtime.ts';
+import { openScheduleStore } from '../../src/schedule/stores/index.ts';
+import { makeApp, type TestApp } from '../helpers/app.ts';
+
+export const SCREENSHOTS = path.resolve(import.meta.dirname, '..', '..', 'docs', 'screenshots');
+
+const SCHEDULE = `import { Schedule } from 'rakit';
+Schedule.job('record', { tag: 'nightly' }).dailyAt('23:00').name('nightly-report');
+Schedule.call(() => undefined).name('heartbeat').everyMinute();
+Schedule.call(() => { throw new Error('the mail server said no'); }).name('mail-digest').everyMinute();
+`;
+
+const DISPATCH = `
+import { Job } from 'rakit';
+import Record from './application/jobs/Record.ts';
+import Flaky from './application/jobs/Flaky.ts';
+import AlwaysFails from './application/jobs/AlwaysFails.ts';
+await Record.dispatch({ tag: 'welcome' }).onQueue('high');
+await Record.dispatch({ tag: 'report' });
+await Flaky.dispatch({});
+await AlwaysFails.dispatch({ account: { email: 'ada@example.com', password: 'hunter2' } });
+await AlwaysFails.dispatch({ n: 2 }).onQueue('low');
+await AlwaysFails.dispatch({ n: 3 }).onQueue('low');
+await Job.close();
+`;
+
+const PENDING = `
+import { Job } from 'rakit';
+import Record from './application/jobs/Record.ts';
+const later = new Date(Date.now() + 3_600_000);
+console.log(JSON.stringify([
+  await Record.dispatch({ tag: 'later', token: 'abc', user: { password: 'hunter2' } }, later),
+  await Record.dispatch({ tag: 'invoice-2026-11' }, later).withoutOverlapping(),
+  await Record.dispatch({ tag: 'invoice-2026-11' }, later).withoutOverlapping(),
+  await Record.dispatch({ tag: 'cleanup' }, new Date(Date.now() + 7_200_000)).onQueue('low'),
+  await Record.dispatch({ tag: 'ready-1' }).onQueue('mail'),
+  await Record.dispatch({ tag: 'ready-2' }).onQueue('mail'),
+]));
+await Job.close();
+`;
+
+export interface Fixture {
+  app: TestApp;
+  config: Record<string, unknown>;
+  /** The pending jobs' ids, in PENDING's order (the skipped overlap is null). */
+  pending: (string | null)[];
+}
+
+/** An app over `storeConfig` with the jobs, runs and locks described above. */
+export async function fixtureApp(storeConfig: Record<string, unknown>, migrate: boolean): Promise<Fixture> {
+  const config = { ...storeConfig, backoff: 0, sleep_ms: 50, dashboard_mask: ['password', 'token'] };
+  const app = makeApp(config);
+  app.write('application/schedule.ts', SCHEDULE);
+  if (migrate) for (const args of [['job:table'], ['schedule:table'], ['migrate']]) expect((await app.rakit(args)).code).toBe(0);
+  const ran = await app.script('dispatch.ts', DISPATCH);
+  expect(ran.code, ran.stderr).toBe(0);
+  const worker = await app.rakit(['job:runall', '--queue=high,default,low', '--stop-when-empty']);
+  expect(worker.code, worker.stderr).toBe(0);
+  const pending = await app.script('pending.ts', PENDING);
+  expect(pending.code, pending.stderr).toBe(0);
+  const ids = (JSON.parse(pending.stdout.trim().split('\n').at(-1)!) as { id?: string }[]).map((r) => r.id ?? null);
+  expect((await app.rakit(['schedule:run'])).code).toBe(0);
+  // A run that never ended holds its task's lock (as a killed one leaves it).
+  const rt = await configure(config, { root: app.dir });
+  await (rt.driver as AdminDriver).pauseQueue('mail');
+  const store = await openScheduleStore(rt.config, rt.clock);
+  expect(await store.acquire('overlap:nightly-report', 'run-7f3a', 3_600_000)).toBe(true);
+  await store.close();
+  await closeRuntime();
+  return { app, config, pending: ids };
+}
+
+/** `n` more failed jobs on `queue`, failed by the real worker. */
+export async function failMore(fixture: Fixture, queue: string, n: number): Promise<void> {
+  const dispatched = await fixture.app.script('more.ts', `import AlwaysFails from './application/jobs/AlwaysFails.ts';
+for (let i = 0; i < ${n}; i++) await AlwaysFails.dispatch({ i }).onQueue('${queue}');
+`);
+  expect(dispatched.code, dispatched.stderr).toBe(0);
+  const worker = await fixture.app.rakit(['job:runall', `--queue=${queue}`, '--stop-when-empty']);
+  expect(worker.code, worker.stderr).toBe(0);
+}
+
+/** The app's own driver, as the dashboard sees the store. */
+export async function driverOf(fixture: Fixture): Promise<AdminDriver> {
+  return (await configure(fixture.config, { root: fixture.app.dir })).driver as AdminDriver;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface Served {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** `rakit job:dashboard` in the app, once it says it listens. */
+export async function serve(app: TestApp, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Served> {
+  const port = await freePort();
+  const child = app.spawnRakit(['job:dashboard', '--port', String(port), ...args], env);
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      output += d;
+      if (output.includes('Dashboard on')) resolve();
+    });
+    child.stderr!.on('data', (d) => (output += d));
+    child.on('close', (code) => reject(new Error(`job:dashboard exited ${code}: ${output}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.removeAllListeners('close');
+      const closed = new Promise((resolve) => child.on('close', resolve));
+      child.kill('SIGTERM');
+      await closed;
+    },
+  };
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}
