@@ -1,16 +1,16 @@
 /**
  * The dashboard as a Hono app: security headers, sign-in, form protection, the shipped assets
- * and one module of routes per page. `dashboardApp` builds it over an opened Dashboard.
+ * one module of routes per page, and the metrics routes (metrics/). `dashboardApp` builds it over an opened Dashboard.
  */
 import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
-import { asset } from './assets.ts';
 import { authenticate, loginRoutes } from './auth.ts';
 import type { Dashboard, DashboardEnv } from './context.ts';
 import { protectPosts } from './csrf.ts';
 import { page } from './layout.ts';
+import { metricsRoutes } from './metrics/routes.ts';
 import { failedRoutes } from './pages/failed.ts';
 import { jobsRoutes } from './pages/jobs.ts';
 import { locksRoutes } from './pages/locks.ts';
@@ -29,12 +29,8 @@ export function dashboardApp(d: Dashboard): Hono<DashboardEnv> {
   app.use(authenticate(d, sessions));
   app.use(protectPosts(d, sessions));
 
-  app.get('/assets/:name', (c) => {
-    const found = asset(c.req.param('name'));
-    if (!found) return c.notFound();
-    c.header('Cache-Control', 'public, max-age=3600');
-    return c.body(found.body, 200, { 'Content-Type': found.type });
-  });
+  // The stylesheet and chart assets, /metrics and /api/series.
+  metricsRoutes(app, { driver: d.driver, config: d.config, now: () => d.clock.now() });
   loginRoutes(app, d, sessions);
   overviewRoutes(app, d);
   jobsRoutes(app, d);

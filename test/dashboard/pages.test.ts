@@ -52,7 +52,7 @@ describe('the dashboard over SQLite', () => {
     await expect(row('mail').locator('td').nth(1).innerText()).resolves.toBe('2');
     await expect(row('mail').innerText()).resolves.toContain('paused');
     await expect(row('default').innerText()).resolves.toContain('running');
-    await expect(page.locator('#charts').count()).resolves.toBe(1);
+    await expect(page.locator('#rakit-charts').count()).resolves.toBe(1);
   });
 
   it('Jobs lists the pending jobs, searches them, and masks payload fields at any depth', async () => {

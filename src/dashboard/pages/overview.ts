@@ -7,6 +7,7 @@ import { html } from 'hono/html';
 import type { QueueStats } from '../../core/driver.ts';
 import type { Dashboard, DashboardEnv } from '../context.ts';
 import { action, done, hidden, link, page, table } from '../layout.ts';
+import { chartsPanel } from '../metrics/panel.ts';
 
 export function overviewRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
   app.get('/', async (c) => {
@@ -36,10 +37,7 @@ export function overviewRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
       ${d.readOnly ? '' : html`<form method="post" action="${link(d, '/queues/pause')}" class="row">${hidden(c)}
         <label>Pause a queue by name <input name="queue" required placeholder="queue"></label><button>Pause</button></form>`}
       <h2>Throughput</h2>
-      <!-- CHARTS: the per-minute charts (throughput, failures, wait time, runtime, p50/p95 per job) mount here. -->
-      <section id="charts" class="charts" data-series="${link(d, '/api/series')}">
-        <p class="empty">Charts of the last hours appear here.</p>
-      </section>`);
+      ${chartsPanel({ base: d.basePath })}`);
   });
 
   app.post('/queues/pause', async (c) => {
