@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { expect } from 'vitest';
+import { RUNTIME_BUCKETS_MS } from '../../src/core/admin-store.ts';
 import type { AdminDriver } from '../../src/core/driver.ts';
 import { configure, closeRuntime } from '../../src/core/runtime.ts';
 import { openScheduleStore } from '../../src/schedule/stores/index.ts';
@@ -73,12 +74,31 @@ export async function fixtureApp(storeConfig: Record<string, unknown>, migrate: 
   expect((await app.rakit(['schedule:run'])).code).toBe(0);
   // A run that never ended holds its task's lock (as a killed one leaves it).
   const rt = await configure(config, { root: app.dir });
-  await (rt.driver as AdminDriver).pauseQueue('mail');
+  const admin = rt.driver as AdminDriver;
+  await admin.pauseQueue('mail');
+  await workersAndMetrics(admin, Date.now());
   const store = await openScheduleStore(rt.config, rt.clock);
   expect(await store.acquire('overlap:nightly-report', 'run-7f3a', 3_600_000)).toBe(true);
   await store.close();
   await closeRuntime();
   return { app, config, pending: ids };
+}
+
+/** A live worker on another host, one that crashed, and an hour of per-minute metrics. */
+async function workersAndMetrics(admin: AdminDriver, now: number): Promise<void> {
+  const live = { id: `web-1:4242:${now - 3_600_000}`, host: 'web-1', pid: 4242, queues: ['high', 'default', 'low'], startedAt: now - 3_600_000, beatAt: now - 1_000, done: 1_204, failed: 3 };
+  await admin.beat({ ...live, running: [{ id: '1', name: 'generate-report', queue: 'default', startedAt: now - 4_000 }] });
+  const crashed = { id: `web-2:977:${now - 7_200_000}`, host: 'web-2', pid: 977, queues: null, running: [], startedAt: now - 7_200_000, beatAt: now - 60_000, done: 310, failed: 1 };
+  await admin.beat(crashed);
+  await admin.workerStopped(crashed.id, 'crash', now - 55_000);
+  const minute = Math.floor(now / 60_000) * 60_000;
+  await admin.addMetrics(Array.from({ length: 60 }, (_, i) => {
+    const done = 20 + Math.round(10 * Math.sin(i / 6)) + (i % 7);
+    const buckets = RUNTIME_BUCKETS_MS.map(() => 0).concat(0);
+    buckets[4] = Math.round(done * 0.6);
+    buckets[6] = done - buckets[4]!;
+    return { minute: minute - (60 - i) * 60_000, queue: 'default', name: 'record', done, failed: i % 11 === 0 ? 2 : 0, retried: i % 5 === 0 ? 1 : 0, runtimeMs: done * 180, waitMs: done * (40 + (i % 9) * 15), buckets };
+  }));
 }
 
 /** `n` more failed jobs on `queue`, failed by the real worker. */

@@ -78,9 +78,11 @@ describe('the dashboard over SQLite', () => {
     expect(JSON.parse(await page.locator('pre.payload').innerText())).toEqual({ account: { email: 'ada@example.com', password: '***' } });
   });
 
-  it('Workers renders its live and stopped lists', async () => {
+  it('Workers shows the live workers with their running jobs, and the stopped ones with why', async () => {
     await open('/workers', 'workers');
-    await expect(page.locator('h2').allInnerTexts()).resolves.toEqual(['Live (0)', 'Recently stopped']);
+    const live = page.locator('tr[data-worker^="web-1:4242:"]');
+    await expect(live.innerText()).resolves.toMatch(/web-1\s+4242\s+high, default, low\s+generate-report on default/);
+    await expect(page.locator('tr[data-worker^="web-2:977:"]').innerText()).resolves.toContain('crashed');
   });
 
   it('Locks shows the held overlap key and schedule lock with holder and age', async () => {
