@@ -84,10 +84,18 @@ export async function fixtureApp(storeConfig: Record<string, unknown>, migrate: 
   return { app, config, pending: ids };
 }
 
-/** A live worker on another host, one that crashed, and an hour of per-minute metrics. */
+/** The beat of a worker on another host, running a report (beat again within LIVE_WITHIN_MS to keep it live). */
+export async function beatWeb1(admin: AdminDriver, now: number): Promise<void> {
+  const startedAt = Math.floor(now / 86_400_000) * 86_400_000;
+  await admin.beat({
+    id: `web-1:4242:${startedAt}`, host: 'web-1', pid: 4242, queues: ['high', 'default', 'low'], startedAt, beatAt: now, done: 1_204, failed: 3,
+    running: [{ id: '1', name: 'generate-report', queue: 'default', startedAt: now - 4_000 }],
+  });
+}
+
+/** A worker on another host, one that crashed, and an hour of per-minute metrics. */
 async function workersAndMetrics(admin: AdminDriver, now: number): Promise<void> {
-  const live = { id: `web-1:4242:${now - 3_600_000}`, host: 'web-1', pid: 4242, queues: ['high', 'default', 'low'], startedAt: now - 3_600_000, beatAt: now - 1_000, done: 1_204, failed: 3 };
-  await admin.beat({ ...live, running: [{ id: '1', name: 'generate-report', queue: 'default', startedAt: now - 4_000 }] });
+  await beatWeb1(admin, now);
   const crashed = { id: `web-2:977:${now - 7_200_000}`, host: 'web-2', pid: 977, queues: null, running: [], startedAt: now - 7_200_000, beatAt: now - 60_000, done: 310, failed: 1 };
   await admin.beat(crashed);
   await admin.workerStopped(crashed.id, 'crash', now - 55_000);

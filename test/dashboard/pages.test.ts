@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminDriver } from '../../src/core/driver.ts';
 import { closeRuntime } from '../../src/core/runtime.ts';
-import { SCREENSHOTS, driverOf, failMore, fixtureApp, launchBrowser, serve, type Fixture, type Served } from './harness.ts';
+import { SCREENSHOTS, beatWeb1, driverOf, failMore, fixtureApp, launchBrowser, serve, type Fixture, type Served } from './harness.ts';
 
 describe('the dashboard over SQLite', () => {
   let scratch: string;
@@ -79,6 +79,7 @@ describe('the dashboard over SQLite', () => {
   });
 
   it('Workers shows the live workers with their running jobs, and the stopped ones with why', async () => {
+    await beatWeb1(driver, Date.now());
     await open('/workers', 'workers');
     const live = page.locator('tr[data-worker^="web-1:4242:"]');
     await expect(live.innerText()).resolves.toMatch(/web-1\s+4242\s+high, default, low\s+generate-report on default/);
