@@ -13,10 +13,13 @@ import type {
 } from '../driver.ts';
 import { leaseFor } from '../driver.ts';
 import { reserveInOrder, type ListsQueues } from '../queue-policy.ts';
+import type { BrowsableQueue, JobPage, JobQuery, JobSummary, PausableQueue } from '../admin-store.ts';
 import { LazyOpen } from './lazy-open.ts';
+import { RedisAdminJobs } from './redis-admin-jobs.ts';
 import { ACK_COMMAND, CLAIM_COMMAND, PUSH_COMMAND, createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
 import { RedisFailedStore, type RedisKeys } from './redis-failed.ts';
 import * as scripts from './redis-scripts.ts';
+import { RedisPausedQueues } from './redis-paused.ts';
 import { RedisWake } from './redis-wake.ts';
 import { batchesBy } from './shared.ts';
 
@@ -40,7 +43,8 @@ const SCRIPTS: [keyof Scripted, string, number][] = [
   ['rakitClear', scripts.CLEAR, 4],
 ];
 
-export class RedisDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, WakingQueue, RedisKeys {
+export class RedisDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, WakingQueue, RedisKeys,
+  BrowsableQueue, PausableQueue {
   readonly description: string;
   readonly redis: RedisClient;
   /** The same client, typed with the scripts. */
@@ -50,6 +54,8 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
   private readonly knownQueues = new Set<string>();
   private readonly wake: RedisWake;
   private readonly failed: RedisFailedStore;
+  private readonly jobs: RedisAdminJobs;
+  private readonly paused: RedisPausedQueues;
 
   constructor(
     setting: RedisSetting,
@@ -70,6 +76,8 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
     }, { what: `reach Redis at ${this.description.replace(/^redis /, '')}`, fix: 'start Redis or fix REDIS_URL / application/config/job.ts' });
     this.wake = new RedisWake(this.redis, prefix, clock, () => this.queues());
     this.failed = new RedisFailedStore(this);
+    this.jobs = new RedisAdminJobs(this);
+    this.paused = new RedisPausedQueues(this.redis, `${prefix}:paused`, () => this.open());
   }
 
   k(queue: string, part: string): string {
@@ -147,7 +155,7 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
       const [name, createdAt, overlapKey, payload] = scripts.parseRecord(String(r[i + 1]));
       jobs.push({
         id: `${queue}/${Number(r[i])}`, name, queue, payload, attempts: Number(r[i + 2]), scheduledAt: Number(r[i + 3]),
-        createdAt, overlapKey, token, reservedUntil: now + leaseFor(leases, name),
+        createdAt, overlapKey, token: `${token}@${String(r[i + 3])}`, reservedUntil: now + leaseFor(leases, name),
       });
     }
     return { held, jobs };
@@ -224,21 +232,18 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
     return n;
   }
 
-  listFailed(limit?: number): Promise<FailedJob[]> {
-    return this.failed.listFailed(limit);
-  }
+  listFailed(limit?: number): Promise<FailedJob[]> { return this.failed.listFailed(limit); }
+  retryFailed(ids: readonly string[]): Promise<RetryResult> { return this.failed.retryFailed(ids); }
+  forgetFailed(id: string): Promise<boolean> { return this.failed.forgetFailed(id); }
+  flushFailed(olderThanMs: number | null): Promise<number> { return this.failed.flushFailed(olderThanMs); }
 
-  retryFailed(ids: readonly string[]): Promise<RetryResult> {
-    return this.failed.retryFailed(ids);
-  }
-
-  forgetFailed(id: string): Promise<boolean> {
-    return this.failed.forgetFailed(id);
-  }
-
-  flushFailed(olderThanMs: number | null): Promise<number> {
-    return this.failed.flushFailed(olderThanMs);
-  }
+  listJobs(query: JobQuery): Promise<JobPage> { return this.jobs.listJobs(query); }
+  getJob(id: string): Promise<JobSummary | null> { return this.jobs.getJob(id); }
+  cancelJob(id: string): Promise<boolean> { return this.jobs.cancelJob(id); }
+  runJobNow(id: string): Promise<boolean> { return this.jobs.runJobNow(id); }
+  pauseQueue(queue: string): Promise<void> { return this.paused.pauseQueue(queue); }
+  resumeQueue(queue: string): Promise<boolean> { return this.paused.resumeQueue(queue); }
+  pausedQueues(): Promise<string[]> { return this.paused.pausedQueues(); }
 
   /** Resolves on a wake message for one of `queues`, after `ms`, or on abort. */
   waitForJob(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {
