@@ -21,7 +21,7 @@ interface Scripted {
 }
 
 /** What PEEK read of one job: its record (or header line), scores, attempts and token, null where none. */
-type Peeked = [rec: string | null, pending: string | null, reserved: string | null, att: string | null, tok: string | null];
+export type Peeked = [rec: string | null, pending: string | null, reserved: string | null, att: string | null, tok: string | null];
 
 /** A job's place in the claim order, before its record is read. */
 interface Entry {
@@ -154,7 +154,8 @@ export class RedisAdminJobs implements BrowsableQueue {
     return page.map((e) => jobs.get(e.id)).filter((job): job is JobSummary => !!job);
   }
 
-  private async peek(queue: string, members: readonly string[], whole: boolean): Promise<Peeked[]> {
+  /** What is stored of each job: its whole record, or its header line only (`whole` false). */
+  async peek(queue: string, members: readonly string[], whole: boolean): Promise<Peeked[]> {
     const k = (part: string) => this.store.k(queue, part);
     const flat = await this.lua.rakitPeek(k('pending'), k('reserved'), k('att'), k('tok'), this.store.jobPrefix(queue), whole ? '1' : '0', ...members);
     return members.map((_, i) => flat.slice(i * 5, i * 5 + 5) as Peeked);
@@ -162,7 +163,7 @@ export class RedisAdminJobs implements BrowsableQueue {
 }
 
 /** The job as the Jobs page shows it, from what PEEK read; null when it is not pending. */
-function judge(queue: string, m: string, [rec, pending, reserved, att, tok]: Peeked, now: number): JobSummary | null {
+export function judge(queue: string, m: string, [rec, pending, reserved, att, tok]: Peeked, now: number): JobSummary | null {
   if (rec === null) return null;
   const [name, createdAt, overlapKey, payload] = parseRecord(rec);
   const job = { id: idOf(queue, m), name, queue, payload, attempts: Number(att ?? 0), createdAt, overlapKey };

@@ -13,14 +13,19 @@ import type {
 } from '../driver.ts';
 import { leaseFor } from '../driver.ts';
 import { reserveInOrder, type ListsQueues } from '../queue-policy.ts';
-import type { BrowsableQueue, JobPage, JobQuery, JobSummary, PausableQueue } from '../admin-store.ts';
+import type {
+  AdminStore, JobPage, JobQuery, JobSummary, MetricSample, OverlapLock, WorkerBeat, WorkerEnd, WorkerRecord,
+} from '../admin-store.ts';
 import { LazyOpen } from './lazy-open.ts';
 import { RedisAdminJobs } from './redis-admin-jobs.ts';
 import { ACK_COMMAND, CLAIM_COMMAND, PUSH_COMMAND, createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
 import { RedisFailedStore, type RedisKeys } from './redis-failed.ts';
-import * as scripts from './redis-scripts.ts';
+import { RedisLocks } from './redis-locks.ts';
+import { RedisMetrics } from './redis-metrics.ts';
 import { RedisPausedQueues } from './redis-paused.ts';
+import * as scripts from './redis-scripts.ts';
 import { RedisWake } from './redis-wake.ts';
+import { RedisWorkers } from './redis-workers.ts';
 import { batchesBy } from './shared.ts';
 
 /** The scripts as the client's custom commands (defineCommand): keys first, then arguments. */
@@ -43,8 +48,7 @@ const SCRIPTS: [keyof Scripted, string, number][] = [
   ['rakitClear', scripts.CLEAR, 4],
 ];
 
-export class RedisDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, WakingQueue, RedisKeys,
-  BrowsableQueue, PausableQueue {
+export class RedisDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, WakingQueue, RedisKeys, AdminStore {
   readonly description: string;
   readonly redis: RedisClient;
   /** The same client, typed with the scripts. */
@@ -56,6 +60,9 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
   private readonly failed: RedisFailedStore;
   private readonly jobs: RedisAdminJobs;
   private readonly paused: RedisPausedQueues;
+  private readonly locks: RedisLocks;
+  private readonly workers: RedisWorkers;
+  private readonly metrics: RedisMetrics;
 
   constructor(
     setting: RedisSetting,
@@ -77,7 +84,11 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
     this.wake = new RedisWake(this.redis, prefix, clock, () => this.queues());
     this.failed = new RedisFailedStore(this);
     this.jobs = new RedisAdminJobs(this);
-    this.paused = new RedisPausedQueues(this.redis, `${prefix}:paused`, () => this.open());
+    const open = () => this.open();
+    this.paused = new RedisPausedQueues(this.redis, `${prefix}:paused`, open);
+    this.locks = new RedisLocks(this, this.jobs);
+    this.workers = new RedisWorkers(this.redis, prefix, open);
+    this.metrics = new RedisMetrics(this.redis, prefix, open);
   }
 
   k(queue: string, part: string): string {
@@ -244,6 +255,14 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
   pauseQueue(queue: string): Promise<void> { return this.paused.pauseQueue(queue); }
   resumeQueue(queue: string): Promise<boolean> { return this.paused.resumeQueue(queue); }
   pausedQueues(): Promise<string[]> { return this.paused.pausedQueues(); }
+  listOverlapLocks(): Promise<OverlapLock[]> { return this.locks.listOverlapLocks(); }
+  releaseOverlapLock(key: string): Promise<boolean> { return this.locks.releaseOverlapLock(key); }
+  beat(beat: WorkerBeat): Promise<void> { return this.workers.beat(beat); }
+  workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> { return this.workers.workerStopped(id, end, at); }
+  listWorkers(now: number): Promise<WorkerRecord[]> { return this.workers.listWorkers(now); }
+  addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.metrics.addMetrics(samples); }
+  readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.metrics.readMetrics(from, to); }
+  pruneMetrics(before: number): Promise<number> { return this.metrics.pruneMetrics(before); }
 
   /** Resolves on a wake message for one of `queues`, after `ms`, or on abort. */
   waitForJob(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {
