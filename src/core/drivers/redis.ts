@@ -3,7 +3,7 @@
  * loaded once and run by EVALSHA. A queue's keys share one hash tag, so the driver works on
  * Redis Cluster. A worker's acks ride on its next claim from their queue (`reserveAfterAcks`):
  * one script call a turn instead of two. Idle workers wake on a pub/sub message (redis-wake.ts);
- * the failed store is redis-failed.ts.
+ * the failed store is redis-failed.ts, the dashboard's capabilities redis-admin.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
@@ -17,15 +17,11 @@ import type {
   AdminStore, JobPage, JobQuery, JobSummary, MetricSample, OverlapLock, WorkerBeat, WorkerEnd, WorkerRecord,
 } from '../admin-store.ts';
 import { LazyOpen } from './lazy-open.ts';
-import { RedisAdminJobs } from './redis-admin-jobs.ts';
+import { RedisAdmin } from './redis-admin.ts';
 import { ACK_COMMAND, CLAIM_COMMAND, PUSH_COMMAND, createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
 import { RedisFailedStore, type RedisKeys } from './redis-failed.ts';
-import { RedisLocks } from './redis-locks.ts';
-import { RedisMetrics } from './redis-metrics.ts';
-import { RedisPausedQueues } from './redis-paused.ts';
 import * as scripts from './redis-scripts.ts';
 import { RedisWake } from './redis-wake.ts';
-import { RedisWorkers } from './redis-workers.ts';
 import { batchesBy } from './shared.ts';
 
 /** The scripts as the client's custom commands (defineCommand): keys first, then arguments. */
@@ -58,11 +54,7 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
   private readonly knownQueues = new Set<string>();
   private readonly wake: RedisWake;
   private readonly failed: RedisFailedStore;
-  private readonly jobs: RedisAdminJobs;
-  private readonly paused: RedisPausedQueues;
-  private readonly locks: RedisLocks;
-  private readonly workers: RedisWorkers;
-  private readonly metrics: RedisMetrics;
+  private readonly admin: RedisAdmin;
 
   constructor(
     setting: RedisSetting,
@@ -83,12 +75,7 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
     }, { what: `reach Redis at ${this.description.replace(/^redis /, '')}`, fix: 'start Redis or fix REDIS_URL / application/config/job.ts' });
     this.wake = new RedisWake(this.redis, prefix, clock, () => this.queues());
     this.failed = new RedisFailedStore(this);
-    this.jobs = new RedisAdminJobs(this);
-    const open = () => this.open();
-    this.paused = new RedisPausedQueues(this.redis, `${prefix}:paused`, open);
-    this.locks = new RedisLocks(this, this.jobs);
-    this.workers = new RedisWorkers(this.redis, prefix, open);
-    this.metrics = new RedisMetrics(this.redis, prefix, open);
+    this.admin = new RedisAdmin(this, prefix);
   }
 
   k(queue: string, part: string): string {
@@ -248,21 +235,21 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
   forgetFailed(id: string): Promise<boolean> { return this.failed.forgetFailed(id); }
   flushFailed(olderThanMs: number | null): Promise<number> { return this.failed.flushFailed(olderThanMs); }
 
-  listJobs(query: JobQuery): Promise<JobPage> { return this.jobs.listJobs(query); }
-  getJob(id: string): Promise<JobSummary | null> { return this.jobs.getJob(id); }
-  cancelJob(id: string): Promise<boolean> { return this.jobs.cancelJob(id); }
-  runJobNow(id: string): Promise<boolean> { return this.jobs.runJobNow(id); }
-  pauseQueue(queue: string): Promise<void> { return this.paused.pauseQueue(queue); }
-  resumeQueue(queue: string): Promise<boolean> { return this.paused.resumeQueue(queue); }
-  pausedQueues(): Promise<string[]> { return this.paused.pausedQueues(); }
-  listOverlapLocks(): Promise<OverlapLock[]> { return this.locks.listOverlapLocks(); }
-  releaseOverlapLock(key: string): Promise<boolean> { return this.locks.releaseOverlapLock(key); }
-  beat(beat: WorkerBeat): Promise<void> { return this.workers.beat(beat); }
-  workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> { return this.workers.workerStopped(id, end, at); }
-  listWorkers(now: number): Promise<WorkerRecord[]> { return this.workers.listWorkers(now); }
-  addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.metrics.addMetrics(samples); }
-  readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.metrics.readMetrics(from, to); }
-  pruneMetrics(before: number): Promise<number> { return this.metrics.pruneMetrics(before); }
+  listJobs(query: JobQuery): Promise<JobPage> { return this.admin.jobs.listJobs(query); }
+  getJob(id: string): Promise<JobSummary | null> { return this.admin.jobs.getJob(id); }
+  cancelJob(id: string): Promise<boolean> { return this.admin.jobs.cancelJob(id); }
+  runJobNow(id: string): Promise<boolean> { return this.admin.jobs.runJobNow(id); }
+  pauseQueue(queue: string): Promise<void> { return this.admin.paused.pauseQueue(queue); }
+  resumeQueue(queue: string): Promise<boolean> { return this.admin.paused.resumeQueue(queue); }
+  pausedQueues(): Promise<string[]> { return this.admin.paused.pausedQueues(); }
+  listOverlapLocks(): Promise<OverlapLock[]> { return this.admin.locks.listOverlapLocks(); }
+  releaseOverlapLock(key: string): Promise<boolean> { return this.admin.locks.releaseOverlapLock(key); }
+  beat(beat: WorkerBeat): Promise<void> { return this.admin.workers.beat(beat); }
+  workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> { return this.admin.workers.workerStopped(id, end, at); }
+  listWorkers(now: number): Promise<WorkerRecord[]> { return this.admin.workers.listWorkers(now); }
+  addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.admin.metrics.addMetrics(samples); }
+  readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.admin.metrics.readMetrics(from, to); }
+  pruneMetrics(before: number): Promise<number> { return this.admin.metrics.pruneMetrics(before); }
 
   /** Resolves on a wake message for one of `queues`, after `ms`, or on abort. */
   waitForJob(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {
