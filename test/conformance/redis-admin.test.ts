@@ -101,4 +101,13 @@ describe('redis: the dashboard on what the driver stores', () => {
     await driver.beat({ ...beat, beatAt: clock.now() + 3 });
     expect((await driver.listWorkers(clock.now())).map((w) => w.end)).toEqual(['signal']);
   });
+
+  it('keeps the last beat of a lost worker when the manager later says why it ended', async () => {
+    const beat = { id: 'h:2:1', host: 'h', pid: 2, queues: ['a'], running: [], startedAt: 1, beatAt: clock.now(), done: 7, failed: 1 };
+    await driver.beat(beat);
+    const later = clock.now() + LIVE_WITHIN_MS + 1;
+    expect((await driver.listWorkers(later)).map((w) => w.end)).toEqual(['lost']);
+    await driver.workerStopped(beat.id, 'crash', later);
+    expect(await driver.listWorkers(later)).toMatchObject([{ id: beat.id, queues: ['a'], done: 7, failed: 1, end: 'crash', stoppedAt: later }]);
+  });
 });
