@@ -140,8 +140,11 @@ local live = redis.call('HVALS', KEYS[1])
 local ids = redis.call('ZREVRANGE', KEYS[3], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')
 local stopped = {}
 for i = 1, #ids, 2 do
-  stopped[#stopped + 1] = redis.call('HGET', KEYS[4], ids[i]) or ('lost\\n{}')
-  stopped[#stopped + 1] = ids[i + 1]
+  local ended = redis.call('HGET', KEYS[4], ids[i])
+  if ended then
+    stopped[#stopped + 1] = ended
+    stopped[#stopped + 1] = ids[i + 1]
+  end
 end
 return {live, stopped}
 `;
