@@ -53,7 +53,8 @@ export class RedisAdminJobs implements BrowsableQueue {
     const limit = Math.max(0, Math.min(query.limit, 500));
     const states = query.state ? [query.state] : ALL_STATES;
     const search = query.search ? query.search.toLowerCase() : null;
-    // Queue and job names never hold a `/`: such a search can only be an id.
+    // A search that reads as an id (`queue/17`) looks up that job alone, without reading every job's
+    // name: no queue or class name holds a `/` (only a legacy listener's name could).
     const byId = query.search?.includes('/') ? parseId(query.search) : null;
     if (byId) {
       const job = await this.getJob(query.search!);
