@@ -2,12 +2,13 @@
  * The dashboard as a Hono app: security headers, sign-in, form protection, the shipped assets
  * one module of routes per page, and the metrics routes (metrics/). `dashboardApp` builds it over an opened Dashboard.
  */
+import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { authenticate, loginRoutes } from './auth.ts';
-import type { Dashboard, DashboardEnv } from './context.ts';
+import { openDashboard, type Dashboard, type DashboardEnv, type DashboardOptions } from './context.ts';
 import { protectPosts } from './csrf.ts';
 import { page } from './layout.ts';
 import { metricsRoutes } from './metrics/routes.ts';
@@ -46,4 +47,10 @@ export function dashboardApp(d: Dashboard): Hono<DashboardEnv> {
     return c.text(`The dashboard could not answer: ${error.message}`, 500);
   });
   return app;
+}
+
+/** The dashboard of the app's runtime as a Node request listener, and the Dashboard to close. */
+export async function dashboardListener(options: DashboardOptions) {
+  const dashboard = await openDashboard(options);
+  return { dashboard, listener: getRequestListener(dashboardApp(dashboard).fetch) };
 }

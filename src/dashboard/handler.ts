@@ -1,7 +1,7 @@
 /**
  * The dashboard for an app that runs its own Node HTTP server: `dashboardHandler()` is a Node
  * request listener (`http.createServer(dashboardHandler())`, or mounted under a path with
- * `basePath`). The dashboard's code loads on the first request, so importing rakit costs nothing.
+ * `basePath`). Its code loads when a handler is made, so importing rakit costs nothing.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DashboardOptions } from './context.ts';
@@ -15,13 +15,7 @@ export interface DashboardHandler {
 }
 
 export function dashboardHandler(options: DashboardOptions = {}): DashboardHandler {
-  const loading = (async () => {
-    const [{ getRequestListener }, { dashboardApp }, { openDashboard }] = await Promise.all([
-      import('@hono/node-server'), import('./app.ts'), import('./context.ts'),
-    ]);
-    const dashboard = await openDashboard(options);
-    return { dashboard, listener: getRequestListener(dashboardApp(dashboard).fetch) };
-  })();
+  const loading = import('./app.ts').then(({ dashboardListener }) => dashboardListener(options));
   loading.catch(() => undefined);
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     loading.then(({ listener }) => listener(req, res), (error: unknown) => {
