@@ -70,7 +70,7 @@ for (const target of TARGETS) {
       await page.fill('input[name=q]', 'mail');
       await page.click('form.filters button');
       await expect(page.locator('tr[data-job]').count()).resolves.toBe(2);
-      await open(`/jobs/${fixture.pending[0]}`, 'job');
+      await open(`/jobs/${encodeURIComponent(fixture.pending[0]!)}`, 'job');
       const payload = await page.locator('pre.payload').innerText();
       expect(JSON.parse(payload)).toEqual({ tag: 'later', token: '***', user: { password: '***' } });
       expect(await page.content()).not.toContain('hunter2');
@@ -186,7 +186,7 @@ describe('the dashboard in read-only mode', () => {
 
   it('shows the data without a single action, and refuses an action\'s POST with 403', async () => {
     const page = await browser.newPage();
-    for (const pathname of ['/', '/jobs', '/failed', '/locks', `/jobs/${fixture.pending[0]}`]) {
+    for (const pathname of ['/', '/jobs', '/failed', '/locks', `/jobs/${encodeURIComponent(fixture.pending[0]!)}`]) {
       await page.goto(served.url + pathname);
       await expect(page.locator('main').innerText()).resolves.not.toBe('');
       await expect(page.locator('main form[method=post]').count(), pathname).resolves.toBe(0);

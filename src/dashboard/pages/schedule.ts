@@ -19,7 +19,7 @@ export function scheduleRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
       task, zone: d.zoneOf(task), next: nextTick(task.expression, d.zoneOf(task), now), runs: await d.schedule.runs(task.taskName, RUNS),
     })));
     return page(c, d, 'Schedule', html`
-      ${table(['Task', 'Runs', 'Schedule', 'Timezone', 'Next run', 'Last runs'], tasks.map(({ task, zone, next, runs }) => html`<tr data-task="${task.taskName}">
+      ${table(['Task', 'Kind', 'Schedule', 'Timezone', 'Next run', 'Last runs'], tasks.map(({ task, zone, next, runs }) => html`<tr data-task="${task.taskName}">
         <td>${task.taskName}${task.oneServer ? html` <span class="badge">one server</span>` : ''}${task.overlapSeconds !== null ? html` <span class="badge">no overlap</span>` : ''}</td>
         <td>${task.action.kind}</td><td class="mono">${task.expression}</td><td>${zone}</td>
         <td>${next === null ? 'never' : html`${at(next, zone)} <span class="small">(${relative(next, now)})</span>`}</td>
