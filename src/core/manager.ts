@@ -14,6 +14,7 @@
 import { exponentialMs } from './backoff.ts';
 import { EXIT_ACTIONS, classifyExit, settleLeftRunning, type ExitKind } from './child-exit.ts';
 import type { Clock } from './clock.ts';
+import type { JobConfig } from './config.ts';
 import type { Driver, ReservedJob, RestartSignal } from './driver.ts';
 import { UsageError, coerceError } from './errors.ts';
 import { wire, type WorkerMessage } from './ipc.ts';
@@ -22,6 +23,7 @@ import { readRestartMark } from './restart-watch.ts';
 import { WatchGenerations } from './watch-generations.ts';
 import { WorkerChild } from './worker-child.ts';
 import { OwedHooks } from './owed-hooks.ts';
+import { ManagerReports } from './manager-reports.ts';
 import { RunTally } from './run-tally.ts';
 import { announceStart, announceStop } from './worker-announce.ts';
 import { FORCE_GRACE_MS, type WorkerOptions } from './worker-options.ts';
@@ -46,6 +48,7 @@ export class Manager {
   private crashes: number[] = [];
   private exitCode = 0;
   private readonly hooks: OwedHooks;
+  private readonly reports: ManagerReports;
   private done!: () => void;
   private restarts = new Set<NodeJS.Timeout>();
   /** Exited processes whose jobs are still being settled. */
@@ -56,9 +59,10 @@ export class Manager {
   /** A process was asked to say the run's start line (the first one, once it has loaded the jobs). */
   private announced = false;
 
-  constructor(private readonly deps: { driver: Driver & RestartSignal; logger: Logger; clock: Clock }, private readonly options: ManagerOptions) {
+  constructor(private readonly deps: { driver: Driver & RestartSignal; config: JobConfig; logger: Logger; clock: Clock }, private readonly options: ManagerOptions) {
     this.tally = new RunTally(options.worker);
     this.hooks = new OwedHooks(deps.logger);
+    this.reports = new ManagerReports(deps, options.worker.queues);
     this.worker = { ...options.worker, runStartedAt: deps.clock.now(), replaceAfter: options.recycleAfter, budgetFromManager: this.tally.capped };
   }
 
@@ -82,6 +86,7 @@ export class Manager {
       clearInterval(deadlines);
     }
     await this.watch.close();
+    await this.reports.close();
     // A run ended by bad code or config ends on that error (printed by the process that met it).
     if (this.announced && this.exitCode === 0) announceStop(this.deps.logger, this.tally.final('signal'));
     return this.exitCode;
@@ -141,6 +146,7 @@ export class Manager {
     this.children.add(child);
     proc.on('message', (message: WorkerMessage) => this.onMessage(child, message));
     proc.on('exit', (code, signal) => this.onExit(child, code, signal));
+    this.reports.started(child);
     this.deps.logger.debug({ pid: proc.pid }, `Worker process ${proc.pid} started`);
     return child;
   }
@@ -153,6 +159,7 @@ export class Manager {
         break;
       }
       case 'beat':
+        child.counts = { done: message.done, failed: message.failed };
         // Once per process: a second `stop` would not be needed, and it must never turn into a force.
         if (this.worker.memory > 0 && message.rss > this.worker.memory * 1024 * 1024 && !this.stopping && !child.overMemory) {
           this.deps.logger.warn({ pid: child.proc.pid, rss: message.rss }, `Worker process ${child.proc.pid} is over --memory; replacing it after its running jobs`);
@@ -188,6 +195,7 @@ export class Manager {
         break;
       case 'stopped':
         child.reason = message.summary.reason;
+        child.counts = { done: message.summary.done, failed: message.summary.failed + message.summary.retried };
         this.tally.add(message.summary);
         if (child.reason === 'restart' && !this.stopping) {
           this.deps.logger.info('job:restart was called: stopping after the running jobs');
@@ -225,6 +233,7 @@ export class Manager {
       loaded: child.ready, fatal: child.fatal, watching: this.watch.watching && !this.stopping, hadJobs: child.running.size > 0,
     });
     const action = EXIT_ACTIONS[kind];
+    this.reports.exited(child, kind);
     const pid = child.proc.pid;
     // Settle what it left running while its replacement starts: a server that is down right now
     // must not keep the other jobs waiting for a process.
@@ -263,7 +272,7 @@ export class Manager {
 
   /** Settles what an exited process left running, as its exit kind says; a failed() hook owed goes to a live process. */
   private async settleLeft(child: WorkerChild, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    const deps = { ...this.deps, failedHook: (job: ReservedJob, error: Error) => this.hooks.owe(job, error) };
+    const deps = { ...this.deps, metrics: this.reports.metrics, failedHook: (job: ReservedJob, error: Error) => this.hooks.owe(job, error) };
     const left = [...child.running.values()].map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
     child.running.clear();
     for (const result of await settleLeftRunning(deps, left, EXIT_ACTIONS[kind].settle, code, signal)) {
