@@ -47,6 +47,8 @@ export interface MetricsOptions {
 
 export class MetricsCollector {
   private pending = new Map<string, MetricSample>();
+  /** The sample of the last attempt counted: most attempts in a row share it, and skip the lookup. */
+  private last: MetricSample | null = null;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private nextPrune: number;
@@ -58,9 +60,13 @@ export class MetricsCollector {
   /** One attempt that ran from `startedAt` to `endedAt` (epoch ms). */
   record(job: Pick<ReservedJob, 'queue' | 'name' | 'scheduledAt'>, outcome: MetricOutcome, startedAt: number, endedAt: number): void {
     const minute = endedAt - (endedAt % MINUTE_MS);
-    const key = `${minute}\0${job.queue}\0${job.name}`;
-    let sample = this.pending.get(key);
-    if (!sample) this.pending.set(key, (sample = emptySample(minute, job.queue, job.name)));
+    let sample = this.last;
+    if (sample === null || sample.minute !== minute || sample.queue !== job.queue || sample.name !== job.name) {
+      const key = `${minute}\0${job.queue}\0${job.name}`;
+      const found = this.pending.get(key) ?? emptySample(minute, job.queue, job.name);
+      this.pending.set(key, found);
+      this.last = sample = found;
+    }
     sample[outcome]++;
     const runtime = Math.max(0, endedAt - startedAt);
     sample.runtimeMs += runtime;
@@ -93,6 +99,7 @@ export class MetricsCollector {
     const batch = this.pending;
     if (batch.size > 0) {
       this.pending = new Map();
+      this.last = null;
       const samples = [...batch.values()];
       const totals = new Map<string, MetricSample>();
       for (const s of samples) {
