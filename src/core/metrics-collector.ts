@@ -3,7 +3,7 @@
  * memory to its (minute, queue, name) sample; a background flush sends them with `addMetrics`
  * every METRICS_FLUSH_MS and when the process stops, each sample also added under
  * TOTALS_MINUTE (the all-time totals). Nothing here is awaited by the claim loop. A flush that
- * fails keeps its counts for the next one. Now and then (PRUNE_EVERY_MS, from a random offset so
+ * fails keeps its counts (those within the retention) for the next one, warning once. Now and then (PRUNE_EVERY_MS, from a random offset so
  * the processes sharing a store take turns) a flush also drops minutes older than the retention.
  */
 import { RUNTIME_BUCKETS_MS, TOTALS_MINUTE, type MetricSample, type MetricsStore } from './admin-store.ts';
@@ -52,6 +52,7 @@ export class MetricsCollector {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private nextPrune: number;
+  private failing = false;
 
   constructor(private readonly store: MetricsStore, private readonly logger: Pick<Logger, 'warn'>, private readonly clock: Clock, private readonly options: MetricsOptions) {
     this.nextPrune = clock.now() + Math.random() * PRUNE_EVERY_MS;
@@ -110,9 +111,14 @@ export class MetricsCollector {
       }
       try {
         await this.store.addMetrics([...samples, ...totals.values()]);
+        this.failing = false;
       } catch (error) {
-        this.logger.warn({ err: coerceError(error) }, 'Cannot store the job metrics; keeping them for the next try');
+        if (!this.failing) this.logger.warn({ err: coerceError(error) }, 'Cannot store the job metrics; keeping them for the next try');
+        this.failing = true;
+        // Kept no longer than the retention, so a store that never takes them cannot fill the memory.
+        const oldest = this.clock.now() - this.options.retentionHours * 3_600_000;
         for (const [key, s] of batch) {
+          if (s.minute < oldest) continue;
           const now = this.pending.get(key);
           if (now) addInto(now, s);
           else this.pending.set(key, s);
