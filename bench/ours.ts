@@ -32,11 +32,12 @@ export default class Mark extends Jobable {
 `;
 const QUIET = { RAKIT_LOG_LEVEL: 'warn' };
 
-export async function benchApp(store: string): Promise<{ app: TestApp; drop(): Promise<void> }> {
+/** A fresh app on `store`; `config`: settings beside the bench's own (e.g. `metrics: false`). */
+export async function benchApp(store: string, config: Record<string, unknown> = {}): Promise<{ app: TestApp; drop(): Promise<void> }> {
   const target = STORES.find((s) => s.label === store);
   if (!target) throw new Error(`no store ${store}`);
   const made = await target.setup(mkdtempSync(path.join(os.tmpdir(), 'rakit-bench-')));
-  const app = makeApp({ ...made.config, max_job: 0, logging: false }, QUIET);
+  const app = makeApp({ ...made.config, max_job: 0, logging: false, ...config }, QUIET);
   app.write('application/jobs/Noop.ts', NOOP);
   app.write('application/jobs/Lat.ts', LAT);
   app.write('application/jobs/Mark.ts', MARK);

@@ -11,9 +11,11 @@
  * Beside those steady-state figures, whole processes from a shell (bench/shell.ts): a worker
  * run over N queued jobs on the shipped config and on the engine's (recycling and logging off),
  * startup included, and BullMQ's worker from a shell on the same Redis.
+ * The cost of per-minute metrics: c=50 through the manager on two apps of one store, one with
+ * `metrics: false`, in alternating order once per round (the ratio on/off, median over rounds).
  * Options: --jobs N (default 20000; concurrency 1 uses N/4), --rounds N (default 3),
  * --rss-jobs N (default 1000000, the target's length; 0 skips), --only a,b (subjects; `shell`
- * names the whole-process rows).
+ * names the whole-process rows, `metrics-sqlite` and `metrics-redis` the metrics cost alone).
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -70,6 +72,26 @@ async function managerCost(store: string, round: number): Promise<ManagerCost> {
     await drop();
   }
 }
+/** Stores whose metrics cost is weighed: c=50 with metrics on and off (named `rakit-S` or `metrics-S` in --only). */
+const METERED = (['sqlite', 'redis'] as const).filter((s) => !ONLY || ONLY.includes(`rakit-${s}`) || ONLY.includes(`metrics-${s}`));
+interface MetricsCost { on: number; off: number }
+const metricsRounds: Record<string, MetricsCost[]> = {};
+
+/** c=50 on an app with metrics and on one without, on the same store, the order alternating by round. */
+async function metricsCost(store: string, round: number): Promise<MetricsCost> {
+  const apps = { on: await benchApp(store), off: await benchApp(store, { metrics: false }) };
+  try {
+    const cost: MetricsCost = { on: NaN, off: NaN };
+    for (const mode of round % 2 === 1 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
+      cost[mode] = (N / (await workOff(apps[mode].app, N, ['--concurrency=50']))) * 1000;
+    }
+    return cost;
+  } finally {
+    await apps.on.drop();
+    await apps.off.drop();
+  }
+}
+
 /** Each round's rows, in SUBJECTS order; latency is measured in the first round only. */
 const rounds: Row[][] = [];
 for (let round = 1; round <= ROUNDS; round++) {
@@ -90,6 +112,10 @@ for (let round = 1; round <= ROUNDS; round++) {
   for (const store of MANAGED) {
     process.stderr.write(`round ${round}/${ROUNDS}, rakit-${store}: manager and in-process c50…\n`);
     (managerRounds[store] ??= []).push(await managerCost(store, round));
+  }
+  for (const store of METERED) {
+    process.stderr.write(`round ${round}/${ROUNDS}, rakit-${store}: c50 with metrics on and off…\n`);
+    (metricsRounds[store] ??= []).push(await metricsCost(store, round));
   }
 }
 /** Each subject's median over the rounds (latency from the first). */
@@ -114,6 +140,11 @@ for (const [store, costs] of Object.entries(managerRounds)) {
   extra[`manager c50 jobs/s (${store})`] = median(costs.map((c) => c.manager));
   extra[`in-process c50 jobs/s (${store})`] = median(costs.map((c) => c.inProcess));
   extra[`manager / in-process (${store})`] = median(costs.map((c) => c.manager / c.inProcess));
+}
+for (const [store, costs] of Object.entries(metricsRounds)) {
+  extra[`metrics on c50 jobs/s (${store})`] = median(costs.map((c) => c.on));
+  extra[`metrics off c50 jobs/s (${store})`] = median(costs.map((c) => c.off));
+  extra[`metrics on / off (${store})`] = median(costs.map((c) => c.on / c.off));
 }
 if (RSS_JOBS > 0 && (!ONLY || ONLY.includes('rakit-redis'))) Object.assign(extra, await rssOverLongRun(RSS_JOBS));
 const shell = !ONLY || ONLY.includes('shell') ? await shellRuns(['sqlite', 'redis'], N, ROUNDS, true) : null;
@@ -174,6 +205,8 @@ const targets: [string, number, number, string][] = [
   ['empty --stop-when-empty run ms (sqlite)', extra['cold start ms (sqlite)'] ?? NaN, 300, '≤'],
   ['RSS growth % over the long run', extra['RSS growth %'] ?? NaN, 10, '≤'],
   ['manager / in-process c=50 (redis)', extra['manager / in-process (redis)'] ?? NaN, 0.9, '≥'],
+  ['metrics on / off c=50 (sqlite)', extra['metrics on / off (sqlite)'] ?? NaN, 0.95, '≥'],
+  ['metrics on / off c=50 (redis)', extra['metrics on / off (redis)'] ?? NaN, 0.95, '≥'],
   ['shell: shipped / engine time (sqlite)', shell?.ratios.sqlite ?? NaN, 1.25, '≤'],
   ['shell: shipped / engine time (redis)', shell?.ratios.redis ?? NaN, 1.25, '≤'],
 ];

@@ -23,6 +23,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'job:status': async () => (await import('./commands/job-status.ts')).jobStatusCommand(),
   'job:clear': async () => (await import('./commands/job-clear.ts')).jobClearCommand(),
   'job:restart': async () => (await import('./commands/job-restart.ts')).jobRestartCommand(),
+  'job:pause': async () => (await import('./commands/job-pause.ts')).jobPauseCommand(),
+  'job:resume': async () => (await import('./commands/job-resume.ts')).jobResumeCommand(),
   'job:dashboard': async () => (await import('./commands/job-dashboard.ts')).jobDashboardCommand(),
   'job:supervisor': async () => (await import('./commands/job-supervisor.ts')).jobSupervisorCommand(),
   'make:job': async () => (await import('./commands/make-job.ts')).makeJobCommand(),

@@ -2,6 +2,7 @@
  * Parsers for command-line values; each throws commander's InvalidArgumentError with what to do.
  */
 import { InvalidArgumentError } from 'commander';
+import { UsageError } from '../core/errors.ts';
 import type { Backoff } from '../core/backoff.ts';
 import { QUEUE_NAME } from '../core/naming.ts';
 
@@ -53,6 +54,13 @@ export function queueList(value: string): string[] {
 export function queueName(value: string): string {
   if (!QUEUE_NAME.test(value)) throw new InvalidArgumentError('start with a letter or digit, then letters, digits and . _ : - (at most 64)');
   return value;
+}
+
+/** Queue names given as arguments (`job:pause a b`): each checked, each once. */
+export function queueArguments(names: string[]): string[] {
+  const bad = names.find((q) => !QUEUE_NAME.test(q));
+  if (bad !== undefined) throw new UsageError(`"${bad}" is not a queue name: start with a letter or digit, then letters, digits and . _ : - (at most 64)`);
+  return [...new Set(names)];
 }
 
 export function backoffList(value: string): Backoff {

@@ -17,7 +17,8 @@ export type WorkerMessage =
    * whose outcome is recorded (`ended`), then attempts about to start.
    */
   | { type: 'attempts'; finished: string[]; ended: string[]; started: WireAttempt[] }
-  | { type: 'beat'; rss: number }
+  /** Every second: its memory, and the attempts it finished so far (a retried one counts as failed). */
+  | { type: 'beat'; rss: number; done: number; failed: number }
   /** The job files have loaded. */
   | { type: 'ready' }
   /** A claim of up to `n` jobs under a run-wide cap (--once, --max-jobs). */

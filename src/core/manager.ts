@@ -14,14 +14,16 @@
 import { exponentialMs } from './backoff.ts';
 import { EXIT_ACTIONS, classifyExit, settleLeftRunning, type ExitKind } from './child-exit.ts';
 import type { Clock } from './clock.ts';
+import type { JobConfig } from './config.ts';
 import type { Driver, ReservedJob, RestartSignal } from './driver.ts';
 import { UsageError, coerceError } from './errors.ts';
 import { wire, type WorkerMessage } from './ipc.ts';
 import type { Logger } from './logger.ts';
 import { readRestartMark } from './restart-watch.ts';
-import { errorToWire } from './settle.ts';
 import { WatchGenerations } from './watch-generations.ts';
-import { WorkerChild, type OwedHook } from './worker-child.ts';
+import { WorkerChild } from './worker-child.ts';
+import { OwedHooks } from './owed-hooks.ts';
+import { ManagerReports } from './manager-reports.ts';
 import { RunTally } from './run-tally.ts';
 import { announceStart, announceStop } from './worker-announce.ts';
 import { FORCE_GRACE_MS, type WorkerOptions } from './worker-options.ts';
@@ -45,9 +47,8 @@ export class Manager {
   private stops = 0;
   private crashes: number[] = [];
   private exitCode = 0;
-  /** failed() hooks owed and not sent to a process yet. */
-  private pendingHooks: OwedHook[] = [];
-  private hookIds = 0;
+  private readonly hooks: OwedHooks;
+  private readonly reports: ManagerReports;
   private done!: () => void;
   private restarts = new Set<NodeJS.Timeout>();
   /** Exited processes whose jobs are still being settled. */
@@ -58,8 +59,10 @@ export class Manager {
   /** A process was asked to say the run's start line (the first one, once it has loaded the jobs). */
   private announced = false;
 
-  constructor(private readonly deps: { driver: Driver & RestartSignal; logger: Logger; clock: Clock }, private readonly options: ManagerOptions) {
+  constructor(private readonly deps: { driver: Driver & RestartSignal; config: JobConfig; logger: Logger; clock: Clock }, private readonly options: ManagerOptions) {
     this.tally = new RunTally(options.worker);
+    this.hooks = new OwedHooks(deps.logger);
+    this.reports = new ManagerReports(deps, options.worker.queues);
     this.worker = { ...options.worker, runStartedAt: deps.clock.now(), replaceAfter: options.recycleAfter, budgetFromManager: this.tally.capped };
   }
 
@@ -83,6 +86,7 @@ export class Manager {
       clearInterval(deadlines);
     }
     await this.watch.close();
+    await this.reports.close();
     // A run ended by bad code or config ends on that error (printed by the process that met it).
     if (this.announced && this.exitCode === 0) announceStop(this.deps.logger, this.tally.final('signal'));
     return this.exitCode;
@@ -142,6 +146,7 @@ export class Manager {
     this.children.add(child);
     proc.on('message', (message: WorkerMessage) => this.onMessage(child, message));
     proc.on('exit', (code, signal) => this.onExit(child, code, signal));
+    this.reports.started(child);
     this.deps.logger.debug({ pid: proc.pid }, `Worker process ${proc.pid} started`);
     return child;
   }
@@ -154,6 +159,7 @@ export class Manager {
         break;
       }
       case 'beat':
+        child.counts = { done: message.done, failed: message.failed };
         // Once per process: a second `stop` would not be needed, and it must never turn into a force.
         if (this.worker.memory > 0 && message.rss > this.worker.memory * 1024 * 1024 && !this.stopping && !child.overMemory) {
           this.deps.logger.warn({ pid: child.proc.pid, rss: message.rss }, `Worker process ${child.proc.pid} is over --memory; replacing it after its running jobs`);
@@ -165,7 +171,7 @@ export class Manager {
         child.ready = true;
         child.replaces?.retire('recycled');
         for (const old of this.children) if (this.watch.supersedes(child.generation, old.generation)) old.retire('signal');
-        this.sendHooks();
+        this.hooks.sendToAny(this.children);
         break;
       case 'fatal':
         child.fatal = true;
@@ -189,6 +195,7 @@ export class Manager {
         break;
       case 'stopped':
         child.reason = message.summary.reason;
+        child.counts = { done: message.summary.done, failed: message.summary.failed + message.summary.retried };
         this.tally.add(message.summary);
         if (child.reason === 'restart' && !this.stopping) {
           this.deps.logger.info('job:restart was called: stopping after the running jobs');
@@ -220,12 +227,13 @@ export class Manager {
   private onExit(child: WorkerChild, code: number | null, signal: NodeJS.Signals | null): void {
     this.children.delete(child);
     // The failed() hooks it did not report run are owed again: to another process, once.
-    for (const hook of child.hooks.values()) if (hook.sends < 2) this.pendingHooks.push(hook); else this.dropHook(hook, 'its worker processes exited first');
+    this.hooks.takeBack(child);
     const kind = classifyExit({
       code, signal, killedForTimeout: child.killedFor !== null, forceKilled: child.forceKilled, stoppedReason: child.reason,
       loaded: child.ready, fatal: child.fatal, watching: this.watch.watching && !this.stopping, hadJobs: child.running.size > 0,
     });
     const action = EXIT_ACTIONS[kind];
+    this.reports.exited(child, kind);
     const pid = child.proc.pid;
     // Settle what it left running while its replacement starts: a server that is down right now
     // must not keep the other jobs waiting for a process.
@@ -234,7 +242,7 @@ export class Manager {
       .catch((error: unknown) => this.deps.logger.error({ err: coerceError(error) }, 'Could not record the jobs of a stopped worker process; their leases will bring them back'))
       .finally(() => {
         this.settling--;
-        this.sendHooks();
+        this.hooks.sendToAny(this.children);
         this.maybeDone();
       });
     if (kind === 'broken-edit' && !child.retired) this.deps.logger.error('The job files do not load: fix them and save; running workers keep the code they have');
@@ -264,7 +272,7 @@ export class Manager {
 
   /** Settles what an exited process left running, as its exit kind says; a failed() hook owed goes to a live process. */
   private async settleLeft(child: WorkerChild, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    const deps = { ...this.deps, failedHook: (job: ReservedJob, error: Error) => void this.pendingHooks.push({ message: { type: 'failed-hook', id: ++this.hookIds, job, error: errorToWire(error) }, sends: 0 }) };
+    const deps = { ...this.deps, metrics: this.reports.metrics, failedHook: (job: ReservedJob, error: Error) => this.hooks.owe(job, error) };
     const left = [...child.running.values()].map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
     child.running.clear();
     for (const result of await settleLeftRunning(deps, left, EXIT_ACTIONS[kind].settle, code, signal)) {
@@ -275,26 +283,15 @@ export class Manager {
   private maybeDone(): void {
     if (this.watch.watching && !this.stopping && !this.oneShot) return; // --watch waits for the next change
     if (this.children.size === 0 && this.restarts.size === 0 && this.settling === 0) {
-      if (this.pendingHooks.length > 0 && this.stops < 2) {
+      if (this.hooks.any && this.stops < 2) {
         // A failed() hook is owed and no process is left: start one that runs hooks (sent before its stop) and exits.
         const child = this.spawn();
-        for (const hook of this.pendingHooks.splice(0)) child.runHook(hook);
+        this.hooks.sendTo(child);
         child.send({ type: 'stop', reason: this.tally.reason ?? 'signal' });
         return;
       }
-      for (const hook of this.pendingHooks.splice(0)) this.dropHook(hook, 'the run was forced to stop');
+      this.hooks.dropAll('the run was forced to stop');
       this.done?.();
     }
-  }
-
-  /** Sends the failed() hooks owed to a process that will run them, if there is one. */
-  private sendHooks(): void {
-    if (this.pendingHooks.length === 0) return;
-    const target = [...this.children].find((child) => child.takesHooks);
-    if (target) for (const hook of this.pendingHooks.splice(0)) target.runHook(hook);
-  }
-
-  private dropHook({ message: { job } }: OwedHook, why: string): void {
-    this.deps.logger.error({ id: job.id, job: job.name }, `The failed() hook of job ${job.name} (id ${job.id}) did not run: ${why}`);
   }
 }

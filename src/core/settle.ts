@@ -10,6 +10,7 @@ import type { Driver, ReservedJob } from './driver.ts';
 import { TimeoutError, WorkerDiedError, coerceError } from './errors.ts';
 import type { AttemptPlan } from './job-policy.ts';
 import type { Logger } from './logger.ts';
+import type { MetricsCollector } from './metrics-collector.ts';
 import { decodePayload, type Payload } from './payload.ts';
 import type { Registry } from './registry.ts';
 import { throughOutage } from './retry.ts';
@@ -31,6 +32,8 @@ export interface SettleDeps {
   ack?(job: ReservedJob): Promise<boolean>;
   /** Runs, or has a worker process run, the failed() hook of a job now in the failed store. */
   failedHook(job: ReservedJob, error: Error): Promise<void> | void;
+  /** Counts each attempt that ended done, retried or failed (metrics-collector.ts); absent with `metrics: false`. */
+  metrics?: Pick<MetricsCollector, 'record'> | null;
 }
 
 /** The fields of every log line about an attempt's outcome. */
@@ -45,7 +48,15 @@ export function describeFailure(error: Error): string {
   return stack.startsWith(head) ? stack : `${head}\n${stack.split('\n').slice(1).join('\n')}`.trimEnd();
 }
 
+/** Records how an attempt of `ms` (its runtime, ending now) ended, and counts it in the metrics. */
 export async function settle(deps: SettleDeps, job: ReservedJob, settlement: Settlement, plan: Pick<AttemptPlan, 'final' | 'backoffMs' | 'tries'>, ms: number): Promise<Settled> {
+  const endedAt = deps.clock.now();
+  const settled = await record(deps, job, settlement, plan, ms);
+  if (deps.metrics && (settled.kind === 'done' || settled.kind === 'retried' || settled.kind === 'failed')) deps.metrics.record(job, settled.kind, endedAt - ms, endedAt);
+  return settled;
+}
+
+async function record(deps: SettleDeps, job: ReservedJob, settlement: Settlement, plan: Pick<AttemptPlan, 'final' | 'backoffMs' | 'tries'>, ms: number): Promise<Settled> {
   const { driver, clock, logger } = deps;
   const fields = attemptFields(job, ms);
   if (settlement.kind === 'done') {

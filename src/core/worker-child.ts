@@ -42,6 +42,8 @@ export class WorkerChild {
   succeeded = false;
   /** It was asked to stop (it may be past running new failed() hooks). */
   stopSent = false;
+  /** Attempts it finished, as it last said (a retried one counts as failed). */
+  counts = { done: 0, failed: 0 };
   /** The failed() hooks sent to it and not yet reported run, by id. */
   readonly hooks = new Map<number, OwedHook>();
 

@@ -17,6 +17,8 @@ export interface WorkerHooks {
   codeEnded?(job: ReservedJob, cut: boolean): void;
   /** After the attempt's outcome is recorded in the driver. */
   attemptEnded?(job: ReservedJob): void;
+  /** A supervisor records this process in the worker registry (heartbeat.ts): it writes no beat of its own. */
+  reportedBySupervisor?: boolean;
   /** A supervisor kills this process when an attempt outlives its timeout, and records what it leaves running. */
   killsStuckAttempts?: boolean;
   /** A run-wide cap on claims (`--once`, `--max-jobs` across processes): how many of `n` this claim may take. */

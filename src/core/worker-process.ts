@@ -51,6 +51,7 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     ...rt,
     hooks: {
       killsStuckAttempts: true,
+      reportedBySupervisor: true,
       attemptStarting: (job, plan) => {
         started.push(toWire(job, plan));
         return flush();
@@ -111,7 +112,10 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     granted?.(0);
   });
   // SIGTERM and SIGINT are ignored from the process's first line (bin/rakit.js).
-  const beat = setInterval(() => void send({ type: 'beat', rss: process.memoryUsage().rss }), 1000);
+  const beat = setInterval(() => {
+    const { done, retried, failed } = worker.counts;
+    void send({ type: 'beat', rss: process.memoryUsage().rss, done, failed: failed + retried });
+  }, 1000);
   beat.unref();
 
   await rt.registry.discover();

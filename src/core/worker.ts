@@ -16,6 +16,9 @@ import { JobPolicy } from './job-policy.ts';
 import type { Logger } from './logger.ts';
 import type { Registry } from './registry.ts';
 import type { WorkerHooks } from './worker-hooks.ts';
+import { WorkerAdmin } from './worker-admin.ts';
+import { idleWait } from './worker-idle.ts';
+import type { WorkerBeat, WorkerEnd } from './admin-store.ts';
 import { RestartWatch } from './restart-watch.ts';
 import { runFailedHook, settle, type SettleDeps, type Settlement } from './settle.ts';
 import { FORCE_GRACE_MS, claimBudget, stopReason, type StopReason, type WorkerOptions, type WorkerState, type WorkerSummary } from './worker-options.ts';
@@ -30,8 +33,8 @@ export interface WorkerDeps {
 }
 
 export class Worker {
-  /** Every claimed job until its outcome is recorded. */
-  private readonly running = new Map<string, Promise<void>>();
+  /** Every claimed job until its outcome is recorded, with when it was claimed. */
+  private readonly running = new Map<string, { job: ReservedJob; at: number; done: Promise<void> }>();
   /** Attempts whose job code is running: the slots in use. */
   private busy = 0;
   private readonly live = new Set<Attempt>();
@@ -48,12 +51,15 @@ export class Worker {
   private memoryExceeded = false;
   private readonly restart: RestartWatch;
   private readonly settleDeps: SettleDeps;
+  private readonly admin: WorkerAdmin;
 
   constructor(private readonly deps: WorkerDeps, private readonly options: WorkerOptions) {
     this.acks = new AckBatcher(deps.driver, deps.clock);
     this.policy = new JobPolicy(deps.registry, options, deps.config);
     this.restart = new RestartWatch(deps.driver, deps.clock, options.restartMark);
+    this.admin = new WorkerAdmin(deps, !deps.hooks?.reportedBySupervisor);
     this.settleDeps = {
+      metrics: this.admin.metrics,
       driver: deps.driver, clock: deps.clock, logger: deps.logger,
       ack: (job) => this.acks.ack(job),
       failedHook: (job, error) => runFailedHook(deps.registry, deps.logger, job, error),
@@ -86,12 +92,34 @@ export class Worker {
     return this.quit.signal.aborted;
   }
 
+  /** Attempts finished so far: done, retried, failed. */
+  get counts(): Readonly<Omit<WorkerSummary, 'reason'>> {
+    return this.summary;
+  }
+
   async run(): Promise<WorkerSummary> {
+    let end: WorkerEnd = 'crash';
+    try {
+      await Promise.all([this.restart.begin(), this.admin.begin(() => this.beat())]);
+      const summary = await this.loop();
+      end = summary.reason;
+      return summary;
+    } finally {
+      await this.admin.end(end);
+    }
+  }
+
+  /** What this process's beat says (when it reports itself: heartbeat.ts); a retried attempt counts as failed. */
+  private beat(): Pick<WorkerBeat, 'pid' | 'queues' | 'running' | 'done' | 'failed'> {
+    const running = [...this.running.values()].map(({ job, at }) => ({ id: job.id, name: job.name, queue: job.queue, startedAt: at }));
+    return { pid: process.pid, queues: this.options.queues, running, done: this.summary.done, failed: this.summary.failed + this.summary.retried };
+  }
+
+  private async loop(): Promise<WorkerSummary> {
     const { clock, logger } = this.deps;
     const startedAt = this.options.runStartedAt ?? clock.now();
     let reason: StopReason | null = null;
     let failures = 0;
-    await this.restart.begin();
     while (reason === null) {
       reason = stopReason(this.options, this.state(startedAt)) ?? ((await this.restart.requested()) ? 'restart' : null);
       if (reason) break;
@@ -100,7 +128,7 @@ export class Worker {
       if (free > 0 && this.deps.hooks?.claimBudget) free = await this.deps.hooks.claimBudget(free);
       if (free > 0) {
         try {
-          claimed = await this.acks.claim({ queues: this.options.queues, names: this.options.names, limit: free, leases: this.policy.leases(), logger });
+          claimed = await this.acks.claim({ queues: this.options.queues, names: this.options.names, limit: free, paused: this.admin.paused.current, leases: this.policy.leases(), logger });
           failures = 0;
         } catch (error) {
           this.deps.hooks?.unusedBudget?.(free);
@@ -156,26 +184,10 @@ export class Worker {
     setImmediate(waiter);
   }
 
-  /** Waits for a slot to free or an outcome to be recorded, or, when the queue was empty, for a new job or the sleep interval. */
-  private async idle(empty: boolean): Promise<void> {
-    const { clock, driver } = this.deps;
+  /** Waits for a slot to free or an outcome to be recorded, or, when the queue was empty, for a new job, a resume or the sleep interval. */
+  private idle(empty: boolean): Promise<void> {
     const changed = this.running.size > 0 ? new Promise<void>((resolve) => (this.waiter = resolve)) : null;
-    if (!empty) {
-      if (changed) await changed;
-      return;
-    }
-    const waits: Promise<unknown>[] = changed ? [changed] : [];
-    // Ends this wait's timers and listeners as soon as one of the waits wins.
-    const over = new AbortController();
-    const wake = AbortSignal.any([this.quit.signal, over.signal]);
-    const sleep = () => clock.sleep(this.options.sleepMs, wake);
-    // A wait that fails (its server is away) is a plain sleep: the claim after it reports the outage.
-    waits.push(driver.waitForJob ? driver.waitForJob(this.options.queues, this.options.sleepMs, wake).catch(sleep) : sleep());
-    try {
-      await Promise.race(waits);
-    } finally {
-      over.abort(IDLE_OVER);
-    }
+    return idleWait({ changed, empty, driver: this.deps.driver, clock: this.deps.clock, options: this.options, quit: this.quit.signal, paused: this.admin.paused });
   }
 
   private nextOwnRetry(): number | null {
@@ -188,7 +200,7 @@ export class Worker {
     this.claimedCount++;
     if (this.claimedCount === this.options.replaceAfter) this.deps.hooks?.dueForReplacement?.();
     this.busy++;
-    this.running.set(job.id, this.track(job));
+    this.running.set(job.id, { job, at: this.deps.clock.now(), done: this.track(job) });
   }
 
   /** One claimed job from its attempt to its recorded outcome. */
@@ -280,9 +292,6 @@ export class Worker {
 
   /** Waits for running jobs; after a forced stop, their release is done by `process`. */
   private async drain(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()].map((r) => r.done));
   }
 }
-
-/** The reason an idle wait's own timers are cancelled with (a constant: no DOMException per wait). */
-const IDLE_OVER = Symbol('idle over');

@@ -47,14 +47,14 @@ describe('output on a terminal', () => {
   it('job:status is an aligned table, and --json is for machines', async () => {
     await app.rakit(['job:dispatch', 'record', '--queue=emails', '--payload={"tag":"b"}']);
     const lines = (await onTerminal('job:status')).trim().split('\n');
-    expect(lines[0]).toMatch(/^QUEUE +READY +SCHEDULED +RESERVED +FAILED$/);
+    expect(lines[0]).toMatch(/^QUEUE +READY +SCHEDULED +RESERVED +FAILED +PAUSED$/);
     expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['QUEUE', 'default', 'emails', '(total)']);
     for (const column of ['READY', 'SCHEDULED', 'RESERVED', 'FAILED']) {
       const at = lines[0]!.indexOf(column);
       for (const line of lines.slice(1)) expect(line[at], `${column} in "${line}"`).toMatch(/\d/);
     }
     const json = JSON.parse((await app.rakit(['job:status', '--json'])).stdout);
-    expect(json.queues).toContainEqual({ queue: 'emails', ready: 1, scheduled: 0, reserved: 0, failed: 0 });
+    expect(json.queues).toContainEqual({ queue: 'emails', ready: 1, scheduled: 0, reserved: 0, failed: 0, paused: false });
   });
 
   it('job:failed cuts the error to the terminal width', async () => {
@@ -83,7 +83,7 @@ describe('output on a terminal', () => {
     const piped = await app.rakit(['job:retry', 'all']);
     expect(piped.stdout.trim()).toBe('No failed jobs.');
     const json = JSON.parse((await app.rakit(['job:status', '--json'])).stdout);
-    expect(json.queues).toContainEqual({ queue: 'bulk', ready: 2999, scheduled: 0, reserved: 0, failed: 0 });
+    expect(json.queues).toContainEqual({ queue: 'bulk', ready: 2999, scheduled: 0, reserved: 0, failed: 0, paused: false });
   }, 60_000);
 });
 

@@ -1,0 +1,51 @@
+/**
+ * The failed() hooks the process manager owes: it settles the jobs an exited process left
+ * running, but never runs job code itself, so each hook goes to a live worker process. A hook
+ * whose process exits before reporting it run is owed again, to one other process at most.
+ */
+import type { ReservedJob } from './driver.ts';
+import type { Logger } from './logger.ts';
+import { errorToWire } from './settle.ts';
+import type { OwedHook, WorkerChild } from './worker-child.ts';
+
+export class OwedHooks {
+  /** Owed and not sent to a process yet. */
+  private pending: OwedHook[] = [];
+  private ids = 0;
+
+  constructor(private readonly logger: Logger) {}
+
+  get any(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /** The failed() hook of a job the manager failed. */
+  owe(job: ReservedJob, error: Error): void {
+    this.pending.push({ message: { type: 'failed-hook', id: ++this.ids, job, error: errorToWire(error) }, sends: 0 });
+  }
+
+  /** An exited process: the hooks it did not report run are owed again, once. */
+  takeBack(child: WorkerChild): void {
+    for (const hook of child.hooks.values()) if (hook.sends < 2) this.pending.push(hook); else this.drop(hook, 'its worker processes exited first');
+  }
+
+  /** Sends every owed hook to `child`. */
+  sendTo(child: WorkerChild): void {
+    for (const hook of this.pending.splice(0)) child.runHook(hook);
+  }
+
+  /** Sends the owed hooks to a process that will run them, if there is one. */
+  sendToAny(children: Iterable<WorkerChild>): void {
+    if (this.pending.length === 0) return;
+    const target = [...children].find((child) => child.takesHooks);
+    if (target) this.sendTo(target);
+  }
+
+  dropAll(why: string): void {
+    for (const hook of this.pending.splice(0)) this.drop(hook, why);
+  }
+
+  private drop({ message: { job } }: OwedHook, why: string): void {
+    this.logger.error({ id: job.id, job: job.name }, `The failed() hook of job ${job.name} (id ${job.id}) did not run: ${why}`);
+  }
+}
