@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUNTIME_BUCKETS_MS, TOTALS_MINUTE, type MetricSample } from '../../src/core/admin-store.ts';
 import type { AdminDriver } from '../../src/core/driver.ts';
 import { metricsRoutes, type SeriesResponse } from '../../src/dashboard/metrics/routes.ts';
+import { RedisDriver } from '../../src/core/drivers/redis.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { createTestDatabase } from '../helpers/database.ts';
+import { dropRedisPrefix, requireRedis, uniqueName } from '../helpers/servers.ts';
 
 /** The stores judge ready and scheduled by their own clock, so the test runs at the real time. */
 const NOW = Date.now();
@@ -37,6 +39,15 @@ const STORES: { label: string; open(clock: TestClock): Promise<{ driver: AdminDr
     async open(clock) {
       const db = await createTestDatabase('sqlite');
       return { driver: db.driver(clock), drop: () => db.drop() };
+    },
+  },
+  {
+    label: 'Redis',
+    async open(clock) {
+      const url = await requireRedis();
+      const prefix = uniqueName('m');
+      const driver = new RedisDriver(url, prefix, clock);
+      return { driver, drop: async () => { await driver.close(); await dropRedisPrefix(url, prefix); } };
     },
   },
 ];
