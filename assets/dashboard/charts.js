@@ -45,7 +45,11 @@
     var series = [{}].concat(SPECS[name].map(function (s) {
       return { label: s.label, stroke: s.stroke, fill: s.fill, width: 1.5, spanGaps: false, points: { show: false } };
     }));
-    charts[name] = new uPlot({ width: widthOf(el), height: 180, series: series, scales: { x: { time: true } } }, dataFor(name, data), el);
+    // Axes in the page's text colour, so the charts read in a dark theme too.
+    var text = window.getComputedStyle(root).color;
+    var faint = 'rgba(128,128,128,0.25)';
+    var axis = { stroke: text, grid: { stroke: faint, width: 1 }, ticks: { stroke: faint, width: 1 } };
+    charts[name] = new uPlot({ width: widthOf(el), height: 180, series: series, axes: [axis, axis], scales: { x: { time: true } } }, dataFor(name, data), el);
   }
 
   function cell(row, text) {

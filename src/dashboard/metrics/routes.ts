@@ -1,9 +1,9 @@
 /**
  * The metrics routes the dashboard mounts on its Hono app (behind its own authentication):
  * - GET /metrics: the Prometheus exposition (prometheus.ts);
- * - GET /api/series?hours=3&queue=Q&name=N: the Overview's chart data as JSON (series.ts), over
- *   the last `hours` (default 3, at most `metrics_retention_hours`), for every queue, one queue
- *   or one job name;
+ * - GET /api/series?hours=3&queue=Q&name=N: the Overview's chart data as JSON (series.ts), per
+ *   minute over the last `hours` up to the current minute (default 3, at most
+ *   `metrics_retention_hours`), for every queue, one queue or one job name;
  * - GET /assets/{uplot.min.js, uplot.min.css, charts.js, charts.css}: the chart assets (assets.ts).
  */
 import type { Env, Hono } from 'hono';
@@ -38,8 +38,8 @@ export function metricsRoutes<E extends Env>(app: Hono<E>, deps: MetricsDeps): H
     return c.body(body, 200, { 'content-type': contentType, 'cache-control': 'no-store' });
   });
   app.get('/api/series', async (c) => {
-    const to = now();
     const hours = hoursOf(c.req.query('hours'), deps.config.metrics_retention_hours);
+    const to = (Math.floor(now() / 60_000) + 1) * 60_000; // the current minute included
     const series = await chartSeries(deps.driver, { from: to - hours * 3_600_000, to, queue: c.req.query('queue') || null, name: c.req.query('name') || null });
     c.header('cache-control', 'no-store');
     return c.json({ hours, metrics: deps.config.metrics, ...series } satisfies SeriesResponse);
