@@ -4,10 +4,10 @@
  * the per-request variables the middleware sets (session, form token, read-only).
  */
 import type { HttpBindings } from '@hono/node-server';
+import { requireAdmin } from '../core/admin-capable.ts';
 import type { Clock } from '../core/clock.ts';
 import type { JobConfig } from '../core/config.ts';
 import type { AdminDriver } from '../core/driver.ts';
-import { ConfigError } from '../core/errors.ts';
 import { runtime } from '../core/runtime.ts';
 import { loadSchedule } from '../schedule/load.ts';
 import { ScheduleRunner } from '../schedule/runner.ts';
@@ -49,14 +49,10 @@ export interface DashboardEnv {
   };
 }
 
-const CAPABILITIES = ['listJobs', 'getJob', 'cancelJob', 'runJobNow', 'pauseQueue', 'resumeQueue', 'pausedQueues',
-  'listWorkers', 'listOverlapLocks', 'releaseOverlapLock'] as const;
-
 /** The app's runtime and scheduler, checked for what the dashboard needs. */
 export async function openDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
   const rt = await runtime();
-  const missing = CAPABILITIES.filter((name) => typeof (rt.driver as unknown as Record<string, unknown>)[name] !== 'function');
-  if (missing.length > 0) throw new ConfigError(`the ${rt.config.driver} driver cannot serve the dashboard (it lacks ${missing.join(', ')})`);
+  requireAdmin(rt.driver);
   const tasks = await loadSchedule(rt.config.root, rt.config.timezone);
   const schedule = await openScheduleStore(rt.config, rt.clock);
   const runner = new ScheduleRunner(tasks, { store: schedule, clock: rt.clock, timezone: rt.config.timezone, root: rt.config.root });

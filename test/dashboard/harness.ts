@@ -72,10 +72,10 @@ export async function fixtureApp(storeConfig: Record<string, unknown>, migrate: 
   expect(pending.code, pending.stderr).toBe(0);
   const ids = (JSON.parse(pending.stdout.trim().split('\n').at(-1)!) as { id?: string }[]).map((r) => r.id ?? null);
   expect((await app.rakit(['schedule:run'])).code).toBe(0);
+  expect((await app.rakit(['job:pause', 'mail'])).code).toBe(0);
   // A run that never ended holds its task's lock (as a killed one leaves it).
   const rt = await configure(config, { root: app.dir });
   const admin = rt.driver as AdminDriver;
-  await admin.pauseQueue('mail');
   await workersAndMetrics(admin, Date.now());
   const store = await openScheduleStore(rt.config, rt.clock);
   expect(await store.acquire('overlap:nightly-report', 'run-7f3a', 3_600_000)).toBe(true);
