@@ -26,6 +26,7 @@ import type {
 } from '../driver.ts';
 import { leaseFor } from '../driver.ts';
 import { reserveInOrder, type ListsQueues } from '../queue-policy.ts';
+import { jobState } from './admin-shared.ts';
 import { FileAdmin } from './file-admin.ts';
 import { FileFailedStore, type FileQueue } from './file-failed.ts';
 import { FileLocks } from './file-locks.ts';
@@ -168,13 +169,11 @@ export class FileDriver implements AdminDriver, WakingQueue, ListsQueues, FileQu
     for (const queue of [...queues].sort()) {
       const s: QueueStats = { queue, ready: 0, scheduled: 0, reserved: 0, failed: 0 };
       for (const f of await list(this.dir('pending', queue))) {
-        if (!f.endsWith('.job')) continue;
-        if (Number(f.split('.')[0]) <= now) s.ready++;
-        else s.scheduled++;
+        if (f.endsWith('.job')) s[jobState(Number(f.split('.')[0]), null, now)]++;
       }
       for (const f of await list(this.dir('reserved', queue))) {
-        if (Number(f.split('.')[3]) > now) s.reserved++;
-        else s.ready++;
+        const until = Number(f.split('.')[3]);
+        s[jobState(until, until, now)]++; // a lapsed lease is due again
       }
       s.failed = (await list(this.dir('failed', queue))).filter((f) => f.endsWith('.job')).length;
       if (s.ready + s.scheduled + s.reserved + s.failed > 0) out.push(s);
