@@ -8,6 +8,7 @@ import {
   LIVE_WITHIN_MS, RUNTIME_BUCKETS_MS, STOPPED_KEPT,
   type JobPage, type JobQuery, type JobState, type JobSummary, type MetricSample, type WorkerEnd, type WorkerRecord,
 } from '../admin-store.ts';
+import { compareDue } from '../queue-policy.ts';
 
 /** A pending job's state at `now`: a live lease makes it reserved, else its due time decides. */
 export function jobState(scheduledAt: number, leaseUntil: number | null, now: number): JobState {
@@ -21,11 +22,6 @@ export interface PendingRef {
   queue: string;
   state: JobState;
   scheduledAt: number;
-}
-
-/** Claim order: due time, then id (shorter first, so numeric ids sort as numbers). */
-function compareRefs(a: PendingRef, b: PendingRef): number {
-  return a.scheduledAt - b.scheduledAt || a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /**
@@ -50,7 +46,7 @@ export async function pageJobs<T extends PendingRef>(refs: readonly T[], query: 
     }
     kept = matching;
   }
-  kept.sort(compareRefs);
+  kept.sort(compareDue); // the claim order
   const limit = Math.max(0, Math.min(500, query.limit));
   const jobs: JobSummary[] = [];
   for (const ref of kept.slice(Math.max(0, query.offset), Math.max(0, query.offset) + limit)) {
