@@ -77,7 +77,7 @@ export function workerList(records: readonly WorkerRecord[], now: number): { wor
   const stopped: WorkerRecord[] = [];
   for (const record of records) {
     if (record.stoppedAt !== null) stopped.push(record);
-    else if (now - record.beatAt > LIVE_WITHIN_MS) stopped.push({ ...record, running: [], stoppedAt: record.beatAt, end: 'lost' });
+    else if (now - record.beatAt > LIVE_WITHIN_MS) stopped.push({ ...record, stoppedAt: record.beatAt, end: 'lost' }); // running: what it had at its end
     else live.push(record);
   }
   live.sort((a, b) => b.startedAt - a.startedAt || a.id.localeCompare(b.id));
@@ -97,7 +97,7 @@ export function addSample(into: MetricSample | undefined, add: MetricSample): Me
     minute: base.minute, queue: base.queue, name: base.name,
     done: base.done + add.done, failed: base.failed + add.failed, retried: base.retried + add.retried,
     runtimeMs: base.runtimeMs + add.runtimeMs, waitMs: base.waitMs + add.waitMs,
-    buckets: Array.from({ length: RUNTIME_BUCKETS_MS.length + 1 }, (_, i) => (base.buckets[i] ?? 0) + (add.buckets[i] ?? 0)),
+    buckets: Array.from({ length: RUNTIME_BUCKETS_MS.length + 1 }, (_, i) => (base.buckets?.[i] ?? 0) + (add.buckets?.[i] ?? 0)),
   };
 }
 

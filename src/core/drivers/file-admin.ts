@@ -56,6 +56,7 @@ export class FileAdmin implements BrowsableQueue, LockBrowser, PausableQueue, Wo
         const [id, attempts, , until, due] = f.split('.');
         const live = Number(until) > now;
         // A lapsed lease is due again, at its end (as the next claim renames it back to pending).
+        // A name of an earlier version has no due time: its lease end stands in.
         refs.push({
           id: id!, queue: q, file: this.dir('reserved', q, f), attempts: Number(attempts), state: live ? 'reserved' : 'ready',
           scheduledAt: live && due !== 'job' && due !== undefined ? Number(due) : Number(until), reservedUntil: live ? Number(until) : null,
