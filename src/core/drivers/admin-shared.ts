@@ -16,6 +16,9 @@ export function jobState(scheduledAt: number, leaseUntil: number | null, now: nu
   return scheduledAt <= now ? 'ready' : 'scheduled';
 }
 
+/** Jobs read at once when a search must look at their names. */
+const LOAD_BATCH = 64;
+
 /** What a store knows of a pending job before reading its whole record. */
 export interface PendingRef {
   id: string;
@@ -34,17 +37,13 @@ export async function pageJobs<T extends PendingRef>(refs: readonly T[], query: 
   if (query.search !== null && query.search !== '') {
     const search = query.search;
     const part = search.toLowerCase();
-    const matching: T[] = [];
-    for (const ref of kept) {
-      if (ref.id === search || ref.queue.toLowerCase().includes(part)) {
-        matching.push(ref);
-        continue;
-      }
-      const job = await load(ref);
-      loaded.set(ref, job);
-      if (job?.name.toLowerCase().includes(part)) matching.push(ref);
+    const byName = kept.filter((ref) => ref.id !== search && !ref.queue.toLowerCase().includes(part));
+    // Names are read in parallel batches: one at a time, 5,000 job files took 5 s.
+    for (let i = 0; i < byName.length; i += LOAD_BATCH) {
+      const batch = byName.slice(i, i + LOAD_BATCH);
+      (await Promise.all(batch.map(load))).forEach((job, k) => loaded.set(batch[k]!, job));
     }
-    kept = matching;
+    kept = kept.filter((ref) => !loaded.has(ref) || loaded.get(ref)?.name.toLowerCase().includes(part));
   }
   kept.sort(compareDue); // the claim order
   const limit = Math.max(0, Math.min(500, query.limit));
