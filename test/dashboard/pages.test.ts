@@ -1,5 +1,5 @@
 /**
- * The dashboard in a real browser over SQLite and Redis with real jobs in the store: every page shows the
+ * The dashboard in a real browser over SQLite, Redis, file and memcached with real jobs in the store: every page shows the
  * store's data, each action clicked changes the store (checked through the driver), payload
  * fields are masked, read-only mode hides the actions and refuses their POSTs. Screenshots of
  * each page go to docs/screenshots/.
@@ -14,8 +14,8 @@ import { closeRuntime } from '../../src/core/runtime.ts';
 import { STORES } from '../helpers/stores.ts';
 import { SCREENSHOTS, beatWeb1, driverOf, failMore, fixtureApp, launchBrowser, serve, type Fixture, type Served } from './harness.ts';
 
-/** The stores the pages are clicked through on: the database driver's SQLite and Redis. */
-const TARGETS = STORES.filter((s) => s.label === 'sqlite' || s.label === 'redis');
+/** The stores the pages are clicked through on: SQLite, Redis, file and memcached. */
+const TARGETS = STORES.filter((s) => ['sqlite', 'redis', 'file', 'memcached'].includes(s.label));
 
 for (const target of TARGETS) {
   describe(`the dashboard over ${target.label}`, () => {
