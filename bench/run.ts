@@ -115,7 +115,9 @@ for (let round = 1; round <= ROUNDS; round++) {
   }
   for (const store of METERED) {
     process.stderr.write(`round ${round}/${ROUNDS}, rakit-${store}: c50 with metrics on and off…\n`);
-    (metricsRounds[store] ??= []).push(await metricsCost(store, round));
+    const cost = await metricsCost(store, round);
+    (metricsRounds[store] ??= []).push(cost);
+    process.stderr.write(`  on ${cost.on.toFixed(0)}, off ${cost.off.toFixed(0)} jobs/s: ${(cost.on / cost.off).toFixed(2)}\n`);
   }
 }
 /** Each subject's median over the rounds (latency from the first). */
@@ -227,5 +229,5 @@ console.log(Object.entries(extra).map(([k, v]) => `- ${k}: ${f(v, Math.abs(v) < 
 console.log('');
 console.log(targetTable);
 mkdirSync(path.join(REPO, 'bench', 'results'), { recursive: true });
-writeFileSync(path.join(REPO, 'bench', 'results', 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, jobs: N, rounds, rows, shell, extra, targets: targets.map(([name, value, target, cmp]) => ({ name, value, target, cmp })) }, null, 2)}\n`);
+writeFileSync(path.join(REPO, 'bench', 'results', 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, jobs: N, rounds, rows, shell, extra, metricsRounds, targets: targets.map(([name, value, target, cmp]) => ({ name, value, target, cmp })) }, null, 2)}\n`);
 process.exit(0);

@@ -45,7 +45,7 @@ describe('heartbeats', () => {
     const registry = new Registry();
     registry.failing = true;
     const warnings: string[] = [];
-    const beats = new Heartbeats(registry, { warn: (_: unknown, msg: string) => void warnings.push(msg) }, new TestClock(), 10);
+    const beats = new Heartbeats(registry, { warn: ((_: unknown, msg: string) => void warnings.push(msg)) as never }, new TestClock(), 10);
     const id = beats.add(() => ({ pid: 1, queues: ['a'], running: [], done: 0, failed: 0 }));
     await new Promise((r) => setTimeout(r, 60));
     beats.stopped(id, 'signal');
