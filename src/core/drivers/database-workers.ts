@@ -1,8 +1,10 @@
 /**
  * The `database` driver's worker registry (`<table>_workers`, one row per worker process): each
  * beat replaces the row of its worker, a stop marks it, and only the newest STOPPED_KEPT stopped
- * ones are kept. A worker whose beats stopped coming is marked lost when the list is read.
+ * ones are kept. A worker whose beats stopped coming is marked lost when the list is read, and
+ * is live again if it beats again.
  */
+import type { Knex } from 'knex';
 import { LIVE_WITHIN_MS, STOPPED_KEPT, type WorkerBeat, type WorkerEnd, type WorkerRecord, type WorkerRegistry } from '../admin-store.ts';
 import type { SqlStore } from './database-sql.ts';
 
@@ -23,8 +25,12 @@ interface WorkerRow {
 export class DatabaseWorkers implements WorkerRegistry {
   constructor(private readonly store: SqlStore) {}
 
+  private get table(): string {
+    return `${this.store.names.table}_workers`;
+  }
+
   private get workers() {
-    return this.store.knex(`${this.store.names.table}_workers`);
+    return this.store.knex(this.table);
   }
 
   async beat(beat: WorkerBeat): Promise<void> {
@@ -32,10 +38,26 @@ export class DatabaseWorkers implements WorkerRegistry {
       id: beat.id, host: beat.host, pid: beat.pid,
       queues: beat.queues === null ? null : JSON.stringify(beat.queues), running: JSON.stringify(beat.running),
       started_at: beat.startedAt, beat_at: beat.beatAt, done: beat.done, failed: beat.failed,
-      // A worker taken for lost that beats again is live again.
-      stopped_at: null, end: null,
     };
-    await this.store.run(() => this.workers.insert(row).onConflict('id').merge());
+    await this.store.run(() => this.workers.insert(row).onConflict('id').merge({ ...this.replacing(Object.keys(row)), ...this.liveAgain() }));
+  }
+
+  /** The stored columns set to the beat's. */
+  private replacing(columns: string[]): Record<string, Knex.Raw> {
+    const { knex, dialect } = this.store;
+    return Object.fromEntries(columns.filter((column) => column !== 'id').map((column) =>
+      [column, dialect === 'mysql' ? knex.raw('VALUES(??)', [column]) : knex.raw('excluded.??', [column])]));
+  }
+
+  /**
+   * A worker taken for lost that beats again is live again; one that said it stopped stays
+   * stopped (a beat sent as it stopped may land after its stop). `stopped_at` comes first: MySQL
+   * sets the columns in order, each seeing those set before it.
+   */
+  private liveAgain(): Record<string, Knex.Raw> {
+    const { knex } = this.store;
+    const stored = (column: string) => knex.raw("CASE WHEN ??.?? = 'lost' THEN NULL ELSE ??.?? END", [this.table, 'end', this.table, column]);
+    return { stopped_at: stored('stopped_at'), end: stored('end') };
   }
 
   async workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> {
