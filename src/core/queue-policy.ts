@@ -61,6 +61,6 @@ export async function reserveInOrder(claimer: QueueClaimer, request: ReserveRequ
 }
 
 /** Claim order: due time, then id (shorter first, so numeric ids sort as numbers). */
-export function compareDue(a: ReservedJob, b: ReservedJob): number {
+export function compareDue(a: Pick<ReservedJob, 'scheduledAt' | 'id'>, b: Pick<ReservedJob, 'scheduledAt' | 'id'>): number {
   return a.scheduledAt - b.scheduledAt || a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

@@ -234,12 +234,12 @@ export function adminContract(label: string, makeHarness: () => Promise<AdminHar
         const id = `web-1:4242:${n}`;
         await d.beat(beat({ id }));
         const running = [{ id: '17', name: 'render-pdf', queue: 'default', startedAt: clock.now() - 500 }];
-        const beatAt = clock.now() + 1; // the test clock runs with real time: read it once
-        await d.beat(beat({ id, running, done: 12, failed: 1, beatAt }));
+        const at = clock.now() + 1;
+        await d.beat(beat({ id, running, done: 12, failed: 1, beatAt: at }));
         const other = harness.driver(clock);
         const record = (await other.listWorkers(clock.now())).find((w) => w.id === id);
         expect(record).toMatchObject({ id, host: 'web-1', pid: 4242, queues: ['high', 'default'], running, done: 12, failed: 1, stoppedAt: null, end: null });
-        expect(record!.beatAt).toBe(beatAt);
+        expect(record!.beatAt).toBe(at);
       });
 
       it('lists live workers before stopped ones, each stopped one with why', async () => {
@@ -248,11 +248,11 @@ export function adminContract(label: string, makeHarness: () => Promise<AdminHar
         const gone = `gone:${n}`;
         await d.beat(beat({ id: gone, queues: null }));
         await d.beat(beat({ id: live }));
-        const stoppedAt = clock.now(); // the test clock runs with real time: read it once
-        await d.workerStopped(gone, 'timeout-kill', stoppedAt);
+        const at = clock.now();
+        await d.workerStopped(gone, 'timeout-kill', at);
         const list = (await d.listWorkers(clock.now())).filter((w) => w.id.endsWith(`:${n}`));
         expect(list.map((w) => [w.id, w.end])).toEqual([[live, null], [gone, 'timeout-kill']]);
-        expect(list[1]).toMatchObject({ stoppedAt, queues: null });
+        expect(list[1]).toMatchObject({ stoppedAt: at, queues: null });
         const all = await d.listWorkers(clock.now());
         const firstStopped = all.findIndex((w) => w.stoppedAt !== null);
         expect(all.slice(firstStopped).every((w) => w.stoppedAt !== null)).toBe(true);

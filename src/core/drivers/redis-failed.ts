@@ -103,7 +103,7 @@ export class RedisFailedStore implements FailedStore {
 }
 
 /** `default/17` → queue `default`, member of 17; null for anything else. */
-function parseId(id: string): { queue: string; m: string } | null {
+export function parseId(id: string): { queue: string; m: string } | null {
   const at = id.lastIndexOf('/');
   const n = id.slice(at + 1);
   if (at <= 0 || !/^[1-9]\d{0,11}$/.test(n)) return null;

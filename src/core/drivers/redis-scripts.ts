@@ -12,7 +12,8 @@
  *   P:{Q}:pending   ZSET member → due time (ready and scheduled alike)
  *   P:{Q}:reserved  ZSET member → lease end, and HELD_MARK at +inf (see there)
  *   P:{Q}:att       HASH member → attempts so far (absent: none), and HELD_MARK
- *   P:{Q}:tok       HASH member → the token of the claim that holds it, and HELD_MARK
+ *   P:{Q}:tok       HASH member → the job's claim token (the claim's, `@`, the due time it was
+ *                   claimed at, which the Jobs page shows), and HELD_MARK
  *   P:{Q}:overlap   HASH overlap key → member holding it
  *   P:{Q}:failed    ZSET member → failed time; P:{Q}:f:<m> the failed job's hash
  *
@@ -63,7 +64,7 @@ end
  * Lua: `load(jk)` → the job's record and the attempts an earlier version kept in it (nil when the
  * job is gone); `fields(rec)` → name, created, okey, payload; `nameOf(rec)`, the name alone.
  */
-const LOAD = `${PACK}local function load(jk)
+export const LOAD = `${PACK}local function load(jk)
   local rec = redis.pcall('GET', jk)
   if type(rec) == 'table' and rec.err then
     local h = redis.call('HMGET', jk, 'name', 'created', 'okey', 'payload', 'attempts')
@@ -147,7 +148,7 @@ return {1, m}
  * '', then the acks that ride on this claim as ACK takes them (member, token, overlap key).
  * The acks come first; then lapsed leases go back to pending, due at once; then due jobs are claimed oldest first:
  * attempts + 1, token and lease set, members moved to reserved together. A job's lease ends
- * at now + its lease (the caller works it out the same way).
+ * at now + its lease (the caller works it out the same way); its token is `token@due time`.
  * → the number of acks n, their n results as ACK's, then flat: member, record, attempts, due time of each job
  */
 export const CLAIM = `
@@ -204,7 +205,7 @@ while count < limit and examined < 10000 do
     for i, m in ipairs(claimed) do
       local attempts = math.max(tonumber(before[i]) or 0, old[i]) + 1
       local n = #att
-      att[n + 1], att[n + 2], tok[n + 1], tok[n + 2] = m, attempts, m, token
+      att[n + 1], att[n + 2], tok[n + 1], tok[n + 2] = m, attempts, m, token .. '@' .. scheds[i]
       leased[n + 1], leased[n + 2] = now + (everyLease or leases[nameOf(recs[i])] or defaultMs), m
       n = #out
       out[n + 1], out[n + 2], out[n + 3], out[n + 4] = m, recs[i], attempts, scheds[i]

@@ -3,7 +3,7 @@
  * loaded once and run by EVALSHA. A queue's keys share one hash tag, so the driver works on
  * Redis Cluster. A worker's acks ride on its next claim from their queue (`reserveAfterAcks`):
  * one script call a turn instead of two. Idle workers wake on a pub/sub message (redis-wake.ts);
- * the failed store is redis-failed.ts.
+ * the failed store is redis-failed.ts, the dashboard's capabilities redis-admin.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
@@ -13,7 +13,11 @@ import type {
 } from '../driver.ts';
 import { leaseFor } from '../driver.ts';
 import { reserveInOrder, type ListsQueues } from '../queue-policy.ts';
+import type {
+  AdminStore, JobPage, JobQuery, JobSummary, MetricSample, OverlapLock, WorkerBeat, WorkerEnd, WorkerRecord,
+} from '../admin-store.ts';
 import { LazyOpen } from './lazy-open.ts';
+import { RedisAdmin } from './redis-admin.ts';
 import { ACK_COMMAND, CLAIM_COMMAND, PUSH_COMMAND, createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
 import { RedisFailedStore, type RedisKeys } from './redis-failed.ts';
 import * as scripts from './redis-scripts.ts';
@@ -40,7 +44,7 @@ const SCRIPTS: [keyof Scripted, string, number][] = [
   ['rakitClear', scripts.CLEAR, 4],
 ];
 
-export class RedisDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, WakingQueue, RedisKeys {
+export class RedisDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, WakingQueue, RedisKeys, AdminStore {
   readonly description: string;
   readonly redis: RedisClient;
   /** The same client, typed with the scripts. */
@@ -50,6 +54,7 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
   private readonly knownQueues = new Set<string>();
   private readonly wake: RedisWake;
   private readonly failed: RedisFailedStore;
+  private readonly admin: RedisAdmin;
 
   constructor(
     setting: RedisSetting,
@@ -70,6 +75,7 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
     }, { what: `reach Redis at ${this.description.replace(/^redis /, '')}`, fix: 'start Redis or fix REDIS_URL / application/config/job.ts' });
     this.wake = new RedisWake(this.redis, prefix, clock, () => this.queues());
     this.failed = new RedisFailedStore(this);
+    this.admin = new RedisAdmin(this, prefix);
   }
 
   k(queue: string, part: string): string {
@@ -147,7 +153,7 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
       const [name, createdAt, overlapKey, payload] = scripts.parseRecord(String(r[i + 1]));
       jobs.push({
         id: `${queue}/${Number(r[i])}`, name, queue, payload, attempts: Number(r[i + 2]), scheduledAt: Number(r[i + 3]),
-        createdAt, overlapKey, token, reservedUntil: now + leaseFor(leases, name),
+        createdAt, overlapKey, token: `${token}@${String(r[i + 3])}`, reservedUntil: now + leaseFor(leases, name),
       });
     }
     return { held, jobs };
@@ -224,21 +230,26 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
     return n;
   }
 
-  listFailed(limit?: number): Promise<FailedJob[]> {
-    return this.failed.listFailed(limit);
-  }
+  listFailed(limit?: number): Promise<FailedJob[]> { return this.failed.listFailed(limit); }
+  retryFailed(ids: readonly string[]): Promise<RetryResult> { return this.failed.retryFailed(ids); }
+  forgetFailed(id: string): Promise<boolean> { return this.failed.forgetFailed(id); }
+  flushFailed(olderThanMs: number | null): Promise<number> { return this.failed.flushFailed(olderThanMs); }
 
-  retryFailed(ids: readonly string[]): Promise<RetryResult> {
-    return this.failed.retryFailed(ids);
-  }
-
-  forgetFailed(id: string): Promise<boolean> {
-    return this.failed.forgetFailed(id);
-  }
-
-  flushFailed(olderThanMs: number | null): Promise<number> {
-    return this.failed.flushFailed(olderThanMs);
-  }
+  listJobs(query: JobQuery): Promise<JobPage> { return this.admin.jobs.listJobs(query); }
+  getJob(id: string): Promise<JobSummary | null> { return this.admin.jobs.getJob(id); }
+  cancelJob(id: string): Promise<boolean> { return this.admin.jobs.cancelJob(id); }
+  runJobNow(id: string): Promise<boolean> { return this.admin.jobs.runJobNow(id); }
+  pauseQueue(queue: string): Promise<void> { return this.admin.paused.pauseQueue(queue); }
+  resumeQueue(queue: string): Promise<boolean> { return this.admin.paused.resumeQueue(queue); }
+  pausedQueues(): Promise<string[]> { return this.admin.paused.pausedQueues(); }
+  listOverlapLocks(): Promise<OverlapLock[]> { return this.admin.locks.listOverlapLocks(); }
+  releaseOverlapLock(key: string): Promise<boolean> { return this.admin.locks.releaseOverlapLock(key); }
+  beat(beat: WorkerBeat): Promise<void> { return this.admin.workers.beat(beat); }
+  workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> { return this.admin.workers.workerStopped(id, end, at); }
+  listWorkers(now: number): Promise<WorkerRecord[]> { return this.admin.workers.listWorkers(now); }
+  addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.admin.metrics.addMetrics(samples); }
+  readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.admin.metrics.readMetrics(from, to); }
+  pruneMetrics(before: number): Promise<number> { return this.admin.metrics.pruneMetrics(before); }
 
   /** Resolves on a wake message for one of `queues`, after `ms`, or on abort. */
   waitForJob(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {
