@@ -67,10 +67,13 @@ export class DatabaseWorkers implements WorkerRegistry {
 
   async listWorkers(now: number): Promise<WorkerRecord[]> {
     const { knex } = this.store;
-    // Lost as of `now`: stopped when its last beat's time to live ran out.
-    const lost = await this.store.run(() => this.workers.whereNull('stopped_at').where('beat_at', '<', now - LIVE_WITHIN_MS)
-      .update({ stopped_at: knex.raw('?? + ?', ['beat_at', LIVE_WITHIN_MS]), end: 'lost' }));
-    if (lost > 0) await this.pruneStopped();
+    // Lost as of `now`: stopped when its last beat's time to live ran out. Looked for first, so
+    // that a list finding none writes nothing (on SQLite, a write waits for the workers' writes).
+    const lost = () => this.workers.whereNull('stopped_at').where('beat_at', '<', now - LIVE_WITHIN_MS);
+    if (await this.store.run(() => lost().first('id'))) {
+      await this.store.run(() => lost().update({ stopped_at: knex.raw('?? + ?', ['beat_at', LIVE_WITHIN_MS]), end: 'lost' }));
+      await this.pruneStopped();
+    }
     return this.store.run(async () => {
       const live = (await this.workers.whereNull('stopped_at').select('*')
         .orderBy([{ column: 'started_at', order: 'desc' }, { column: 'id' }])) as WorkerRow[];
