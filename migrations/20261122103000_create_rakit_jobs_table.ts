@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 
-// Written by `rakit job:table`: the jobs table, the failed-jobs table and the signals table of rakit jobs.
+// Written by `rakit job:table`: the tables of rakit jobs (jobs, failed jobs, signals, paused queues,
+// workers, metrics).
 // Times are epoch milliseconds (UTC) in BIGINT columns, the same on SQLite, MySQL and PostgreSQL.
 
 export async function up(knex: Knex): Promise<void> {
@@ -42,9 +43,44 @@ export async function up(knex: Knex): Promise<void> {
     t.string('name', 64).primary();
     t.bigInteger('value').notNullable();
   });
+  // Paused queues: workers claim nothing from them (`rakit job:pause`, the dashboard).
+  await knex.schema.createTable('rakit_jobs_paused', (t) => {
+    t.string('queue', 64).primary();
+    t.bigInteger('paused_at').notNullable();
+  });
+  // Worker processes, live and recently stopped, as their heartbeats say (the dashboard's Workers page).
+  await knex.schema.createTable('rakit_jobs_workers', (t) => {
+    t.string('id', 191).primary();
+    t.string('host', 191).notNullable();
+    t.integer('pid').notNullable();
+    // JSON: the queues it takes from (null: every queue), and the jobs it is running.
+    t.text('queues').nullable();
+    t.text('running').notNullable();
+    t.bigInteger('started_at').notNullable();
+    t.bigInteger('beat_at').notNullable();
+    t.bigInteger('done').notNullable().defaultTo(0);
+    t.bigInteger('failed').notNullable().defaultTo(0);
+    // Set when it stopped, with why (null while live).
+    t.bigInteger('stopped_at').nullable();
+    t.string('end', 16).nullable();
+    t.index(['stopped_at'], 'rakit_jobs_workers_stopped');
+  });
+  // Per-minute metrics per queue and job name (minute 0 holds the all-time totals): counters only,
+  // so writers add to them; b0..b14 count attempts per runtime bucket.
+  await knex.schema.createTable('rakit_jobs_metrics', (t) => {
+    t.bigInteger('minute').notNullable();
+    t.string('queue', 64).notNullable();
+    t.string('name', 191).notNullable();
+    for (const counter of ['done', 'failed', 'retried', 'runtime_ms', 'wait_ms']) t.bigInteger(counter).notNullable().defaultTo(0);
+    for (let b = 0; b < 15; b++) t.bigInteger(`b${b}`).notNullable().defaultTo(0);
+    t.primary(['minute', 'queue', 'name'], 'rakit_jobs_metrics_pkey');
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists('rakit_jobs_metrics');
+  await knex.schema.dropTableIfExists('rakit_jobs_workers');
+  await knex.schema.dropTableIfExists('rakit_jobs_paused');
   await knex.schema.dropTableIfExists('rakit_jobs_signals');
   await knex.schema.dropTableIfExists('rakit_failed_jobs');
   await knex.schema.dropTableIfExists('rakit_jobs');

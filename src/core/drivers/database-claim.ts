@@ -34,14 +34,14 @@ export class DatabaseClaims {
    */
   async claimDue(queue: string | null, limit: number, request: ReserveRequest): Promise<ReservedJob[]> {
     const { store } = this;
-    const { names, leases } = request;
+    const { names, leases, paused = [] } = request;
     const now = store.clock.now();
     const cursor = store.dialect === 'mysql' ? this.cursors.get(queue) : undefined;
     const claimed = cursor && now - cursor.scannedAt < FULL_SCAN_MS
-      ? await store.run(() => this.claim(queue, names, limit, leases, cursor))
+      ? await store.run(() => this.claim(queue, names, paused, limit, leases, cursor))
       : [];
     const scanned = claimed.length < limit;
-    if (scanned) claimed.push(...(await store.run(() => this.claim(queue, names, limit - claimed.length, leases, null))));
+    if (scanned) claimed.push(...(await store.run(() => this.claim(queue, names, paused, limit - claimed.length, leases, null))));
     claimed.sort(compareDue);
     const last = claimed.at(-1);
     if (store.dialect === 'mysql') {
@@ -51,14 +51,21 @@ export class DatabaseClaims {
     return claimed;
   }
 
-  /** Selects due jobs of one queue (or all) oldest first, after `after` if given, and claims them in one atomic step. */
-  private async claim(queue: string | null, names: readonly string[] | null, limit: number, leases: Leases, after: Cursor | null): Promise<ReservedJob[]> {
+  /**
+   * Selects due jobs of one queue (or of all but the paused ones) oldest first, after `after` if
+   * given, and claims them in one atomic step.
+   */
+  private async claim(
+    queue: string | null, names: readonly string[] | null, paused: readonly string[], limit: number, leases: Leases, after: Cursor | null,
+  ): Promise<ReservedJob[]> {
     const { knex, dialect } = this.store;
     const now = this.store.clock.now();
     const token = randomUUID();
     const oldestDue = (q: Knex.QueryBuilder) => {
       this.store.whereDue(q, now);
       if (queue !== null) q.andWhere('queue', queue);
+      // No clause at all when nothing is paused: the claim's plan stays the one it always was.
+      else if (paused.length > 0) q.whereNotIn('queue', paused);
       if (names) q.whereIn('name', names);
       if (after) {
         // A range on the index's first column, which every planner uses, and the exact bound.

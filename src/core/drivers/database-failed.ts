@@ -5,7 +5,7 @@
  */
 import type { FailedJob, FailedStore, RetryResult } from '../driver.ts';
 import { sqlErrorCode } from './database-connection.ts';
-import { DUPLICATE, type SqlStore } from './database-sql.ts';
+import { DUPLICATE, isRowId, type SqlStore } from './database-sql.ts';
 
 export class DatabaseFailedStore implements FailedStore {
   constructor(private readonly store: SqlStore) {}
@@ -73,9 +73,4 @@ export class DatabaseFailedStore implements FailedStore {
       return Number(await q.delete());
     });
   }
-}
-
-/** Row ids are positive integers; anything else names no row (and must not reach a BIGINT column). */
-function isRowId(id: string): boolean {
-  return /^[1-9]\d{0,17}$/.test(id);
 }

@@ -87,3 +87,8 @@ export function toReserved(row: JobRow): ReservedJob {
     overlapKey: row.overlap_key ?? null, token: String(row.reserved_by), reservedUntil: Number(row.reserved_until),
   };
 }
+
+/** Row ids are positive integers; anything else names no row (and must not reach a BIGINT column). */
+export function isRowId(id: string): boolean {
+  return /^[1-9]\d{0,17}$/.test(id);
+}

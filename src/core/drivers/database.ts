@@ -3,10 +3,14 @@
  * MySQL/MariaDB through mysql2, PostgreSQL through pg. This file holds the driver and its simple
  * steps (push, ack, release, fail, counts, the restart mark); the claim is database-claim.ts
  * (MySQL's in database-mysql-claim.ts), batched acks database-acks.ts, the failed store
- * database-failed.ts. Deadlocks, lock-wait timeouts, serialization failures and SQLITE_BUSY are
+ * database-failed.ts, the dashboard's capabilities (admin-store.ts) database-admin-jobs.ts,
+ * database-paused.ts, database-workers.ts and database-metrics.ts. Deadlocks, lock-wait timeouts, serialization failures and SQLITE_BUSY are
  * retried here and never reach a job. Times are epoch-ms integers (UTC).
  */
 import type { Knex } from 'knex';
+import type {
+  AdminStore, JobPage, JobQuery, JobSummary, MetricSample, OverlapLock, WorkerBeat, WorkerEnd, WorkerRecord,
+} from '../admin-store.ts';
 import type { Clock } from '../clock.ts';
 import { UsageError } from '../errors.ts';
 import type {
@@ -15,17 +19,21 @@ import type {
 } from '../driver.ts';
 import { reserveInOrder, type ClaimsOldestFirst } from '../queue-policy.ts';
 import { ackMany } from './database-acks.ts';
+import { DatabaseAdminJobs } from './database-admin-jobs.ts';
 import { DatabaseClaims } from './database-claim.ts';
 import { describeConnection, sqlErrorCode } from './database-connection.ts';
 import { DatabaseFailedStore } from './database-failed.ts';
+import { DatabaseMetrics } from './database-metrics.ts';
 import { supportsSkipLocked } from './database-mysql-claim.ts';
+import { DatabasePausedQueues } from './database-paused.ts';
+import { DatabaseWorkers } from './database-workers.ts';
 import { DUPLICATE, missingTable, runSql, type Dialect, type SqlStore, type TableNames } from './database-sql.ts';
 import { LazyOpen } from './lazy-open.ts';
 
 export type { TableNames } from './database-sql.ts';
 
 
-export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, SqlStore, ClaimsOldestFirst {
+export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, SqlStore, ClaimsOldestFirst, AdminStore {
   readonly description: string;
   readonly dialect: Dialect;
   skipLocked = false;
@@ -33,6 +41,10 @@ export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, Clear
   private readonly opened: LazyOpen;
   private readonly claims = new DatabaseClaims(this);
   private readonly failed = new DatabaseFailedStore(this);
+  private readonly jobs = new DatabaseAdminJobs(this);
+  private readonly paused = new DatabasePausedQueues(this);
+  private readonly workers = new DatabaseWorkers(this);
+  private readonly metrics = new DatabaseMetrics(this);
 
   constructor(
     readonly knex: Knex,
@@ -58,8 +70,9 @@ export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, Clear
       await this.knex.raw('SELECT 1');
       this.skipLocked = this.deleteReturns = this.dialect === 'pg';
     }
-    for (const table of [this.names.table, this.names.failedTable, this.signals]) {
-      if (!(await this.knex.schema.hasTable(table))) throw new MissingTablesError(table);
+    const { table, failedTable } = this.names;
+    for (const name of [table, failedTable, ...['signals', 'paused', 'workers', 'metrics'].map((suffix) => `${table}_${suffix}`)]) {
+      if (!(await this.knex.schema.hasTable(name))) throw new MissingTablesError(name);
     }
   }
 
@@ -245,6 +258,23 @@ export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, Clear
   private get signals(): string {
     return `${this.names.table}_signals`;
   }
+
+  // The dashboard's capabilities (admin-store.ts).
+  listJobs(query: JobQuery): Promise<JobPage> { return this.jobs.listJobs(query); }
+  getJob(id: string): Promise<JobSummary | null> { return this.jobs.getJob(id); }
+  cancelJob(id: string): Promise<boolean> { return this.jobs.cancelJob(id); }
+  runJobNow(id: string): Promise<boolean> { return this.jobs.runJobNow(id); }
+  listOverlapLocks(): Promise<OverlapLock[]> { return this.jobs.listOverlapLocks(); }
+  releaseOverlapLock(key: string): Promise<boolean> { return this.jobs.releaseOverlapLock(key); }
+  pauseQueue(queue: string): Promise<void> { return this.paused.pauseQueue(queue); }
+  resumeQueue(queue: string): Promise<boolean> { return this.paused.resumeQueue(queue); }
+  pausedQueues(): Promise<string[]> { return this.paused.pausedQueues(); }
+  beat(beat: WorkerBeat): Promise<void> { return this.workers.beat(beat); }
+  workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> { return this.workers.workerStopped(id, end, at); }
+  listWorkers(now: number): Promise<WorkerRecord[]> { return this.workers.listWorkers(now); }
+  addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.metrics.addMetrics(samples); }
+  readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.metrics.readMetrics(from, to); }
+  pruneMetrics(before: number): Promise<number> { return this.metrics.pruneMetrics(before); }
 
   async close(): Promise<void> {
     await this.knex.destroy();
