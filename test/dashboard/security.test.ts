@@ -96,6 +96,12 @@ describe('dashboard security', () => {
     }, 60_000);
     afterAll(() => served?.stop());
 
+    it('without a password, answers no request that came through a proxy', async () => {
+      const proxied = await fetch(`${served.url}/`, { headers: { 'x-forwarded-for': '203.0.113.7' } });
+      expect(proxied.status).toBe(403);
+      expect(await proxied.text()).toContain('set dashboard_password');
+    });
+
     it('refuses a POST without the form token, or from another origin, and takes the page\'s own form', async () => {
       const page = await browser.newPage();
       await page.goto(`${served.url}/`);
