@@ -3,8 +3,9 @@
  * binary's way (core/bin-loader.ts).
  */
 import { useAppFiles } from './core/app-files.ts';
-import { binAppFiles } from './core/bin-loader.ts';
+import { binAppFiles, workerAppFiles } from './core/bin-loader.ts';
+import { WORKER_ARG } from './core/ipc.ts';
 
-useAppFiles(binAppFiles);
+useAppFiles(process.argv[2] === WORKER_ARG ? workerAppFiles() : binAppFiles);
 
 export { main } from './cli.ts';

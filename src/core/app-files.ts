@@ -39,10 +39,15 @@ export function appLanguage(root: string, configFile?: string): AppLanguage {
   if (extension === '.mjs') return 'esm';
   if (extension === '.cjs') return 'cjs';
   if (!configFile && existsSync(path.join(root, 'tsconfig.json'))) return 'ts';
+  return isEsmPackage(root) ? 'esm' : 'cjs';
+}
+
+/** Whether the app's package.json says `"type": "module"` (its .js and .ts files are ES modules). */
+export function isEsmPackage(root: string): boolean {
   try {
-    return (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { type?: unknown }).type === 'module' ? 'esm' : 'cjs';
+    return (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { type?: unknown }).type === 'module';
   } catch {
-    return 'cjs';
+    return false;
   }
 }
 
@@ -51,6 +56,8 @@ export interface AppFiles {
   importConfig(file: string, root: string): Promise<Record<string, unknown>>;
   /** A job, events or migration module's exports. */
   importModule(file: string): Promise<Record<string, unknown>>;
+  /** Told the job and events modules of the app in `root` before the first of them is imported. */
+  prepareModules?(files: readonly string[], root: string): Promise<void>;
 }
 
 const asIs = (file: string) => import(pathToFileURL(file).href) as Promise<Record<string, unknown>>;
@@ -63,3 +70,4 @@ export function useAppFiles(files: AppFiles): void {
 
 export const importConfig = (file: string, root: string) => current.importConfig(file, root);
 export const importModule = (file: string) => current.importModule(file);
+export const prepareModules = async (files: readonly string[], root: string) => current.prepareModules?.(files, root);

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { findAppFile, importModule } from './app-files.ts';
+import { findAppFile, importModule, prepareModules } from './app-files.ts';
 import { DiscoveryError, UnknownJobError, coerceError } from './errors.ts';
 import { jobListeners, listenedJobNames, type Listener } from './events.ts';
 import { isJobClass } from './job-brand.ts';
@@ -35,6 +35,8 @@ export class Registry {
     const dir = path.join(this.root, 'application', 'jobs');
     const fg = existsSync(dir) ? (await import('fast-glob')).default : null; // loaded when there are jobs to find
     const files = fg ? (await fg(JOB_GLOB, { cwd: dir, absolute: true, ignore: ['**/*.d.ts', '**/*.test.*'] })).sort() : [];
+    const events = findAppFile(this.root, 'application/events');
+    await prepareModules(events ? [...files, events] : files, this.root);
     for (const file of files) {
       let exports: Record<string, unknown>;
       try {
@@ -46,7 +48,6 @@ export class Registry {
         if (isJobClass(value)) this.add(value, file);
       }
     }
-    const events = findAppFile(this.root, 'application/events');
     if (events) {
       try {
         await importModule(events);

@@ -1,0 +1,58 @@
+/**
+ * The `rakit` commands: one module per command, attached to one commander program, and
+ * commander's own exits (help, version, bad usage) as exit codes. A worker process never loads
+ * it (or commander).
+ */
+import { Command, CommanderError } from 'commander';
+
+/** Each command's module, loaded only when it runs (or for help): a cron run pays every import. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  'job:table': async () => (await import('./commands/job-table.ts')).jobTableCommand(),
+  migrate: async () => (await import('./commands/migrate.ts')).migrateCommand(),
+  'job:runall': async () => (await import('./commands/job-runall.ts')).jobRunallCommand(),
+  'job:run': async () => (await import('./commands/job-run.ts')).jobRunCommand(),
+  'job:dispatch': async () => (await import('./commands/job-dispatch.ts')).jobDispatchCommand(),
+  'job:failed': async () => (await import('./commands/job-failed.ts')).jobFailedCommand(),
+  'job:retry': async () => (await import('./commands/job-retry.ts')).jobRetryCommand(),
+  'job:forget': async () => (await import('./commands/job-forget.ts')).jobForgetCommand(),
+  'job:flush': async () => (await import('./commands/job-flush.ts')).jobFlushCommand(),
+  'job:status': async () => (await import('./commands/job-status.ts')).jobStatusCommand(),
+  'job:clear': async () => (await import('./commands/job-clear.ts')).jobClearCommand(),
+  'job:restart': async () => (await import('./commands/job-restart.ts')).jobRestartCommand(),
+  'job:pause': async () => (await import('./commands/job-pause.ts')).jobPauseCommand(),
+  'job:resume': async () => (await import('./commands/job-resume.ts')).jobResumeCommand(),
+  'job:dashboard': async () => (await import('./commands/job-dashboard.ts')).jobDashboardCommand(),
+  'job:supervisor': async () => (await import('./commands/job-supervisor.ts')).jobSupervisorCommand(),
+  'make:job': async () => (await import('./commands/make-job.ts')).makeJobCommand(),
+  init: async () => (await import('./commands/init.ts')).initCommand(),
+  'schedule:table': async () => (await import('./commands/schedule-table.ts')).scheduleTableCommand(),
+  'schedule:run': async () => (await import('./commands/schedule-run.ts')).scheduleRunCommand(),
+  'schedule:work': async () => (await import('./commands/schedule-work.ts')).scheduleWorkCommand(),
+  'schedule:list': async () => (await import('./commands/schedule-list.ts')).scheduleListCommand(),
+  'schedule:test': async () => (await import('./commands/schedule-test.ts')).scheduleTestCommand(),
+  'schedule:clear-locks': async () => (await import('./commands/schedule-clear-locks.ts')).scheduleClearLocksCommand(),
+};
+
+/** The program with every command, or with only `only` when that names one. */
+export async function buildProgram(only?: string): Promise<Command> {
+  const program = new Command('rakit')
+    .description('rakit jobs: queue and run background jobs of the app in this folder')
+    .version('0.1.0');
+  const names = only && only in COMMANDS ? [only] : Object.keys(COMMANDS);
+  for (const command of await Promise.all(names.map((name) => COMMANDS[name]!()))) program.addCommand(command);
+  for (const command of [program, ...program.commands]) {
+    command.exitOverride().showSuggestionAfterError(true).showHelpAfterError(`(run "rakit ${command === program ? '' : `${command.name()} `}--help" for usage)`);
+  }
+  return program;
+}
+
+/** Parses `argv` and runs its command; the exit code of help, version or bad usage. */
+export async function runProgram(argv: string[]): Promise<number> {
+  try {
+    await (await buildProgram(argv[0])).parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (thrown) {
+    if (!(thrown instanceof CommanderError)) throw thrown;
+    return thrown.code === 'commander.helpDisplayed' || thrown.code === 'commander.version' || thrown.code === 'commander.help' ? 0 : 2;
+  }
+}
