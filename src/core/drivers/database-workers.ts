@@ -1,8 +1,10 @@
 /**
  * The `database` driver's worker registry (`<table>_workers`, one row per worker process): each
  * beat replaces the row of its worker, a stop marks it, and only the newest STOPPED_KEPT stopped
- * ones are kept. A worker whose beats stopped coming is marked lost when the list is read.
+ * ones are kept. A worker whose beats stopped coming is marked lost when the list is read, and
+ * is live again if it beats again.
  */
+import type { Knex } from 'knex';
 import { LIVE_WITHIN_MS, STOPPED_KEPT, type WorkerBeat, type WorkerEnd, type WorkerRecord, type WorkerRegistry } from '../admin-store.ts';
 import type { SqlStore } from './database-sql.ts';
 
@@ -23,8 +25,12 @@ interface WorkerRow {
 export class DatabaseWorkers implements WorkerRegistry {
   constructor(private readonly store: SqlStore) {}
 
+  private get table(): string {
+    return `${this.store.names.table}_workers`;
+  }
+
   private get workers() {
-    return this.store.knex(`${this.store.names.table}_workers`);
+    return this.store.knex(this.table);
   }
 
   async beat(beat: WorkerBeat): Promise<void> {
@@ -32,10 +38,26 @@ export class DatabaseWorkers implements WorkerRegistry {
       id: beat.id, host: beat.host, pid: beat.pid,
       queues: beat.queues === null ? null : JSON.stringify(beat.queues), running: JSON.stringify(beat.running),
       started_at: beat.startedAt, beat_at: beat.beatAt, done: beat.done, failed: beat.failed,
-      // A worker taken for lost that beats again is live again.
-      stopped_at: null, end: null,
     };
-    await this.store.run(() => this.workers.insert(row).onConflict('id').merge());
+    await this.store.run(() => this.workers.insert(row).onConflict('id').merge({ ...this.replacing(Object.keys(row)), ...this.liveAgain() }));
+  }
+
+  /** The stored columns set to the beat's. */
+  private replacing(columns: string[]): Record<string, Knex.Raw> {
+    const { knex, dialect } = this.store;
+    return Object.fromEntries(columns.filter((column) => column !== 'id').map((column) =>
+      [column, dialect === 'mysql' ? knex.raw('VALUES(??)', [column]) : knex.raw('excluded.??', [column])]));
+  }
+
+  /**
+   * A worker taken for lost that beats again is live again; one that said it stopped stays
+   * stopped (a beat sent as it stopped may land after its stop). `stopped_at` comes first: MySQL
+   * sets the columns in order, each seeing those set before it.
+   */
+  private liveAgain(): Record<string, Knex.Raw> {
+    const { knex } = this.store;
+    const stored = (column: string) => knex.raw("CASE WHEN ??.?? = 'lost' THEN NULL ELSE ??.?? END", [this.table, 'end', this.table, column]);
+    return { stopped_at: stored('stopped_at'), end: stored('end') };
   }
 
   async workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> {
@@ -45,10 +67,13 @@ export class DatabaseWorkers implements WorkerRegistry {
 
   async listWorkers(now: number): Promise<WorkerRecord[]> {
     const { knex } = this.store;
-    // Lost as of `now`: stopped when its last beat's time to live ran out.
-    const lost = await this.store.run(() => this.workers.whereNull('stopped_at').where('beat_at', '<', now - LIVE_WITHIN_MS)
-      .update({ stopped_at: knex.raw('?? + ?', ['beat_at', LIVE_WITHIN_MS]), end: 'lost' }));
-    if (lost > 0) await this.pruneStopped();
+    // Lost as of `now`: stopped when its last beat's time to live ran out. Looked for first, so
+    // that a list finding none writes nothing (on SQLite, a write waits for the workers' writes).
+    const lost = () => this.workers.whereNull('stopped_at').where('beat_at', '<', now - LIVE_WITHIN_MS);
+    if (await this.store.run(() => lost().first('id'))) {
+      await this.store.run(() => lost().update({ stopped_at: knex.raw('?? + ?', ['beat_at', LIVE_WITHIN_MS]), end: 'lost' }));
+      await this.pruneStopped();
+    }
     return this.store.run(async () => {
       const live = (await this.workers.whereNull('stopped_at').select('*')
         .orderBy([{ column: 'started_at', order: 'desc' }, { column: 'id' }])) as WorkerRow[];

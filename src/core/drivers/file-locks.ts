@@ -1,7 +1,7 @@
 /**
  * The `file` driver's overlap keys: `locks/<sha1 of key>.lock`, made by exclusive create, so one
  * dispatch of a key wins. A lock whose job is nowhere to be found is taken over after a while
- * (its dispatch died mid-way).
+ * (its dispatch died mid-way). The Locks page lists them and can free one.
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -62,6 +62,27 @@ export class FileLocks {
     const file = this.lockPath(key);
     const held = await readJson<{ id: string }>(file);
     if (held?.id === id) await rm(file, { force: true });
+  }
+
+  /** Every lock file's key and holder. */
+  async list(): Promise<{ key: string; id: string; at: number }[]> {
+    const dir = path.join(this.root, 'locks');
+    const files = (await list(dir)).filter((f) => f.endsWith('.lock'));
+    const held = await Promise.all(files.map((f) => readJson<{ key: string; id: string; at: number }>(path.join(dir, f))));
+    return held.filter((h): h is { key: string; id: string; at: number } => h !== null && typeof h.key === 'string');
+  }
+
+  /** Frees `key` whoever holds it (moved aside first, so one release wins); false when it was not held. */
+  async release(key: string): Promise<boolean> {
+    const aside = path.join(this.root, 'tmp', `${newId()}.released`);
+    try {
+      await rename(this.lockPath(key), aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+    await rm(aside, { force: true });
+    return true;
   }
 
   /** Whether job `id` is pending or reserved on `queue`. */

@@ -4,43 +4,52 @@
  * Every state change is one atomic rename, so a kill -9 at any moment leaves each job in
  * exactly one state:
  *   pending/<queue>/<due>.<id>.<attempts>.job                   waiting (sorted by due time)
- *   reserved/<queue>/<id>.<attempts>.<token>.<until>.job        held under a lease
+ *   reserved/<queue>/<id>.<attempts>.<token>.<until>.<due>.job  held under a lease
  *   failed/<queue>/<id>.<attempts>.job (+ <id>.err)             the failed store (file-failed.ts)
  *   locks/<sha1 of overlap key>.lock                            held overlap keys (file-locks.ts)
  * New files are written to tmp/, fsynced and renamed into place (file-store.ts), so no
  * half-written job is ever seen. A claim is the rename pending → reserved (one claimer wins); a
  * lapsed lease is renamed back to pending. Files are 0600 and folders 0700. Idle workers wake on
- * new pending files (chokidar) instead of only sleeping.
+ * new pending files (chokidar) instead of only sleeping. The dashboard's capabilities are in
+ * file-admin.ts and file-metrics.ts, on the same files.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { FSWatcher } from 'chokidar';
+import type {
+  JobPage, JobQuery, JobSummary, MetricSample, OverlapLock, WorkerBeat, WorkerEnd, WorkerRecord,
+} from '../admin-store.ts';
 import type { Clock } from '../clock.ts';
 import type {
-  ClearableQueue, Driver, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
-  ReserveRequest, ReservedJob, RestartSignal, RetryResult, WakingQueue,
+  AdminDriver, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob, RetryResult, WakingQueue,
 } from '../driver.ts';
 import { leaseFor } from '../driver.ts';
 import { reserveInOrder, type ListsQueues } from '../queue-policy.ts';
+import { jobState } from './admin-shared.ts';
+import { FileAdmin } from './file-admin.ts';
 import { FileFailedStore, type FileQueue } from './file-failed.ts';
 import { FileLocks } from './file-locks.ts';
+import { FileMetrics } from './file-metrics.ts';
 import { list, newId, pad, parseHeader, renamed, splitJob, writeAtomic, type Header } from './file-store.ts';
 import { LazyOpen } from './lazy-open.ts';
 import { hasDueFromStats } from './shared.ts';
 import { Wakeup } from './wakeup.ts';
 
-export class FileDriver implements Driver, FailedStore, ClearableQueue, RestartSignal, WakingQueue, ListsQueues, FileQueue {
+export class FileDriver implements AdminDriver, WakingQueue, ListsQueues, FileQueue {
   readonly description: string;
   private readonly opened: LazyOpen;
   private readonly locks: FileLocks;
   private readonly failed = new FileFailedStore(this);
+  private readonly admin: FileAdmin;
+  private readonly metrics = new FileMetrics(this);
   private watcher: FSWatcher | null = null;
   private readonly wakeup = new Wakeup();
 
   constructor(readonly root: string, readonly clock: Clock) {
     this.description = `file (${root})`;
     this.locks = new FileLocks(root, clock);
+    this.admin = new FileAdmin(this, this.locks);
     this.opened = new LazyOpen(async () => {
       for (const sub of ['tmp', 'pending', 'reserved', 'failed', 'locks']) await mkdir(this.dir(sub), { recursive: true, mode: 0o700 });
     }, { what: `use ${root} for the file driver`, fix: 'check file_path in application/config/job.ts' });
@@ -99,7 +108,7 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, RestartS
       if (request.names && (!header || !request.names.includes(header.name))) continue;
       const until = now + (header ? leaseFor(request.leases, header.name) : request.leases.defaultMs);
       const tries = Number(attempts) + 1;
-      const target = this.dir('reserved', queue, `${id}.${tries}.${token}.${pad(until)}.job`);
+      const target = this.dir('reserved', queue, `${id}.${tries}.${token}.${pad(until)}.${scheduledAt}.job`);
       await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
       if (!(await renamed(source, target))) continue; // another worker took it
       claimed.push({
@@ -120,7 +129,7 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, RestartS
   }
 
   private reservedPath(job: ReservedJob): string {
-    return this.dir('reserved', job.queue, `${job.id}.${job.attempts}.${job.token}.${pad(job.reservedUntil)}.job`);
+    return this.dir('reserved', job.queue, `${job.id}.${job.attempts}.${job.token}.${pad(job.reservedUntil)}.${pad(job.scheduledAt)}.job`);
   }
 
   async ack(job: ReservedJob): Promise<boolean> {
@@ -160,13 +169,11 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, RestartS
     for (const queue of [...queues].sort()) {
       const s: QueueStats = { queue, ready: 0, scheduled: 0, reserved: 0, failed: 0 };
       for (const f of await list(this.dir('pending', queue))) {
-        if (!f.endsWith('.job')) continue;
-        if (Number(f.split('.')[0]) <= now) s.ready++;
-        else s.scheduled++;
+        if (f.endsWith('.job')) s[jobState(Number(f.split('.')[0]), null, now)]++;
       }
       for (const f of await list(this.dir('reserved', queue))) {
-        if (Number(f.split('.')[3]) > now) s.reserved++;
-        else s.ready++;
+        const until = Number(f.split('.')[3]);
+        s[jobState(until, until, now)]++; // a lapsed lease is due again
       }
       s.failed = (await list(this.dir('failed', queue))).filter((f) => f.endsWith('.job')).length;
       if (s.ready + s.scheduled + s.reserved + s.failed > 0) out.push(s);
@@ -205,6 +212,22 @@ export class FileDriver implements Driver, FailedStore, ClearableQueue, RestartS
   flushFailed(olderThanMs: number | null): Promise<number> {
     return this.failed.flushFailed(olderThanMs);
   }
+
+  listJobs(query: JobQuery): Promise<JobPage> { return this.admin.listJobs(query); }
+  getJob(id: string): Promise<JobSummary | null> { return this.admin.getJob(id); }
+  cancelJob(id: string): Promise<boolean> { return this.admin.cancelJob(id); }
+  runJobNow(id: string): Promise<boolean> { return this.admin.runJobNow(id); }
+  pauseQueue(queue: string): Promise<void> { return this.admin.pauseQueue(queue); }
+  resumeQueue(queue: string): Promise<boolean> { return this.admin.resumeQueue(queue); }
+  pausedQueues(): Promise<string[]> { return this.admin.pausedQueues(); }
+  beat(beat: WorkerBeat): Promise<void> { return this.admin.beat(beat); }
+  workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> { return this.admin.workerStopped(id, end, at); }
+  listWorkers(now: number): Promise<WorkerRecord[]> { return this.admin.listWorkers(now); }
+  listOverlapLocks(): Promise<OverlapLock[]> { return this.admin.listOverlapLocks(); }
+  releaseOverlapLock(key: string): Promise<boolean> { return this.admin.releaseOverlapLock(key); }
+  addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.metrics.addMetrics(samples); }
+  readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.metrics.readMetrics(from, to); }
+  pruneMetrics(before: number): Promise<number> { return this.metrics.pruneMetrics(before); }
 
   /** Resolves when a pending file appears (chokidar), after `ms`, or on abort. */
   async waitForJob(_queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {

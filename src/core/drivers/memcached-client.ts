@@ -86,6 +86,31 @@ export class Memcached {
     return false;
   }
 
+  /**
+   * Sets `key` to `change(current)` (current undefined when absent) by `add` or `gets` + `cas`,
+   * again and again until no other writer came between; false when `change` says null (no change).
+   */
+  async update(key: string, change: (current: string | undefined) => string | null): Promise<boolean> {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const current = await this.client.gets<string>(key);
+      const next = change(current?.value);
+      if (next === null) return false;
+      if (!current) {
+        if (await this.add(key, next)) return true;
+      } else {
+        try {
+          await this.client.cas(key, next, { casUniq: current.casUniq, lifetime: FOREVER });
+          return true;
+        } catch (error) {
+          if (code(error) !== 'EXISTS' && code(error) !== 'NOT_FOUND') throw error;
+        }
+      }
+      // Many writers at once: spread the next tries out.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 1 + attempt)));
+    }
+    throw new Error(`memcached: ${key} kept changing under 200 updates in a row`);
+  }
+
   /** Deletes `key` only while `accept(value)` holds: CAS it to a tombstone first, then delete. */
   async deleteIf(key: string, accept: (current: string) => boolean): Promise<boolean> {
     if (!(await this.swap(key, (v) => (accept(v) ? TOMBSTONE : null), 60))) return false;

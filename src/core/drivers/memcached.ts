@@ -12,6 +12,7 @@
  *   P:ovl:<sha1 of key>         overlap key → holding job id (`add`)
  *   P:q:<queue>:tail / :slot:<n> / :head   the queue as an append-only log (memcached-log.ts)
  *   P:queues:* and P:failed:*   the queue list and the failed store (memcached-failed.ts), logs the same way
+ *   P:paused, P:worker*, P:metrics*   the dashboard's (memcached-admin.ts, memcached-metrics.ts)
  *
  * Best effort, and said so at worker start: memcached forgets everything on restart and may
  * evict keys under memory pressure, so jobs can be lost. Within that, claims are atomic and a
@@ -20,23 +21,28 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { MemcacheClient } from 'memcache-client';
 import { createMemcacheClient } from './memcached-connection.ts';
+import type {
+  JobPage, JobQuery, JobSummary, MetricSample, OverlapLock, WorkerBeat, WorkerEnd, WorkerRecord,
+} from '../admin-store.ts';
 import type { Clock } from '../clock.ts';
 import type {
-  ClearableQueue, Driver, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
-  ReserveRequest, ReservedJob, RestartSignal, RetryResult,
+  AdminDriver, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob, RetryResult,
 } from '../driver.ts';
 import { reserveInOrder, type ListsQueues } from '../queue-policy.ts';
+import { jobState } from './admin-shared.ts';
 import { LazyOpen } from './lazy-open.ts';
+import { MemcachedAdmin, type MemcachedAdminQueue } from './memcached-admin.ts';
 import { MemcachedClaims, leaseUntil, parseRecord, type JobRecord } from './memcached-claim.ts';
 import { Memcached, TOMBSTONE } from './memcached-client.ts';
 import { MemcachedFailedStore, type MemcachedQueue } from './memcached-failed.ts';
 import { MemcachedLog } from './memcached-log.ts';
+import { MemcachedMetrics } from './memcached-metrics.ts';
 import { hasDueFromStats } from './shared.ts';
 
 export const MEMCACHED_WARNING =
   'memcached driver: best effort — jobs are lost if memcached restarts or evicts them under memory pressure; use database or redis for jobs that must not be lost';
 
-export class MemcachedDriver implements Driver, FailedStore, ClearableQueue, RestartSignal, ListsQueues, MemcachedQueue {
+export class MemcachedDriver implements AdminDriver, ListsQueues, MemcachedQueue, MemcachedAdminQueue {
   readonly description: string;
   readonly warning = MEMCACHED_WARNING;
   private readonly client: MemcacheClient;
@@ -44,6 +50,8 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue, Res
   private readonly logs: MemcachedLog;
   private readonly claims: MemcachedClaims;
   private readonly failed: MemcachedFailedStore;
+  private readonly admin: MemcachedAdmin;
+  private readonly metrics: MemcachedMetrics;
   private readonly opened: LazyOpen;
   private readonly registered = new Set<string>();
 
@@ -54,6 +62,8 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue, Res
     this.logs = new MemcachedLog(this.mc);
     this.claims = new MemcachedClaims(this.mc, this.logs, clock);
     this.failed = new MemcachedFailedStore(this.mc, this.logs, this);
+    this.admin = new MemcachedAdmin(this.mc, this.logs, this);
+    this.metrics = new MemcachedMetrics(this.mc, this.logs, this);
     this.opened = new LazyOpen(async () => {
       await this.client.version();
     }, { what: `reach memcached at ${servers}`, fix: 'start memcached or fix MEMCACHED_SERVERS / application/config/job.ts' });
@@ -93,7 +103,7 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue, Res
     return { id };
   }
 
-  private overlapKey(key: string): string {
+  overlapKey(key: string): string {
     return this.mc.key('ovl', createHash('sha1').update(key).digest('hex'));
   }
 
@@ -138,7 +148,7 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue, Res
   }
 
   /** Forgets a job that is done with: its record, attempts and overlap key. */
-  private async finish(job: { id: string; overlapKey: string | null }): Promise<void> {
+  async finish(job: { id: string; overlapKey: string | null }): Promise<void> {
     await this.mc.delete(this.mc.key('job', job.id));
     await this.mc.delete(this.mc.key('att', job.id));
     await this.dropOverlap(job.overlapKey, job.id);
@@ -184,10 +194,7 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue, Res
         const text = records.get(mc.key('job', id));
         if (text === undefined) continue;
         const lease = leases.get(mc.key('lease', id));
-        const s = entry(queue);
-        if (lease !== undefined && leaseUntil(lease) > now) s.reserved++;
-        else if (parseRecord(text, id, queue).sched <= now) s.ready++;
-        else s.scheduled++;
+        entry(queue)[jobState(parseRecord(text, id, queue).sched, lease === undefined ? null : leaseUntil(lease), now)]++;
       }
     }
     for (const failed of await this.listFailed(100_000)) entry(failed.queue).failed++;
@@ -229,6 +236,22 @@ export class MemcachedDriver implements Driver, FailedStore, ClearableQueue, Res
   flushFailed(olderThanMs: number | null): Promise<number> {
     return this.failed.flushFailed(olderThanMs);
   }
+
+  listJobs(query: JobQuery): Promise<JobPage> { return this.admin.listJobs(query); }
+  getJob(id: string): Promise<JobSummary | null> { return this.admin.getJob(id); }
+  cancelJob(id: string): Promise<boolean> { return this.admin.cancelJob(id); }
+  runJobNow(id: string): Promise<boolean> { return this.admin.runJobNow(id); }
+  pauseQueue(queue: string): Promise<void> { return this.admin.pauseQueue(queue); }
+  resumeQueue(queue: string): Promise<boolean> { return this.admin.resumeQueue(queue); }
+  pausedQueues(): Promise<string[]> { return this.admin.pausedQueues(); }
+  beat(beat: WorkerBeat): Promise<void> { return this.admin.beat(beat); }
+  workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> { return this.admin.workerStopped(id, end, at); }
+  listWorkers(now: number): Promise<WorkerRecord[]> { return this.admin.listWorkers(now); }
+  listOverlapLocks(): Promise<OverlapLock[]> { return this.admin.listOverlapLocks(); }
+  releaseOverlapLock(key: string): Promise<boolean> { return this.admin.releaseOverlapLock(key); }
+  addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.metrics.addMetrics(samples); }
+  readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.metrics.readMetrics(from, to); }
+  pruneMetrics(before: number): Promise<number> { return this.metrics.pruneMetrics(before); }
 
   /** An evicted mark reads as null, which no worker takes for a restart. */
   async restartRequestedAt(): Promise<number | null> {

@@ -53,7 +53,8 @@ export class RedisAdminJobs implements BrowsableQueue {
     const limit = Math.max(0, Math.min(query.limit, 500));
     const states = query.state ? [query.state] : ALL_STATES;
     const search = query.search ? query.search.toLowerCase() : null;
-    // Queue and job names never hold a `/`: such a search can only be an id.
+    // A search that reads as an id (`queue/17`) looks up that job alone, without reading every job's
+    // name: no queue or class name holds a `/` (only a legacy listener's name could).
     const byId = query.search?.includes('/') ? parseId(query.search) : null;
     if (byId) {
       const job = await this.getJob(query.search!);
@@ -130,16 +131,15 @@ export class RedisAdminJobs implements BrowsableQueue {
 
   /** The entries whose job name holds `search` (lowercase), reading header lines only. */
   private async named(queue: string, entries: Entry[], search: string): Promise<Entry[]> {
-    const out: Entry[] = [];
-    for (let i = 0; i < entries.length; i += PEEK_BATCH) {
-      const batch = entries.slice(i, i + PEEK_BATCH);
+    const batches = Array.from({ length: Math.ceil(entries.length / PEEK_BATCH) }, (_, i) => entries.slice(i * PEEK_BATCH, (i + 1) * PEEK_BATCH));
+    const kept = await Promise.all(batches.map(async (batch) => {
       const peeked = await this.peek(queue, batch.map((e) => e.m), false);
-      batch.forEach((e, n) => {
+      return batch.filter((_, n) => {
         const rec = peeked[n]![0];
-        if (rec !== null && parseRecord(rec)[0].toLowerCase().includes(search)) out.push(e);
+        return rec !== null && parseRecord(rec)[0].toLowerCase().includes(search);
       });
-    }
-    return out;
+    }));
+    return kept.flat();
   }
 
   /** The page's jobs with their records, one PEEK per queue. */

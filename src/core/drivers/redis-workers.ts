@@ -99,11 +99,17 @@ return 1
 
 /**
  * KEYS: live, beats, stopped, ended. ARGV: id, end, stopped at, how many to keep, the beat to keep
- * when none came. The worker moves to the stopped ones with its last beat. → 1
+ * when none came. The worker moves to the stopped ones with its last beat (a stopped one gets
+ * the new end and time). → 1
  */
 const STOPPED = `
 ${TRIM}local id = ARGV[1]
-local beat = redis.call('HGET', KEYS[1], id) or ARGV[5]
+local beat = redis.call('HGET', KEYS[1], id)
+if not beat then
+  -- Stopped or lost already (the manager tells why a lost one ended): keep the beat it had.
+  local ended = redis.call('HGET', KEYS[4], id)
+  beat = ended and string.sub(ended, string.find(ended, '\\n', 1, true) + 1) or ARGV[5]
+end
 redis.call('HDEL', KEYS[1], id)
 redis.call('ZREM', KEYS[2], id)
 redis.call('HSET', KEYS[4], id, ARGV[2] .. '\\n' .. beat)
@@ -134,8 +140,11 @@ local live = redis.call('HVALS', KEYS[1])
 local ids = redis.call('ZREVRANGE', KEYS[3], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')
 local stopped = {}
 for i = 1, #ids, 2 do
-  stopped[#stopped + 1] = redis.call('HGET', KEYS[4], ids[i]) or ('lost\\n{}')
-  stopped[#stopped + 1] = ids[i + 1]
+  local ended = redis.call('HGET', KEYS[4], ids[i])
+  if ended then
+    stopped[#stopped + 1] = ended
+    stopped[#stopped + 1] = ids[i + 1]
+  end
 end
 return {live, stopped}
 `;

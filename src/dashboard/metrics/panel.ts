@@ -1,0 +1,43 @@
+/**
+ * The Overview's charts area as an html fragment (hono/html): three uPlot charts (throughput with
+ * failures and retries, mean wait, mean runtime per minute), a window and scope picker, and the
+ * per-class table, all filled in the browser by assets/dashboard/charts.js from /api/series.
+ * No inline script or style, so it holds under a strict Content-Security-Policy.
+ */
+import { html } from 'hono/html';
+import { DEFAULT_HOURS } from './routes.ts';
+
+export interface ChartsPanelOptions {
+  /** The path the dashboard is mounted under ('' at the root). */
+  base?: string;
+  /** The window shown first, hours. */
+  hours?: number;
+  /** The scope shown first: one queue, or one job name (of any queue). */
+  queue?: string | null;
+  name?: string | null;
+}
+
+const WINDOWS = [1, 3, 6, 12, 24];
+
+export function chartsPanel(options: ChartsPanelOptions = {}) {
+  const base = options.base ?? '';
+  const hours = options.hours ?? DEFAULT_HOURS;
+  const windows = WINDOWS.includes(hours) ? WINDOWS : [...WINDOWS, hours].sort((a, b) => a - b);
+  return html`<link rel="stylesheet" href="${base}/assets/uplot.min.css"><link rel="stylesheet" href="${base}/assets/charts.css">
+<section id="rakit-charts" class="rakit-charts" data-series="${base}/api/series" data-queue="${options.queue ?? ''}" data-name="${options.name ?? ''}">
+  <div class="rakit-charts-controls">
+    <label>Last <select name="hours">${windows.map((h) => html`<option value="${h}"${h === hours ? html` selected` : ''}>${h} h</option>`)}</select></label>
+    <label>Show <select name="scope"><option value="">every queue</option></select></label>
+    <span class="rakit-charts-status" role="status"></span>
+  </div>
+  <figure class="rakit-chart" data-chart="throughput"><figcaption>Jobs per minute</figcaption></figure>
+  <figure class="rakit-chart" data-chart="wait"><figcaption>Mean wait (due to start), ms</figcaption></figure>
+  <figure class="rakit-chart" data-chart="runtime"><figcaption>Mean runtime, ms</figcaption></figure>
+  <table class="rakit-classes">
+    <thead><tr><th>Queue</th><th>Job</th><th>Done</th><th>Failed</th><th>Retried</th><th>Mean ms</th><th>p50 ms</th><th>p95 ms</th><th>Mean wait ms</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <noscript>The charts need JavaScript; ${base}/api/series gives their data as JSON.</noscript>
+</section>
+<script src="${base}/assets/uplot.min.js"></script><script src="${base}/assets/charts.js"></script>`;
+}

@@ -1,0 +1,88 @@
+/**
+ * The Overview's charts in a real browser (Chromium): the fragment loads uPlot and the chart
+ * script from the dashboard itself, draws the three charts from /api/series over SQLite's stored
+ * metrics, tables each job class, and narrows to one queue when asked. The page's requests are
+ * answered by the routes' Hono app directly, so no request can leave for a CDN unnoticed.
+ */
+import { Hono } from 'hono';
+import { html } from 'hono/html';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RUNTIME_BUCKETS_MS, type MetricSample } from '../../src/core/admin-store.ts';
+import { chartsPanel } from '../../src/dashboard/metrics/panel.ts';
+import { metricsRoutes } from '../../src/dashboard/metrics/routes.ts';
+import { TestClock } from '../helpers/clock.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+
+const ORIGIN = 'http://dashboard.test';
+const MINUTE = Math.floor(Date.now() / 60_000) * 60_000;
+
+function sample(minutesAgo: number, queue: string, name: string, done: number, failed: number): MetricSample {
+  const buckets = new Array<number>(RUNTIME_BUCKETS_MS.length + 1).fill(0);
+  buckets[4] = done + failed;
+  return { minute: MINUTE - minutesAgo * 60_000, queue, name, done, failed, retried: 0, runtimeMs: 80 * (done + failed), waitMs: 10 * (done + failed), buckets };
+}
+
+describe('the Overview charts in Chromium', () => {
+  let db: TestDatabase;
+  let browser: Browser;
+  const requested: string[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+    const driver = db.driver(new TestClock());
+    await driver.addMetrics([5, 4, 2, 1, 0].flatMap((ago) => [sample(ago, 'default', 'send-email', 10 + ago, ago % 2), sample(ago, 'low', 'build-report', 2, 0)]));
+    const app = metricsRoutes(new Hono(), { driver, config: { metrics: true, metrics_retention_hours: 24 } });
+    app.get('/', (c) => c.html(html`<!doctype html><html><head><title>Overview</title></head><body>${chartsPanel({ hours: 1 })}</body></html>`));
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    }).catch((error: Error) => {
+      throw new Error(`Chromium did not start (install it at /usr/bin/chromium or set CHROMIUM_PATH): ${error.message}`);
+    });
+    const context = await browser.newContext();
+    await context.route('**/*', async (route) => {
+      const url = new URL(route.request().url());
+      requested.push(url.origin === ORIGIN ? url.pathname + url.search : url.href);
+      if (url.origin !== ORIGIN) return route.abort();
+      const response = await app.request(url.pathname + url.search);
+      await route.fulfill({ status: response.status, headers: Object.fromEntries(response.headers), body: Buffer.from(await response.arrayBuffer()) });
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await db?.drop();
+  });
+
+  it('draws throughput, wait and runtime per minute and tables each job class, from the dashboard alone', async () => {
+    const page = await browser.contexts()[0]!.newPage();
+    await page.goto(`${ORIGIN}/`);
+    await page.waitForSelector('#rakit-charts[data-loaded]');
+    expect(await page.locator('#rakit-charts').getAttribute('data-loaded')).toBe('60');
+    expect(await page.locator('.rakit-chart .uplot canvas').count()).toBe(3);
+    expect(await page.locator('.rakit-chart .u-legend .u-series').allInnerTexts()).toEqual(expect.arrayContaining([
+      expect.stringContaining('Done'), expect.stringContaining('Failed'), expect.stringContaining('Mean wait'), expect.stringContaining('Mean runtime'),
+    ]));
+    // Each class did 50-100 ms attempts: p50 and p95 interpolate inside that bucket.
+    const rows = await page.locator('.rakit-classes tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    expect(rows).toEqual([
+      ['default', 'send-email', '62', '2', '0', '80', '75', '98', '10'],
+      ['low', 'build-report', '10', '0', '0', '80', '75', '98', '10'],
+    ]);
+    expect(requested.every((r) => r.startsWith('/'))).toBe(true);
+    expect(requested).toEqual(expect.arrayContaining(['/assets/uplot.min.js', '/assets/charts.js', '/api/series?hours=1']));
+    await page.close();
+  });
+
+  it('narrows the charts and the table to the queue picked', async () => {
+    const page = await browser.contexts()[0]!.newPage();
+    await page.goto(`${ORIGIN}/`);
+    await page.waitForSelector('#rakit-charts[data-loaded]');
+    const reply = page.waitForResponse((r) => r.url().includes('queue=low'));
+    await page.selectOption('select[name=scope]', { label: 'queue low' });
+    await reply;
+    await expect.poll(() => page.locator('.rakit-classes tbody tr').count()).toBe(1);
+    expect(await page.locator('.rakit-classes tbody td').first().textContent()).toBe('low');
+    await page.close();
+  });
+});
