@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'job:restart': async () => (await import('./commands/job-restart.ts')).jobRestartCommand(),
   'job:pause': async () => (await import('./commands/job-pause.ts')).jobPauseCommand(),
   'job:resume': async () => (await import('./commands/job-resume.ts')).jobResumeCommand(),
+  'job:dashboard': async () => (await import('./commands/job-dashboard.ts')).jobDashboardCommand(),
   'job:supervisor': async () => (await import('./commands/job-supervisor.ts')).jobSupervisorCommand(),
   'make:job': async () => (await import('./commands/make-job.ts')).makeJobCommand(),
   init: async () => (await import('./commands/init.ts')).initCommand(),

@@ -13,6 +13,7 @@ export {
   RakitError, UsageError, ConfigError, PayloadError, DateError, UnknownJobError, DiscoveryError,
   ConnectionError, DatabaseError, TimeoutError, WorkerDiedError, UnrecoverableError,
 } from './core/errors.ts';
+export { dashboardHandler, type DashboardHandler, type DashboardOptions } from './dashboard/handler.ts';
 export type { Payload } from './core/payload.ts';
 export type { When } from './core/when.ts';
 export type { Backoff } from './core/backoff.ts';

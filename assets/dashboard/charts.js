@@ -49,7 +49,8 @@
     var text = window.getComputedStyle(root).color;
     var faint = 'rgba(128,128,128,0.25)';
     var axis = { stroke: text, grid: { stroke: faint, width: 1 }, ticks: { stroke: faint, width: 1 } };
-    charts[name] = new uPlot({ width: widthOf(el), height: 180, series: series, axes: [axis, axis], scales: { x: { time: true } } }, dataFor(name, data), el);
+    // The y axis is wide enough for labels such as 10,000.
+    charts[name] = new uPlot({ width: widthOf(el), height: 180, series: series, axes: [axis, Object.assign({}, axis, { size: 64 })], scales: { x: { time: true } } }, dataFor(name, data), el);
   }
 
   function cell(row, text) {

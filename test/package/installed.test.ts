@@ -32,7 +32,7 @@ describe('the packed tarball', () => {
     const listing = await run('tar', ['-tzf', tarball], { cwd: scratch });
     const files = listing.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
     for (const file of ['bin/rakit.js', 'dist/bin.js', 'dist/index.js', 'dist/index.cjs', 'dist/types/index.d.ts', 'README.md', 'package.json',
-      'templates/init/ts/application/config/job.ts', 'templates/init/cjs/application/jobs/SendWelcomeEmail.cjs', 'supervisor/rakit-worker.conf']) {
+      'templates/init/ts/application/config/job.ts', 'templates/init/cjs/application/jobs/SendWelcomeEmail.cjs', 'supervisor/rakit-worker.conf', 'assets/dashboard/dashboard.css']) {
       expect(files, file).toContain(file);
     }
     const stray = files.filter((f) => /^(src|test|bench|scripts|\.ci|application|migrations|storage|node_modules)\//.test(f) || f.endsWith('.map'));

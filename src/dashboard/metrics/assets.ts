@@ -29,6 +29,8 @@ const ASSETS: Record<string, { locate: () => string; type: string }> = {
   'uplot.min.css': { locate: uplot('uPlot.min.css'), type: CSS },
   'charts.js': { locate: () => shipped('charts.js'), type: JS },
   'charts.css': { locate: () => shipped('charts.css'), type: CSS },
+  // The stylesheet of every dashboard page.
+  'dashboard.css': { locate: () => shipped('dashboard.css'), type: CSS },
 };
 
 /** The names served under /assets/. */

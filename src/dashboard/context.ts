@@ -1,0 +1,66 @@
+/**
+ * What every dashboard page reads from: the driver with its admin capabilities, the scheduler's
+ * tasks and store, the configuration and the clock, opened once for the server's lifetime; and
+ * the per-request variables the middleware sets (session, form token, read-only).
+ */
+import type { HttpBindings } from '@hono/node-server';
+import { requireAdmin } from '../core/admin-capable.ts';
+import type { Clock } from '../core/clock.ts';
+import type { JobConfig } from '../core/config.ts';
+import type { AdminDriver } from '../core/driver.ts';
+import { runtime } from '../core/runtime.ts';
+import { loadSchedule } from '../schedule/load.ts';
+import { ScheduleRunner } from '../schedule/runner.ts';
+import type { ScheduleStore } from '../schedule/store.ts';
+import { openScheduleStore } from '../schedule/stores/index.ts';
+import type { ScheduledTask } from '../schedule/task.ts';
+import type { DashboardOptions } from './handler.ts';
+
+export type { DashboardOptions } from './handler.ts';
+
+export interface Dashboard {
+  driver: AdminDriver;
+  config: JobConfig;
+  clock: Clock;
+  tasks: ScheduledTask[];
+  schedule: ScheduleStore;
+  /** The timezone a task runs in (its own or the configured one). */
+  zoneOf(task: ScheduledTask): string;
+  readOnly: boolean;
+  basePath: string;
+  close(): Promise<void>;
+}
+
+/** Whether the configuration asks visitors to sign in (a password or a token is set). */
+export const guarded = (d: Pick<Dashboard, 'config'>) => Boolean(d.config.dashboard_password || d.config.dashboard_token);
+
+/** The Hono environment of the dashboard's routes. */
+export interface DashboardEnv {
+  Bindings: HttpBindings;
+  Variables: {
+    /** The session id, once the visitor has one (always, without a password). */
+    sid: string | null;
+    /** The form token of this session, for the hidden `_csrf` field of every form. */
+    csrfToken: string;
+  };
+}
+
+/** The app's runtime and scheduler, checked for what the dashboard needs. */
+export async function openDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
+  const rt = await runtime();
+  requireAdmin(rt.driver);
+  const tasks = await loadSchedule(rt.config.root, rt.config.timezone);
+  const schedule = await openScheduleStore(rt.config, rt.clock);
+  const runner = new ScheduleRunner(tasks, { store: schedule, clock: rt.clock, timezone: rt.config.timezone, root: rt.config.root });
+  return {
+    driver: rt.driver as AdminDriver,
+    config: rt.config,
+    clock: rt.clock,
+    tasks,
+    schedule,
+    zoneOf: (task) => runner.zoneOf(task),
+    readOnly: options.readOnly ?? false,
+    basePath: (options.basePath ?? '').replace(/\/+$/, ''),
+    close: () => schedule.close(),
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Jobs: the pending jobs (ready, scheduled, reserved) in claim order, paged, filtered by state
+ * and queue and searched by id, name or queue; one job's detail; cancel a pending job, run a
+ * scheduled one now.
+ */
+import type { Hono } from 'hono';
+import { html } from 'hono/html';
+import type { JobState } from '../../core/admin-store.ts';
+import type { Dashboard, DashboardEnv } from '../context.ts';
+import { at, relative } from '../format.ts';
+import { maskedPayload } from '../mask.ts';
+import { action, done, link, page, table } from '../layout.ts';
+
+const PAGE_SIZE = 50;
+const STATES: JobState[] = ['ready', 'scheduled', 'reserved'];
+
+export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
+  const zone = d.config.timezone;
+
+  app.get('/jobs', async (c) => {
+    const state = STATES.find((s) => s === c.req.query('state')) ?? null;
+    const queue = c.req.query('queue') || null;
+    const search = c.req.query('q')?.trim() || null;
+    const pageNo = Math.max(1, Number.parseInt(c.req.query('page') ?? '1', 10) || 1);
+    const { jobs, total } = await d.driver.listJobs({ state, queue, search, offset: (pageNo - 1) * PAGE_SIZE, limit: PAGE_SIZE });
+    const now = d.clock.now();
+    const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+    const query = (n: number) => `/jobs?${new URLSearchParams({ ...(state && { state }), ...(queue && { queue }), ...(search && { q: search }), page: String(n) })}`;
+    return page(c, d, 'Jobs', html`
+      <form method="get" action="${link(d, '/jobs')}" class="row filters">
+        <input type="search" name="q" value="${search ?? ''}" placeholder="id, name or queue" aria-label="Search">
+        <select name="state" aria-label="State"><option value="">every state</option>${STATES.map((s) => html`<option ${s === state ? 'selected' : ''}>${s}</option>`)}</select>
+        ${queue ? html`<input type="hidden" name="queue" value="${queue}"><span class="chip">queue ${queue} <a href="${link(d, '/jobs')}" aria-label="clear">×</a></span>` : ''}
+        <button>Search</button>
+      </form>
+      <p class="count">${total} job${total === 1 ? '' : 's'}${total > PAGE_SIZE ? `, page ${pageNo} of ${pages}` : ''}</p>
+      ${table(['Id', 'Job', 'Queue', 'State', 'Due', 'Attempts', 'Overlap key', ''], jobs.map((job) => html`<tr data-job="${job.id}">
+        <td><a href="${link(d, `/jobs/${encodeURIComponent(job.id)}`)}" class="mono">${job.id}</a></td>
+        <td>${job.name}</td><td>${job.queue}</td>
+        <td><span class="badge ${job.state}">${job.state}</span></td>
+        <td title="${at(job.scheduledAt, zone)}">${relative(job.scheduledAt, now)}</td>
+        <td class="num">${job.attempts}</td><td class="mono">${job.overlapKey ?? ''}</td>
+        <td class="actions">${job.state === 'scheduled' ? action(c, d, `/jobs/${encodeURIComponent(job.id)}/run-now`, 'Run now') : ''}
+          ${job.state === 'reserved' ? '' : action(c, d, `/jobs/${encodeURIComponent(job.id)}/cancel`, 'Cancel', {}, 'danger')}</td>
+      </tr>`), search || state || queue ? 'No pending job matches.' : 'No pending jobs.')}
+      ${pages > 1 ? html`<nav class="pager">
+        ${pageNo > 1 ? html`<a href="${link(d, query(pageNo - 1))}">← newer</a>` : ''}
+        ${pageNo < pages ? html`<a href="${link(d, query(pageNo + 1))}">later →</a>` : ''}</nav>` : ''}`);
+  });
+
+  app.get('/jobs/:id', async (c) => {
+    const job = await d.driver.getJob(c.req.param('id'));
+    if (!job) return page(c, d, 'Job not found', html`<p>No pending job has this id: it ran, failed or was cancelled. <a href="${link(d, '/jobs')}">All jobs</a></p>`, 404);
+    const now = d.clock.now();
+    return page(c, d, `Job ${job.id}`, html`
+      <dl class="facts">
+        <dt>Job</dt><dd>${job.name}</dd><dt>Queue</dt><dd>${job.queue}</dd>
+        <dt>State</dt><dd><span class="badge ${job.state}">${job.state}</span></dd>
+        <dt>Due</dt><dd>${at(job.scheduledAt, zone)} (${relative(job.scheduledAt, now)})</dd>
+        <dt>Stored</dt><dd>${at(job.createdAt, zone)}</dd><dt>Attempts</dt><dd>${job.attempts}</dd>
+        ${job.reservedUntil !== null ? html`<dt>Lease ends</dt><dd>${at(job.reservedUntil, zone)}</dd>` : ''}
+        ${job.overlapKey !== null ? html`<dt>Overlap key</dt><dd class="mono">${job.overlapKey}</dd>` : ''}
+      </dl>
+      <h2>Payload</h2><pre class="payload">${maskedPayload(job.payload, d.config.dashboard_mask)}</pre>
+      <p class="actions">${job.state === 'scheduled' ? action(c, d, `/jobs/${encodeURIComponent(job.id)}/run-now`, 'Run now') : ''}
+        ${job.state === 'reserved' ? '' : action(c, d, `/jobs/${encodeURIComponent(job.id)}/cancel`, 'Cancel', {}, 'danger')}</p>`);
+  });
+
+  app.post('/jobs/:id/cancel', async (c) => {
+    const id = c.req.param('id');
+    return done(c, d, '/jobs', (await d.driver.cancelJob(id)) ? `Cancelled job ${id}.` : `Job ${id} is not pending any more (running, done or gone).`);
+  });
+  app.post('/jobs/:id/run-now', async (c) => {
+    const id = c.req.param('id');
+    return done(c, d, '/jobs', (await d.driver.runJobNow(id)) ? `Job ${id} is due now.` : `Job ${id} is not scheduled any more.`);
+  });
+}

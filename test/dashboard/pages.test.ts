@@ -1,0 +1,201 @@
+/**
+ * The dashboard in a real browser over SQLite, Redis, file and memcached with real jobs in the store: every page shows the
+ * store's data, each action clicked changes the store (checked through the driver), payload
+ * fields are masked, read-only mode hides the actions and refuses their POSTs. Screenshots of
+ * each page go to docs/screenshots/.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AdminDriver } from '../../src/core/driver.ts';
+import { closeRuntime } from '../../src/core/runtime.ts';
+import { STORES } from '../helpers/stores.ts';
+import { SCREENSHOTS, beatWeb1, driverOf, failMore, fixtureApp, launchBrowser, serve, type Fixture, type Served } from './harness.ts';
+
+/** The stores the pages are clicked through on: SQLite, Redis, file and memcached. */
+const TARGETS = STORES.filter((s) => ['sqlite', 'redis', 'file', 'memcached'].includes(s.label));
+
+for (const target of TARGETS) {
+  describe(`the dashboard over ${target.label}`, () => {
+    let scratch: string;
+    let fixture: Fixture;
+    let served: Served;
+    let browser: Browser;
+    let page: Page;
+    let driver: AdminDriver;
+    let drop = async () => {};
+
+    beforeAll(async () => {
+      scratch = mkdtempSync(path.join(os.tmpdir(), 'rakit-dash-'));
+      const made = await target.setup(scratch);
+      drop = made.drop;
+      fixture = await fixtureApp(made.config, Boolean(target.database));
+      served = await serve(fixture.app);
+      browser = await launchBrowser();
+      page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      driver = await driverOf(fixture);
+    }, 120_000);
+    afterAll(async () => {
+      await browser?.close();
+      await served?.stop();
+      await closeRuntime();
+      fixture?.app.remove();
+      await drop();
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    const open = async (pathname: string, shot?: string) => {
+      const response = await page.goto(served.url + pathname);
+      expect(response?.status(), pathname).toBe(200);
+      if (shot && target.label === 'sqlite') await page.screenshot({ path: path.join(SCREENSHOTS, `${shot}.png`), fullPage: true });
+    };
+    const flash = () => page.locator('.flash').innerText();
+
+    it('Overview shows each queue\'s counts and which is paused', async () => {
+      await open('/', 'overview');
+      const row = (queue: string) => page.locator(`tr[data-queue="${queue}"]`);
+      await expect(row('low').locator('td').nth(4).innerText()).resolves.toBe('2');
+      await expect(row('default').locator('td').nth(4).innerText()).resolves.toBe('1');
+      await expect(row('mail').locator('td').nth(1).innerText()).resolves.toBe('2');
+      await expect(row('mail').innerText()).resolves.toContain('paused');
+      await expect(row('default').innerText()).resolves.toContain('running');
+      await expect(page.locator('#rakit-charts').count()).resolves.toBe(1);
+    });
+
+    it('Jobs lists the pending jobs, searches them, and masks payload fields at any depth', async () => {
+      await open('/jobs', 'jobs');
+      await expect(page.locator('tr[data-job]').count()).resolves.toBe(5);
+      await page.fill('input[name=q]', 'mail');
+      await page.click('form.filters button');
+      await expect(page.locator('tr[data-job]').count()).resolves.toBe(2);
+      await open(`/jobs/${encodeURIComponent(fixture.pending[0]!)}`, 'job');
+      const payload = await page.locator('pre.payload').innerText();
+      expect(JSON.parse(payload)).toEqual({ tag: 'later', token: '***', user: { password: '***' } });
+      expect(await page.content()).not.toContain('hunter2');
+    });
+
+    it('Failed lists the failures and shows one with its error, stack, payload and attempts', async () => {
+      await open('/failed', 'failed');
+      await expect(page.locator('tr[data-failed]').count()).resolves.toBe(3);
+      const withSecret = (await driver.listFailed()).find((f) => f.payload.includes('account'))!;
+      await page.locator(`tr[data-failed="${withSecret.id}"] a`).click();
+      if (target.label === 'sqlite') await page.screenshot({ path: path.join(SCREENSHOTS, 'failed-job.png'), fullPage: true });
+      await expect(page.locator('.error-text').innerText()).resolves.toContain('always fails on purpose');
+      await expect(page.locator('pre.stack').innerText()).resolves.toContain('AlwaysFails');
+      await expect(page.locator('dl.facts').innerText()).resolves.toMatch(/Attempts\s+2/);
+      expect(JSON.parse(await page.locator('pre.payload').innerText())).toEqual({ account: { email: 'ada@example.com', password: '***' } });
+    });
+
+    it('Workers shows the live workers with their running jobs, and the stopped ones with why', async () => {
+      await beatWeb1(driver, Date.now());
+      await open('/workers', 'workers');
+      const live = page.locator('tr[data-worker^="web-1:4242:"]');
+      await expect(live.innerText()).resolves.toMatch(/web-1\s+4242\s+high, default, low\s+generate-report on default/);
+      await expect(page.locator('tr[data-worker^="web-2:977:"]').innerText()).resolves.toContain('crashed');
+    });
+
+    it('Locks shows the held overlap key and schedule lock with holder and age', async () => {
+      await open('/locks', 'locks');
+      await expect(page.locator('tr[data-lock]').count()).resolves.toBe(2);
+      await expect(page.locator('tr[data-lock="overlap:nightly-report"]').innerText()).resolves.toContain('run-7f3a');
+    });
+
+    it('Schedule shows each task, its next run and its last runs with outcome', async () => {
+      await open('/schedule', 'schedule');
+      await expect(page.locator('tr[data-task="heartbeat"]').innerText()).resolves.toContain('success');
+      await expect(page.locator('tr[data-task="mail-digest"]').innerText()).resolves.toContain('failure');
+      await expect(page.locator('tr[data-task="nightly-report"]').innerText()).resolves.toContain('never ran');
+    });
+
+    const click = async (row: string, button: string) => {
+      await page.locator(row).getByRole('button', { name: button }).click();
+      await page.waitForLoadState();
+    };
+
+    it('pause and resume change the paused queues', async () => {
+      await open('/');
+      await click('tr[data-queue="low"]', 'Pause');
+      expect(await flash()).toContain('Paused low');
+      await click('tr[data-queue="mail"]', 'Resume');
+      expect(await driver.pausedQueues()).toEqual(['low']);
+      await expect(page.locator('tr[data-queue="low"]').innerText()).resolves.toContain('paused');
+    });
+
+    it('cancel removes a pending job and run now makes a scheduled one due', async () => {
+      const [later, , , cleanup] = fixture.pending;
+      await open('/jobs');
+      await click(`tr[data-job="${cleanup}"]`, 'Cancel');
+      expect(await flash()).toContain(`Cancelled job ${cleanup}`);
+      expect(await driver.getJob(cleanup!)).toBeNull();
+      await click(`tr[data-job="${later}"]`, 'Run now');
+      expect(await driver.getJob(later!)).toMatchObject({ state: 'ready' });
+    });
+
+    it('releasing an overlap key and a schedule lock frees them', async () => {
+      await open('/locks');
+      await click('tr[data-lock="record#invoice-2026-11@default"]', 'Release');
+      expect(await driver.listOverlapLocks()).toEqual([]);
+      await click('tr[data-lock="overlap:nightly-report"]', 'Release');
+      expect(await flash()).toContain('Released schedule lock overlap:nightly-report');
+      await expect(page.locator('p.empty').allInnerTexts()).resolves.toEqual(['No overlap key is held.', 'No schedule lock is held.']);
+    });
+
+    it('retry queues a failed job again and forget drops one', async () => {
+      const failed = (await driver.listFailed()).map((f) => f.id);
+      await open('/failed');
+      await click(`tr[data-failed="${failed[0]}"]`, 'Retry');
+      expect(await flash()).toMatch(/queued again as job \S+/);
+      await click(`tr[data-failed="${failed[1]}"]`, 'Forget');
+      expect((await driver.listFailed()).map((f) => f.id)).toEqual([failed[2]]);
+      expect((await driver.listJobs({ state: null, queue: null, search: 'always-fails', offset: 0, limit: 10 })).total).toBe(1);
+    });
+
+    it('retry all of a queue shows its progress to the end', async () => {
+      await failMore(fixture, 'bulk', 3);
+      await open('/failed');
+      await click('tr:has(a:text-is("bulk"))', 'Retry all 3');
+      await expect(page.locator('.progress-text[data-finished="true"]').innerText({ timeout: 15_000 })).resolves.toContain('3 of 3 handled (100%)');
+      if (target.label === 'sqlite') await page.screenshot({ path: path.join(SCREENSHOTS, 'retry-all.png'), fullPage: true });
+      expect((await driver.listFailed()).filter((f) => f.queue === 'bulk')).toEqual([]);
+      expect((await driver.listJobs({ state: null, queue: 'bulk', search: null, offset: 0, limit: 10 })).total).toBe(3);
+    });
+  });
+}
+
+describe('the dashboard in read-only mode', () => {
+  let scratch: string;
+  let fixture: Fixture;
+  let served: Served;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'rakit-dash-'));
+    fixture = await fixtureApp({ database: `sqlite:${path.join(scratch, 'jobs.sqlite')}` }, true);
+    served = await serve(fixture.app, ['--read-only']);
+    browser = await launchBrowser();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await served?.stop();
+    await closeRuntime();
+    fixture?.app.remove();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('shows the data without a single action, and refuses an action\'s POST with 403', async () => {
+    const page = await browser.newPage();
+    for (const pathname of ['/', '/jobs', '/failed', '/locks', `/jobs/${encodeURIComponent(fixture.pending[0]!)}`]) {
+      await page.goto(served.url + pathname);
+      await expect(page.locator('main').innerText()).resolves.not.toBe('');
+      await expect(page.locator('main form[method=post]').count(), pathname).resolves.toBe(0);
+    }
+    await expect(page.locator('.badge:text-is("read-only")').count()).resolves.toBe(1);
+    const driver = await driverOf(fixture);
+    const before = await driver.listFailed();
+    const refused = await page.evaluate(async (id) => (await fetch(`/failed/${id}/forget`, { method: 'POST' })).status, before[0]!.id);
+    expect(refused).toBe(403);
+    expect(await driver.listFailed()).toHaveLength(before.length);
+  });
+});
