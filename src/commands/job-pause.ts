@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { requireAdmin } from '../core/admin-capable.ts';
 import { runtime } from '../core/runtime.ts';
 import { queueArguments } from './options.ts';
 
@@ -11,7 +10,7 @@ export function jobPauseCommand(): Command {
     .action(async (names: string[], flags: { json?: boolean }) => {
       const queues = queueArguments(names);
       const rt = await runtime();
-      const admin = requireAdmin(rt.driver);
+      const admin = rt.driver;
       for (const queue of queues) await admin.pauseQueue(queue);
       const paused = await admin.pausedQueues();
       if (flags.json) console.log(JSON.stringify({ paused: queues, pausedQueues: paused }));

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { requireAdmin } from '../core/admin-capable.ts';
 import { runtime } from '../core/runtime.ts';
 import { queueArguments } from './options.ts';
 
@@ -11,7 +10,7 @@ export function jobResumeCommand(): Command {
     .action(async (names: string[], flags: { json?: boolean }) => {
       const queues = queueArguments(names);
       const rt = await runtime();
-      const admin = requireAdmin(rt.driver);
+      const admin = rt.driver;
       const resumed: string[] = [];
       const notPaused: string[] = [];
       for (const queue of queues) (await admin.resumeQueue(queue) ? resumed : notPaused).push(queue);

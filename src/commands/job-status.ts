@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { adminOf } from '../core/admin-capable.ts';
 import { runtime } from '../core/runtime.ts';
 import { formatTable } from './table.ts';
 
@@ -9,7 +8,7 @@ export function jobStatusCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
       const rt = await runtime();
-      const [stats, pausedList] = await Promise.all([rt.driver.stats(), adminOf(rt.driver)?.pausedQueues() ?? []]);
+      const [stats, pausedList] = await Promise.all([rt.driver.stats(), rt.driver.pausedQueues()]);
       const paused = new Set(pausedList);
       // A paused queue shows even with no job in it: the pause is still in force.
       const rows = [...stats, ...pausedList.filter((q) => !stats.some((s) => s.queue === q)).map((queue) => ({ queue, ready: 0, scheduled: 0, reserved: 0, failed: 0 }))]

@@ -6,7 +6,7 @@
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
 import { loadConfig, resolveConfig, type JobConfig, type JobConfigInput } from './config.ts';
-import type { FullDriver } from './driver.ts';
+import type { AdminDriver } from './driver.ts';
 import { createDriver } from './drivers/index.ts';
 import { holding } from './keep-alive.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -18,7 +18,7 @@ export interface Runtime {
   logger: Logger;
   clock: Clock;
   /** The driver, connected on its first call. */
-  driver: FullDriver;
+  driver: AdminDriver;
 }
 
 let current: Promise<Runtime> | null = null;

@@ -72,13 +72,14 @@ describe('the metrics collector', () => {
   });
 
   it('keeps the counts of a flush the store refused and sends them with the next one', async () => {
-    const { store, collector } = setup();
-    const job = { queue: 'default', name: 'x', scheduledAt: 0 };
-    collector.record(job, 'done', 10, 20);
+    const { clock, store, collector } = setup();
+    const t = clock.now();
+    const job = { queue: 'default', name: 'x', scheduledAt: t };
+    collector.record(job, 'done', t + 10, t + 20);
     store.failing = true;
     await collector.flush();
     store.failing = false;
-    collector.record(job, 'done', 30, 40);
+    collector.record(job, 'done', t + 30, t + 40);
     await collector.close();
     expect(store.calls).toHaveLength(1);
     const totals = store.calls[0]!.find((s) => s.minute === TOTALS_MINUTE)!;
@@ -99,6 +100,17 @@ describe('the metrics collector', () => {
     clock.advance(PRUNE_EVERY_MS);
     await collector.flush();
     expect(store.prunes).toHaveLength(2);
+  });
+
+  it('drops counts older than the retention that a refusing store kept back, so memory stays bounded', async () => {
+    const { clock, store, collector } = setup(1);
+    const old = clock.now() - 2 * 3_600_000;
+    collector.record({ queue: 'q', name: 'n', scheduledAt: old }, 'done', old, old + 1);
+    store.failing = true;
+    await collector.flush();
+    store.failing = false;
+    await collector.flush();
+    expect(store.calls).toHaveLength(0);
   });
 
   it('never makes a waiting caller pay for the store: record is synchronous and flush never throws', async () => {

@@ -5,9 +5,9 @@
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { JobConfig } from '../config.ts';
-import type { FullDriver } from '../driver.ts';
+import type { AdminDriver } from '../driver.ts';
 
-export async function createDriver(config: JobConfig, clock: Clock): Promise<FullDriver> {
+export async function createDriver(config: JobConfig, clock: Clock): Promise<AdminDriver> {
   switch (config.driver) {
     case 'database': {
       const [{ DatabaseDriver }, { createKnex }] = await Promise.all([import('./database.ts'), import('./database-connection.ts')]);
