@@ -78,7 +78,8 @@ function appPlugin(api: string): Plugin {
 async function build(options: BuildOptions, api: string) {
   const esbuild = await import('esbuild');
   return esbuild.build({
-    ...options, bundle: true, write: false, metafile: true, format: 'esm', platform: 'node', target: 'node20',
+    // keepNames: a class keeps its own name (a job's name comes from it), even where two files' names clash.
+    ...options, bundle: true, write: false, metafile: true, format: 'esm', platform: 'node', target: 'node20', keepNames: true,
     logLevel: 'silent', define: { 'import.meta.url': META_URL }, plugins: [appPlugin(api)],
   });
 }
@@ -90,7 +91,9 @@ function inputsOf(metafile: { inputs: Record<string, unknown> }, dir: string): I
   });
 }
 
-const cacheName = (file: string) => sha1(realpathSync(file)).slice(0, 16);
+/** BUILD: changes when the way bundles are built changes, so no earlier build is reused. */
+const BUILD = 'keep-names';
+const cacheName = (file: string) => sha1(`${BUILD}:${realpathSync(file)}`).slice(0, 16);
 
 /** The bundled config, built when missing or out of date; null when it cannot be built or written. */
 export async function bundledConfig(file: string, root: string, api: string): Promise<string | null> {
