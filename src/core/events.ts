@@ -6,7 +6,14 @@ export type Listener = (...args: any[]) => unknown;
 
 export const JOB_EVENT_PREFIX = 'rakit.jobs.run:';
 
-const listeners = new Map<string, Listener[]>();
+/**
+ * One listener table per process, shared by the ES-module and CommonJS builds of the package:
+ * a TypeScript app of `"type": "commonjs"` may import rakit from an .mts script (the ES build)
+ * while its events file registers through the CommonJS one.
+ */
+const SHARED = Symbol.for('rakit.jobs.listeners');
+const listeners: Map<string, Listener[]> = ((globalThis as Record<symbol, unknown>)[SHARED] as Map<string, Listener[]> | undefined)
+  ?? ((globalThis as Record<symbol, unknown>)[SHARED] = new Map<string, Listener[]>());
 
 function key(event: string): string {
   // 'rakit.jobs.run: send-email' and 'rakit.jobs.run:send-email' are one event.

@@ -168,7 +168,7 @@ export class Manager {
         }
         break;
       case 'ready':
-        child.ready = true;
+        child.markReady();
         child.replaces?.retire('recycled');
         for (const old of this.children) if (this.watch.supersedes(child.generation, old.generation)) old.retire('signal');
         this.hooks.sendToAny(this.children);
@@ -180,11 +180,12 @@ export class Manager {
         child.hooks.delete(message.id);
         break;
       case 'due':
-        // max_job: the successor starts now and takes over once it has loaded; this one claims on until then.
-        if (!this.stopping && !this.tally.ended && !child.retired && !child.succeeded) {
-          child.succeeded = true;
-          this.spawn(child);
-        }
+        // max_job: the successor starts (after RECYCLE_LIFE) and takes over once it has loaded; this one claims on until then.
+        if (child.succeeded) break;
+        child.succeeded = true;
+        child.cancelSuccessor = this.deps.clock.after(child.successorWait(), () => {
+          if (!this.stopping && !this.tally.ended && !child.retired && !child.exited) this.spawn(child);
+        });
         break;
       case 'want':
         child.send({ type: 'grant', n: this.tally.grant(message.n) });
@@ -226,6 +227,7 @@ export class Manager {
 
   private onExit(child: WorkerChild, code: number | null, signal: NodeJS.Signals | null): void {
     this.children.delete(child);
+    child.cancelSuccessor?.();
     // The failed() hooks it did not report run are owed again: to another process, once.
     this.hooks.takeBack(child);
     const kind = classifyExit({

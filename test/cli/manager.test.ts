@@ -63,13 +63,15 @@ describe('the process manager', () => {
     expect(app.ranLog()).toContain(app.ranLog().find((l) => l.startsWith('pid after')));
   });
 
+  // Jobs of a second: a process is replaced once it has run max_job (3) jobs and worked ten times as
+  // long as it took to start (RECYCLE_LIFE), which a 16-second run reaches even on a loaded machine.
   it('replaces a worker process after max_job jobs, without a gap: its successor is ready before it stops claiming', async () => {
     app.write('application/jobs/Stamp.ts', `import { appendFileSync } from 'node:fs';
 import { Jobable } from 'rakit';
 export default class Stamp extends Jobable {
   async run() {
     const start = Date.now();
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 1000));
     appendFileSync('storage/ran.log', \`stamp \${process.pid} \${start} \${Date.now()}\\n\`);
   }
 }
