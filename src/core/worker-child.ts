@@ -15,7 +15,13 @@ import type { StopReason, WorkerOptions } from './worker-options.ts';
  * take a core for the whole run (on 2 cores the shipped config ran 1.5-2.5x slower than without
  * recycling). With it, replacing processes costs about a tenth of a core at most.
  */
-export const RECYCLE_LIFE = 10;
+export const RECYCLE_LIFE = recycleLife(process.env.RAKIT_RECYCLE_LIFE);
+
+/** RAKIT_RECYCLE_LIFE overrides it (0: replace right at max_job, as for leaky jobs of milliseconds). */
+function recycleLife(setting: string | undefined): number {
+  const value = setting === undefined || setting === '' ? NaN : Number(setting);
+  return Number.isFinite(value) && value >= 0 ? value : 10;
+}
 
 export interface Running {
   wire: WireAttempt;

@@ -63,15 +63,13 @@ describe('the process manager', () => {
     expect(app.ranLog()).toContain(app.ranLog().find((l) => l.startsWith('pid after')));
   });
 
-  // Jobs of a second: a process is replaced once it has run max_job (3) jobs and worked ten times as
-  // long as it took to start (RECYCLE_LIFE), which a 16-second run reaches even on a loaded machine.
   it('replaces a worker process after max_job jobs, without a gap: its successor is ready before it stops claiming', async () => {
     app.write('application/jobs/Stamp.ts', `import { appendFileSync } from 'node:fs';
 import { Jobable } from 'rakit';
 export default class Stamp extends Jobable {
   async run() {
     const start = Date.now();
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 150));
     appendFileSync('storage/ran.log', \`stamp \${process.pid} \${start} \${Date.now()}\\n\`);
   }
 }
@@ -82,7 +80,8 @@ for (let i = 0; i < 16; i++) await Stamp.dispatch({});
 await Job.close();
 `);
     expect(queued.code, queued.stderr).toBe(0);
-    const run = await app.rakit(['job:runall', '--stop-when-empty']);
+    // RAKIT_RECYCLE_LIFE=0: replaced right at max_job, not only once it has worked ten times its start.
+    const run = await app.rakit(['job:runall', '--stop-when-empty'], { RAKIT_RECYCLE_LIFE: '0' });
     expect(run.code).toBe(0);
     const stamps = app.ranLog().map((l) => l.split(' ').slice(1).map(Number)) as [number, number, number][];
     expect(stamps).toHaveLength(16);
@@ -95,6 +94,16 @@ await Job.close();
     for (let i = 1; i < stamps.length; i++) expect(stamps[i]![1] - stamps[i - 1]![2]).toBeLessThan(120);
     expect(logLines(run.stderr).map((l) => l.msg).at(-1)).toBe('Worker stopped (empty): 16 done, 0 retried, 0 failed');
   }, 120_000);
+
+  it('does not replace a process of quick jobs before it has worked ten times as long as it took to start', async () => {
+    for (let i = 0; i < 8; i++) await dispatch('pid', { tag: `q${i}`, ms: 10 });
+    const run = await app.rakit(['job:runall', '--stop-when-empty']);
+    expect(run.code, run.stderr).toBe(0);
+    const ran = app.ranLog().filter((l) => l.startsWith('pid q'));
+    expect(ran).toHaveLength(8);
+    expect(new Set(ran.map((l) => l.split(' ')[3])).size).toBe(1);
+    expect(logLines(run.stderr).map((l) => l.msg).at(-1)).toBe('Worker stopped (empty): 8 done, 0 retried, 0 failed');
+  }, 60_000);
 
   it('counts --max-jobs and the summary over the whole run, across processes', async () => {
     for (let i = 0; i < 8; i++) await dispatch('pid', { tag: `r${i}`, ms: 100 });

@@ -110,7 +110,7 @@ for (const target of STORES) {
       expect(failed.stdout).toMatch(/ID\s+JOB\s+QUEUE\s+ATTEMPTS\s+FAILED AT\s+ERROR/);
       expect(failed.stdout).toMatch(/always-fails\s+default\s+2\s+.*Error: always fails on purpose/);
       const status = JSON.parse((await app.rakit(['job:status', '--json'])).stdout);
-      expect(status.queues).toEqual([{ queue: 'default', ready: 0, scheduled: 1, reserved: 0, failed: 1 }]);
+      expect(status.queues).toEqual([{ queue: 'default', ready: 0, scheduled: 1, reserved: 0, failed: 1, paused: false }]);
       const before = app.ranLog().length;
       expect((await app.rakit(['job:runall', '--stop-when-empty'])).code).toBe(0);
       expect(app.ranLog()).toHaveLength(before);
