@@ -1,10 +1,13 @@
+import { adminContract } from './admin-contract.ts';
 import { driverContract } from './driver-contract.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { DATABASES } from '../helpers/servers.ts';
 
 for (const kind of DATABASES) {
-  driverContract(`database on ${kind}`, async () => {
-    const db = await createTestDatabase(kind);
-    return { driver: (clock) => db.driver(clock), teardown: () => db.drop() };
-  });
+  for (const contract of [driverContract, adminContract]) {
+    contract(`database on ${kind}`, async () => {
+      const db = await createTestDatabase(kind);
+      return { driver: (clock) => db.driver(clock), teardown: () => db.drop() };
+    });
+  }
 }

@@ -3,9 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FullDriver } from '../../src/core/driver.ts';
 import { FileDriver } from '../../src/core/drivers/file.ts';
-import { driverContract } from './driver-contract.ts';
+import { adminContract } from './admin-contract.ts';
+import { driverContract, type DriverHarness } from './driver-contract.ts';
 
-driverContract('file', async () => {
+const file = async (): Promise<DriverHarness> => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'rakit-file-'));
   const drivers: FullDriver[] = [];
   return {
@@ -19,4 +20,7 @@ driverContract('file', async () => {
       rmSync(root, { recursive: true, force: true });
     },
   };
-});
+};
+
+driverContract('file', file);
+adminContract('file', file);

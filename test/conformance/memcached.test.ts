@@ -3,11 +3,12 @@ import { MemcacheClient } from 'memcache-client';
 import { describe, expect, it } from 'vitest';
 import type { FullDriver } from '../../src/core/driver.ts';
 import { MemcachedDriver } from '../../src/core/drivers/memcached.ts';
-import { driverContract } from './driver-contract.ts';
+import { adminContract } from './admin-contract.ts';
+import { driverContract, type DriverHarness } from './driver-contract.ts';
 import { requireMemcached, uniqueName } from '../helpers/servers.ts';
 import { TestClock } from '../helpers/clock.ts';
 
-driverContract('memcached', async () => {
+const memcached = async (): Promise<DriverHarness> => {
   const servers = await requireMemcached();
   // A fresh prefix per run: memcached has no way to list keys, and needs none.
   const prefix = uniqueName('t');
@@ -22,7 +23,10 @@ driverContract('memcached', async () => {
       await Promise.all(drivers.map((d) => d.close()));
     },
   };
-});
+};
+
+driverContract('memcached', memcached);
+adminContract('memcached', memcached);
 
 describe('memcached driver: the look past the head', () => {
   it('finds a due job behind more running ones than its first look reads, and behind a window of finished ones', async () => {

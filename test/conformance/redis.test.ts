@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { FullDriver } from '../../src/core/driver.ts';
 import { RedisDriver } from '../../src/core/drivers/redis.ts';
+import { adminContract } from './admin-contract.ts';
 import { driverContract } from './driver-contract.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { dropClusterPrefix, dropRedisPrefix, requireCluster, requireRedis, uniqueName } from '../helpers/servers.ts';
@@ -12,7 +13,7 @@ const targets: [string, () => Promise<string>, (url: string, prefix: string) => 
 ];
 
 for (const [label, reach, drop] of targets) {
-  driverContract(label, async () => {
+  for (const contract of [driverContract, adminContract]) contract(label, async () => {
     const url = await reach();
     const prefix = uniqueName('t');
     const drivers: FullDriver[] = [];

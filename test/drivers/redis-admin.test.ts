@@ -1,35 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LIVE_WITHIN_MS } from '../../src/core/admin-store.ts';
-import type { AdminDriver } from '../../src/core/driver.ts';
 import { RedisDriver } from '../../src/core/drivers/redis.ts';
-import { adminContract } from './admin-contract.ts';
 import { TestClock } from '../helpers/clock.ts';
-import { dropClusterPrefix, dropRedisPrefix, requireCluster, requireRedis, uniqueName } from '../helpers/servers.ts';
-
-const targets: [string, () => Promise<string>, (url: string, prefix: string) => Promise<void>][] = [
-  ['redis', () => requireRedis(), dropRedisPrefix],
-  ['redis cluster (3 masters)', requireCluster, (_url, prefix) => dropClusterPrefix(prefix)],
-];
-
-for (const [label, reach, drop] of targets) {
-  adminContract(label, async () => {
-    const url = await reach();
-    const prefix = uniqueName('t');
-    const drivers: AdminDriver[] = [];
-    return {
-      driver(clock) {
-        const driver = new RedisDriver(url, prefix, clock);
-        drivers.push(driver);
-        return driver;
-      },
-      async teardown() {
-        await Promise.all(drivers.map((d) => d.close()));
-        await drop(url, prefix);
-      },
-    };
-  });
-}
+import { dropRedisPrefix, requireRedis, uniqueName } from '../helpers/servers.ts';
 
 describe('redis: the dashboard on what the driver stores', () => {
   const LEASES = { byName: {}, defaultMs: 60_000 };
