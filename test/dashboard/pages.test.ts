@@ -95,7 +95,7 @@ for (const target of TARGETS) {
       await expect(live.innerText()).resolves.toMatch(/web-1\s+4242\s+high, default, low\s+generate-report on default/);
       await expect(page.locator('tr[data-worker^="web-2:977:"]').innerText()).resolves.toContain('crashed');
       // The beat counts every failed attempt, retried ones too: not the final failures shown elsewhere.
-      await expect(page.locator('th').allInnerTexts()).resolves.toContain('Failed attempts');
+      await expect(page.locator('th').allTextContents()).resolves.toContain('Failed attempts');
     });
 
     it('Locks shows the held overlap key and schedule lock with holder and age', async () => {
