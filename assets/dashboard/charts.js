@@ -22,8 +22,9 @@
       { label: 'Failed', stroke: '#c62828', key: 'failed' },
       { label: 'Retried', stroke: '#ef6c00', key: 'retried' },
     ],
-    wait: [{ label: 'Mean wait (ms)', stroke: '#1565c0', key: 'waitMs' }],
-    runtime: [{ label: 'Mean runtime (ms)', stroke: '#6a1b9a', key: 'runtimeMs' }],
+    // Means have no value in a minute without jobs: points, so a minute between such minutes shows.
+    wait: [{ label: 'Mean wait (ms)', stroke: '#1565c0', key: 'waitMs', points: true }],
+    runtime: [{ label: 'Mean runtime (ms)', stroke: '#6a1b9a', key: 'runtimeMs', points: true }],
   };
 
   function widthOf(el) {
@@ -43,7 +44,7 @@
       return;
     }
     var series = [{}].concat(SPECS[name].map(function (s) {
-      return { label: s.label, stroke: s.stroke, fill: s.fill, width: 1.5, spanGaps: false, points: { show: false } };
+      return { label: s.label, stroke: s.stroke, fill: s.fill, width: 1.5, spanGaps: false, points: { show: Boolean(s.points), size: 4 } };
     }));
     // Axes in the page's text colour, so the charts read in a dark theme too.
     var text = window.getComputedStyle(root).color;

@@ -1,7 +1,5 @@
-import path from 'node:path';
 import { Command } from 'commander';
-import { SOURCE_EXTENSION, appLanguage, findAppFile } from '../core/app-files.ts';
-import { SCHEDULE_FILE, openScheduler } from '../schedule/load.ts';
+import { noTasksHint, openScheduler } from '../schedule/load.ts';
 import { localTime, nextTick } from '../schedule/timing.ts';
 import { formatTable, outputWidth } from './table.ts';
 
@@ -31,11 +29,7 @@ export function scheduleListCommand(): Command {
           return;
         }
         if (rows.length === 0) {
-          const file = findAppFile(rt.config.root, SCHEDULE_FILE);
-          const wanted = `${SCHEDULE_FILE}${SOURCE_EXTENSION[appLanguage(rt.config.root, rt.config.source)]}`;
-          console.log(file
-            ? `No scheduled tasks: declare them in ${path.relative(rt.config.root, file)}.`
-            : `No schedule file: create ${wanted} and declare the tasks in it (npx rakit init writes one with an example).`);
+          console.log(noTasksHint(rt.config.root, rt.config.source));
           return;
         }
         const lastText = (last: (typeof rows)[number]['last'], zone: string) => {

@@ -87,8 +87,9 @@ export interface WorkerBeat {
   running: { id: string; name: string; queue: string; startedAt: number }[];
   startedAt: number;
   beatAt: number;
-  /** Attempts it finished so far, by outcome. */
+  /** Attempts it finished so far that succeeded. */
   done: number;
+  /** Attempts it finished so far that failed, those retried included: not only final failures. */
   failed: number;
 }
 

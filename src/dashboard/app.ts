@@ -26,6 +26,8 @@ export function dashboardApp(d: Dashboard): Hono<DashboardEnv> {
   app.use(secureHeaders({
     contentSecurityPolicy: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], frameAncestors: ["'none'"], formAction: ["'self'"] },
     referrerPolicy: 'same-origin',
+    // Only what terminates TLS knows whether HTTPS is in use: a proxy in front sets HSTS.
+    strictTransportSecurity: false,
   }));
   app.use(authenticate(d, sessions));
   app.use(protectPosts(d, sessions));

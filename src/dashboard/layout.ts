@@ -14,6 +14,8 @@ type Ctx = Context<DashboardEnv>;
 
 const NAV = [['/', 'Overview'], ['/jobs', 'Jobs'], ['/failed', 'Failed'], ['/workers', 'Workers'], ['/locks', 'Locks'], ['/schedule', 'Schedule']] as const;
 const FLASH = 'rakit_flash';
+/** The tab's icon, inline (the Content-Security-Policy allows data: images), so no /favicon.ico is asked for. */
+const FAVICON = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1565c0"/><path d="M4 4h8M4 8h8M4 12h5" stroke="#fff" stroke-width="2"/></svg>')}`;
 
 /** A path of the dashboard as the browser sees it (under the mount path). */
 export function link(d: Dashboard, path: string): string {
@@ -35,6 +37,7 @@ export function page(c: Ctx, d: Dashboard, title: string, body: Html, status: 20
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · rakit jobs</title>
 <link rel="stylesheet" href="${link(d, '/assets/dashboard.css')}">
+<link rel="icon" href="${FAVICON}">
 </head>
 <body>
 <header class="top">

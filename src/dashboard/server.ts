@@ -4,6 +4,7 @@
  */
 import { once } from 'node:events';
 import type { Server } from 'node:http';
+import os from 'node:os';
 import { serve } from '@hono/node-server';
 import { UsageError } from '../core/errors.ts';
 import { runtime } from '../core/runtime.ts';
@@ -17,6 +18,15 @@ export interface ServeOptions extends DashboardOptions {
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
+const WILDCARD = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
+
+/** Where a browser finds the server: for a wildcard host, which opens nothing, this machine's first outside IPv4 address (or its name). */
+export function whereToOpen(host: string, port: number): string {
+  if (!WILDCARD.has(host)) return `on http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const address = Object.values(os.networkInterfaces()).flat().find((a) => a?.family === 'IPv4' && !a.internal)?.address;
+  return `on every interface, port ${port}: http://${address ?? os.hostname()}:${port}`;
+}
+
 /** Serves until a signal; resolves once closed. */
 export async function serveDashboard(options: ServeOptions, say: (line: string) => void): Promise<void> {
   if (!isLoopback(options.host) && !guarded(await runtime())) {
@@ -28,8 +38,7 @@ export async function serveDashboard(options: ServeOptions, say: (line: string) 
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => {
       throw new UsageError(`cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`);
     })]);
-    const where = options.host.includes(':') ? `[${options.host}]` : options.host;
-    say(`Dashboard on http://${where}:${options.port}${options.readOnly ? ' (read-only)' : ''}: press Ctrl+C to stop.`);
+    say(`Dashboard ${whereToOpen(options.host, options.port)}${options.readOnly ? ' (read-only)' : ''}: press Ctrl+C to stop.`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);

@@ -3,7 +3,7 @@
  * (core/app-files.ts), and opens the schedule store and runner over its tasks.
  */
 import path from 'node:path';
-import { findAppFile, importModule } from '../core/app-files.ts';
+import { SOURCE_EXTENSION, appLanguage, findAppFile, importModule } from '../core/app-files.ts';
 import { DiscoveryError, coerceError } from '../core/errors.ts';
 import { runtime } from '../core/runtime.ts';
 import { ScheduleRunner } from './runner.ts';
@@ -14,6 +14,16 @@ import { assertExpression } from './timing.ts';
 
 /** The app's schedule file, without its extension (`.ts` … `.cjs`, as every app file). */
 export const SCHEDULE_FILE = 'application/schedule';
+
+/**
+ * What to say when the app in `root` (configured by `configFile`) has no scheduled task: the
+ * schedule file it has, or the one to create, named in the app's language as `rakit init` writes it.
+ */
+export function noTasksHint(root: string, configFile?: string): string {
+  const file = findAppFile(root, SCHEDULE_FILE);
+  if (file) return `No scheduled tasks: declare them in ${path.relative(root, file)}.`;
+  return `No schedule file: create ${SCHEDULE_FILE}${SOURCE_EXTENSION[appLanguage(root, configFile)]} and declare the tasks in it (npx rakit init writes one with an example).`;
+}
 
 /** The tasks of the app in `root`, each expression and timezone checked; empty without a schedule file. */
 export async function loadSchedule(root: string, timezone: string): Promise<ScheduledTask[]> {

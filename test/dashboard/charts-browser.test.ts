@@ -23,6 +23,9 @@ function sample(minutesAgo: number, queue: string, name: string, done: number, f
   return { minute: MINUTE - minutesAgo * 60_000, queue, name, done, failed, retried: 0, runtimeMs: 80 * (done + failed), waitMs: 10 * (done + failed), buckets };
 }
 
+/** The little of a browser canvas the test reads (the project's types have no DOM). */
+interface Canvas { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } }
+
 describe('the Overview charts in Chromium', () => {
   let db: TestDatabase;
   let browser: Browser;
@@ -31,9 +34,10 @@ describe('the Overview charts in Chromium', () => {
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');
     const driver = db.driver(new TestClock());
-    await driver.addMetrics([5, 4, 2, 1, 0].flatMap((ago) => [sample(ago, 'default', 'send-email', 10 + ago, ago % 2), sample(ago, 'low', 'build-report', 2, 0)]));
+    await driver.addMetrics([5, 4, 2, 1, 0].flatMap((ago) => [sample(ago, 'default', 'send-email', 10 + ago, ago % 2), sample(ago, 'low', 'build-report', 2, 0)]).concat(sample(30, 'quiet', 'tick', 1, 0)));
     const app = metricsRoutes(new Hono(), { driver, config: { metrics: true, metrics_retention_hours: 24 } });
     app.get('/', (c) => c.html(html`<!doctype html><html><head><title>Overview</title></head><body>${chartsPanel({ hours: 1 })}</body></html>`));
+    app.get('/quiet', (c) => c.html(html`<!doctype html><html><head><title>Overview</title></head><body>${chartsPanel({ hours: 1, queue: 'quiet' })}</body></html>`));
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -68,9 +72,28 @@ describe('the Overview charts in Chromium', () => {
     expect(rows).toEqual([
       ['default', 'send-email', '62', '2', '0', '80', '75', '98', '10'],
       ['low', 'build-report', '10', '0', '0', '80', '75', '98', '10'],
+      ['quiet', 'tick', '1', '0', '0', '80', '75', '98', '10'],
     ]);
+    // The quantiles say they are estimates.
+    expect(await page.locator('.rakit-classes th[title*="estimated from the runtime histogram"]').allTextContents()).toEqual(['p50 ≈ ms', 'p95 ≈ ms']);
     expect(requested.every((r) => r.startsWith('/'))).toBe(true);
     expect(requested).toEqual(expect.arrayContaining(['/assets/uplot.min.js', '/assets/charts.js', '/api/series?hours=1']));
+    await page.close();
+  });
+
+  it('shows a minute of data between minutes without any on the mean charts', async () => {
+    const page = await browser.contexts()[0]!.newPage();
+    await page.goto(`${ORIGIN}/quiet`);
+    await page.waitForSelector('#rakit-charts[data-loaded]');
+    // Pixels in the runtime series' colour (#6a1b9a): a lone minute has no line, only its point.
+    const drawn = await page.locator('[data-chart="runtime"] canvas').evaluate((element) => {
+      const canvas = element as unknown as Canvas;
+      const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) if (Math.abs(data[i]! - 0x6a) < 24 && Math.abs(data[i + 1]! - 0x1b) < 24 && Math.abs(data[i + 2]! - 0x9a) < 24 && data[i + 3]! > 128) n++;
+      return n;
+    });
+    expect(drawn).toBeGreaterThan(4);
     await page.close();
   });
 

@@ -134,6 +134,8 @@ export async function freePort(): Promise<number> {
 
 export interface Served {
   url: string;
+  /** What it printed until it listened. */
+  said: string;
   stop(): Promise<void>;
 }
 
@@ -152,6 +154,7 @@ export async function serve(app: TestApp, args: string[] = [], env: NodeJS.Proce
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    said: output,
     async stop() {
       child.removeAllListeners('close');
       const closed = new Promise((resolve) => child.on('close', resolve));

@@ -94,6 +94,8 @@ for (const target of TARGETS) {
       const live = page.locator('tr[data-worker^="web-1:4242:"]');
       await expect(live.innerText()).resolves.toMatch(/web-1\s+4242\s+high, default, low\s+generate-report on default/);
       await expect(page.locator('tr[data-worker^="web-2:977:"]').innerText()).resolves.toContain('crashed');
+      // The beat counts every failed attempt, retried ones too: not the final failures shown elsewhere.
+      await expect(page.locator('th').allTextContents()).resolves.toContain('Failed attempts');
     });
 
     it('Locks shows the held overlap key and schedule lock with holder and age', async () => {
@@ -117,7 +119,7 @@ for (const target of TARGETS) {
     it('pause and resume change the paused queues', async () => {
       await open('/');
       await click('tr[data-queue="low"]', 'Pause');
-      expect(await flash()).toContain('Paused low');
+      expect(await flash()).toBe('Paused low: workers claim nothing from it within about a second.');
       await click('tr[data-queue="mail"]', 'Resume');
       expect(await driver.pausedQueues()).toEqual(['low']);
       await expect(page.locator('tr[data-queue="low"]').innerText()).resolves.toContain('paused');

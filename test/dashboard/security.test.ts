@@ -1,14 +1,15 @@
 /**
  * Who may use the dashboard: loopback only without a password; with one, a login form, one
  * message for every wrong password, a rate limit on attempts, a signed HttpOnly SameSite=Strict
- * session; a bearer token for scrapers; every POST needs the page's origin and form token.
+ * session that leads to the page asked for; a bearer token for scrapers; every POST needs the
+ * page's origin and form token.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOGIN_LIMIT, WRONG_LOGIN } from '../../src/dashboard/auth.ts';
+import { LOGIN_LIMIT, WRONG_LOGIN, nextPage } from '../../src/dashboard/auth.ts';
 import { makeApp, type TestApp } from '../helpers/app.ts';
 import { SCREENSHOTS, launchBrowser, serve, type Served } from './harness.ts';
 
@@ -42,6 +43,11 @@ describe('dashboard security', () => {
     }, 60_000);
     afterAll(() => served?.stop());
 
+    it('says where to open it when it listens on every interface', () => {
+      expect(served.said).toMatch(/Dashboard on every interface, port \d+: http:\/\/[^\s]+:\d+/);
+      expect(served.said).not.toContain('http://0.0.0.0');
+    });
+
     it('sends every page to the login form, and signs in with the password into a strict HttpOnly session', async () => {
       const context = await browser.newContext();
       const page = await context.newPage();
@@ -53,14 +59,31 @@ describe('dashboard security', () => {
       await page.screenshot({ path: path.join(SCREENSHOTS, 'login.png') });
       await page.fill('input[name=password]', 'correct horse');
       await page.click('form.login button');
-      await page.waitForURL(`${served.url}/`);
-      await expect(page.locator('h1').innerText()).resolves.toBe('Overview');
+      await page.waitForURL(`${served.url}/locks`); // the page last asked for
+      await expect(page.locator('h1').innerText()).resolves.toBe('Locks');
       const [cookie] = await context.cookies();
       expect(cookie).toMatchObject({ name: 'rakit_session', httpOnly: true, sameSite: 'Strict' });
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.goto(`${served.url}/jobs`);
       expect(new URL(page.url()).pathname).toBe('/login');
       await context.close();
+    });
+
+    it('after signing in, leads to the page asked for, query included, and never off the dashboard', async () => {
+      const page = await browser.newPage();
+      await page.goto(`${served.url}/jobs?queue=low&state=scheduled`);
+      expect(new URL(page.url()).pathname).toBe('/login');
+      await page.fill('input[name=password]', 'correct horse');
+      await page.click('form.login button');
+      await page.waitForURL(`${served.url}/jobs?queue=low&state=scheduled`);
+      await expect(page.locator('h1').innerText()).resolves.toBe('Jobs');
+      await page.close();
+      for (const next of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', '/\t/evil.example', 'jobs']) expect(nextPage(next)).toBe('/');
+      const login = await fetch(`${served.url}/login`, {
+        method: 'POST', redirect: 'manual', headers: { origin: served.url },
+        body: new URLSearchParams({ password: 'correct horse', next: '//evil.example/x' }),
+      });
+      expect([login.status, login.headers.get('location')]).toEqual([303, '/']);
     });
 
     it('gives one message for any wrong password, and stops answering after too many', async () => {
@@ -95,6 +118,12 @@ describe('dashboard security', () => {
       served = await serve(app);
     }, 60_000);
     afterAll(() => served?.stop());
+
+    it('sends no HSTS over plain HTTP, and its pages name an inline icon (no /favicon.ico asked for)', async () => {
+      const response = await fetch(`${served.url}/`);
+      expect(response.headers.get('strict-transport-security')).toBeNull();
+      expect(await response.text()).toMatch(/<link rel="icon" href="data:image\/svg\+xml,/);
+    });
 
     it('without a password, answers no request that came through a proxy', async () => {
       const proxied = await fetch(`${served.url}/`, { headers: { 'x-forwarded-for': '203.0.113.7' } });

@@ -3,10 +3,11 @@
  * sharing one store run `schedule:run` for the same minute at once; a run killed with kill -9
  * frees its lock; a run that froze past its lock's TTL does not release the next run's lock.
  */
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noTasksHint } from '../../src/schedule/load.ts';
 import { makeApp, REPO, type TestApp } from '../helpers/app.ts';
 import { until } from '../helpers/clock.ts';
 import { STORES } from '../helpers/stores.ts';
@@ -260,4 +261,23 @@ describe('schedule:list right after rakit init', () => {
       app.remove();
     }
   }, 60_000);
+});
+
+describe('the hint for an app without scheduled tasks', () => {
+  it('names the schedule file the app has, or the one rakit init writes in its language', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'rakit-hint-'));
+    try {
+      const write = (file: string, text: string) => writeFileSync(path.join(root, file), text);
+      write('package.json', '{}');
+      expect(noTasksHint(root)).toContain('create application/schedule.cjs'); // CommonJS, as Node reads it
+      write('package.json', '{"type":"module"}');
+      expect(noTasksHint(root)).toContain('create application/schedule.js');
+      expect(noTasksHint(root, path.join(root, 'application/config/job.ts'))).toContain('create application/schedule.ts');
+      mkdirSync(path.join(root, 'application'));
+      write('application/schedule.cjs', '');
+      expect(noTasksHint(root)).toBe('No scheduled tasks: declare them in application/schedule.cjs.');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });

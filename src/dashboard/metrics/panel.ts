@@ -19,6 +19,9 @@ export interface ChartsPanelOptions {
 
 const WINDOWS = [1, 3, 6, 12, 24];
 
+/** Why p50 and p95 are approximate (metrics/quantile.ts), and can exceed every runtime seen. */
+const ESTIMATED = "estimated from the runtime histogram's buckets (interpolated inside a bucket, as Prometheus does): may differ from any real runtime";
+
 export function chartsPanel(options: ChartsPanelOptions = {}) {
   const base = options.base ?? '';
   const hours = options.hours ?? DEFAULT_HOURS;
@@ -34,7 +37,7 @@ export function chartsPanel(options: ChartsPanelOptions = {}) {
   <figure class="rakit-chart" data-chart="wait"><figcaption>Mean wait (due to start), ms</figcaption></figure>
   <figure class="rakit-chart" data-chart="runtime"><figcaption>Mean runtime, ms</figcaption></figure>
   <table class="rakit-classes">
-    <thead><tr><th>Queue</th><th>Job</th><th>Done</th><th>Failed</th><th>Retried</th><th>Mean ms</th><th>p50 ms</th><th>p95 ms</th><th>Mean wait ms</th></tr></thead>
+    <thead><tr><th>Queue</th><th>Job</th><th>Done</th><th>Failed</th><th>Retried</th><th>Mean ms</th><th title="${ESTIMATED}">p50 ≈ ms</th><th title="${ESTIMATED}">p95 ≈ ms</th><th>Mean wait ms</th></tr></thead>
     <tbody></tbody>
   </table>
   <noscript>The charts need JavaScript; ${base}/api/series gives their data as JSON.</noscript>

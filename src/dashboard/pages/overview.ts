@@ -44,7 +44,7 @@ export function overviewRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
     const queue = String((await c.req.parseBody()).queue ?? '').trim();
     if (queue === '') return done(c, d, '/', 'Name the queue to pause.');
     await d.driver.pauseQueue(queue);
-    return done(c, d, '/', `Paused ${queue}: workers take nothing from it within a second.`);
+    return done(c, d, '/', `Paused ${queue}: workers claim nothing from it within about a second.`);
   });
   app.post('/queues/resume', async (c) => {
     const queue = String((await c.req.parseBody()).queue ?? '');

@@ -4,6 +4,7 @@
  */
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
+import { noTasksHint } from '../../schedule/load.ts';
 import { nextTick } from '../../schedule/timing.ts';
 import type { Dashboard, DashboardEnv } from '../context.ts';
 import { at, duration, relative } from '../format.ts';
@@ -26,6 +27,6 @@ export function scheduleRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
         <td>${runs.length === 0 ? html`<span class="zero">never ran</span>` : html`<ul class="runs">${runs.map((run) => html`<li>
           <span class="badge ${run.outcome}">${run.outcome}</span> ${at(run.startedAt, zone)}${run.durationMs === null ? '' : `, ${duration(run.durationMs)}`} on ${run.host}
           ${run.output ? html`<details><summary>output</summary><pre>${run.output}</pre></details>` : ''}</li>`)}</ul>`}</td>
-      </tr>`), 'No scheduled tasks: declare them in application/schedule.ts.')}`);
+      </tr>`), noTasksHint(d.config.root, d.config.source))}`);
   });
 }

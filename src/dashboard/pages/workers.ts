@@ -25,13 +25,13 @@ export function workersRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
     const stopped = workers.filter((w) => !live.includes(w));
     return page(c, d, 'Workers', html`
       <h2>Live <span class="small">(${live.length})</span></h2>
-      ${table(['Host', 'Pid', 'Queues', 'Running', 'Since', 'Last heartbeat', 'Done', 'Failed'], live.map((w) => html`<tr data-worker="${w.id}">
+      ${table(['Host', 'Pid', 'Queues', 'Running', 'Since', 'Last heartbeat', 'Done', 'Failed attempts'], live.map((w) => html`<tr data-worker="${w.id}">
         <td>${w.host}</td><td class="num">${w.pid}</td><td>${w.queues ? w.queues.join(', ') : html`<em>every queue</em>`}</td>
         <td>${w.running.length === 0 ? html`<span class="zero">idle</span>` : w.running.map((r) => html`<div><a href="${link(d, `/jobs/${encodeURIComponent(r.id)}`)}">${r.name}</a> on ${r.queue}, ${relative(r.startedAt, now).replace(' ago', '')}</div>`)}</td>
         <td title="${at(w.startedAt, zone)}">${relative(w.startedAt, now)}</td><td>${relative(w.beatAt, now)}</td>
         <td class="num">${w.done}</td><td class="num">${w.failed}</td></tr>`), 'No live workers.')}
       <h2>Recently stopped</h2>
-      ${table(['Host', 'Pid', 'Queues', 'Started', 'Stopped', 'Why', 'Done', 'Failed'], stopped.map((w) => html`<tr data-worker="${w.id}">
+      ${table(['Host', 'Pid', 'Queues', 'Started', 'Stopped', 'Why', 'Done', 'Failed attempts'], stopped.map((w) => html`<tr data-worker="${w.id}">
         <td>${w.host}</td><td class="num">${w.pid}</td><td>${w.queues ? w.queues.join(', ') : html`<em>every queue</em>`}</td>
         <td>${at(w.startedAt, zone)}</td><td>${w.stoppedAt === null ? html`last beat ${relative(w.beatAt, now)}` : relative(w.stoppedAt, now)}</td>
         <td><span class="badge ${w.end === 'crash' || w.end === 'lost' || w.end === 'timeout-kill' ? 'failed' : ''}">${w.end ?? ''}</span> ${w.end ? WHY[w.end] : ''}</td>
