@@ -74,7 +74,7 @@ async function stopTwice(args: string[], started: string, signal: NodeJS.Signals
 
 async function expectGivenBackUncounted() {
   const status = JSON.parse((await app.rakit(['job:status', '--json'])).stdout);
-  expect(status.queues).toEqual([{ queue: 'default', ready: 1, scheduled: 0, reserved: 0, failed: 0 }]);
+  expect(status.queues).toEqual([{ queue: 'default', ready: 1, scheduled: 0, reserved: 0, failed: 0, paused: false }]);
   const failed = JSON.parse((await app.rakit(['job:failed', '--json'])).stdout);
   expect(failed).toEqual([]);
   await app.rakit(['job:clear']);

@@ -59,7 +59,7 @@ describe('worker commands', () => {
     expect(msgs).toContain('SIGTERM: finishing running jobs, then exiting (send again to stop now)');
     expect(msgs.at(-1)).toMatch(/Worker stopped \(signal\): 1 done/);
     const status = JSON.parse((await app.rakit(['job:status', '--json'])).stdout);
-    expect(status.queues).toEqual([{ queue: 'default', ready: 1, scheduled: 0, reserved: 0, failed: 0 }]);
+    expect(status.queues).toEqual([{ queue: 'default', ready: 1, scheduled: 0, reserved: 0, failed: 0, paused: false }]);
     await app.rakit(['job:clear']);
   });
 
@@ -73,7 +73,7 @@ describe('worker commands', () => {
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
     const status = JSON.parse((await app.rakit(['job:status', '--json'])).stdout);
-    expect(status.queues).toEqual([{ queue: 'default', ready: 1, scheduled: 0, reserved: 0, failed: 0 }]);
+    expect(status.queues).toEqual([{ queue: 'default', ready: 1, scheduled: 0, reserved: 0, failed: 0, paused: false }]);
     await app.rakit(['job:clear']);
   });
 });
