@@ -2,8 +2,8 @@
  * The driver contract: what the worker needs from a queue store (`Driver`, eight methods), and
  * each optional ability in an interface of its own beside it: batching (`BatchingQueue`), the
  * failed store, clearing, waking idle workers, the restart signal. Every driver (database, redis,
- * file, memcached) implements `Driver`, `FailedStore`, `ClearableQueue` and `RestartSignal`, and
- * passes the one conformance suite. Which queue a claim takes from is decided in queue-policy.ts,
+ * file, memcached) implements `Driver`, `FailedStore`, `ClearableQueue`, `RestartSignal` and the
+ * dashboard's capabilities (admin-store.ts), and passes both conformance suites. Which queue a claim takes from is decided in queue-policy.ts,
  * once for every driver.
  *
  * Guarantees every driver keeps:
@@ -16,6 +16,7 @@
  * - `fail` moves the job to the failed store in one step (one transaction where the store has
  *   them), which also frees its overlap key.
  */
+import type { AdminStore } from './admin-store.ts';
 import type { Logger } from './logger.ts';
 
 /** A job as dispatch hands it to the driver. */
@@ -185,7 +186,7 @@ export interface RestartSignal {
 }
 
 /** A driver as the runtime holds it: the contract, the capabilities every driver has, and those some have. */
-export type FullDriver = Driver & FailedStore & ClearableQueue & RestartSignal & Partial<WakingQueue> & Partial<BatchingQueue>;
+export type FullDriver = Driver & FailedStore & ClearableQueue & RestartSignal & AdminStore & Partial<WakingQueue> & Partial<BatchingQueue>;
 
-/** A driver with the dashboard's capabilities (admin-store.ts). */
-export type AdminDriver = FullDriver & import('./admin-store.ts').AdminStore;
+/** The same: every driver has the dashboard's capabilities (admin-store.ts). */
+export type AdminDriver = FullDriver;
