@@ -3,7 +3,7 @@
  * sharing one store run `schedule:run` for the same minute at once; a run killed with kill -9
  * frees its lock; a run that froze past its lock's TTL does not release the next run's lock.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,9 +104,12 @@ Schedule.call(async () => {
     expect(old.stdout).toMatch(/slow: success/);
     const third = await app.rakit(['schedule:run']);
     expect(third.stdout).toContain('slow: skipped'); // the next run's lock still held
-    expect((await next).stdout).toMatch(/slow: success/);
+    const after = await next;
+    expect(after.stdout).toMatch(/slow: success/);
     const clear = await app.rakit(['schedule:clear-locks']);
-    expect(clear.stdout).toBe('No scheduler locks were held.\n');
+    // On a failure, what each run said (a release that failed says so) and the lock's files.
+    const said = [old, third, after].map((r) => `${r.stdout}${r.stderr}`).join('\n---\n');
+    expect(clear.stdout, `${said}\n---\n${lockFiles(app)}`).toBe('No scheduler locks were held.\n');
   }, 60_000);
 });
 
@@ -281,3 +284,14 @@ describe('the hint for an app without scheduled tasks', () => {
     }
   });
 });
+
+/** Each generation file of the file driver's scheduler locks, with its content. */
+function lockFiles(app: TestApp): string {
+  const root = path.join(app.dir, 'storage', 'jobs', 'schedule', 'locks');
+  if (!existsSync(root)) return '(no locks folder)';
+  return readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .map((f) => path.join(root, f))
+    .filter((f) => statSync(f).isFile())
+    .map((f) => `${path.relative(root, f)}: ${readFileSync(f, 'utf8')}`)
+    .join('\n');
+}
