@@ -2,8 +2,9 @@
  * The driver contract: what the worker needs from a queue store (`Driver`, eight methods), and
  * each optional ability in an interface of its own beside it: batching (`BatchingQueue`), the
  * failed store, clearing, waking idle workers, the restart signal. Every driver (database, redis,
- * file, memcached) implements `Driver`, `FailedStore`, `ClearableQueue`, `RestartSignal` and the
- * dashboard's capabilities (admin-store.ts), and passes both conformance suites. Which queue a claim takes from is decided in queue-policy.ts,
+ * file, memcached) implements `Driver`, `FailedStore`, `ClearableQueue`, `RestartSignal`, the
+ * dashboard's capabilities (admin-store.ts) and the flows' (record-store.ts), and passes the three
+ * conformance suites. Which queue a claim takes from is decided in queue-policy.ts,
  * once for every driver.
  *
  * Guarantees every driver keeps:
@@ -18,6 +19,7 @@
  */
 import type { AdminStore } from './admin-store.ts';
 import type { Logger } from './logger.ts';
+import type { BulkQueue, RecordStore } from './record-store.ts';
 
 /** A job as dispatch hands it to the driver. */
 export interface NewJob {
@@ -186,7 +188,8 @@ export interface RestartSignal {
 }
 
 /** A driver as the runtime holds it: the contract, the capabilities every driver has, and those some have. */
-export type FullDriver = Driver & FailedStore & ClearableQueue & RestartSignal & AdminStore & Partial<WakingQueue> & Partial<BatchingQueue>;
+export type FullDriver = Driver & FailedStore & ClearableQueue & RestartSignal & AdminStore & RecordStore & BulkQueue
+  & Partial<WakingQueue> & Partial<BatchingQueue>;
 
 /** The same: every driver has the dashboard's capabilities (admin-store.ts). */
 export type AdminDriver = FullDriver;

@@ -17,8 +17,8 @@ import { throughOutage } from './retry.ts';
 
 export type Settlement =
   | { kind: 'done' }
-  /** Given back uncounted; `why` ends the log line. */
-  | { kind: 'release'; why: string }
+  /** Given back uncounted, due again at `at` (now when absent); `why` ends the log line. */
+  | { kind: 'release'; why: string; at?: number }
   /** `final`: no retry can help, whatever tries are left. */
   | { kind: 'failure'; error: Error; final: boolean };
 
@@ -34,6 +34,14 @@ export interface SettleDeps {
   failedHook(job: ReservedJob, error: Error): Promise<void> | void;
   /** Counts each attempt that ended done, retried or failed (metrics-collector.ts); absent with `metrics: false`. */
   metrics?: Pick<MetricsCollector, 'record'> | null;
+  /**
+   * What must be in the store before a job's final outcome is recorded (src/core/flows/): a
+   * chain's next job made due, a batch's counts. It runs again when the job runs again (a crash
+   * between it and the ack), so it must be idempotent. Absent: the job is in no workflow.
+   */
+  flows?: { beforeFinal(job: ReservedJob, outcome: 'done' | 'failed', error: Error | null): Promise<void> } | null;
+  /** Told of every recorded outcome, after it is recorded (the job events, src/core/job-events.ts). */
+  observe?(job: ReservedJob, settled: Settled, ms: number, error: Error | null): void;
 }
 
 /** The fields of every log line about an attempt's outcome. */
@@ -52,6 +60,7 @@ export function describeFailure(error: Error): string {
 export async function settle(deps: SettleDeps, job: ReservedJob, settlement: Settlement, plan: Pick<AttemptPlan, 'final' | 'backoffMs' | 'tries'>, ms: number): Promise<Settled> {
   const endedAt = deps.clock.now();
   const settled = await record(deps, job, settlement, plan, ms);
+  deps.observe?.(job, settled, ms, settlement.kind === 'failure' ? settlement.error : null);
   if (deps.metrics && (settled.kind === 'done' || settled.kind === 'retried' || settled.kind === 'failed')) deps.metrics.record(job, settled.kind, endedAt - ms, endedAt);
   return settled;
 }
@@ -60,6 +69,7 @@ async function record(deps: SettleDeps, job: ReservedJob, settlement: Settlement
   const { driver, clock, logger } = deps;
   const fields = attemptFields(job, ms);
   if (settlement.kind === 'done') {
+    if (deps.flows) await throughOutage(() => deps.flows!.beforeFinal(job, 'done', null), clock);
     const held = await (deps.ack ? deps.ack(job) : throughOutage(() => driver.ack(job), clock));
     if (!held) {
       logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
@@ -69,7 +79,7 @@ async function record(deps: SettleDeps, job: ReservedJob, settlement: Settlement
     return { kind: 'done' };
   }
   if (settlement.kind === 'release') {
-    if (!(await throughOutage(() => driver.release(job, { at: clock.now(), countAttempt: false }), clock))) return { kind: 'lost' };
+    if (!(await throughOutage(() => driver.release(job, { at: settlement.at ?? clock.now(), countAttempt: false }), clock))) return { kind: 'lost' };
     logger.warn({ ...fields, status: 'RELEASED' }, `Job released: ${job.name} (${settlement.why})`);
     return { kind: 'released' };
   }
@@ -81,6 +91,7 @@ async function record(deps: SettleDeps, job: ReservedJob, settlement: Settlement
       `Job retry: ${job.name} (attempt ${job.attempts} of ${plan.tries} failed: ${error.message})`);
     return { kind: 'retried', at };
   }
+  if (deps.flows) await throughOutage(() => deps.flows!.beforeFinal(job, 'failed', error), clock);
   if (!(await throughOutage(() => driver.fail(job, { exception: describeFailure(error) }), clock))) {
     logger.warn(fields, `Job failed: ${job.name}, but its lease had lapsed and another worker holds it`);
     return { kind: 'lost' };

@@ -5,6 +5,7 @@ import type { FullDriver } from '../../src/core/driver.ts';
 import { FileDriver } from '../../src/core/drivers/file.ts';
 import { adminContract } from './admin-contract.ts';
 import { driverContract, type DriverHarness } from './driver-contract.ts';
+import { flowContract } from './flow-contract.ts';
 
 const file = async (): Promise<DriverHarness> => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'rakit-file-'));
@@ -24,3 +25,4 @@ const file = async (): Promise<DriverHarness> => {
 
 driverContract('file', file);
 adminContract('file', file);
+flowContract('file', file);
