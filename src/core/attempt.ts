@@ -8,7 +8,8 @@
  * An attempt costs what the job uses: its AbortSignal is made only if job code reads
  * `this.signal`, and a job whose run() returns no promise is not raced against anything.
  */
-import type { Clock } from './clock.ts';
+import type { AttemptControls } from './attempt-controls.ts';
+import { systemClock, type Clock } from './clock.ts';
 import type { ReservedJob } from './driver.ts';
 import { TimeoutError, UnrecoverableError, coerceError } from './errors.ts';
 import type { Listener } from './events.ts';
@@ -16,9 +17,13 @@ import type { JobContext } from './jobable.ts';
 import { decodePayload } from './payload.ts';
 import type { Handler } from './registry.ts';
 import { KILL_GRACE_MS } from './job-policy.ts';
+import { middlewareOf, runThrough } from './middleware/pipeline.ts';
+import type { RecordStore } from './record-store.ts';
 
 export type AttemptOutcome =
   | { status: 'done' }
+  /** Held back by the job or its middleware (`release`): due again at `at`, the attempt not counted. */
+  | { status: 'released'; at: number; why: string }
   /** `final`: no retry can help (no handler, corrupt payload, UnrecoverableError). */
   | { status: 'error'; error: Error; final: boolean };
 
@@ -38,7 +43,7 @@ const DONE: AttemptOutcome = { status: 'done' };
  * its slot, its overlap key and its lease meanwhile. It is also the context the job instance
  * gets (id, queue, attempt, signal).
  */
-export class Attempt implements JobContext {
+export class Attempt implements JobContext, AttemptControls {
   private controller: AbortController | null = null;
   private reason: Error | null = null;
   private rejectRace: ((reason: Error) => void) | null = null;
@@ -46,11 +51,18 @@ export class Attempt implements JobContext {
   readonly id: string;
   readonly queue: string;
   readonly attempt: number;
+  /** Set by `release()`: the attempt ends as released. */
+  held: { at: number; why: string } | null = null;
+  progressVersion: string | null = null;
 
-  constructor(job: ReservedJob) {
+  constructor(readonly job: ReservedJob, readonly records: RecordStore | null = null, readonly clock: Clock = systemClock) {
     this.id = job.id;
     this.queue = job.queue;
     this.attempt = job.attempts;
+  }
+
+  holdUntil(at: number, why: string): void {
+    this.held = { at, why };
   }
 
   /** The job's signal, made when job code first asks for it (aborted already if the attempt was cut). */
@@ -114,8 +126,11 @@ export async function runAttempt(job: ReservedJob, handler: Handler | null, time
   });
   try {
     let work: unknown;
-    if (handler.kind === 'class') work = new handler.jobClass(payload, attempt).run();
-    else work = runListeners(handler.listeners, payload);
+    if (handler.kind === 'class') {
+      const instance = new handler.jobClass(payload, attempt);
+      const middleware = middlewareOf(handler.jobClass);
+      work = middleware ? runThrough(middleware, instance) : instance.run();
+    } else work = runListeners(handler.listeners, payload);
     // A job's code ends when its promise settles, not when its signal aborts: until then the
     // attempt holds its slot (a forced stop may give up on it, see `abandon`).
     if (isThenable(work)) {
@@ -123,7 +138,8 @@ export async function runAttempt(job: ReservedJob, handler: Handler | null, time
       running.catch(() => undefined);
       await Promise.race([running, attempt.givenUp()]);
     }
-    return attempt.cutReason ? { status: 'error', error: attempt.cutReason, final: false } : DONE;
+    if (attempt.cutReason) return { status: 'error', error: attempt.cutReason, final: false };
+    return attempt.held ? { status: 'released', ...attempt.held } : DONE;
   } catch (thrown) {
     // Cut short (timeout, forced stop): that is the outcome, whatever the code threw on its way out.
     const error = attempt.cutReason ?? coerceError(thrown);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ReservedJob } from './driver.ts';
 import type { AttemptPlan } from './job-policy.ts';
-import type { WireError } from './settle.ts';
+import type { Settled, WireError } from './settle.ts';
 import type { StopReason, WorkerSummary } from './worker-options.ts';
 
 /** Worker process → manager. Attempts are reported in batches: one message per event-loop turn. */
@@ -41,7 +41,9 @@ export type ManagerMessage =
   /** The answer to `want`. */
   | { type: 'grant'; n: number }
   /** Run the class's failed() hook for a job the manager failed (its process was killed or died). */
-  | { type: 'failed-hook'; id: number; job: ReservedJob; error: WireError };
+  | { type: 'failed-hook'; id: number; job: ReservedJob; error: WireError }
+  /** Fire the Job.on() listeners of an outcome the manager recorded (job-events.ts); answered by `hook-done` too. */
+  | { type: 'job-event'; id: number; job: ReservedJob; settled: Settled; ms: number; error: WireError | null };
 
 /**
  * An attempt about to start as one flat array: a batch of them serialises in half the time of

@@ -3,6 +3,7 @@
  * to work off one name's due jobs inside this process, as the PHP facade did.
  */
 import { holding } from './keep-alive.ts';
+import { onJobEvent } from './job-events.ts';
 import type { Payload } from './payload.ts';
 import { PendingDispatch } from './pending-dispatch.ts';
 import { closeRuntime, configure, runtime } from './runtime.ts';
@@ -42,6 +43,12 @@ export const Job = {
       return worker.run();
     });
   },
+  /**
+   * Listens to every job's outcomes in the processes that run jobs (register in
+   * application/events.ts): 'completed', 'failed' (final), 'retrying', 'released'. A listener's
+   * error is logged and never changes the outcome.
+   */
+  on: onJobEvent,
   /** Sets the configuration in code instead of application/config/job.ts. */
   configure,
   /** Closes the connections so a script can exit. */

@@ -2,7 +2,10 @@
  * `Jobable`, the base class of every job: payload access, the per-class settings (timeout,
  * tries, backoff, jobName), and the static dispatch entry points.
  */
+import { controlsOf, type AttemptControls } from './attempt-controls.ts';
 import type { Backoff } from './backoff.ts';
+import { reportProgress } from './middleware/progress.ts';
+import type { JobMiddleware } from './middleware/pipeline.ts';
 import { JOBABLE_BRAND } from './job-brand.ts';
 import { kebabCase } from './naming.ts';
 import { readPath, type Payload } from './payload.ts';
@@ -24,6 +27,13 @@ export interface JobContext {
 export type JobClass<P extends Payload = any> = (new (payload: P, context?: JobContext) => Jobable<P>) &
   Omit<typeof Jobable, 'prototype'>;
 
+let contextOf: (job: Jobable<any>) => JobContext | undefined;
+
+/** What the worker lets this job do beyond its context (hold back, progress), or null outside a worker. */
+export function controlsOfJob(job: Jobable<any>): AttemptControls | null {
+  return controlsOf(contextOf(job));
+}
+
 /** kebabCase of each class name, computed once (a job's name is looked up per attempt). */
 const kebabNames = new WeakMap<object, string>();
 
@@ -37,6 +47,12 @@ export abstract class Jobable<P extends Payload = Payload> {
   static backoff?: Backoff;
   /** Overrides the name derived from the class name (`SendEmail` → `send-email`). */
   static jobName?: string;
+  /** Run around each attempt's run(), in order: rateLimited(...), concurrencyLimited(...), throttleExceptions(...), skipIf(...), or `(job, next) => ...`. */
+  static middleware?: readonly JobMiddleware[];
+
+  static {
+    contextOf = (job) => job.#context;
+  }
 
   /** The payload the job was dispatched with. */
   readonly payload: P;
@@ -69,6 +85,21 @@ export abstract class Jobable<P extends Payload = Payload> {
   get(key: string, fallback?: unknown): unknown {
     const value = readPath(this.payload, key);
     return value === undefined ? fallback : value;
+  }
+
+  /**
+   * Holds the job back: once run() (or the middleware) returns, the attempt ends as released and
+   * the job is due again in `seconds`, its attempt not counted. Outside a worker it does nothing.
+   */
+  release(seconds = 0): void {
+    const controls = controlsOfJob(this);
+    if (!(Number.isFinite(seconds) && seconds >= 0)) throw new RangeError(`release(${seconds}): seconds must be a number of 0 or more`);
+    controls?.holdUntil(controls.clock.now() + seconds * 1000, `released by the job for ${seconds} s`);
+  }
+
+  /** Stores how far the job is (0-100, with an optional message), shown by `job:status --json` and the dashboard. */
+  progress(percent: number, message?: string): Promise<void> {
+    return reportProgress(controlsOfJob(this), percent, message);
   }
 
   /** Optional key for withoutOverlapping: jobs with the same key never overlap. */

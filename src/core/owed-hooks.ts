@@ -5,7 +5,7 @@
  */
 import type { ReservedJob } from './driver.ts';
 import type { Logger } from './logger.ts';
-import { errorToWire } from './settle.ts';
+import { errorToWire, type Settled } from './settle.ts';
 import type { OwedHook, WorkerChild } from './worker-child.ts';
 
 export class OwedHooks {
@@ -22,6 +22,12 @@ export class OwedHooks {
   /** The failed() hook of a job the manager failed. */
   owe(job: ReservedJob, error: Error): void {
     this.pending.push({ message: { type: 'failed-hook', id: ++this.ids, job, error: errorToWire(error) }, sends: 0 });
+  }
+
+  /** The Job.on() listeners of an outcome the manager recorded (job-events.ts), owed as a hook is. */
+  oweEvent(job: ReservedJob, settled: Settled, ms: number, error: Error | null): void {
+    if (settled.kind === 'lost') return;
+    this.pending.push({ message: { type: 'job-event', id: ++this.ids, job, settled, ms, error: error && errorToWire(error) }, sends: 0 });
   }
 
   /** An exited process: the hooks it did not report run are owed again, once. */
@@ -45,7 +51,8 @@ export class OwedHooks {
     for (const hook of this.pending.splice(0)) this.drop(hook, why);
   }
 
-  private drop({ message: { job } }: OwedHook, why: string): void {
+  private drop({ message: { job, type } }: OwedHook, why: string): void {
+    if (type === 'job-event') return this.logger.warn({ id: job.id, job: job.name }, `The Job.on() listeners of job ${job.name} (id ${job.id}) were not told of its outcome: ${why}`);
     this.logger.error({ id: job.id, job: job.name }, `The failed() hook of job ${job.name} (id ${job.id}) did not run: ${why}`);
   }
 }

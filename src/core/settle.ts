@@ -22,7 +22,8 @@ export type Settlement =
   /** `final`: no retry can help, whatever tries are left. */
   | { kind: 'failure'; error: Error; final: boolean };
 
-export type Settled = { kind: 'done' | 'failed' | 'released' | 'lost' } | { kind: 'retried'; at: number };
+/** `at`: when a released or retried job is due again. */
+export type Settled = { kind: 'done' | 'failed' | 'lost' } | { kind: 'released' | 'retried'; at: number };
 
 export interface SettleDeps {
   driver: Pick<Driver, 'ack' | 'release' | 'fail'>;
@@ -79,9 +80,12 @@ async function record(deps: SettleDeps, job: ReservedJob, settlement: Settlement
     return { kind: 'done' };
   }
   if (settlement.kind === 'release') {
-    if (!(await throughOutage(() => driver.release(job, { at: settlement.at ?? clock.now(), countAttempt: false }), clock))) return { kind: 'lost' };
-    logger.warn({ ...fields, status: 'RELEASED' }, `Job released: ${job.name} (${settlement.why})`);
-    return { kind: 'released' };
+    const at = settlement.at ?? clock.now();
+    if (!(await throughOutage(() => driver.release(job, { at, countAttempt: false }), clock))) return { kind: 'lost' };
+    // Held back on purpose (middleware, release()): routine, not a warning.
+    if (settlement.at === undefined) logger.warn({ ...fields, status: 'RELEASED' }, `Job released: ${job.name} (${settlement.why})`);
+    else if (logger.isLevelEnabled('info')) logger.info({ ...fields, status: 'RELEASED', dueAt: new Date(at).toISOString() }, `Job released: ${job.name} (${settlement.why})`);
+    return { kind: 'released', at };
   }
   const { error } = settlement;
   if (!settlement.final && !plan.final) {

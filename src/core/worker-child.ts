@@ -32,7 +32,7 @@ export interface Running {
 
 /** A failed() hook the manager owes for a job it settled; `sends`: how many processes it went to. */
 export interface OwedHook {
-  message: Extract<ManagerMessage, { type: 'failed-hook' }>;
+  message: Extract<ManagerMessage, { type: 'failed-hook' | 'job-event' }>;
   sends: number;
 }
 

@@ -8,6 +8,7 @@ import { UsageError, coerceError } from './errors.ts';
 import { toWire, type ManagerMessage, type WireAttempt, type WorkerMessage } from './ipc.ts';
 import { runtime } from './runtime.ts';
 import { errorFromWire, runFailedHook } from './settle.ts';
+import { fireJobEvent } from './job-events.ts';
 import { Worker, type WorkerDeps } from './worker.ts';
 import { announceStart, runLoaded } from './worker-announce.ts';
 import { EXIT_CODES, type WorkerOptions } from './worker-options.ts';
@@ -90,6 +91,17 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
         const resolve = granted;
         granted = null;
         resolve?.(message.n);
+        break;
+      }
+      case 'job-event': {
+        const fired: Promise<void> = rt.registry.discover()
+          .then(() => fireJobEvent(rt.logger, message.job, message.settled, message.ms, message.error && errorFromWire(message.error)))
+          .catch((error: unknown) => rt.logger.error({ err: coerceError(error), id: message.job.id, job: message.job.name }, `Could not tell the Job.on() listeners of job ${message.job.name} (id ${message.job.id}): the job files do not load`))
+          .finally(() => {
+            hooks.delete(fired);
+            void send({ type: 'hook-done', id: message.id });
+          });
+        hooks.add(fired);
         break;
       }
       case 'failed-hook': {

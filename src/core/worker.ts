@@ -6,6 +6,7 @@
  * queue without counting the attempt, giving up after FORCE_GRACE_MS on code that ignores it.
  */
 import { AckBatcher } from './ack-batcher.ts';
+import { recordStoreOf } from './attempt-controls.ts';
 import { Attempt, ShutdownAbort, runAttempt, type AttemptOutcome, type OnStuck } from './attempt.ts';
 import { exponentialMs } from './backoff.ts';
 import type { Clock } from './clock.ts';
@@ -14,6 +15,8 @@ import type { BatchingQueue, Driver, ReservedJob, RestartSignal, WakingQueue } f
 import { UsageError, coerceError } from './errors.ts';
 import { JobPolicy } from './job-policy.ts';
 import type { Logger } from './logger.ts';
+import { jobEventObserver } from './job-events.ts';
+import type { RecordStore } from './record-store.ts';
 import type { Registry } from './registry.ts';
 import type { WorkerHooks } from './worker-hooks.ts';
 import { WorkerAdmin } from './worker-admin.ts';
@@ -52,17 +55,20 @@ export class Worker {
   private readonly restart: RestartWatch;
   private readonly settleDeps: SettleDeps;
   private readonly admin: WorkerAdmin;
+  private readonly records: RecordStore | null;
 
   constructor(private readonly deps: WorkerDeps, private readonly options: WorkerOptions) {
     this.acks = new AckBatcher(deps.driver, deps.clock);
     this.policy = new JobPolicy(deps.registry, options, deps.config);
     this.restart = new RestartWatch(deps.driver, deps.clock, options.restartMark);
     this.admin = new WorkerAdmin(deps, !deps.hooks?.reportedBySupervisor);
+    this.records = recordStoreOf(deps.driver);
     this.settleDeps = {
       metrics: this.admin.metrics,
       driver: deps.driver, clock: deps.clock, logger: deps.logger,
       ack: (job) => this.acks.ack(job),
       failedHook: (job, error) => runFailedHook(deps.registry, deps.logger, job, error),
+      observe: jobEventObserver(deps.logger),
     };
   }
 
@@ -234,7 +240,7 @@ export class Worker {
     const { registry, clock, hooks } = this.deps;
     const handler = registry.resolve(job.name);
     const plan = this.policy.plan(job, handler?.kind === 'class' ? handler.jobClass : null, handler !== null);
-    const attempt = new Attempt(job);
+    const attempt = new Attempt(job, this.records, clock);
     this.live.add(attempt);
     let outcome: AttemptOutcome;
     let begun = clock.now();
@@ -261,6 +267,7 @@ export class Worker {
       const result = await settle(this.settleDeps, job, this.settlementOf(outcome, attempt), plan, clock.now() - begun);
       if (result.kind === 'done') this.summary.done++;
       else if (result.kind === 'failed') this.summary.failed++;
+      else if (result.kind === 'released') this.retryTimes.push(result.at);
       else if (result.kind === 'retried') {
         this.summary.retried++;
         this.retryTimes.push(result.at);
@@ -276,6 +283,7 @@ export class Worker {
       // Cut short by us, not by the job: back to the queue uncounted.
       return { kind: 'release', why: attempt.abandoned ? 'worker forced to stop; its code did not end and stops with this process' : 'worker forced to stop' };
     }
+    if (outcome.status === 'released') return { kind: 'release', why: outcome.why, at: outcome.at };
     return outcome.status === 'done' ? { kind: 'done' } : { kind: 'failure', error: outcome.error, final: outcome.final };
   }
 

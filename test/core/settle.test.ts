@@ -63,7 +63,7 @@ describe('settle', () => {
 
   it('gives a released attempt back uncounted', async () => {
     const { deps, job } = await setup();
-    expect(await settle(deps, job, { kind: 'release', why: 'worker forced to stop' }, plan, 5)).toEqual({ kind: 'released' });
+    expect(await settle(deps, job, { kind: 'release', why: 'worker forced to stop' }, plan, 5)).toMatchObject({ kind: 'released' });
     expect(await db!.knex(db!.table).where('id', job.id).first()).toMatchObject({ attempts: 0, reserved_by: null });
   });
 

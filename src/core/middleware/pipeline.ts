@@ -1,0 +1,39 @@
+/**
+ * Job middleware: `static middleware = [...]` on a job class wraps each attempt's run(). A
+ * middleware is `(job, next) => ...`: it calls `next()` to go on (to the next middleware, then
+ * run()), returns without calling it to skip the job (the attempt ends as done), or returns
+ * `job.release(seconds)` to hold it back uncounted. A class without middleware pays one property
+ * read per attempt.
+ */
+import { UsageError } from '../errors.ts';
+import type { Jobable } from '../jobable.ts';
+
+/** Goes on to the next middleware, then the job's run(); resolves with what it returned. */
+export type Next = () => Promise<unknown>;
+
+/** A job middleware: `job` is the job object (payload, id, queue, attempt, release(), progress()). */
+export type JobMiddleware = (job: Jobable<any>, next: Next) => unknown;
+
+/** The middleware of a class, or null when it has none (an empty list too). */
+export function middlewareOf(jobClass: object): readonly JobMiddleware[] | null {
+  const list = (jobClass as { middleware?: unknown }).middleware;
+  if (list === undefined || list === null) return null;
+  if (!Array.isArray(list) || list.some((m) => typeof m !== 'function')) {
+    throw new UsageError('`static middleware` must be a list of functions `(job, next) => ...` (rateLimited(...), skipIf(...), your own)');
+  }
+  return list.length > 0 ? (list as JobMiddleware[]) : null;
+}
+
+/** Runs `job` through `middleware`, then its run(). */
+export function runThrough(middleware: readonly JobMiddleware[], job: Jobable<any>): Promise<unknown> {
+  const step = async (i: number): Promise<unknown> => {
+    if (i === middleware.length) return job.run();
+    let called = false;
+    return middleware[i]!(job, () => {
+      if (called) return Promise.reject(new UsageError('A job middleware called next() twice'));
+      called = true;
+      return step(i + 1);
+    });
+  };
+  return step(0);
+}

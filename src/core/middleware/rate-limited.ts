@@ -1,0 +1,57 @@
+/**
+ * `rateLimited({ key, max, per })`: at most `max` starts of jobs of one key within any `per`
+ * seconds, across every worker and host sharing the store. A sliding log of start times in the
+ * record `rate/<key>`, updated by compare-and-set: a start is taken only if fewer than `max`
+ * logged starts lie within `per` before it. A job over the limit is held back, uncounted, to the
+ * moment the oldest start in its window leaves it.
+ */
+import { controlsOfJob } from '../jobable.ts';
+import type { Clock } from '../clock.ts';
+import type { RecordStore } from '../record-store.ts';
+import type { JobMiddleware } from './pipeline.ts';
+import { jitter, keyOf, recordId, updateRecord, type LimitKey } from './limit-record.ts';
+
+export const RATE_NAMESPACE = 'rate';
+
+export interface RateLimitOptions {
+  /** Jobs sharing a key share the limit; a function computes it from the payload. Default: the job's name. */
+  key?: LimitKey;
+  /** Starts allowed per period. */
+  max: number;
+  /** The period in seconds (fractions allowed). */
+  per: number;
+}
+
+export type Take = { ok: true; at: number } | { ok: false; retryAt: number };
+
+/**
+ * Takes one start of `key`, or says when one frees. Times only move forward in the log (a start
+ * is logged at the latest of the clock and the last start), so its windows hold whatever the
+ * clocks of the takers.
+ */
+export function takeRate(store: RecordStore, key: string, max: number, perMs: number, clock: Pick<Clock, 'now'>): Promise<Take> {
+  return updateRecord<number[], Take>(store, RATE_NAMESPACE, recordId(key), () => clock.now(), (current, read) => {
+    const log = Array.isArray(current) ? current : [];
+    const now = Math.max(read, log.at(-1) ?? 0);
+    const live = log.filter((t) => t > now - perMs);
+    if (live.length >= max) return { write: false, result: { ok: false, retryAt: live[live.length - max]! + perMs } };
+    live.push(now);
+    return { write: true, value: live, ttlMs: Math.ceil(perMs) + 1_000, result: { ok: true, at: now } };
+  });
+}
+
+export function rateLimited(options: RateLimitOptions): JobMiddleware {
+  const { max, per } = options;
+  if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`rateLimited({ max: ${max} }): max must be a whole number of 1 or more`);
+  if (!(typeof per === 'number' && per > 0 && Number.isFinite(per))) throw new RangeError(`rateLimited({ per: ${per} }): per must be a number of seconds above 0`);
+  const perMs = per * 1000;
+  return async (job, next) => {
+    const controls = controlsOfJob(job);
+    if (!controls?.records) return next(); // outside a worker there is nothing to limit
+    const key = keyOf(options.key, job);
+    const take = await takeRate(controls.records, key, max, perMs, controls.clock);
+    if (take.ok) return next();
+    controls.holdUntil(take.retryAt + jitter(Math.min(250, perMs / max)), `rate limit "${key}": ${max} per ${per} s`);
+    return undefined;
+  };
+}

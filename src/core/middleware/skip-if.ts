@@ -1,0 +1,11 @@
+/**
+ * `skipIf(job => ...)`: when the test is true, the job is not run and its attempt ends as done
+ * (acked), e.g. a mail whose order was cancelled meanwhile.
+ */
+import type { Jobable } from '../jobable.ts';
+import type { JobMiddleware } from './pipeline.ts';
+
+export function skipIf<J extends Jobable<any> = Jobable<any>>(test: (job: J) => boolean | Promise<boolean>): JobMiddleware {
+  if (typeof test !== 'function') throw new TypeError('skipIf(test): test must be a function of the job');
+  return async (job, next) => ((await test(job as J)) ? undefined : next());
+}
