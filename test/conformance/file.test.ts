@@ -6,6 +6,7 @@ import { FileDriver } from '../../src/core/drivers/file.ts';
 import { adminContract } from './admin-contract.ts';
 import { driverContract, type DriverHarness } from './driver-contract.ts';
 import { flowContract } from './flow-contract.ts';
+import { limitContract } from './limit-contract.ts';
 
 const file = async (): Promise<DriverHarness> => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'rakit-file-'));
@@ -26,3 +27,4 @@ const file = async (): Promise<DriverHarness> => {
 driverContract('file', file);
 adminContract('file', file);
 flowContract('file', file);
+limitContract('file', file);

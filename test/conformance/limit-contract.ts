@@ -1,0 +1,103 @@
+/**
+ * The limit conformance suite: rate limits, concurrency limits and exception throttles
+ * (src/core/middleware/) built over each driver's record store, with racing takers over several
+ * driver instances (as several worker processes or hosts would have), against the real server.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquirePlace, releasePlace } from '../../src/core/middleware/concurrency-limited.ts';
+import { takeRate } from '../../src/core/middleware/rate-limited.ts';
+import { noteException, throttledUntil } from '../../src/core/middleware/throttle-exceptions.ts';
+import { TestClock } from '../helpers/clock.ts';
+import type { FlowHarness, FlowTestDriver } from './flow-contract.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function limitContract(label: string, makeHarness: () => Promise<FlowHarness>): void {
+  describe(`limit contract: ${label}`, () => {
+    let harness: FlowHarness;
+    let clock: TestClock;
+    let drivers: FlowTestDriver[];
+    let n = 0;
+    const key = (name: string) => `${name}-${++n}-${Date.now()}`;
+
+    beforeAll(async () => {
+      harness = await makeHarness();
+      clock = new TestClock();
+      drivers = Array.from({ length: 4 }, () => harness.driver(clock));
+    });
+    afterAll(async () => {
+      await harness?.teardown();
+    });
+
+    it('a limit of 5 per second holds with 16 racing takers over 4 driver instances', async () => {
+      const k = key('mail');
+      const taken: number[] = [];
+      const until = Date.now() + 2_200;
+      await Promise.all(Array.from({ length: 16 }, async (_, i) => {
+        const store = drivers[i % 4]!;
+        while (Date.now() < until) {
+          const take = await takeRate(store, k, 5, 1_000, clock);
+          if (take.ok) taken.push(take.at);
+          else await sleep(Math.max(1, Math.min(take.retryAt, until) - Date.now()));
+        }
+      }));
+      taken.sort((a, b) => a - b);
+      const busiest = Math.max(...taken.map((t) => taken.filter((u) => u >= t && u < t + 1_000).length));
+      expect(busiest, `starts at ${taken.map((t) => t - taken[0]!).join(', ')} ms`).toBeLessThanOrEqual(5);
+      // The limit is a limit, not a stop: in 2.2 s the takers got the 5 of each of three windows.
+      expect(taken.length).toBeGreaterThanOrEqual(11);
+      expect(taken.length).toBeLessThanOrEqual(15);
+    }, 30_000);
+
+    it('a concurrency limit of 3 holds with 16 racing holders over 4 driver instances, and a dead holder frees its place at its lease end', async () => {
+      const k = key('pdf');
+      let running = 0;
+      let most = 0;
+      let runs = 0;
+      let refused = 0;
+      await Promise.all(Array.from({ length: 16 }, async (_, i) => {
+        const store = drivers[i % 4]!;
+        for (let round = 0; round < 3; round++) {
+          const holder = `job-${i}-${round}`;
+          if (!(await acquirePlace(store, k, 3, holder, clock.now() + 60_000, clock))) {
+            refused++;
+            await sleep(20);
+            continue;
+          }
+          running++;
+          most = Math.max(most, running);
+          runs++;
+          await sleep(30);
+          running--;
+          await releasePlace(store, k, holder, clock);
+        }
+      }));
+      expect(most).toBeLessThanOrEqual(3);
+      expect(runs).toBeGreaterThanOrEqual(3);
+      expect(refused).toBeGreaterThan(0);
+
+      const crashed = key('crash');
+      expect(await acquirePlace(drivers[0]!, crashed, 1, 'dead', clock.now() + 5_000, clock)).toBe(true);
+      expect(await acquirePlace(drivers[1]!, crashed, 1, 'alive', clock.now() + 60_000, clock)).toBe(false);
+      clock.advance(5_001);
+      expect(await acquirePlace(drivers[1]!, crashed, 1, 'alive', clock.now() + 60_000, clock)).toBe(true);
+      await releasePlace(drivers[1]!, crashed, 'alive', clock);
+      expect(await acquirePlace(drivers[2]!, crashed, 1, 'next', clock.now() + 60_000, clock)).toBe(true);
+    }, 30_000);
+
+    it('an exception throttle closes after max exceptions within its period and opens when the period ends', async () => {
+      const k = key('api');
+      const [a, b, c] = drivers;
+      expect(await noteException(a!, k, 3, 1_000, clock)).toBe(false);
+      expect(await noteException(b!, k, 3, 1_000, clock)).toBe(false);
+      clock.advance(1_001); // the first two fall out of the window
+      expect(await noteException(c!, k, 3, 1_000, clock)).toBe(false);
+      expect((await throttledUntil(a!, k, clock)).until).toBeNull();
+      await Promise.all([noteException(a!, k, 3, 1_000, clock), noteException(b!, k, 3, 1_000, clock)]);
+      const closed = await throttledUntil(c!, k, clock);
+      expect(closed.until).toBeGreaterThan(clock.now());
+      clock.advance(1_001);
+      expect((await throttledUntil(a!, k, clock)).until).toBeNull();
+    }, 30_000);
+  });
+}
