@@ -28,12 +28,13 @@ export type Update<T, R> = { write: true; value: T | null; ttlMs: number | null;
 
 /**
  * Reads the JSON record, lets `decide` choose, and writes the choice at the version read; on a
- * lost race, reads again. `decide` is given the time read before the record (it must not wait).
+ * lost race, reads again. `decide` is given the time read after the record, just before the write
+ * (it must not wait).
  */
 export async function updateRecord<T, R>(store: RecordStore, namespace: string, id: string, now: () => number, decide: (current: T | null, now: number) => Update<T, R>): Promise<R> {
   for (let tries = 0; ; tries++) {
-    const at = now();
     const record = await store.getRecord(namespace, id);
+    const at = now();
     const step = decide(record ? parse<T>(record.value) : null, at);
     if (!step.write) return step.result;
     const written = step.value === null

@@ -2,8 +2,10 @@
  * `rateLimited({ key, max, per })`: at most `max` starts of jobs of one key within any `per`
  * seconds, across every worker and host sharing the store. A sliding log of start times in the
  * record `rate/<key>`, updated by compare-and-set: a start is taken only if fewer than `max`
- * logged starts lie within `per` before it. A job over the limit is held back, uncounted, to the
- * moment the oldest start in its window leaves it.
+ * logged starts lie within `per` before it (plus a margin of 5%, at most 50 ms: run() starts a
+ * few ms after its take, and those delays differ, so the margin keeps the limit on the starts the
+ * jobs see too). A job over the limit is held back, uncounted, to the moment the oldest start in
+ * its window leaves it.
  */
 import { controlsOfJob } from '../jobable.ts';
 import type { Clock } from '../clock.ts';
@@ -29,7 +31,8 @@ export type Take = { ok: true; at: number } | { ok: false; retryAt: number };
  * is logged at the latest of the clock and the last start), so its windows hold whatever the
  * clocks of the takers.
  */
-export function takeRate(store: RecordStore, key: string, max: number, perMs: number, clock: Pick<Clock, 'now'>): Promise<Take> {
+export function takeRate(store: RecordStore, key: string, max: number, periodMs: number, clock: Pick<Clock, 'now'>): Promise<Take> {
+  const perMs = periodMs + Math.min(50, periodMs * 0.05);
   return updateRecord<number[], Take>(store, RATE_NAMESPACE, recordId(key), () => clock.now(), (current, read) => {
     const log = Array.isArray(current) ? current : [];
     const now = Math.max(read, log.at(-1) ?? 0);

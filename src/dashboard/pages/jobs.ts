@@ -1,11 +1,12 @@
 /**
  * Jobs: the pending jobs (ready, scheduled, reserved) in claim order, paged, filtered by state
  * and queue and searched by id, name or queue; one job's detail; cancel a pending job, run a
- * scheduled one now.
+ * scheduled one now. A job that reports progress (`this.progress(40, 'chunk 4/10')`) shows it.
  */
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { JobState } from '../../core/admin-store.ts';
+import { listProgress, PROGRESS_NAMESPACE, type JobProgress } from '../../core/middleware/progress.ts';
 import type { Dashboard, DashboardEnv } from '../context.ts';
 import { at, relative } from '../format.ts';
 import { maskedPayload } from '../mask.ts';
@@ -22,7 +23,11 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
     const queue = c.req.query('queue') || null;
     const search = c.req.query('q')?.trim() || null;
     const pageNo = Math.max(1, Number.parseInt(c.req.query('page') ?? '1', 10) || 1);
-    const { jobs, total } = await d.driver.listJobs({ state, queue, search, offset: (pageNo - 1) * PAGE_SIZE, limit: PAGE_SIZE });
+    const [{ jobs, total }, reported] = await Promise.all([
+      d.driver.listJobs({ state, queue, search, offset: (pageNo - 1) * PAGE_SIZE, limit: PAGE_SIZE }),
+      listProgress(d.driver, 500),
+    ]);
+    const progress = new Map(reported.map((p) => [p.id, p]));
     const now = d.clock.now();
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
     const query = (n: number) => `/jobs?${new URLSearchParams({ ...(state && { state }), ...(queue && { queue }), ...(search && { q: search }), page: String(n) })}`;
@@ -34,12 +39,12 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
         <button>Search</button>
       </form>
       <p class="count">${total} job${total === 1 ? '' : 's'}${total > PAGE_SIZE ? `, page ${pageNo} of ${pages}` : ''}</p>
-      ${table(['Id', 'Job', 'Queue', 'State', 'Due', 'Attempts', 'Overlap key', ''], jobs.map((job) => html`<tr data-job="${job.id}">
+      ${table(['Id', 'Job', 'Queue', 'State', 'Due', 'Attempts', 'Progress', 'Overlap key', ''], jobs.map((job) => html`<tr data-job="${job.id}">
         <td><a href="${link(d, `/jobs/${encodeURIComponent(job.id)}`)}" class="mono">${job.id}</a></td>
         <td>${job.name}</td><td>${job.queue}</td>
         <td><span class="badge ${job.state}">${job.state}</span></td>
         <td title="${at(job.scheduledAt, zone)}">${relative(job.scheduledAt, now)}</td>
-        <td class="num">${job.attempts}</td><td class="mono">${job.overlapKey ?? ''}</td>
+        <td class="num">${job.attempts}</td><td class="progress">${progressBar(progress.get(job.id))}</td><td class="mono">${job.overlapKey ?? ''}</td>
         <td class="actions">${job.state === 'scheduled' ? action(c, d, `/jobs/${encodeURIComponent(job.id)}/run-now`, 'Run now') : ''}
           ${job.state === 'reserved' ? '' : action(c, d, `/jobs/${encodeURIComponent(job.id)}/cancel`, 'Cancel', {}, 'danger')}</td>
       </tr>`), search || state || queue ? 'No pending job matches.' : 'No pending jobs.')}
@@ -49,7 +54,9 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
   });
 
   app.get('/jobs/:id', async (c) => {
-    const job = await d.driver.getJob(c.req.param('id'));
+    const id = c.req.param('id');
+    const [job, record] = await Promise.all([d.driver.getJob(id), d.driver.getRecord(PROGRESS_NAMESPACE, id)]);
+    const reported = record ? (JSON.parse(record.value) as JobProgress) : null;
     if (!job) return page(c, d, 'Job not found', html`<p>No pending job has this id: it ran, failed or was cancelled. <a href="${link(d, '/jobs')}">All jobs</a></p>`, 404);
     const now = d.clock.now();
     return page(c, d, `Job ${job.id}`, html`
@@ -60,6 +67,7 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
         <dt>Stored</dt><dd>${at(job.createdAt, zone)}</dd><dt>Attempts</dt><dd>${job.attempts}</dd>
         ${job.reservedUntil !== null ? html`<dt>Lease ends</dt><dd>${at(job.reservedUntil, zone)}</dd>` : ''}
         ${job.overlapKey !== null ? html`<dt>Overlap key</dt><dd class="mono">${job.overlapKey}</dd>` : ''}
+        ${reported ? html`<dt>Progress</dt><dd class="progress">${progressBar(reported)} <span title="${at(reported.at, zone)}">${relative(reported.at, now)}</span></dd>` : ''}
       </dl>
       <h2>Payload</h2><pre class="payload">${maskedPayload(job.payload, d.config.dashboard_mask)}</pre>
       <p class="actions">${job.state === 'scheduled' ? action(c, d, `/jobs/${encodeURIComponent(job.id)}/run-now`, 'Run now') : ''}
@@ -74,4 +82,10 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
     const id = c.req.param('id');
     return done(c, d, '/jobs', (await d.driver.runJobNow(id)) ? `Job ${id} is due now.` : `Job ${id} is not scheduled any more.`);
   });
+}
+
+/** What a job last reported of its progress: a bar, the percent and its message. */
+function progressBar(p: JobProgress | undefined) {
+  if (!p) return '';
+  return html`<progress max="100" value="${p.percent}">${p.percent}%</progress> <span class="num">${p.percent}%</span>${p.message ? html` <span class="muted">${p.message}</span>` : ''}`;
 }
