@@ -86,6 +86,7 @@ await Job.close();
       expect(queued.code, queued.stderr).toBe(0);
       const run = await app.rakit(['job:runall', '--processes=4', '--concurrency=4', '--stop-when-empty']);
       expect(run.code, run.stderr.slice(-2000)).toBe(0);
+      if (lines(app, 'starts.log').length < JOBS) console.log((await app.rakit(['job:status', '--json'])).stdout, run.stderr.split('\n').filter((l) => !/Job (executed|released)/.test(l)).join('\n').slice(-3000));
       const starts = lines(app, 'starts.log').map((l) => l.split(' ').map(Number) as [number, number, number]);
       expect(starts.map(([, , n]) => n).sort((a, b) => a - b)).toEqual(Array.from({ length: JOBS }, (_, n) => n));
       // Held back over and over, every job still ran on its first counted attempt.
@@ -108,3 +109,122 @@ await Job.close();
     }, 120_000);
   });
 }
+
+describe('middleware, events and progress on SQLite', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = makeApp({ database: 'sqlite:storage/jobs.sqlite', sleep_ms: 50 });
+    await app.rakit(['job:table']);
+    expect((await app.rakit(['migrate'])).code).toBe(0);
+    app.write('application/events.ts', EVENTS);
+    app.write('application/jobs/Capped.ts', `import { appendFileSync } from 'node:fs';
+import { Jobable, concurrencyLimited } from 'rakit';
+export default class Capped extends Jobable {
+  static middleware = [concurrencyLimited({ key: 'pdf', max: 2 })];
+  async run() {
+    appendFileSync('storage/capped.log', \`start \${Date.now()}\\n\`);
+    await new Promise((r) => setTimeout(r, 150));
+    appendFileSync('storage/capped.log', \`end \${Date.now()}\\n\`);
+  }
+}
+`);
+    app.write('application/jobs/Skippable.ts', `import { appendFileSync } from 'node:fs';
+import { Jobable, skipIf } from 'rakit';
+export default class Skippable extends Jobable<{ n: number; skip: boolean }> {
+  static middleware = [skipIf((job: Skippable) => job.get('skip'))];
+  run() {
+    appendFileSync('storage/ran.log', \`skippable \${this.get('n')}\\n\`);
+  }
+}
+`);
+    app.write('application/jobs/Later.ts', `import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { Jobable } from 'rakit';
+export default class Later extends Jobable {
+  static tries = 1;
+  run() {
+    if (!existsSync('storage/later.flag')) {
+      writeFileSync('storage/later.flag', '');
+      return this.release(0.3);
+    }
+    appendFileSync('storage/ran.log', \`later \${this.attempt}\\n\`);
+  }
+}
+`);
+    app.write('application/jobs/Reporter.ts', `import { appendFileSync, existsSync } from 'node:fs';
+import { Jobable } from 'rakit';
+export default class Reporter extends Jobable {
+  static timeout = 30;
+  async run() {
+    await this.progress(40, 'chunk 4/10');
+    appendFileSync('storage/ran.log', 'reporter 40\\n');
+    for (let i = 0; i < 400 && !existsSync('storage/go'); i++) await new Promise((r) => setTimeout(r, 50));
+    await this.progress(100, 'all 10 chunks');
+  }
+}
+`);
+  }, 60_000);
+  afterAll(() => app?.remove());
+
+  it('holds a concurrency limit, skips, releases uncounted, fires Job.on for outcomes the manager settled, and shows progress on job:status and the dashboard', async () => {
+    const queued = await app.script('queue.ts', `import { Job } from 'rakit';
+import Capped from './application/jobs/Capped.ts';
+import Skippable from './application/jobs/Skippable.ts';
+import Later from './application/jobs/Later.ts';
+import Reporter from './application/jobs/Reporter.ts';
+const reporter = await Reporter.dispatch();
+console.log(reporter.id);
+for (let n = 0; n < 8; n++) await Capped.dispatch();
+await Skippable.dispatch({ n: 1, skip: true });
+await Skippable.dispatch({ n: 2, skip: false });
+await Later.dispatch();
+await Job.close();
+`);
+    expect(queued.code, queued.stderr).toBe(0);
+    const reporterId = queued.stdout.trim();
+    const worker = app.spawnRakit(['job:runall', '--processes=2', '--concurrency=4', '--stop-when-empty']);
+    let stderr = '';
+    worker.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => worker.on('exit', (code) => resolve(code)));
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const dashboard = app.spawnRakit(['job:dashboard', `--port=${port}`, '--read-only']);
+    try {
+      for (let i = 0; i < 200 && !app.ranLog().includes('reporter 40'); i++) await new Promise((r) => setTimeout(r, 50));
+      const status = JSON.parse((await app.rakit(['job:status', '--json'])).stdout) as { progress: { id: string; percent: number; message: string; name: string }[] };
+      expect(status.progress).toContainEqual(expect.objectContaining({ id: reporterId, name: 'reporter', percent: 40, message: 'chunk 4/10' }));
+      let page = '';
+      for (let i = 0; i < 100 && !page; i++) {
+        page = await fetch(`http://127.0.0.1:${port}/jobs`).then((r) => r.text(), () => '');
+        if (!page) await new Promise((r) => setTimeout(r, 100));
+      }
+      const row = /<tr data-job="[^"]+">(?:(?!<\/tr>)[\s\S])*reporter(?:(?!<\/tr>)[\s\S])*<\/tr>/.exec(page)?.[0] ?? page;
+      expect(row).toContain('<progress max="100" value="40">');
+      expect(row).toContain('chunk 4/10');
+      writeFileSync(path.join(app.dir, 'storage', 'go'), '');
+      expect(await exited, stderr.slice(-2000)).toBe(0);
+    } finally {
+      worker.kill();
+      dashboard.kill();
+    }
+    // At most 2 Capped jobs ran at once, across both processes.
+    let running = 0;
+    let most = 0;
+    const capped = lines(app, 'capped.log').map((l) => l.split(' ')).map(([what, t]) => [what, Number(t)] as const).sort((a, b) => a[1] - b[1] || (a[0] === 'end' ? -1 : 1));
+    for (const [what] of capped) most = Math.max(most, (running += what === 'start' ? 1 : -1));
+    expect(capped.filter(([what]) => what === 'start')).toHaveLength(8);
+    expect(most).toBeLessThanOrEqual(2);
+    const ran = app.ranLog();
+    expect(ran.filter((l) => l.startsWith('skippable'))).toEqual(['skippable 2']);
+    expect(ran).toContain('later 1'); // released from run() and run again on its first counted attempt
+    // A job whose process dies: its attempts are settled by the manager, and their listeners run in a worker process.
+    await app.rakit(['job:dispatch', 'crasher']);
+    const crashed = await app.rakit(['job:runall', '--stop-when-empty']);
+    expect(crashed.code).toBe(0);
+    const events = lines(app, 'events.log');
+    expect(events, crashed.stderr).toContain('retrying crasher 1 WorkerDiedError');
+    expect(events).toContain('failed crasher 2 WorkerDiedError');
+    expect(events.filter((l) => l.startsWith('completed skippable'))).toHaveLength(2);
+    const final = JSON.parse((await app.rakit(['job:status', '--json'])).stdout) as { progress: { id: string; percent: number }[]; queues: { ready: number; scheduled: number }[] };
+    expect(final.progress).toContainEqual(expect.objectContaining({ id: reporterId, percent: 100 }));
+    expect(final.queues.every((q) => q.ready === 0 && q.scheduled === 0)).toBe(true);
+  }, 90_000);
+});

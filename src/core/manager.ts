@@ -275,11 +275,8 @@ export class Manager {
 
   /** Settles what an exited process left running, as its exit kind says; a failed() hook owed goes to a live process. */
   private async settleLeft(child: WorkerChild, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    const deps = {
-      ...this.deps, metrics: this.reports.metrics, failedHook: (job: ReservedJob, error: Error) => this.hooks.owe(job, error),
-      // Job.on() listeners run in a worker process, as failed() hooks do (job-events.ts).
-      observe: (job: ReservedJob, settled: Settled, ms: number, error: Error | null) => this.hooks.oweEvent(job, settled, ms, error),
-    };
+    const deps = { ...this.deps, metrics: this.reports.metrics, failedHook: (job: ReservedJob, error: Error) => this.hooks.owe(job, error),
+      observe: (job: ReservedJob, settled: Settled, ms: number, error: Error | null) => this.hooks.oweEvent(job, settled, ms, error) }; // Job.on, in a worker process
     const left = [...child.running.values()].map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
     child.running.clear();
     for (const result of await settleLeftRunning(deps, left, EXIT_ACTIONS[kind].settle, code, signal)) {

@@ -1,12 +1,19 @@
 /**
- * The failed() hooks the process manager owes: it settles the jobs an exited process left
- * running, but never runs job code itself, so each hook goes to a live worker process. A hook
- * whose process exits before reporting it run is owed again, to one other process at most.
+ * The hooks the process manager owes: it settles the jobs an exited process left running, but
+ * never runs job code itself, so each hook (a failed() hook, or the Job.on listeners of an
+ * outcome) goes to a live worker process. A hook whose process exits before reporting it run is
+ * owed again, to one other process at most (two for a job event).
  */
 import type { ReservedJob } from './driver.ts';
 import type { Logger } from './logger.ts';
 import { errorToWire, type Settled } from './settle.ts';
 import type { OwedHook, WorkerChild } from './worker-child.ts';
+
+/**
+ * How many processes a hook may go to. A job event goes to one more: in a crash loop the process
+ * it went to is often the one the same job brings down before it has read the message.
+ */
+const MAX_SENDS: Record<OwedHook['message']['type'], number> = { 'failed-hook': 2, 'job-event': 3 };
 
 export class OwedHooks {
   /** Owed and not sent to a process yet. */
@@ -32,7 +39,7 @@ export class OwedHooks {
 
   /** An exited process: the hooks it did not report run are owed again, once. */
   takeBack(child: WorkerChild): void {
-    for (const hook of child.hooks.values()) if (hook.sends < 2) this.pending.push(hook); else this.drop(hook, 'its worker processes exited first');
+    for (const hook of child.hooks.values()) if (hook.sends < MAX_SENDS[hook.message.type]) this.pending.push(hook); else this.drop(hook, 'its worker processes exited first');
   }
 
   /** Sends every owed hook to `child`. */

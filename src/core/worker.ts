@@ -16,7 +16,6 @@ import { UsageError, coerceError } from './errors.ts';
 import { JobPolicy } from './job-policy.ts';
 import type { Logger } from './logger.ts';
 import { jobEventObserver } from './job-events.ts';
-import type { RecordStore } from './record-store.ts';
 import type { Registry } from './registry.ts';
 import type { WorkerHooks } from './worker-hooks.ts';
 import { WorkerAdmin } from './worker-admin.ts';
@@ -55,14 +54,12 @@ export class Worker {
   private readonly restart: RestartWatch;
   private readonly settleDeps: SettleDeps;
   private readonly admin: WorkerAdmin;
-  private readonly records: RecordStore | null;
 
   constructor(private readonly deps: WorkerDeps, private readonly options: WorkerOptions) {
     this.acks = new AckBatcher(deps.driver, deps.clock);
     this.policy = new JobPolicy(deps.registry, options, deps.config);
     this.restart = new RestartWatch(deps.driver, deps.clock, options.restartMark);
     this.admin = new WorkerAdmin(deps, !deps.hooks?.reportedBySupervisor);
-    this.records = recordStoreOf(deps.driver);
     this.settleDeps = {
       metrics: this.admin.metrics,
       driver: deps.driver, clock: deps.clock, logger: deps.logger,
@@ -240,7 +237,7 @@ export class Worker {
     const { registry, clock, hooks } = this.deps;
     const handler = registry.resolve(job.name);
     const plan = this.policy.plan(job, handler?.kind === 'class' ? handler.jobClass : null, handler !== null);
-    const attempt = new Attempt(job, this.records, clock);
+    const attempt = new Attempt(job, recordStoreOf(this.deps.driver), clock);
     this.live.add(attempt);
     let outcome: AttemptOutcome;
     let begun = clock.now();

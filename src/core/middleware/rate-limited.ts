@@ -2,10 +2,10 @@
  * `rateLimited({ key, max, per })`: at most `max` starts of jobs of one key within any `per`
  * seconds, across every worker and host sharing the store. A sliding log of start times in the
  * record `rate/<key>`, updated by compare-and-set: a start is taken only if fewer than `max`
- * logged starts lie within `per` before it (plus a margin of 5%, at most 50 ms: run() starts a
- * few ms after its take, and those delays differ, so the margin keeps the limit on the starts the
- * jobs see too). A job over the limit is held back, uncounted, to the moment the oldest start in
- * its window leaves it.
+ * logged starts lie within `per` before it (plus a margin of 10%, at most 100 ms: run() starts
+ * some ms after its take, a write that may wait on racing takers, so the margin keeps the limit
+ * on the starts the jobs see too). A job over the limit is held back, uncounted, to the moment
+ * the oldest start in its window leaves it.
  */
 import { controlsOfJob } from '../jobable.ts';
 import type { Clock } from '../clock.ts';
@@ -14,6 +14,8 @@ import type { JobMiddleware } from './pipeline.ts';
 import { jitter, keyOf, recordId, updateRecord, type LimitKey } from './limit-record.ts';
 
 export const RATE_NAMESPACE = 'rate';
+/** The most the window is widened by (10% of the period up to this). */
+export const RATE_MARGIN_MS = 100;
 
 export interface RateLimitOptions {
   /** Jobs sharing a key share the limit; a function computes it from the payload. Default: the job's name. */
@@ -32,7 +34,7 @@ export type Take = { ok: true; at: number } | { ok: false; retryAt: number };
  * clocks of the takers.
  */
 export function takeRate(store: RecordStore, key: string, max: number, periodMs: number, clock: Pick<Clock, 'now'>): Promise<Take> {
-  const perMs = periodMs + Math.min(50, periodMs * 0.05);
+  const perMs = periodMs + Math.min(RATE_MARGIN_MS, periodMs * 0.1);
   return updateRecord<number[], Take>(store, RATE_NAMESPACE, recordId(key), () => clock.now(), (current, read) => {
     const log = Array.isArray(current) ? current : [];
     const now = Math.max(read, log.at(-1) ?? 0);
