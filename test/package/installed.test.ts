@@ -147,17 +147,22 @@ describe('after a root install', () => {
 describe("a consumer's tsc --strict, without skipLibCheck", () => {
   it('passes on the shipped types and the scaffolded TypeScript files', async () => {
     const app = apps.get('ts')!;
-    writeFileSync(path.join(app, 'check.ts'), `import { Jobable, Job, Event, defineConfig, type JobConfigInput } from 'rakit';
+    writeFileSync(path.join(app, 'check.ts'), `import { Jobable, Job, Event, defineConfig, rateLimited, concurrencyLimited, throttleExceptions, skipIf, type JobConfigInput, type JobMiddleware } from 'rakit';
 
 const config: JobConfigInput = defineConfig({ driver: 'redis', max_job: 0 });
-class Resize extends Jobable<{ width: number }> {
+const onlyAtNight: JobMiddleware = (job, next) => (new Date().getHours() < 6 ? next() : job.release(600));
+class Resize extends Jobable<{ width: number; tenant: string }> {
   static tries = 2;
+  static middleware = [rateLimited({ key: (p) => String(p.tenant), max: 10, per: 1 }), concurrencyLimited({ max: 2 }),
+    throttleExceptions({ max: 5, per: 60 }), skipIf((job: Resize) => job.get('width') === 0), onlyAtNight];
   async run(): Promise<void> {
     const width: number = this.get('width');
+    await this.progress(50, 'half way');
     void width;
   }
 }
 Event.listen('rakit.jobs.run: hello', async () => {});
+Job.on('failed', (event) => console.log(event.job.name, event.error?.message, event.durationMs));
 export async function main(): Promise<void> {
   await Resize.dispatch({ width: 100 }).onQueue('low');
   await Job.dispatch('hello', {});
@@ -166,6 +171,13 @@ export async function main(): Promise<void> {
 `);
     const checked = await run(process.execPath, [path.join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { cwd: app });
     expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+  });
+
+  it('the middleware are exported by both builds: import and require', async () => {
+    for (const [kind, code] of [['esm', "import('rakit').then((r) => console.log(typeof r.rateLimited, typeof r.skipIf, typeof r.Job.on))"], ['cjs', "const r = require('rakit'); console.log(typeof r.rateLimited, typeof r.skipIf, typeof r.Job.on)"]] as const) {
+      const loaded = await run(process.execPath, ['-e', code], { cwd: apps.get(kind)! });
+      expect(loaded.stdout.trim(), `${kind}: ${loaded.stderr}`).toBe('function function function');
+    }
   });
 });
 
