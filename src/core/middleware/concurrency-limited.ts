@@ -9,7 +9,7 @@ import { controlsOfJob } from '../jobable.ts';
 import type { Clock } from '../clock.ts';
 import type { RecordStore } from '../record-store.ts';
 import type { JobMiddleware } from './pipeline.ts';
-import { jitter, keyOf, recordId, updateRecord, type LimitKey } from './limit-record.ts';
+import { jitter, keyOf, limitStore, recordId, updateRecord, type LimitKey } from './limit-record.ts';
 
 export const CONCURRENCY_NAMESPACE = 'concurrency';
 /** How long a job that found every place taken waits before it is due again (plus up to half of it). */
@@ -57,8 +57,9 @@ export function concurrencyLimited(options: ConcurrencyLimitOptions): JobMiddlew
   if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`concurrencyLimited({ max: ${max} }): max must be a whole number of 1 or more`);
   return async (job, next) => {
     const controls = controlsOfJob(job);
-    if (!controls?.records) return next();
-    const { records, clock, job: claimed } = controls;
+    if (!controls) return next();
+    const { clock, job: claimed } = controls;
+    const records = limitStore(controls, 'concurrencyLimited');
     const key = keyOf(options.key, job);
     const holder = `${claimed.id}:${claimed.token}`;
     if (!(await acquirePlace(records, key, max, holder, claimed.reservedUntil, clock))) {

@@ -5,6 +5,8 @@
  * read-modify-write against every worker on every host.
  */
 import { createHash } from 'node:crypto';
+import type { AttemptControls } from '../attempt-controls.ts';
+import { UsageError } from '../errors.ts';
 import { RECORD_ID_MAX, type RecordStore } from '../record-store.ts';
 import type { Jobable } from '../jobable.ts';
 import type { Payload } from '../payload.ts';
@@ -16,6 +18,12 @@ export type LimitKey = string | ((payload: Payload, job: Jobable<any>) => string
 export function keyOf(key: LimitKey | undefined, job: Jobable<any>): string {
   if (key === undefined) return (job.constructor as { nameOfJob?: string }).nameOfJob ?? job.constructor.name;
   return String(typeof key === 'function' ? key(job.payload as Payload, job) : key);
+}
+
+/** The store a limit keeps its records in; a driver without records cannot keep a limit, and says so. */
+export function limitStore(controls: AttemptControls, what: string): RecordStore {
+  if (!controls.records) throw new UsageError(`${what} needs a store with records (compare-and-set); this driver has none`);
+  return controls.records;
 }
 
 /** A record id for any key: the key itself when it fits, else a hash of it. */

@@ -11,7 +11,7 @@ import { controlsOfJob } from '../jobable.ts';
 import type { Clock } from '../clock.ts';
 import type { RecordStore } from '../record-store.ts';
 import type { JobMiddleware } from './pipeline.ts';
-import { jitter, keyOf, recordId, updateRecord, type LimitKey } from './limit-record.ts';
+import { jitter, keyOf, limitStore, recordId, updateRecord, type LimitKey } from './limit-record.ts';
 
 export const RATE_NAMESPACE = 'rate';
 /** The most the window is widened by (10% of the period up to this). */
@@ -52,9 +52,9 @@ export function rateLimited(options: RateLimitOptions): JobMiddleware {
   const perMs = per * 1000;
   return async (job, next) => {
     const controls = controlsOfJob(job);
-    if (!controls?.records) return next(); // outside a worker there is nothing to limit
+    if (!controls) return next(); // outside a worker there is nothing to limit
     const key = keyOf(options.key, job);
-    const take = await takeRate(controls.records, key, max, perMs, controls.clock);
+    const take = await takeRate(limitStore(controls, 'rateLimited'), key, max, perMs, controls.clock);
     if (take.ok) return next();
     controls.holdUntil(take.retryAt + jitter(Math.min(250, perMs / max)), `rate limit "${key}": ${max} per ${per} s`);
     return undefined;

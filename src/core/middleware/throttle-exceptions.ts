@@ -8,7 +8,7 @@ import { controlsOfJob } from '../jobable.ts';
 import type { Clock } from '../clock.ts';
 import type { RecordStore } from '../record-store.ts';
 import type { JobMiddleware } from './pipeline.ts';
-import { jitter, keyOf, recordId, updateRecord, type LimitKey } from './limit-record.ts';
+import { jitter, keyOf, limitStore, recordId, updateRecord, type LimitKey } from './limit-record.ts';
 
 export const THROTTLE_NAMESPACE = 'throttle';
 
@@ -58,8 +58,9 @@ export function throttleExceptions(options: ThrottleOptions): JobMiddleware {
   const perMs = per * 1000;
   return async (job, next) => {
     const controls = controlsOfJob(job);
-    if (!controls?.records) return next();
-    const { records, clock } = controls;
+    if (!controls) return next();
+    const { clock } = controls;
+    const records = limitStore(controls, 'throttleExceptions');
     const key = keyOf(options.key, job);
     const state = await throttledUntil(records, key, clock);
     if (state.until !== null) {
