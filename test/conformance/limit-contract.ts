@@ -32,7 +32,7 @@ export function limitContract(label: string, makeHarness: () => Promise<FlowHarn
     it('a limit of 5 per second holds with 16 racing takers over 4 driver instances', async () => {
       const k = key('mail');
       const taken: number[] = [];
-      const until = Date.now() + 2_200;
+      const until = Date.now() + 2_500;
       await Promise.all(Array.from({ length: 16 }, async (_, i) => {
         const store = drivers[i % 4]!;
         while (Date.now() < until) {
@@ -44,7 +44,7 @@ export function limitContract(label: string, makeHarness: () => Promise<FlowHarn
       taken.sort((a, b) => a - b);
       const busiest = Math.max(...taken.map((t) => taken.filter((u) => u >= t && u < t + 1_000).length));
       expect(busiest, `starts at ${taken.map((t) => t - taken[0]!).join(', ')} ms`).toBeLessThanOrEqual(5);
-      // The limit is a limit, not a stop: in 2.2 s the takers got the 5 of each of three windows.
+      // The limit is a limit, not a stop: in 2.5 s the takers got the 5 of each of three windows (each 1.1 s with its margin).
       expect(taken.length).toBeGreaterThanOrEqual(11);
       expect(taken.length).toBeLessThanOrEqual(15);
     }, 30_000);
