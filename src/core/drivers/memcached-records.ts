@@ -76,8 +76,13 @@ export class MemcachedRecords implements RecordStore {
     return parse(r?.value, r?.casUniq);
   }
 
+  /** A tombstone, or past its time to live by the driver's clock. */
+  private gone(read: Read): boolean {
+    return !!read.header.dead || (read.header.exp !== null && read.header.exp <= this.clock.now());
+  }
+
   private live(read: Read | null): read is Read {
-    return read !== null && !read.header.dead && (read.header.exp === null || read.header.exp > this.clock.now());
+    return read !== null && !this.gone(read);
   }
 
   async getRecord(namespace: string, id: string): Promise<StoredRecord | null> {
@@ -102,7 +107,7 @@ export class MemcachedRecords implements RecordStore {
       if (await this.mc.add(key, text, lifetime(ttlMs))) return true;
       const current = await this.read(key);
       if (current === null) continue; // gone meanwhile: add again
-      if (this.live(current)) return false;
+      if (!this.gone(current)) return false;
       if (current.header.dead && this.clock.now() - current.header.at < TOMBSTONE_MS) return false;
       return this.cas(key, text, current.cas, ttlMs);
     }
