@@ -63,6 +63,7 @@ export async function pushJobs(root: string, clock: Clock, locks: FileLocks, job
     }
   } catch (error) {
     await inChunks(tmps.slice(next), WIDTH, (tmp) => rm(tmp, { force: true }));
+    if (stored === 0) throw error; // nothing stored: the error as it came (a full disk says so)
     throw new Error(`The file driver stored ${stored} of ${writes.length} jobs, then failed: ${(error as Error).message}`, { cause: error });
   }
   // A later job of a key the call took is skipped in favour of the first; if the first was skipped, so is it.
