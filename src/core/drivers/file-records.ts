@@ -75,10 +75,11 @@ export class FileRecords implements RecordStore {
     checkRecord(namespace, id, value);
     await this.queue.open();
     const file = this.file(namespace, id, 'rec');
+    const stale = (current: RecordFile | null) => (version === null ? this.live(current) : !this.live(current) || current.version !== version);
+    // Versions never come back, so a writer that already lost needs no lock to say so.
+    if (stale(await this.read(file))) return false;
     return withLock(this.file(namespace, id, 'lock'), STALE_LOCK_MS, async () => {
-      const current = await this.read(file);
-      const live = this.live(current);
-      if (version === null ? live : !live || current.version !== version) return false;
+      if (stale(await this.read(file))) return false;
       const at = this.queue.clock.now();
       const header: RecordHeader = { id, version: newId(), at, expiresAt: ttlMs === null ? null : at + ttlMs };
       await writeAtomic(this.queue.root, file, `${JSON.stringify(header)}\n${value}`);

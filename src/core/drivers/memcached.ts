@@ -1,7 +1,7 @@
 /**
  * The `memcached` driver (memcache-client), built from atomic primitives only (memcached-client.ts):
- * `add` (create if absent), `incr`, and `gets` + `cas` (compare-and-swap). No shared index is
- * ever read, changed and written back.
+ * `add` (create if absent), `incr`, and `gets` + `cas` (compare-and-swap). No shared value is
+ * ever read, changed and written back unguarded (the records' index is changed by gets + cas).
  *
  * Layout under prefix P:
  *   P:seq                       job id counter (incr)
