@@ -1,9 +1,10 @@
 /**
  * On Redis a bulk dispatch wakes idle workers as single dispatches do: within milliseconds when
- * it brings a queue its first due jobs, and not at all for jobs that are only scheduled.
+ * it brings a queue its first due jobs, and not at all for jobs that are only scheduled. A bulk
+ * dispatch bigger than one script call keeps its order and its overlap keys across the calls.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { NewJob } from '../../src/core/driver.ts';
+import type { NewJob, ReservedJob } from '../../src/core/driver.ts';
 import { RedisDriver } from '../../src/core/drivers/redis.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { dropRedisPrefix, requireRedis, uniqueName } from '../helpers/servers.ts';
@@ -48,5 +49,26 @@ describe('redis: bulk dispatch and idle workers', () => {
   it('does not wake it for jobs that are only scheduled', async () => {
     const { dispatcher, clock, waited, jobs } = await idleWorker();
     expect(await waited(() => dispatcher.pushMany(jobs(clock.now() + 60_000)))).toBeGreaterThanOrEqual(1_400);
+  });
+});
+
+describe('redis: a bulk dispatch of more jobs than one script call takes', () => {
+  it('keeps the order given and holds an overlap key across the calls', async () => {
+    const { dispatcher, clock } = await idleWorker();
+    const now = clock.now();
+    const jobs: NewJob[] = Array.from({ length: 2_500 }, (_, i) => ({
+      name: 'note', queue: 'mail', payload: JSON.stringify({ i }), scheduledAt: now, overlapKey: i === 0 || i === 2_100 ? 'once' : null,
+    }));
+    const results = await dispatcher.pushMany(jobs);
+    expect(results[2_100]).toEqual({ skipped: 'overlapping', existingId: results[0]!.id });
+    const claimed: ReservedJob[] = [];
+    for (let more = true; more;) {
+      const batch = await dispatcher.reserve({ queues: ['mail'], names: null, limit: 500, leases: { byName: {}, defaultMs: 60_000 } });
+      claimed.push(...batch);
+      more = batch.length > 0;
+    }
+    const expected = jobs.map((_, i) => i).filter((i) => i !== 2_100);
+    expect(claimed.map((job) => JSON.parse(job.payload).i)).toEqual(expected);
+    expect(claimed.map((job) => job.id)).toEqual(expected.map((i) => results[i]!.id));
   });
 });

@@ -19,6 +19,8 @@ interface Scripted {
 
 /** Jobs per PUSH_MANY call: a bigger one would hold Redis up for other clients longer (about 2 ms per 1,000). */
 const PUSH_MANY_BATCH = 1_000;
+/** Jobs per MSET and ZADD inside PUSH_MANY: Lua's unpack() has a stack limit. */
+const MSET_CHUNK = 200;
 
 export class RedisPush {
   private readonly lua: Scripted;
@@ -113,33 +115,59 @@ return {1, m}
 
 /**
  * KEYS: seq, pending, overlap. ARGV: job key prefix, now, channel, then record, sched and okey
- * ('' for none) of each job. PUSH for each job in turn, so of two jobs with one overlap key the
- * second finds the first holding it; one wake message when the queue had no due job before and
- * now has. → flat: 1, m | 0, holder for each job
+ * ('' for none) of each job. As PUSH for each job in turn (of two jobs with one overlap key, the
+ * second finds the first holding it), but written together: which jobs are stored is settled
+ * first, then they take their numbers in one INCRBY and are written MSET_CHUNK at a time. One
+ * wake message when the queue had no due job before and now has.
+ * → flat: 1, m | 0, holder for each job
  */
 const PUSH_MANY = `
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 local hadDue = #redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1) > 0
-local madeDue = false
-local out = {}
+-- plan[j]: k, the job is the k-th stored; a member, skipped for the stored job holding its key; -k, skipped for the k-th stored.
+local plan, mine, stored = {}, {}, 0
 for i = 4, #ARGV, 3 do
-  local okey = ARGV[i + 2]
-  local holder = nil
+  local okey, by = ARGV[i + 2], nil
   if okey ~= '' then
-    holder = redis.call('HGET', KEYS[3], okey)
-    if holder and redis.call('EXISTS', prefix .. holder) == 0 then holder = nil end
+    by = mine[okey]
+    if not by then
+      local holder = redis.call('HGET', KEYS[3], okey)
+      if holder and redis.call('EXISTS', prefix .. holder) == 1 then by = holder end
+    end
   end
-  if holder then
-    out[#out + 1], out[#out + 2] = 0, holder
+  if by then
+    plan[#plan + 1] = by
   else
-    local m = string.format('%012d', redis.call('INCR', KEYS[1]))
-    redis.call('SET', prefix .. m, ARGV[i])
-    if okey ~= '' then redis.call('HSET', KEYS[3], okey, m) end
-    redis.call('ZADD', KEYS[2], ARGV[i + 1], m)
-    if tonumber(ARGV[i + 1]) <= now then madeDue = true end
-    out[#out + 1], out[#out + 2] = 1, m
+    stored = stored + 1
+    plan[#plan + 1] = stored
+    if okey ~= '' then mine[okey] = -stored end
   end
 end
+local first = stored > 0 and redis.call('INCRBY', KEYS[1], stored) - stored or 0
+local function member(k) return string.format('%012d', first + k) end
+local out, sets, adds, okeys, madeDue = {}, {}, {}, {}, false
+local function flush()
+  if #sets > 0 then redis.call('MSET', unpack(sets)); sets = {} end
+  if #adds > 0 then redis.call('ZADD', KEYS[2], unpack(adds)); adds = {} end
+  if #okeys > 0 then redis.call('HSET', KEYS[3], unpack(okeys)); okeys = {} end
+end
+for j, p in ipairs(plan) do
+  local i = 1 + j * 3
+  if type(p) == 'string' then
+    out[#out + 1], out[#out + 2] = 0, p
+  elseif p < 0 then
+    out[#out + 1], out[#out + 2] = 0, member(-p)
+  else
+    local m = member(p)
+    sets[#sets + 1], sets[#sets + 2] = prefix .. m, ARGV[i]
+    adds[#adds + 1], adds[#adds + 2] = ARGV[i + 1], m
+    if ARGV[i + 2] ~= '' then okeys[#okeys + 1], okeys[#okeys + 2] = ARGV[i + 2], m end
+    if tonumber(ARGV[i + 1]) <= now then madeDue = true end
+    out[#out + 1], out[#out + 2] = 1, m
+    if #sets >= ${MSET_CHUNK * 2} then flush() end
+  end
+end
+flush()
 if madeDue and not hadDue then redis.call('PUBLISH', ARGV[3], '1') end
 return out
 `;
