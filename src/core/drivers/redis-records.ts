@@ -1,14 +1,16 @@
 /**
  * The `redis` driver's record store (record-store.ts), behind batches, limits and progress.
- * A namespace's keys share one hash tag, so it lives in one slot and each write is one Lua
- * script, atomic on Redis and on Redis Cluster. Keys of namespace N under prefix P:
- *   P:{r:N}:v:<id>   HASH value, version: the record; a time to live is the key's PEXPIRE,
+ * A namespace's keys share one hash tag (`{~r:N}`, which no queue name can be), so it lives in
+ * one slot and each write is one Lua script, atomic on Redis and on Redis Cluster.
+ * Keys of namespace N under prefix P:
+ *   P:{~r:N}:v:<id>  HASH value, version: the record; a time to live is the key's PEXPIRE,
  *                    counted by Redis on its own clock, so every instance sees it expire at once
- *   P:{r:N}:ver      counter for versions: each write takes the next number, so a version is
+ *   P:{~r:N}:ver     counter for versions: each write takes the next number, so a version is
  *                    never used twice in a namespace, even by a record deleted and made anew
- *   P:{r:N}:index    ZSET id → version of its last write: the listing, newest write first
- * An expired record leaves its index entry behind: listing drops those it meets, and each write
- * drops the oldest two when their records are gone, so the index does not outgrow the records.
+ *   P:{~r:N}:index   ZSET id → version of its last write: the listing, newest write first
+ *   P:{~r:N}:expiry  ZSET id → when it expires (Redis's clock), for records with a time to live
+ * An expired record leaves its entries behind: each write drops those of up to ten records that
+ * have expired, and listing drops those it meets, so the index does not outgrow the records.
  */
 import type { ListedRecord, RecordStore, StoredRecord } from '../record-store.ts';
 import type { RedisClient } from './redis-connection.ts';
@@ -28,14 +30,14 @@ export class RedisRecords implements RecordStore {
     private readonly prefix: string,
     private readonly open: () => Promise<void>,
   ) {
-    redis.defineCommand('rakitRecordCas', { lua: CAS, numberOfKeys: 3 });
-    redis.defineCommand('rakitRecordDelete', { lua: DELETE, numberOfKeys: 2 });
-    redis.defineCommand('rakitRecordList', { lua: LIST, numberOfKeys: 1 });
+    redis.defineCommand('rakitRecordCas', { lua: CAS, numberOfKeys: 4 });
+    redis.defineCommand('rakitRecordDelete', { lua: DELETE, numberOfKeys: 3 });
+    redis.defineCommand('rakitRecordList', { lua: LIST, numberOfKeys: 2 });
     this.lua = redis as unknown as Scripted;
   }
 
   private key(namespace: string, part: string): string {
-    return `${this.prefix}:{r:${namespace}}:${part}`;
+    return `${this.prefix}:{~r:${namespace}}:${part}`;
   }
 
   async getRecord(namespace: string, id: string): Promise<StoredRecord | null> {
@@ -48,18 +50,18 @@ export class RedisRecords implements RecordStore {
     await this.open();
     const ttl = ttlMs === null ? '' : Math.max(1, Math.ceil(ttlMs));
     return (await this.lua.rakitRecordCas(this.key(namespace, `v:${id}`), this.key(namespace, 'ver'), this.key(namespace, 'index'),
-      version ?? '', value, ttl, id, this.key(namespace, 'v:'))) === 1;
+      this.key(namespace, 'expiry'), version ?? '', value, ttl, id, this.key(namespace, 'v:'))) === 1;
   }
 
   async deleteRecord(namespace: string, id: string, version?: string): Promise<boolean> {
     await this.open();
-    return (await this.lua.rakitRecordDelete(this.key(namespace, `v:${id}`), this.key(namespace, 'index'), version ?? '', id)) === 1;
+    return (await this.lua.rakitRecordDelete(this.key(namespace, `v:${id}`), this.key(namespace, 'index'), this.key(namespace, 'expiry'), version ?? '', id)) === 1;
   }
 
   async listRecords(namespace: string, limit: number): Promise<ListedRecord[]> {
     if (limit <= 0) return [];
     await this.open();
-    const flat = await this.lua.rakitRecordList(this.key(namespace, 'index'), this.key(namespace, 'v:'), Math.floor(limit));
+    const flat = await this.lua.rakitRecordList(this.key(namespace, 'index'), this.key(namespace, 'expiry'), this.key(namespace, 'v:'), Math.floor(limit));
     const out: ListedRecord[] = [];
     for (let i = 0; i < flat.length; i += 3) out.push({ id: flat[i]!, value: flat[i + 1]!, version: flat[i + 2]! });
     return out;
@@ -67,8 +69,8 @@ export class RedisRecords implements RecordStore {
 }
 
 /**
- * KEYS: record, version counter, index. ARGV: expected version ('' for absent), value, time to
- * live in ms ('' for none), id, record key prefix. → 1 written | 0 another write came first
+ * KEYS: record, version counter, index, expiry. ARGV: expected version ('' for absent), value,
+ * time to live in ms ('' for none), id, record key prefix. → 1 written | 0 another write came first
  */
 const CAS = `
 local current = redis.call('HGET', KEYS[1], 'version')
@@ -79,28 +81,38 @@ elseif current ~= ARGV[1] then
 end
 local version = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], 'value', ARGV[2], 'version', tostring(version))
-if ARGV[3] == '' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
--- The oldest entries of the index are the likeliest to have expired: drop those that have.
-local oldest = redis.call('ZRANGE', KEYS[3], 0, 1)
-for _, id in ipairs(oldest) do
-  if id ~= ARGV[4] and redis.call('EXISTS', ARGV[5] .. id) == 0 then redis.call('ZREM', KEYS[3], id) end
-end
 redis.call('ZADD', KEYS[3], version, ARGV[4])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+if ARGV[3] == '' then
+  redis.call('PERSIST', KEYS[1])
+  redis.call('ZREM', KEYS[4], ARGV[4])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('ZADD', KEYS[4], now + tonumber(ARGV[3]), ARGV[4])
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 10)) do
+  if redis.call('EXISTS', ARGV[5] .. id) == 0 then
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('ZREM', KEYS[4], id)
+  end
+end
 return 1
 `;
 
-/** KEYS: record, index. ARGV: version ('' for any), id. → 1 deleted | 0 */
+/** KEYS: record, index, expiry. ARGV: version ('' for any), id. → 1 deleted | 0 */
 const DELETE = `
 local current = redis.call('HGET', KEYS[1], 'version')
 if not current or (ARGV[1] ~= '' and current ~= ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
 return 1
 `;
 
 /**
- * KEYS: index. ARGV: record key prefix, limit. Walks the index newest first, dropping entries
- * whose record has expired. → flat: id, value, version of each live record
+ * KEYS: index, expiry. ARGV: record key prefix, limit. Walks the index newest first, dropping
+ * the entries of records that have expired. → flat: id, value, version of each live record
  */
 const LIST = `
 local prefix, limit = ARGV[1], tonumber(ARGV[2])
@@ -108,18 +120,19 @@ local out, found, offset = {}, 0, 0
 while found < limit do
   local ids = redis.call('ZREVRANGE', KEYS[1], offset, offset + math.max(limit - found, 16) - 1)
   if #ids == 0 then break end
-  local gone = {}
+  local gone = 0
   for _, id in ipairs(ids) do
     local r = redis.call('HMGET', prefix .. id, 'value', 'version')
     if not r[2] then
-      gone[#gone + 1] = id
+      gone = gone + 1
+      redis.call('ZREM', KEYS[1], id)
+      redis.call('ZREM', KEYS[2], id)
     elseif found < limit then
       found = found + 1
       out[#out + 1], out[#out + 2], out[#out + 3] = id, r[1], r[2]
     end
   end
-  for _, id in ipairs(gone) do redis.call('ZREM', KEYS[1], id) end
-  offset = offset + #ids - #gone
+  offset = offset + #ids - gone
 end
 return out
 `;
