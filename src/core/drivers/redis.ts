@@ -221,9 +221,7 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
   }
 
   getRecord(namespace: string, id: string): Promise<StoredRecord | null> { return this.records.getRecord(namespace, id); }
-  casRecord(namespace: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean> {
-    return this.records.casRecord(namespace, id, version, value, ttlMs);
-  }
+  casRecord(ns: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean> { return this.records.casRecord(ns, id, version, value, ttlMs); }
   deleteRecord(namespace: string, id: string, version?: string): Promise<boolean> { return this.records.deleteRecord(namespace, id, version); }
   listRecords(namespace: string, limit: number): Promise<ListedRecord[]> { return this.records.listRecords(namespace, limit); }
 
