@@ -1,7 +1,7 @@
 /**
  * The dashboard in a real browser over SQLite, Redis, file and memcached with real jobs in the store: every page shows the
  * store's data, each action clicked changes the store (checked through the driver), payload
- * fields are masked, read-only mode hides the actions and refuses their POSTs. Screenshots of
+ * fields are masked, progress a job reported shows on the Jobs page, read-only mode hides the actions and refuses their POSTs. Screenshots of
  * each page go to docs/screenshots/.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +10,8 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminDriver } from '../../src/core/driver.ts';
+import { systemClock } from '../../src/core/clock.ts';
+import { reportProgress } from '../../src/core/middleware/progress.ts';
 import { closeRuntime } from '../../src/core/runtime.ts';
 import { STORES } from '../helpers/stores.ts';
 import { SCREENSHOTS, beatWeb1, driverOf, failMore, fixtureApp, launchBrowser, serve, type Fixture, type Served } from './harness.ts';
@@ -64,9 +66,15 @@ for (const target of TARGETS) {
       await expect(page.locator('#rakit-charts').count()).resolves.toBe(1);
     });
 
-    it('Jobs lists the pending jobs, searches them, and masks payload fields at any depth', async () => {
+    it('Jobs lists the pending jobs with the progress they reported, searches them, and masks payload fields at any depth', async () => {
+      // What `await this.progress(40, 'chunk 4/10')` stores from inside a job.
+      const reporting = (await driver.getJob(fixture.pending[0]!))!;
+      await reportProgress({ job: { ...reporting, token: '', reservedUntil: 0 }, records: driver, clock: systemClock, holdUntil: () => undefined, progressVersion: null }, 40, 'chunk 4/10');
       await open('/jobs', 'jobs');
       await expect(page.locator('tr[data-job]').count()).resolves.toBe(5);
+      const bar = page.locator(`tr[data-job="${reporting.id}"] td.progress`);
+      await expect(bar.locator('progress').getAttribute('value')).resolves.toBe('40');
+      await expect(bar.innerText()).resolves.toContain('chunk 4/10');
       await page.fill('input[name=q]', 'mail');
       await page.click('form.filters button');
       await expect(page.locator('tr[data-job]').count()).resolves.toBe(2);

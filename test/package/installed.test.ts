@@ -164,7 +164,7 @@ class Resize extends Jobable<{ width: number; tenant: string }> {
 Event.listen('rakit.jobs.run: hello', async () => {});
 Job.on('failed', (event) => console.log(event.job.name, event.error?.message, event.durationMs));
 export async function main(): Promise<void> {
-  await Resize.dispatch({ width: 100 }).onQueue('low');
+  await Resize.dispatch({ width: 100, tenant: 'acme' }).onQueue('low');
   await Job.dispatch('hello', {});
   void config;
 }
