@@ -15,6 +15,7 @@ import { UsageError, coerceError } from './errors.ts';
 import { JobPolicy } from './job-policy.ts';
 import type { Logger } from './logger.ts';
 import type { Registry } from './registry.ts';
+import { flowsOf, type Flows } from './flows/settle-flows.ts';
 import type { WorkerHooks } from './worker-hooks.ts';
 import { WorkerAdmin } from './worker-admin.ts';
 import { idleWait } from './worker-idle.ts';
@@ -52,13 +53,16 @@ export class Worker {
   private readonly restart: RestartWatch;
   private readonly settleDeps: SettleDeps;
   private readonly admin: WorkerAdmin;
+  private readonly flows: Flows | null;
 
   constructor(private readonly deps: WorkerDeps, private readonly options: WorkerOptions) {
     this.acks = new AckBatcher(deps.driver, deps.clock);
     this.policy = new JobPolicy(deps.registry, options, deps.config);
     this.restart = new RestartWatch(deps.driver, deps.clock, options.restartMark);
     this.admin = new WorkerAdmin(deps, !deps.hooks?.reportedBySupervisor);
+    this.flows = flowsOf(deps);
     this.settleDeps = {
+      flows: this.flows,
       metrics: this.admin.metrics,
       driver: deps.driver, clock: deps.clock, logger: deps.logger,
       ack: (job) => this.acks.ack(job),
@@ -244,12 +248,14 @@ export class Worker {
     // place ahead of lower queues.
     let keepsSlot = false;
     try {
-      if (hooks?.attemptStarting) {
+      // A job of a cancelled batch is not run, only counted (flows/settle-flows.ts).
+      const admitted = !this.flows || (await this.flows.admit(job, attempt));
+      if (admitted && hooks?.attemptStarting) {
         await hooks.attemptStarting(job, plan);
         begun = clock.now();
       }
       if (this.force.signal.aborted) attempt.cut(new ShutdownAbort());
-      outcome = await runAttempt(job, handler, plan.timeoutMs, clock, attempt, hooks?.killsStuckAttempts ? undefined : this.cannotStop);
+      outcome = !admitted ? { status: 'done' } : await runAttempt(job, handler, plan.timeoutMs, clock, attempt, hooks?.killsStuckAttempts ? undefined : this.cannotStop);
       if (!attempt.abandoned) hooks?.codeEnded?.(job, attempt.cutReason !== null);
       keepsSlot = outcome.status === 'error' && !this.force.signal.aborted;
     } finally {
