@@ -73,6 +73,25 @@ await Job.close();
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!).ms;
 }
 
+/** Dispatches n no-op jobs with one `dispatchMany` from a script (connected first); the ms the script measured. */
+export async function bulkFill(app: TestApp, n: number): Promise<number> {
+  const r = await app.script('bulk.ts', `
+import { performance } from 'node:perf_hooks';
+import { Job } from 'rakit';
+import Noop from './application/jobs/Noop.ts';
+await Noop.dispatch({}); // connect first, as a running app already is
+const payloads = Array.from({ length: ${n} }, () => ({}));
+const start = performance.now();
+const results = await Noop.dispatchMany(payloads);
+const ms = performance.now() - start;
+if (results.length !== ${n} || results.some((r) => !r.id)) throw new Error('not every job was stored');
+console.log(JSON.stringify({ ms }));
+await Job.close();
+`);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!).ms;
+}
+
 /** ms from the first Mark job's run to the last one's (the worker's own processing time); clears the marks. */
 export function markedMs(app: TestApp): number {
   const file = path.join(app.dir, 'storage', 'marks.log');
@@ -112,6 +131,14 @@ function subject(store: string): Subject {
       const { app, drop } = await benchApp(store);
       try {
         return await fill(app, n);
+      } finally {
+        await drop();
+      }
+    },
+    async bulk(n) {
+      const { app, drop } = await benchApp(store);
+      try {
+        return await bulkFill(app, n);
       } finally {
         await drop();
       }

@@ -44,6 +44,18 @@ export const bullmq: Subject = {
     await queue.close();
     return ms;
   },
+  async bulk(n) {
+    const queue = new Queue('bench-bulk', { connection: REDIS });
+    await queue.obliterate({ force: true }); // connected first, as a running app already is
+    const jobs = Array.from({ length: n }, () => ({ name: 'noop', data: {}, opts: { removeOnComplete: true } }));
+    const start = performance.now();
+    const added = await queue.addBulk(jobs);
+    const ms = performance.now() - start;
+    if (added.length !== n) throw new Error('not every job was stored');
+    await queue.obliterate({ force: true });
+    await queue.close();
+    return ms;
+  },
   async process(n, concurrency) {
     const queue = new Queue('bench-process', { connection: REDIS });
     await queue.obliterate({ force: true });

@@ -3,6 +3,7 @@
  * dispatch rate, processing rate at concurrency 1 and 50, dispatch→start latency, a worker's
  * cold start, RSS over a long run, and the process manager's cost — as a table, the ratios
  * ours/peer against the targets, and JSON (bench/results/latest.json).
+ * Bulk dispatch: n jobs in one call (our dispatchMany, BullMQ's addBulk) from a connected script.
  * The machines are noisy, so dispatch and processing are measured in rounds, each subject once per
  * round one after another, and the manager's cost (c=50 through it and in one process, in
  * alternating order) once per round too: a target is the median of its ratios over the rounds
@@ -15,7 +16,8 @@
  * `metrics: false`, in alternating order once per round (the ratio on/off, median over rounds).
  * Options: --jobs N (default 20000; concurrency 1 uses N/4), --rounds N (default 3),
  * --rss-jobs N (default 1000000, the target's length; 0 skips), --only a,b (subjects; `shell`
- * names the whole-process rows, `metrics-sqlite` and `metrics-redis` the metrics cost alone).
+ * names the whole-process rows, `metrics-sqlite` and `metrics-redis` the metrics cost alone),
+ * --ops dispatch,bulk,c1,c50,latency (the per-subject measurements taken).
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -29,7 +31,11 @@ import { shellRuns } from './shell.ts';
 
 const { values } = parseArgs({ options: {
   jobs: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' }, 'rss-jobs': { type: 'string', default: '1000000' }, only: { type: 'string' },
+  ops: { type: 'string', default: 'dispatch,bulk,c1,c50,latency' },
 } });
+/** The per-subject measurements taken (`--ops bulk --only rakit-redis,bullmq` for bulk dispatch alone); the others show –. */
+const OPS = new Set(values.ops.split(','));
+const timed = async (op: string, work: () => Promise<number>) => (OPS.has(op) ? work() : NaN);
 const N = Number(values.jobs);
 const N1 = Math.round(N / 4);
 const ROUNDS = Math.max(1, Number(values.rounds));
@@ -52,10 +58,10 @@ const pct = (xs: number[], p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
 };
 
-interface Row { subject: string; dispatch: number; c1: number; c50: number; p50: number; p99: number }
+interface Row { subject: string; dispatch: number; bulk: number; c1: number; c50: number; p50: number; p99: number }
 
 /** Our stores whose process manager is weighed: c=50 through it and in one process. */
-const MANAGED = (['sqlite', 'redis'] as const).filter((s) => !values.only || values.only.split(',').includes(`rakit-${s}`));
+const MANAGED = (['sqlite', 'redis'] as const).filter((s) => OPS.has('c50')).filter((s) => !values.only || values.only.split(',').includes(`rakit-${s}`));
 interface ManagerCost { manager: number; inProcess: number }
 const managerRounds: Record<string, ManagerCost[]> = {};
 
@@ -73,7 +79,7 @@ async function managerCost(store: string, round: number): Promise<ManagerCost> {
   }
 }
 /** Stores whose metrics cost is weighed: c=50 with metrics on and off (named `rakit-S` or `metrics-S` in --only). */
-const METERED = (['sqlite', 'redis'] as const).filter((s) => !ONLY || ONLY.includes(`rakit-${s}`) || ONLY.includes(`metrics-${s}`));
+const METERED = (['sqlite', 'redis'] as const).filter((s) => OPS.has('c50')).filter((s) => !ONLY || ONLY.includes(`rakit-${s}`) || ONLY.includes(`metrics-${s}`));
 interface MetricsCost { on: number; off: number }
 const metricsRounds: Record<string, MetricsCost[]> = {};
 
@@ -98,15 +104,17 @@ for (let round = 1; round <= ROUNDS; round++) {
   const rows: Row[] = [];
   for (const subject of SUBJECTS) {
     process.stderr.write(`round ${round}/${ROUNDS}, ${subject}: dispatch… `);
-    const dispatchMs = (await measure(subject, 'dispatch', N)) as number;
+    const dispatchMs = await timed('dispatch', async () => (await measure(subject, 'dispatch', N)) as number);
+    process.stderr.write('bulk… ');
+    const bulkMs = await timed('bulk', async () => (await measure(subject, 'bulk', N)) as number);
     process.stderr.write('c1… ');
-    const c1Ms = (await measure(subject, 'process', N1, 1)) as number;
+    const c1Ms = await timed('c1', async () => (await measure(subject, 'process', N1, 1)) as number);
     process.stderr.write('c50… ');
-    const c50Ms = (await measure(subject, 'process', N, 50)) as number;
-    const latency = round === 1 && subject !== 'laravel-loop';
+    const c50Ms = await timed('c50', async () => (await measure(subject, 'process', N, 50)) as number);
+    const latency = round === 1 && subject !== 'laravel-loop' && OPS.has('latency');
     process.stderr.write(latency ? 'latency…\n' : '\n');
     const lat = latency ? ((await measure(subject, 'latency', 200)) as number[]) : [];
-    rows.push({ subject, dispatch: (N / dispatchMs) * 1000, c1: (N1 / c1Ms) * 1000, c50: (N / c50Ms) * 1000, p50: pct(lat, 50), p99: pct(lat, 99) });
+    rows.push({ subject, dispatch: (N / dispatchMs) * 1000, bulk: (N / bulkMs) * 1000, c1: (N1 / c1Ms) * 1000, c50: (N / c50Ms) * 1000, p50: pct(lat, 50), p99: pct(lat, 99) });
   }
   rounds.push(rows);
   for (const store of MANAGED) {
@@ -124,6 +132,7 @@ for (let round = 1; round <= ROUNDS; round++) {
 const rows: Row[] = SUBJECTS.map((subject, i) => ({
   subject,
   dispatch: median(rounds.map((r) => r[i]!.dispatch)),
+  bulk: median(rounds.map((r) => r[i]!.bulk)),
   c1: median(rounds.map((r) => r[i]!.c1)),
   c50: median(rounds.map((r) => r[i]!.c50)),
   p50: rounds[0]![i]!.p50,
@@ -133,6 +142,7 @@ const rows: Row[] = SUBJECTS.map((subject, i) => ({
 // Cold start of an empty --stop-when-empty run (what cron pays each minute), and the manager's cost.
 const extra: Record<string, number> = {};
 for (const store of ['sqlite', 'redis'] as const) {
+  if (!OPS.has('c50')) break;
   if (values.only && !values.only.split(',').includes(`rakit-${store}`)) continue;
   const { app, drop } = await benchApp(store);
   extra[`cold start ms (${store})`] = await emptyRunMs(app, [], 5);
@@ -148,7 +158,7 @@ for (const [store, costs] of Object.entries(metricsRounds)) {
   extra[`metrics off c50 jobs/s (${store})`] = median(costs.map((c) => c.off));
   extra[`metrics on / off (${store})`] = median(costs.map((c) => c.on / c.off));
 }
-if (RSS_JOBS > 0 && (!ONLY || ONLY.includes('rakit-redis'))) Object.assign(extra, await rssOverLongRun(RSS_JOBS));
+if (RSS_JOBS > 0 && OPS.has('c50') && (!ONLY || ONLY.includes('rakit-redis'))) Object.assign(extra, await rssOverLongRun(RSS_JOBS));
 const shell = !ONLY || ONLY.includes('shell') ? await shellRuns(['sqlite', 'redis'], N, ROUNDS, true) : null;
 
 /** RSS of the manager and its worker process while one run works off `n` jobs on Redis. */
@@ -182,11 +192,11 @@ async function rssOverLongRun(n: number): Promise<Record<string, number>> {
 
 const f = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 const table = [
-  '| subject | dispatch jobs/s | c=1 jobs/s | c=50 jobs/s | p50 ms | p99 ms |',
-  '|---|---:|---:|---:|---:|---:|',
-  ...rows.map((r) => `| ${r.subject} | ${f(r.dispatch)} | ${f(r.c1)} | ${f(r.c50)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} |`),
+  '| subject | dispatch jobs/s | bulk dispatch jobs/s | c=1 jobs/s | c=50 jobs/s | p50 ms | p99 ms |',
+  '|---|---:|---:|---:|---:|---:|---:|',
+  ...rows.map((r) => `| ${r.subject} | ${f(r.dispatch)} | ${f(r.bulk)} | ${f(r.c1)} | ${f(r.c50)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} |`),
 ].join('\n');
-type Measure = 'dispatch' | 'c1' | 'c50';
+type Measure = 'dispatch' | 'bulk' | 'c1' | 'c50';
 /** The median over the rounds of ours/theirs, each ratio from one round's figures. */
 const ratio = (ours: string, theirs: string, measure: Measure) => {
   const i = SUBJECTS.indexOf(ours);
@@ -199,6 +209,10 @@ const targets: [string, number, number, string][] = [
   ['redis c=50 / bee-queue', ratio('rakit-redis', 'bee-queue', 'c50'), 2, '≥'],
   ['redis c=1 / BullMQ', ratio('rakit-redis', 'bullmq', 'c1'), 2, '≥'],
   ['redis dispatch / BullMQ', ratio('rakit-redis', 'bullmq', 'dispatch'), 1.5, '≥'],
+  ['redis bulk dispatch / BullMQ addBulk', ratio('rakit-redis', 'bullmq', 'bulk'), 1, '≥'],
+  ['SQLite bulk dispatch / BullMQ addBulk', ratio('rakit-sqlite', 'bullmq', 'bulk'), 1, '≥'],
+  ['MariaDB bulk dispatch / BullMQ addBulk', ratio('rakit-mysql', 'bullmq', 'bulk'), 1, '≥'],
+  ['PostgreSQL bulk dispatch / BullMQ addBulk', ratio('rakit-pg', 'bullmq', 'bulk'), 1, '≥'],
   ['MariaDB c=1 / Laravel loop', ratio('rakit-mysql', 'laravel-loop', 'c1'), 10, '≥'],
   ['MariaDB c=50 / Laravel loop ×50', ratio('rakit-mysql', 'laravel-loop', 'c50'), 10, '≥'],
   ['PostgreSQL c=50 / graphile-worker', ratio('rakit-pg', 'graphile-worker', 'c50'), 3, '≥'],

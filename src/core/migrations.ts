@@ -21,7 +21,7 @@ export function jobTablesMigration(table: string, failedTable: string, language:
   const end = language === 'cjs' ? '};' : '}';
   return `${language === 'ts' ? "import type { Knex } from 'knex';\n\n" : ''}\
 // Written by \`rakit job:table\`: the tables of rakit jobs (jobs, failed jobs, signals, paused queues,
-// workers, metrics).
+// workers, metrics, records).
 // Times are epoch milliseconds (UTC) in BIGINT columns, the same on SQLite, MySQL and PostgreSQL.
 
 ${DECLARE[language]('up')}
@@ -95,9 +95,25 @@ ${DECLARE[language]('up')}
     for (let b = 0; b < 15; b++) t.bigInteger(\`b\${b}\`).notNullable().defaultTo(0);
     t.primary(['minute', 'queue', 'name'], '${table}_metrics_pkey');
   });
+  // Small records updated by compare-and-set: batches, rate and concurrency limits, job progress.
+  // Ids compare byte for byte (MySQL's default collation would make "A" and "a" one record).
+  const mysql = String(knex.client.config.client).startsWith('mysql');
+  await knex.schema.createTable('${table}_records', (t) => {
+    t.string('namespace', 32).notNullable();
+    const id = t.string('id', 191).notNullable();
+    if (mysql) id.collate('utf8mb4_bin');
+    t.text('value', 'mediumtext').notNullable();
+    t.string('version', 16).notNullable();
+    t.bigInteger('written_at').notNullable();
+    // Null: kept until deleted.
+    t.bigInteger('expires_at').nullable();
+    t.primary(['namespace', 'id'], '${table}_records_pkey');
+    t.index(['namespace', 'written_at'], '${table}_records_written');
+  });
 ${end}
 
 ${DECLARE[language]('down')}
+  await knex.schema.dropTableIfExists('${table}_records');
   await knex.schema.dropTableIfExists('${table}_metrics');
   await knex.schema.dropTableIfExists('${table}_workers');
   await knex.schema.dropTableIfExists('${table}_paused');

@@ -43,7 +43,7 @@ export async function createTestDatabase(kind: DatabaseKind): Promise<TestDataba
     },
     async drop() {
       await Promise.all(drivers.map((d) => d.close().catch(() => undefined)));
-      for (const suffix of ['metrics', 'workers', 'paused', 'signals']) await knex.schema.dropTableIfExists(`${table}_${suffix}`);
+      for (const suffix of ['records', 'metrics', 'workers', 'paused', 'signals']) await knex.schema.dropTableIfExists(`${table}_${suffix}`);
       await knex.schema.dropTableIfExists(failedTable);
       await knex.schema.dropTableIfExists(table);
       await knex.schema.dropTableIfExists(`${table}_migrations`);

@@ -4,7 +4,8 @@
  * steps (push, ack, release, fail, counts, the restart mark); the claim is database-claim.ts
  * (MySQL's in database-mysql-claim.ts), batched acks database-acks.ts, the failed store
  * database-failed.ts, the dashboard's capabilities (admin-store.ts) database-admin-jobs.ts,
- * database-paused.ts, database-workers.ts and database-metrics.ts. Deadlocks, lock-wait timeouts, serialization failures and SQLITE_BUSY are
+ * database-paused.ts, database-workers.ts and database-metrics.ts, the flows' record store and bulk push
+ * (record-store.ts) database-records.ts and database-bulk.ts. Deadlocks, lock-wait timeouts, serialization failures and SQLITE_BUSY are
  * retried here and never reach a job. Times are epoch-ms integers (UTC).
  */
 import type { Knex } from 'knex';
@@ -18,7 +19,9 @@ import type {
   ReleaseOptions, ReserveRequest, ReservedJob, RestartSignal, RetryResult,
 } from '../driver.ts';
 import { reserveInOrder, type ClaimsOldestFirst } from '../queue-policy.ts';
+import type { ListedRecord, StoredRecord } from '../record-store.ts';
 import { ackMany } from './database-acks.ts';
+import { pushMany, type BulkSqlStore } from './database-bulk.ts';
 import { DatabaseAdminJobs } from './database-admin-jobs.ts';
 import { DatabaseClaims } from './database-claim.ts';
 import { describeConnection, sqlErrorCode } from './database-connection.ts';
@@ -26,18 +29,20 @@ import { DatabaseFailedStore } from './database-failed.ts';
 import { DatabaseMetrics } from './database-metrics.ts';
 import { supportsSkipLocked } from './database-mysql-claim.ts';
 import { DatabasePausedQueues } from './database-paused.ts';
+import { DatabaseRecords } from './database-records.ts';
 import { DatabaseWorkers } from './database-workers.ts';
-import { DUPLICATE, missingTable, runSql, type Dialect, type SqlStore, type TableNames } from './database-sql.ts';
+import { DUPLICATE, missingTable, runSql, type Dialect, type TableNames } from './database-sql.ts';
 import { LazyOpen } from './lazy-open.ts';
 
 export type { TableNames } from './database-sql.ts';
 
 
-export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, SqlStore, ClaimsOldestFirst, AdminStore {
+export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, BulkSqlStore, ClaimsOldestFirst, AdminStore {
   readonly description: string;
   readonly dialect: Dialect;
   skipLocked = false;
   deleteReturns = false;
+  consecutiveIds = true;
   private readonly opened: LazyOpen;
   private readonly claims = new DatabaseClaims(this);
   private readonly failed = new DatabaseFailedStore(this);
@@ -45,6 +50,7 @@ export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, Clear
   private readonly paused = new DatabasePausedQueues(this);
   private readonly workers = new DatabaseWorkers(this);
   private readonly metrics = new DatabaseMetrics(this);
+  private readonly records = new DatabaseRecords(this);
 
   constructor(
     readonly knex: Knex,
@@ -63,15 +69,16 @@ export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, Clear
   /** Checks the server answers, learns what it can do, and checks the tables exist. */
   private async connect(): Promise<void> {
     if (this.dialect === 'mysql') {
-      const [rows] = (await this.knex.raw('SELECT VERSION() AS v')) as [{ v: string }[]];
+      const [rows] = (await this.knex.raw('SELECT VERSION() AS v, @@innodb_autoinc_lock_mode AS m')) as [{ v: string; m: unknown }[]];
       this.skipLocked = supportsSkipLocked(rows[0]?.v ?? '');
+      this.consecutiveIds = Number(rows[0]?.m) <= 1;
       this.deleteReturns = /mariadb/i.test(rows[0]?.v ?? '');
     } else {
       await this.knex.raw('SELECT 1');
       this.skipLocked = this.deleteReturns = this.dialect === 'pg';
     }
     const { table, failedTable } = this.names;
-    for (const name of [table, failedTable, ...['signals', 'paused', 'workers', 'metrics'].map((suffix) => `${table}_${suffix}`)]) {
+    for (const name of [table, failedTable, ...['signals', 'paused', 'workers', 'metrics', 'records'].map((suffix) => `${table}_${suffix}`)]) {
       if (!(await this.knex.schema.hasTable(name))) throw new MissingTablesError(name);
     }
   }
@@ -275,6 +282,12 @@ export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, Clear
   addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.metrics.addMetrics(samples); }
   readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.metrics.readMetrics(from, to); }
   pruneMetrics(before: number): Promise<number> { return this.metrics.pruneMetrics(before); }
+  // The flows' capabilities (record-store.ts).
+  pushMany(jobs: readonly NewJob[]): Promise<PushResult[]> { return pushMany(this, jobs); }
+  getRecord(ns: string, id: string): Promise<StoredRecord | null> { return this.records.getRecord(ns, id); }
+  casRecord(ns: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean> { return this.records.casRecord(ns, id, version, value, ttlMs); }
+  deleteRecord(ns: string, id: string, version?: string): Promise<boolean> { return this.records.deleteRecord(ns, id, version); }
+  listRecords(ns: string, limit: number): Promise<ListedRecord[]> { return this.records.listRecords(ns, limit); }
 
   async close(): Promise<void> {
     await this.knex.destroy();
