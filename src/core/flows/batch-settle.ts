@@ -24,11 +24,15 @@ export async function settleBatchJob(store: FlowStore, id: string, i: number, ou
     const next = withOutcome(current, i, outcome);
     if (!next) return null;
     if (outcome === 'failed' && !next.allowFailures && next.cancelledAt === null) next.cancelledAt = now;
-    if (next.finishedAt === null && countsOf(next).pending === 0) next.finishedAt = now;
-    return next;
+    return finishIfDone(next, now);
   });
   if (record) await runCallbacks(store, record);
   return record;
+}
+
+/** The record with finishedAt set if nothing is pending any more. */
+export function finishIfDone(record: BatchRecord, now: number): BatchRecord {
+  return record.finishedAt === null && countsOf(record).pending === 0 ? { ...record, finishedAt: now } : record;
 }
 
 /** Cancels a batch: its jobs not yet started are not run. False when there is no such batch. */

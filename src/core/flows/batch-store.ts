@@ -35,7 +35,7 @@ export async function updateBatch(store: Pick<RecordStore, 'getRecord' | 'casRec
     if (!next) return current;
     if (await store.casRecord(BATCH_NAMESPACE, id, stored.version, JSON.stringify(next), ttlOf(next))) return next;
     // Lost a race: another settler wrote first. Spread the next tries so a crowd thins out.
-    if (tries >= 3) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, tries * 2)));
+    if (tries >= 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, tries * 3)));
   }
 }
 

@@ -11,7 +11,8 @@ import type { Logger } from '../logger.ts';
 import type { Clock } from '../clock.ts';
 import { openBatch, type Batch } from './batch-handle.ts';
 import { readBatch } from './batch-store.ts';
-import { settleBatchJob, type FlowStore } from './batch-settle.ts';
+import type { FlowStore } from './batch-settle.ts';
+import { BatchGroups } from './batch-group.ts';
 import { settleChainJob } from './chain.ts';
 import { readFlow } from './envelope.ts';
 import { bindBatch } from './job-context.ts';
@@ -30,7 +31,11 @@ export class Flows {
   /** Claim tokens of batch jobs admitted as "not run": their done is counted as skipped. */
   private readonly skipped = new Set<string>();
 
-  constructor(private readonly store: FlowStore, private readonly deps: FlowDeps) {}
+  private readonly groups: BatchGroups;
+
+  constructor(private readonly store: FlowStore, private readonly deps: FlowDeps) {
+    this.groups = new BatchGroups(store, () => deps.clock.now());
+  }
 
   /** False when the job must not run (its batch was cancelled): settle it as done, it is counted as skipped. */
   async admit(job: ReservedJob, context: object): Promise<boolean> {
@@ -58,7 +63,7 @@ export class Flows {
     if (flow.chain) await settleChainJob(this.store, flow.chain, outcome);
     if (flow.batch && flow.i !== undefined) {
       const skipped = this.skipped.delete(job.token);
-      await settleBatchJob(this.store, flow.batch, flow.i, outcome === 'done' && skipped ? 'skipped' : outcome, this.deps.clock.now());
+      await this.groups.settle(flow.batch, flow.i, outcome === 'done' && skipped ? 'skipped' : outcome);
     }
   }
 
