@@ -111,10 +111,14 @@ export class ScheduleRunner {
     }
     let result: Execution;
     let renewing: ReturnType<typeof setInterval> | null = null;
+    // Renewals run one after another, and the release waits for the last: a renewal still on its
+    // way when the task ends would otherwise write the lock back after the release (the file
+    // store rewrites the lock's file), and it would stay held until its TTL.
+    let renewal: Promise<void> = Promise.resolve();
     try {
       await store.saveRun(record, HISTORY);
       this.report(`${name}: running`);
-      if (locked) renewing = setInterval(() => void this.renew(name, id, ttl), Math.max(200, ttl / 3));
+      if (locked) renewing = setInterval(() => (renewal = renewal.then(() => this.renew(name, id, ttl))), Math.max(200, ttl / 3));
       await this.hooks(task, task.hooks.before);
       result = await this.run(task).catch((error: unknown) => ({ outcome: 'failure' as const, output: tail(coerceError(error).message) }));
       await this.hooks(task, task.hooks.after);
@@ -123,6 +127,7 @@ export class ScheduleRunner {
       result = { outcome: 'failure', output: tail(coerceError(error).message) }; // the store failed to record the start
     } finally {
       if (renewing) clearInterval(renewing);
+      await renewal;
     }
     // Released by this run only: a lock taken over after it lapsed stays with its new owner. A
     // release that fails leaves the lock to its TTL and still records how the run ended.
