@@ -4,12 +4,12 @@
  * processes add up under `metrics/.lock`, made by exclusive create; a lock older than
  * STALE_LOCK_MS (its holder died) is taken over. Readers need no lock: every file is whole.
  */
-import { link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TOTALS_MINUTE, type MetricSample, type MetricsStore } from '../admin-store.ts';
 import { addSamples, sortSamples } from './admin-shared.ts';
 import type { FileAdminQueue } from './file-admin.ts';
-import { list, newId, readJson, writeAtomic } from './file-store.ts';
+import { list, readJson, withLock, writeAtomic } from './file-store.ts';
 
 /** No flush holds the lock this long: its holder died. Wall-clock, as file times are. */
 const STALE_LOCK_MS = 30_000;
@@ -62,36 +62,7 @@ export class FileMetrics implements MetricsStore {
   }
 
   /** Runs `fn` holding the metrics lock. */
-  private async locked<T>(fn: () => Promise<T>): Promise<T> {
-    const lock = this.dir('.lock');
-    const token = newId();
-    await mkdir(this.dir(), { recursive: true, mode: 0o700 });
-    for (let waited = 0; ; waited++) {
-      try {
-        await writeFile(lock, token, { flag: 'wx', mode: 0o600 });
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      await this.takeOverIfStale(lock);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(50, 2 + waited) * (0.5 + Math.random())));
-    }
-    try {
-      return await fn();
-    } finally {
-      if ((await readFile(lock, 'utf8').catch(() => null)) === token) await rm(lock, { force: true });
-    }
-  }
-
-  /** Moves a stale lock aside (one taker wins); puts back a live one moved by mistake. */
-  private async takeOverIfStale(lock: string): Promise<void> {
-    const held = await stat(lock).catch(() => null);
-    if (!held || Date.now() - held.mtimeMs < STALE_LOCK_MS) return;
-    const seen = await readFile(lock, 'utf8').catch(() => null);
-    const aside = `${lock}.stale.${newId()}`;
-    if (!(await rename(lock, aside).then(() => true, () => false))) return;
-    // Another taker may have freed the stale lock and a writer made a fresh one since we looked.
-    if ((await readFile(aside, 'utf8').catch(() => null)) !== seen) await link(aside, lock).catch(() => undefined);
-    await rm(aside, { force: true });
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    return withLock(this.dir('.lock'), STALE_LOCK_MS, fn);
   }
 }

@@ -1,11 +1,12 @@
 /**
  * The `file` driver's on-disk primitives: whole-file writes (temp file, fsync, rename), renames
  * that tell whether the file was still there, folder listings that treat a missing folder as
- * empty, and the job file format (a JSON header line, then the payload).
+ * empty, a lock file for read-change-write steps across processes, and the job file format (a
+ * JSON header line, then the payload).
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConnectionError } from '../errors.ts';
 
@@ -26,8 +27,8 @@ export function diskFull(root: string, error: unknown): ConnectionError {
   return new ConnectionError(`The disk holding ${root} is full (ENOSPC): nothing was stored — free some space and dispatch again`, { cause: error });
 }
 
-/** Writes `content` to `root`/tmp, fsyncs it, and renames it to `target` (a whole file or none). */
-export async function writeAtomic(root: string, target: string, content: string): Promise<void> {
+/** Writes `content` to a new file in `root`/tmp and fsyncs it; its path. Nothing is left on failure. */
+export async function writeTmp(root: string, content: string): Promise<string> {
   const tmp = path.join(root, 'tmp', `${newId()}.tmp`);
   try {
     const handle = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
@@ -37,12 +38,60 @@ export async function writeAtomic(root: string, target: string, content: string)
     } finally {
       await handle.close();
     }
-    await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-    await rename(tmp, target);
+    return tmp;
   } catch (error) {
     await rm(tmp, { force: true });
     throw (error as NodeJS.ErrnoException).code === 'ENOSPC' ? diskFull(root, error) : error;
   }
+}
+
+/** Writes `content` to `root`/tmp, fsyncs it, and renames it to `target` (a whole file or none). */
+export async function writeAtomic(root: string, target: string, content: string): Promise<void> {
+  const tmp = await writeTmp(root, content);
+  try {
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    await rename(tmp, target);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Runs `fn` holding `lock`, a file made by exclusive create, so one process at a time changes
+ * what it guards. A lock older than `staleMs` (wall-clock, as file times are: its holder died)
+ * is taken over.
+ */
+export async function withLock<T>(lock: string, staleMs: number, fn: () => Promise<T>): Promise<T> {
+  const token = newId();
+  await mkdir(path.dirname(lock), { recursive: true, mode: 0o700 });
+  for (let waited = 0; ; waited++) {
+    try {
+      await writeFile(lock, token, { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    await takeOverIfStale(lock, staleMs);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(50, 2 + waited) * (0.5 + Math.random())));
+  }
+  try {
+    return await fn();
+  } finally {
+    if ((await readFile(lock, 'utf8').catch(() => null)) === token) await rm(lock, { force: true });
+  }
+}
+
+/** Moves a stale lock aside (one taker wins); puts back a live one moved by mistake. */
+async function takeOverIfStale(lock: string, staleMs: number): Promise<void> {
+  const held = await stat(lock).catch(() => null);
+  if (!held || Date.now() - held.mtimeMs < staleMs) return;
+  const seen = await readFile(lock, 'utf8').catch(() => null);
+  const aside = `${lock}.stale.${newId()}`;
+  if (!(await rename(lock, aside).then(() => true, () => false))) return;
+  // Another taker may have freed the stale lock and a writer made a fresh one since we looked.
+  if ((await readFile(aside, 'utf8').catch(() => null)) !== seen) await link(aside, lock).catch(() => undefined);
+  await rm(aside, { force: true });
 }
 
 /** A sortable unique id: milliseconds in base 36, then 8 random hex digits. */

@@ -7,10 +7,12 @@
  *   reserved/<queue>/<id>.<attempts>.<token>.<until>.<due>.job  held under a lease
  *   failed/<queue>/<id>.<attempts>.job (+ <id>.err)             the failed store (file-failed.ts)
  *   locks/<sha1 of overlap key>.lock                            held overlap keys (file-locks.ts)
+ *   records/<namespace>/<sha1 of id>.rec                        the record store (file-records.ts)
  * New files are written to tmp/, fsynced and renamed into place (file-store.ts), so no
- * half-written job is ever seen. A claim is the rename pending → reserved (one claimer wins); a
- * lapsed lease is renamed back to pending. Files are 0600 and folders 0700. Idle workers wake on
- * new pending files (chokidar) instead of only sleeping. The dashboard's capabilities are in
+ * half-written job is ever seen (jobs are stored by file-push.ts). A claim is the rename
+ * pending → reserved (one claimer wins); a lapsed lease is renamed back to pending. Files are
+ * 0600 and folders 0700. Idle workers wake on new pending files (chokidar) instead of only
+ * sleeping. The dashboard's capabilities are in
  * file-admin.ts and file-metrics.ts, on the same files.
  */
 import { randomBytes } from 'node:crypto';
@@ -26,12 +28,15 @@ import type {
 } from '../driver.ts';
 import { leaseFor } from '../driver.ts';
 import { reserveInOrder, type ListsQueues } from '../queue-policy.ts';
+import type { ListedRecord, StoredRecord } from '../record-store.ts';
 import { jobState } from './admin-shared.ts';
 import { FileAdmin } from './file-admin.ts';
 import { FileFailedStore, type FileQueue } from './file-failed.ts';
 import { FileLocks } from './file-locks.ts';
 import { FileMetrics } from './file-metrics.ts';
-import { list, newId, pad, parseHeader, renamed, splitJob, writeAtomic, type Header } from './file-store.ts';
+import { pushJobs } from './file-push.ts';
+import { FileRecords } from './file-records.ts';
+import { list, newId, pad, parseHeader, renamed, splitJob, writeAtomic } from './file-store.ts';
 import { LazyOpen } from './lazy-open.ts';
 import { hasDueFromStats } from './shared.ts';
 import { Wakeup } from './wakeup.ts';
@@ -43,6 +48,7 @@ export class FileDriver implements AdminDriver, WakingQueue, ListsQueues, FileQu
   private readonly failed = new FileFailedStore(this);
   private readonly admin: FileAdmin;
   private readonly metrics = new FileMetrics(this);
+  private readonly records = new FileRecords(this);
   private watcher: FSWatcher | null = null;
   private readonly wakeup = new Wakeup();
 
@@ -64,20 +70,13 @@ export class FileDriver implements AdminDriver, WakingQueue, ListsQueues, FileQu
   }
 
   async push(job: NewJob): Promise<PushResult> {
+    return (await this.pushMany([job]))[0]!;
+  }
+
+  async pushMany(jobs: readonly NewJob[]): Promise<PushResult[]> {
+    if (jobs.length === 0) return [];
     await this.open();
-    const id = newId();
-    if (job.overlapKey !== null) {
-      const holder = await this.locks.take(job.queue, job.overlapKey, id);
-      if (holder !== null) return { skipped: 'overlapping', existingId: holder };
-    }
-    const header: Header = { id, name: job.name, queue: job.queue, createdAt: this.clock.now(), overlapKey: job.overlapKey };
-    try {
-      await writeAtomic(this.root, this.dir('pending', job.queue, `${pad(job.scheduledAt)}.${id}.0.job`), `${JSON.stringify(header)}\n${job.payload}`);
-    } catch (error) {
-      if (job.overlapKey !== null) await this.locks.drop(job.overlapKey, id);
-      throw error;
-    }
-    return { id };
+    return pushJobs(this.root, this.clock, this.locks, jobs);
   }
 
   async reserve(request: ReserveRequest): Promise<ReservedJob[]> {
@@ -228,6 +227,12 @@ export class FileDriver implements AdminDriver, WakingQueue, ListsQueues, FileQu
   addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.metrics.addMetrics(samples); }
   readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.metrics.readMetrics(from, to); }
   pruneMetrics(before: number): Promise<number> { return this.metrics.pruneMetrics(before); }
+  getRecord(namespace: string, id: string): Promise<StoredRecord | null> { return this.records.getRecord(namespace, id); }
+  casRecord(namespace: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean> {
+    return this.records.casRecord(namespace, id, version, value, ttlMs);
+  }
+  deleteRecord(namespace: string, id: string, version?: string): Promise<boolean> { return this.records.deleteRecord(namespace, id, version); }
+  listRecords(namespace: string, limit: number): Promise<ListedRecord[]> { return this.records.listRecords(namespace, limit); }
 
   /** Resolves when a pending file appears (chokidar), after `ms`, or on abort. */
   async waitForJob(_queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {

@@ -25,7 +25,7 @@ const FIRST_LOOK = 64;
 /** How far past the head of a queue a claim looks: jobs further back wait until the head moves. */
 const LOOK_LIMIT = 20_000;
 /** An empty slot this far behind the tail is no push still under way: the head may pass it. */
-const ABANDONED_SLOT_GAP = 10_000;
+export const ABANDONED_SLOT_GAP = 10_000;
 
 export class MemcachedClaims {
   constructor(private readonly mc: Memcached, private readonly logs: MemcachedLog, private readonly clock: Clock) {}

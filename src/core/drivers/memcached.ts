@@ -1,7 +1,7 @@
 /**
  * The `memcached` driver (memcache-client), built from atomic primitives only (memcached-client.ts):
- * `add` (create if absent), `incr`, and `gets` + `cas` (compare-and-swap). No shared index is
- * ever read, changed and written back.
+ * `add` (create if absent), `incr`, and `gets` + `cas` (compare-and-swap). No shared value is
+ * ever read, changed and written back unguarded (the records' index is changed by gets + cas).
  *
  * Layout under prefix P:
  *   P:seq                       job id counter (incr)
@@ -13,12 +13,14 @@
  *   P:q:<queue>:tail / :slot:<n> / :head   the queue as an append-only log (memcached-log.ts)
  *   P:queues:* and P:failed:*   the queue list and the failed store (memcached-failed.ts), logs the same way
  *   P:paused, P:worker*, P:metrics*   the dashboard's (memcached-admin.ts, memcached-metrics.ts)
+ *   P:rec:*, P:recs:*           the record store (memcached-records.ts)
+ * Jobs are stored, one or many at a time, by memcached-push.ts.
  *
  * Best effort, and said so at worker start: memcached forgets everything on restart and may
  * evict keys under memory pressure, so jobs can be lost. Within that, claims are atomic and a
  * job runs at least once while its records survive.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { MemcacheClient } from 'memcache-client';
 import { createMemcacheClient } from './memcached-connection.ts';
 import type {
@@ -29,14 +31,17 @@ import type {
   AdminDriver, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob, RetryResult,
 } from '../driver.ts';
 import { reserveInOrder, type ListsQueues } from '../queue-policy.ts';
+import type { ListedRecord, StoredRecord } from '../record-store.ts';
 import { jobState } from './admin-shared.ts';
 import { LazyOpen } from './lazy-open.ts';
 import { MemcachedAdmin, type MemcachedAdminQueue } from './memcached-admin.ts';
-import { MemcachedClaims, leaseUntil, parseRecord, type JobRecord } from './memcached-claim.ts';
+import { MemcachedClaims, leaseUntil, parseRecord } from './memcached-claim.ts';
 import { Memcached, TOMBSTONE } from './memcached-client.ts';
 import { MemcachedFailedStore, type MemcachedQueue } from './memcached-failed.ts';
 import { MemcachedLog } from './memcached-log.ts';
 import { MemcachedMetrics } from './memcached-metrics.ts';
+import { overlapKeyOf, pushJobs } from './memcached-push.ts';
+import { MemcachedRecords } from './memcached-records.ts';
 import { hasDueFromStats } from './shared.ts';
 
 export const MEMCACHED_WARNING =
@@ -52,6 +57,7 @@ export class MemcachedDriver implements AdminDriver, ListsQueues, MemcachedQueue
   private readonly failed: MemcachedFailedStore;
   private readonly admin: MemcachedAdmin;
   private readonly metrics: MemcachedMetrics;
+  private readonly records: MemcachedRecords;
   private readonly opened: LazyOpen;
   private readonly registered = new Set<string>();
 
@@ -64,6 +70,7 @@ export class MemcachedDriver implements AdminDriver, ListsQueues, MemcachedQueue
     this.failed = new MemcachedFailedStore(this.mc, this.logs, this);
     this.admin = new MemcachedAdmin(this.mc, this.logs, this);
     this.metrics = new MemcachedMetrics(this.mc, this.logs, this);
+    this.records = new MemcachedRecords(this.mc, clock);
     this.opened = new LazyOpen(async () => {
       await this.client.version();
     }, { what: `reach memcached at ${servers}`, fix: 'start memcached or fix MEMCACHED_SERVERS / application/config/job.ts' });
@@ -88,37 +95,17 @@ export class MemcachedDriver implements AdminDriver, ListsQueues, MemcachedQueue
   }
 
   async push(job: NewJob): Promise<PushResult> {
+    return (await this.pushMany([job]))[0]!;
+  }
+
+  async pushMany(jobs: readonly NewJob[]): Promise<PushResult[]> {
+    if (jobs.length === 0) return [];
     await this.open();
-    await this.registerQueue(job.queue);
-    const id = String(await this.mc.incr(this.mc.key('seq')));
-    if (job.overlapKey !== null) {
-      const holder = await this.takeOverlap(job.overlapKey, id);
-      if (holder !== null) return { skipped: 'overlapping', existingId: holder };
-    }
-    const record: JobRecord = {
-      id, name: job.name, queue: job.queue, payload: job.payload, sched: job.scheduledAt, created: this.clock.now(), okey: job.overlapKey,
-    };
-    await this.mc.set(this.mc.key('job', id), JSON.stringify(record));
-    await this.logs.append(`q:${job.queue}`, id);
-    return { id };
+    return pushJobs(this.mc, this.clock, jobs, (queue) => this.registerQueue(queue));
   }
 
   overlapKey(key: string): string {
-    return this.mc.key('ovl', createHash('sha1').update(key).digest('hex'));
-  }
-
-  /** Takes the overlap key for `id`; returns the id already holding it, or null. */
-  private async takeOverlap(key: string, id: string): Promise<string | null> {
-    const k = this.overlapKey(key);
-    for (let i = 0; i < 5; i++) {
-      if (await this.mc.add(k, id)) return null;
-      const holder = await this.mc.get(k);
-      if (holder === undefined) continue;
-      if ((await this.mc.get(this.mc.key('job', holder))) !== undefined) return holder;
-      // The holder's record is gone (evicted, or its dispatch died): take the key over by CAS.
-      if (await this.mc.swap(k, (v) => (v === holder ? id : null))) return null;
-    }
-    return (await this.mc.get(k)) ?? null;
+    return overlapKeyOf(this.mc, key);
   }
 
   private async dropOverlap(key: string | null, id: string): Promise<void> {
@@ -252,6 +239,12 @@ export class MemcachedDriver implements AdminDriver, ListsQueues, MemcachedQueue
   addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.metrics.addMetrics(samples); }
   readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.metrics.readMetrics(from, to); }
   pruneMetrics(before: number): Promise<number> { return this.metrics.pruneMetrics(before); }
+  getRecord(namespace: string, id: string): Promise<StoredRecord | null> { return this.records.getRecord(namespace, id); }
+  casRecord(namespace: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean> {
+    return this.records.casRecord(namespace, id, version, value, ttlMs);
+  }
+  deleteRecord(namespace: string, id: string, version?: string): Promise<boolean> { return this.records.deleteRecord(namespace, id, version); }
+  listRecords(namespace: string, limit: number): Promise<ListedRecord[]> { return this.records.listRecords(namespace, limit); }
 
   /** An evicted mark reads as null, which no worker takes for a restart. */
   async restartRequestedAt(): Promise<number | null> {
