@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { countsOf, type BatchRecord } from '../core/flows/batch-record.ts';
+import { batchView as view } from '../core/flows/batch-record.ts';
 import { cancelBatch } from '../core/flows/batch-settle.ts';
 import { listBatches } from '../core/flows/batch-store.ts';
 import { runtime } from '../core/runtime.ts';
@@ -34,20 +34,6 @@ export function jobBatchesCommand(): Command {
       else console.log(`Cancelled batch ${record.name ?? id}: its jobs not started yet will not run.`);
     });
   return command;
-}
-
-/** A batch as listed: counts and status, never its bitmaps. */
-function view(record: BatchRecord) {
-  const counts = countsOf(record);
-  const status = record.finishedAt !== null ? (record.cancelledAt !== null ? 'cancelled' : counts.failed > 0 ? 'finished with failures' : 'finished')
-    : record.cancelledAt !== null ? 'cancelling' : 'running';
-  return {
-    id: record.id, name: record.name, queue: record.queue, totalJobs: counts.total, pendingJobs: counts.pending, processedJobs: counts.processed,
-    failedJobs: counts.failed, skippedJobs: counts.skipped, progress: counts.progress, status, allowFailures: record.allowFailures,
-    createdAt: new Date(record.createdAt).toISOString(),
-    cancelledAt: record.cancelledAt === null ? null : new Date(record.cancelledAt).toISOString(),
-    finishedAt: record.finishedAt === null ? null : new Date(record.finishedAt).toISOString(),
-  };
 }
 
 function positive(value: string): number {

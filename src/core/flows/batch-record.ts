@@ -62,6 +62,20 @@ export function withOutcome(record: BatchRecord, i: number, outcome: JobOutcome)
   return next;
 }
 
+/** A batch as `job:batches` and the dashboard list it: counts and status, never its bitmaps. */
+export function batchView(record: BatchRecord) {
+  const counts = countsOf(record);
+  const status = record.finishedAt !== null ? (record.cancelledAt !== null ? 'cancelled' : counts.failed > 0 ? 'finished with failures' : 'finished')
+    : record.cancelledAt !== null ? 'cancelling' : 'running';
+  return {
+    id: record.id, name: record.name, queue: record.queue, totalJobs: counts.total, pendingJobs: counts.pending, processedJobs: counts.processed,
+    failedJobs: counts.failed, skippedJobs: counts.skipped, progress: counts.progress, status, allowFailures: record.allowFailures,
+    createdAt: new Date(record.createdAt).toISOString(),
+    cancelledAt: record.cancelledAt === null ? null : new Date(record.cancelledAt).toISOString(),
+    finishedAt: record.finishedAt === null ? null : new Date(record.finishedAt).toISOString(),
+  };
+}
+
 function bit(bitmap: string, i: number): boolean {
   const bytes = Buffer.from(bitmap, 'base64');
   return ((bytes[i >> 3] ?? 0) & (1 << (i & 7))) !== 0;
