@@ -47,6 +47,8 @@ export class Worker {
   private readonly force = new AbortController();
   private quitReason: StopReason = 'signal';
   private claimedCount = 0;
+  /** Outcomes recorded so far: one recorded during a claim may have made a job due (a chain's next, a batch's callback). */
+  private recorded = 0;
   private retryTimes: number[] = [];
   private readonly summary = { done: 0, retried: 0, failed: 0 };
   private memoryExceeded = false;
@@ -127,6 +129,7 @@ export class Worker {
     while (reason === null) {
       reason = stopReason(this.options, this.state(startedAt)) ?? ((await this.restart.requested()) ? 'restart' : null);
       if (reason) break;
+      const recordedBefore = this.recorded;
       let free = Math.min(this.options.concurrency - this.busy, claimBudget(this.options, this.claimedCount));
       let claimed: ReservedJob[] = [];
       if (free > 0 && this.deps.hooks?.claimBudget) free = await this.deps.hooks.claimBudget(free);
@@ -152,6 +155,7 @@ export class Worker {
       }
       if (claimed.length > 0 && this.busy < this.options.concurrency && claimBudget(this.options, this.claimedCount) > 0) continue;
       if (claimed.length === 0 && this.running.size === 0 && this.options.stopWhenEmpty) {
+        if (this.recorded !== recordedBefore) continue; // recorded during the claim: look again
         const next = this.nextOwnRetry();
         if (next === null) {
           reason = 'empty';
@@ -218,6 +222,7 @@ export class Worker {
       // A job left to the supervisor is still running as far as it knows.
       if (settled) this.deps.hooks?.attemptEnded?.(job);
       this.running.delete(job.id);
+      this.recorded++;
       if (this.overMemory()) this.memoryExceeded = true;
       if (this.countsRunningJobs()) this.notify();
     }
