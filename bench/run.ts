@@ -61,7 +61,7 @@ const pct = (xs: number[], p: number) => {
 interface Row { subject: string; dispatch: number; bulk: number; c1: number; c50: number; p50: number; p99: number }
 
 /** Our stores whose process manager is weighed: c=50 through it and in one process. */
-const MANAGED = (['sqlite', 'redis'] as const).filter((s) => OPS.has('c50')).filter((s) => !values.only || values.only.split(',').includes(`rakit-${s}`));
+const MANAGED = (['sqlite', 'redis'] as const).filter(() => OPS.has('c50')).filter((s) => !values.only || values.only.split(',').includes(`rakit-${s}`));
 interface ManagerCost { manager: number; inProcess: number }
 const managerRounds: Record<string, ManagerCost[]> = {};
 
@@ -79,7 +79,7 @@ async function managerCost(store: string, round: number): Promise<ManagerCost> {
   }
 }
 /** Stores whose metrics cost is weighed: c=50 with metrics on and off (named `rakit-S` or `metrics-S` in --only). */
-const METERED = (['sqlite', 'redis'] as const).filter((s) => OPS.has('c50')).filter((s) => !ONLY || ONLY.includes(`rakit-${s}`) || ONLY.includes(`metrics-${s}`));
+const METERED = (['sqlite', 'redis'] as const).filter(() => OPS.has('c50')).filter((s) => !ONLY || ONLY.includes(`rakit-${s}`) || ONLY.includes(`metrics-${s}`));
 interface MetricsCost { on: number; off: number }
 const metricsRounds: Record<string, MetricsCost[]> = {};
 

@@ -1,6 +1,6 @@
 /**
  * The Lua scripts of the redis driver, one per multi-key step, each atomic on the server (those
- * of the failed store are in redis-failed.ts).
+ * of dispatch are in redis-push.ts, of the failed store in redis-failed.ts).
  * Every key a script touches carries the queue's hash tag (`{queue}`), so a queue lives in one
  * slot and the scripts work on Redis Cluster. Members are zero-padded sequence numbers, so
  * equal scores sort in dispatch order.
@@ -121,25 +121,6 @@ const ACK_ALL = `local function ackAll(reserved, pending, overlap, att, tok, pre
   end
   return out
 end
-`;
-
-/** KEYS: seq, pending, overlap. ARGV: job key prefix, record, sched, now, okey, channel. → {1, m} | {0, holder} */
-export const PUSH = `
-local okey = ARGV[5]
-if okey ~= '' then
-  local holder = redis.call('HGET', KEYS[3], okey)
-  if holder and redis.call('EXISTS', ARGV[1] .. holder) == 1 then return {0, holder} end
-end
-local m = string.format('%012d', redis.call('INCR', KEYS[1]))
-redis.call('SET', ARGV[1] .. m, ARGV[2])
-if okey ~= '' then redis.call('HSET', KEYS[3], okey, m) end
-redis.call('ZADD', KEYS[2], ARGV[3], m)
-local now = tonumber(ARGV[4])
--- Wake idle workers only when this is the queue's first due job: busy workers come back by themselves.
-if tonumber(ARGV[3]) <= now and redis.call('ZCOUNT', KEYS[2], '-inf', now) == 1 then
-  redis.call('PUBLISH', ARGV[6], '1')
-end
-return {1, m}
 `;
 
 /**

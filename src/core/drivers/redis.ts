@@ -3,7 +3,8 @@
  * loaded once and run by EVALSHA. A queue's keys share one hash tag, so the driver works on
  * Redis Cluster. A worker's acks ride on its next claim from their queue (`reserveAfterAcks`):
  * one script call a turn instead of two. Idle workers wake on a pub/sub message (redis-wake.ts);
- * the failed store is redis-failed.ts, the dashboard's capabilities redis-admin.ts.
+ * dispatch is redis-push.ts, the failed store redis-failed.ts, the record store redis-records.ts,
+ * the dashboard's capabilities redis-admin.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
@@ -16,10 +17,13 @@ import { reserveInOrder, type ListsQueues } from '../queue-policy.ts';
 import type {
   AdminStore, JobPage, JobQuery, JobSummary, MetricSample, OverlapLock, WorkerBeat, WorkerEnd, WorkerRecord,
 } from '../admin-store.ts';
+import type { BulkQueue, ListedRecord, RecordStore, StoredRecord } from '../record-store.ts';
 import { LazyOpen } from './lazy-open.ts';
 import { RedisAdmin } from './redis-admin.ts';
-import { ACK_COMMAND, CLAIM_COMMAND, PUSH_COMMAND, createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
+import { ACK_COMMAND, CLAIM_COMMAND, createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
 import { RedisFailedStore, type RedisKeys } from './redis-failed.ts';
+import { RedisPush } from './redis-push.ts';
+import { RedisRecords } from './redis-records.ts';
 import * as scripts from './redis-scripts.ts';
 import { RedisWake } from './redis-wake.ts';
 import { batchesBy } from './shared.ts';
@@ -27,7 +31,6 @@ import { batchesBy } from './shared.ts';
 /** The scripts as the client's custom commands (defineCommand): keys first, then arguments. */
 type Arg = string | number;
 interface Scripted {
-  rakitPush(...keysAndArgs: Arg[]): Promise<[number, string]>;
   rakitClaim(...keysAndArgs: Arg[]): Promise<(string | number)[]>;
   rakitAck(...keysAndArgs: Arg[]): Promise<number[]>;
   rakitRelease(...keysAndArgs: Arg[]): Promise<number>;
@@ -36,7 +39,6 @@ interface Scripted {
 }
 
 const SCRIPTS: [keyof Scripted, string, number][] = [
-  [PUSH_COMMAND, scripts.PUSH, 3],
   [CLAIM_COMMAND, scripts.CLAIM, 5],
   [ACK_COMMAND, scripts.ACK, 5],
   ['rakitRelease', scripts.RELEASE, 4],
@@ -44,17 +46,17 @@ const SCRIPTS: [keyof Scripted, string, number][] = [
   ['rakitClear', scripts.CLEAR, 4],
 ];
 
-export class RedisDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, WakingQueue, RedisKeys, AdminStore {
+export class RedisDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, WakingQueue, RedisKeys, AdminStore, RecordStore, BulkQueue {
   readonly description: string;
   readonly redis: RedisClient;
   /** The same client, typed with the scripts. */
   private readonly lua: Scripted;
   private readonly opened: LazyOpen;
-  /** Queues this process has registered in P:queues (the set `job:status` reads). */
-  private readonly knownQueues = new Set<string>();
   private readonly wake: RedisWake;
   private readonly failed: RedisFailedStore;
   private readonly admin: RedisAdmin;
+  private readonly pusher: RedisPush;
+  private readonly records: RedisRecords;
 
   constructor(
     setting: RedisSetting,
@@ -67,8 +69,6 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
     this.lua = this.redis as unknown as Scripted;
     // Errors surface on the command that meets them; the client reconnects by itself.
     this.redis.on('error', () => undefined);
-    // A restarted Redis may have forgotten the queue list: register queues again after every (re)connect.
-    this.redis.on('ready', () => this.knownQueues.clear());
     this.opened = new LazyOpen(async () => {
       if (this.redis.status === 'wait') await this.redis.connect();
       await this.redis.ping();
@@ -76,6 +76,8 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
     this.wake = new RedisWake(this.redis, prefix, clock, () => this.queues());
     this.failed = new RedisFailedStore(this);
     this.admin = new RedisAdmin(this, prefix);
+    this.pusher = new RedisPush(this, prefix);
+    this.records = new RedisRecords(this.redis, prefix, () => this.open());
   }
 
   k(queue: string, part: string): string {
@@ -94,20 +96,8 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
     return this.opened.open();
   }
 
-  async push(job: NewJob): Promise<PushResult> {
-    await this.open();
-    if (!this.knownQueues.has(job.queue)) {
-      await this.redis.sadd(`${this.prefix}:queues`, job.queue);
-      this.knownQueues.add(job.queue);
-    }
-    const now = this.clock.now();
-    const [stored, member] = await this.lua.rakitPush(
-      this.k(job.queue, 'seq'), this.k(job.queue, 'pending'), this.k(job.queue, 'overlap'),
-      this.jobPrefix(job.queue), scripts.record(job.name, now, job.overlapKey, job.payload), job.scheduledAt, now, job.overlapKey ?? '', this.channel(job.queue),
-    );
-    const id = `${job.queue}/${Number(member)}`;
-    return stored === 1 ? { id } : { skipped: 'overlapping', existingId: id };
-  }
+  push(job: NewJob): Promise<PushResult> { return this.pusher.push(job); }
+  pushMany(jobs: readonly NewJob[]): Promise<PushResult[]> { return this.pusher.pushMany(jobs); }
 
   async reserve(request: ReserveRequest): Promise<ReservedJob[]> {
     await this.open();
@@ -229,6 +219,11 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
     }
     return n;
   }
+
+  getRecord(namespace: string, id: string): Promise<StoredRecord | null> { return this.records.getRecord(namespace, id); }
+  casRecord(ns: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean> { return this.records.casRecord(ns, id, version, value, ttlMs); }
+  deleteRecord(namespace: string, id: string, version?: string): Promise<boolean> { return this.records.deleteRecord(namespace, id, version); }
+  listRecords(namespace: string, limit: number): Promise<ListedRecord[]> { return this.records.listRecords(namespace, limit); }
 
   listFailed(limit?: number): Promise<FailedJob[]> { return this.failed.listFailed(limit); }
   retryFailed(ids: readonly string[]): Promise<RetryResult> { return this.failed.retryFailed(ids); }
