@@ -60,4 +60,13 @@ describe('the Batches page in Chromium', () => {
     const listed = JSON.parse((await app.rakit(['job:batches', '--json'])).stdout) as { batches: { id: string; cancelledAt: string | null }[] };
     expect(listed.batches.find((b) => b.id === nightly)!.cancelledAt).not.toBeNull();
   });
+
+  it('job:batches prints the table, and cancel of an unknown id exits 1 saying so', async () => {
+    const table = await app.rakit(['job:batches']);
+    expect(table.stdout).toMatch(/^ID +NAME +TOTAL +PENDING +FAILED +PROGRESS +STATUS +CREATED/);
+    expect(table.stdout).toMatch(/welcome-mails +2 +0 +0 +100% +finished/);
+    const unknown = await app.rakit(['job:batches', 'cancel', 'no-such-batch']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('No batch no-such-batch (rakit job:batches lists them)');
+  });
 });
