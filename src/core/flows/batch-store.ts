@@ -13,7 +13,17 @@ export const BATCH_RETENTION_MS = 7 * 24 * 3600_000;
 
 export async function readBatch(store: Pick<RecordStore, 'getRecord'>, id: string): Promise<BatchRecord | null> {
   const stored = await store.getRecord(BATCH_NAMESPACE, id);
-  return stored ? (JSON.parse(stored.value) as BatchRecord) : null;
+  return stored ? parse(stored.value) : null;
+}
+
+/** A stored batch; one that does not parse (written by hand?) reads as absent rather than failing every job of it forever. */
+function parse(value: string): BatchRecord | null {
+  try {
+    const record = JSON.parse(value) as BatchRecord;
+    return typeof record === 'object' && record !== null && typeof record.total === 'number' ? record : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function createBatch(store: Pick<RecordStore, 'casRecord'>, record: BatchRecord): Promise<void> {
@@ -29,8 +39,8 @@ export async function createBatch(store: Pick<RecordStore, 'casRecord'>, record:
 export async function updateBatch(store: Pick<RecordStore, 'getRecord' | 'casRecord'>, id: string, change: (record: BatchRecord) => BatchRecord | null): Promise<BatchRecord | null> {
   for (let tries = 0; ; tries++) {
     const stored = await store.getRecord(BATCH_NAMESPACE, id);
-    if (!stored) return null;
-    const current = JSON.parse(stored.value) as BatchRecord;
+    const current = stored ? parse(stored.value) : null;
+    if (!stored || !current) return null;
     const next = change(current);
     if (!next) return current;
     if (await store.casRecord(BATCH_NAMESPACE, id, stored.version, JSON.stringify(next), ttlOf(next))) return next;
@@ -40,7 +50,7 @@ export async function updateBatch(store: Pick<RecordStore, 'getRecord' | 'casRec
 }
 
 export async function listBatches(store: Pick<RecordStore, 'listRecords'>, limit: number): Promise<BatchRecord[]> {
-  return (await store.listRecords(BATCH_NAMESPACE, limit)).map((r) => JSON.parse(r.value) as BatchRecord)
+  return (await store.listRecords(BATCH_NAMESPACE, limit)).map((r) => parse(r.value)).filter((r): r is BatchRecord => r !== null)
     .sort((a, b) => b.createdAt - a.createdAt);
 }
 
