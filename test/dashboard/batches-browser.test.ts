@@ -3,10 +3,11 @@
  * binary: a finished batch at 100%, a running one at 0% with its Cancel button, and the cancel
  * itself, which the store then reports (`job:batches --json`).
  */
+import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeApp, type TestApp } from '../helpers/app.ts';
-import { launchBrowser, serve, type Served } from './harness.ts';
+import { SCREENSHOTS, launchBrowser, serve, type Served } from './harness.ts';
 
 const DISPATCH = `import { Job } from 'rakit';
 import Record from './application/jobs/Record.ts';
@@ -41,8 +42,9 @@ describe('the Batches page in Chromium', () => {
   });
 
   it('shows each batch with its progress and cancels a running one', async () => {
-    const page = await browser.newPage();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(`${served.url}/batches`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'batches.png'), fullPage: true });
     expect(await page.locator('nav a.active').textContent()).toBe('Batches');
     const welcome = page.locator('tr', { hasText: 'welcome-mails' });
     expect(await welcome.locator('progress').getAttribute('value')).toBe('100');

@@ -19,7 +19,7 @@ export function batchesRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
       <p class="hint">Jobs dispatched together with Job.batch(); finished batches are kept 7 days.</p>
       ${table(['Batch', 'Progress', 'Total', 'Pending', 'Failed', 'Status', 'Created', ''], batches.map((b) => html`<tr data-batch="${b.id}">
         <td>${b.name ?? ''} <span class="mono small">${b.id}</span></td>
-        <td><progress max="100" value="${b.progress}" title="${b.processedJobs} of ${b.totalJobs} settled"></progress> ${b.progress}%</td>
+        <td class="progress"><progress max="100" value="${b.progress}" title="${b.processedJobs} of ${b.totalJobs} settled"></progress> ${b.progress}%</td>
         <td>${b.totalJobs}</td><td>${b.pendingJobs}</td><td>${b.failedJobs}</td>
         <td><span class="badge ${b.failedJobs > 0 || b.cancelledAt ? 'failed' : b.finishedAt ? 'done' : 'ready'}">${b.status}</span></td>
         <td>${at(Date.parse(b.createdAt), zone)}</td>
