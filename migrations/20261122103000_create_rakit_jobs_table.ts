@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 // Written by `rakit job:table`: the tables of rakit jobs (jobs, failed jobs, signals, paused queues,
-// workers, metrics).
+// workers, metrics, records).
 // Times are epoch milliseconds (UTC) in BIGINT columns, the same on SQLite, MySQL and PostgreSQL.
 
 export async function up(knex: Knex): Promise<void> {
@@ -75,9 +75,25 @@ export async function up(knex: Knex): Promise<void> {
     for (let b = 0; b < 15; b++) t.bigInteger(`b${b}`).notNullable().defaultTo(0);
     t.primary(['minute', 'queue', 'name'], 'rakit_jobs_metrics_pkey');
   });
+  // Small records updated by compare-and-set: batches, rate and concurrency limits, job progress.
+  // Ids compare byte for byte (MySQL's default collation would make "A" and "a" one record).
+  const mysql = String(knex.client.config.client).startsWith('mysql');
+  await knex.schema.createTable('rakit_jobs_records', (t) => {
+    t.string('namespace', 32).notNullable();
+    const id = t.string('id', 191).notNullable();
+    if (mysql) id.collate('utf8mb4_bin');
+    t.text('value', 'mediumtext').notNullable();
+    t.string('version', 16).notNullable();
+    t.bigInteger('written_at').notNullable();
+    // Null: kept until deleted.
+    t.bigInteger('expires_at').nullable();
+    t.primary(['namespace', 'id'], 'rakit_jobs_records_pkey');
+    t.index(['namespace', 'written_at'], 'rakit_jobs_records_written');
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists('rakit_jobs_records');
   await knex.schema.dropTableIfExists('rakit_jobs_metrics');
   await knex.schema.dropTableIfExists('rakit_jobs_workers');
   await knex.schema.dropTableIfExists('rakit_jobs_paused');

@@ -15,6 +15,7 @@ export type { LimitKey } from './core/middleware/limit-record.ts';
 export type { JobProgress } from './core/middleware/progress.ts';
 export { Schedule, type ScheduledTask, type ScheduleStore, type LockInfo, type RunRecord } from './schedule/index.ts';
 export { PendingDispatch, type DispatchResult } from './core/pending-dispatch.ts';
+export { PendingChain, PendingBatch, PendingBulkDispatch, Batch, MadeJob, type ChainResult, type JobLike } from './core/flows/index.ts';
 export { defineConfig, type JobConfig, type JobConfigInput } from './core/config.ts';
 export { configure, closeRuntime } from './core/runtime.ts';
 export {

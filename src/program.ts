@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'job:status': async () => (await import('./commands/job-status.ts')).jobStatusCommand(),
   'job:clear': async () => (await import('./commands/job-clear.ts')).jobClearCommand(),
   'job:restart': async () => (await import('./commands/job-restart.ts')).jobRestartCommand(),
+  'job:batches': async () => (await import('./commands/job-batches.ts')).jobBatchesCommand(),
   'job:pause': async () => (await import('./commands/job-pause.ts')).jobPauseCommand(),
   'job:resume': async () => (await import('./commands/job-resume.ts')).jobResumeCommand(),
   'job:dashboard': async () => (await import('./commands/job-dashboard.ts')).jobDashboardCommand(),

@@ -210,6 +210,8 @@ async function quickstart(app: DocApp): Promise<void> {
   const result = await exec('bash', ['-c', `cd ${copy} && ${QUICKSTART}`], app);
   expect(result.code, result.output).toBe(0);
   // Every example the demo dispatches runs, the legacy listener's job included (application/events.ts
-  // must reach the binary's own Event registry); the cleanup is scheduled for 23:00.
-  expect(result.output).toMatch(/Worker stopped \(empty\): 6 done, 0 retried, 0 failed/);
+  // must reach the binary's own Event registry) and the three chunk jobs of GenerateMonthlyInvoices'
+  // batch; the cleanup is scheduled for 23:00.
+  expect(result.output).toMatch(/Batch added: invoices-202611 \(3 jobs\)/);
+  expect(result.output).toMatch(/Worker stopped \(empty\): 9 done, 0 retried, 0 failed/);
 }

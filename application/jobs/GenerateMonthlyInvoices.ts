@@ -1,12 +1,15 @@
 import type { Knex } from 'knex';
 import knexFactory from 'knex';
-import { Jobable } from 'rakit';
+import { Job, Jobable } from 'rakit';
 import { appDatabase } from '../lib/app-database.ts';
+import GenerateInvoiceChunk from './GenerateInvoiceChunk.ts';
 
 /**
- * Mass invoicing the shared-hosting way: students are read in chunks by id (never all at once),
- * each chunk's invoices are bulk-inserted inside one transaction, so a run killed mid-way leaves
- * whole chunks only — and a rerun skips students already invoiced for the period.
+ * Mass invoicing the shared-hosting way: the active students are walked by id in chunks (only
+ * their ids, never all rows at once) and each chunk becomes one job of a batch
+ * (`invoices-<period>` in `rakit job:batches`), which workers run in parallel. Each chunk writes
+ * its invoices in one transaction and skips students already invoiced for the period, so a chunk
+ * killed mid-way, retried, or dispatched again by a rerun never invoices twice.
  */
 export default class GenerateMonthlyInvoices extends Jobable<{ fiscal_period_id: number; amount?: number }> {
   static timeout = 120;
@@ -21,26 +24,20 @@ export default class GenerateMonthlyInvoices extends Jobable<{ fiscal_period_id:
     const period = this.get('fiscal_period_id');
     const amount = this.get('amount', 500_000);
     const db: Knex = knexFactory(appDatabase());
+    const chunks: GenerateInvoiceChunk[] = [];
     try {
-      let lastId = 0;
+      let afterId = 0;
       for (;;) {
-        if (this.signal.aborted) throw this.signal.reason;
-        const students = (await db('students').where('status', 'aktif').andWhere('id', '>', lastId)
-          .orderBy('id').limit(GenerateMonthlyInvoices.chunkSize).select('id')) as { id: number }[];
-        if (students.length === 0) break;
-        lastId = students[students.length - 1]!.id;
-        await db.transaction(async (trx) => {
-          const done = new Set((await trx('finance_invoices').where('fiscal_period_id', period)
-            .whereIn('student_id', students.map((s) => s.id)).select('student_id')).map((r: { student_id: number }) => r.student_id));
-          const now = new Date().toISOString();
-          const rows = students.filter((s) => !done.has(s.id)).map((s) => ({
-            student_id: s.id, fiscal_period_id: period, amount, created_at: now, updated_at: now,
-          }));
-          if (rows.length > 0) await trx('finance_invoices').insert(rows);
-        });
+        const ids = (await db('students').where('status', 'aktif').andWhere('id', '>', afterId)
+          .orderBy('id').limit(GenerateMonthlyInvoices.chunkSize).pluck('id')) as number[];
+        if (ids.length === 0) break;
+        const toId = ids[ids.length - 1]!;
+        chunks.push(new GenerateInvoiceChunk({ fiscal_period_id: period, amount, after_id: afterId, to_id: toId }));
+        afterId = toId;
       }
     } finally {
       await db.destroy();
     }
+    await Job.batch(chunks).name(`invoices-${period}`).onQueue(this.queue).allowFailures().dispatch();
   }
 }

@@ -2,6 +2,10 @@
  * The `Job` facade: dispatch by name (for listeners and ported code), `Job.add`, and `Job.run`
  * to work off one name's due jobs inside this process, as the PHP facade did.
  */
+import { PendingBatch } from './flows/pending-batch.ts';
+import { PendingBulkDispatch } from './flows/bulk-dispatch.ts';
+import { PendingChain } from './flows/pending-chain.ts';
+import { MadeJob, type JobLike } from './flows/job-spec.ts';
 import { holding } from './keep-alive.ts';
 import { onJobEvent } from './job-events.ts';
 import type { Payload } from './payload.ts';
@@ -27,6 +31,22 @@ export const Job = {
   /** Queues job `name` to run at `when`. */
   dispatchAt(when: When, name: string, payload?: Payload): PendingDispatch {
     return new PendingDispatch({ name }, payload ?? {}, when);
+  },
+  /** Queues one job `name` per payload in one round trip or transaction; await for the results, in order. */
+  dispatchMany(name: string, payloads: readonly Payload[]): PendingBulkDispatch {
+    return new PendingBulkDispatch({ name }, payloads);
+  },
+  /** A job named with its payload, for a chain, a batch or a batch callback (`.onQueue()`, `.delay()` chain on it). */
+  make(name: string, payload?: Payload): MadeJob {
+    return new MadeJob(name, payload ?? {});
+  },
+  /** Jobs run one after another, each once the one before succeeded; `.dispatch()` stores them. */
+  chain(jobs: readonly JobLike[]): PendingChain {
+    return new PendingChain(jobs);
+  },
+  /** Jobs run in parallel and counted as one batch, with then/catch/finally jobs; `.dispatch()` stores them. */
+  batch(jobs: readonly JobLike[]): PendingBatch {
+    return new PendingBatch(jobs);
   },
   /** Runs the due jobs of these names now, in this process, and resolves when none is left. */
   run(names: string | string[], options: JobRunOptions = {}): Promise<WorkerSummary> {

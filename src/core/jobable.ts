@@ -10,6 +10,10 @@ import { JOBABLE_BRAND } from './job-brand.ts';
 import { kebabCase } from './naming.ts';
 import { readPath, type Payload } from './payload.ts';
 import { PendingDispatch } from './pending-dispatch.ts';
+import type { Batch } from './flows/batch-handle.ts';
+import { PendingBulkDispatch } from './flows/bulk-dispatch.ts';
+import { batchOfContext } from './flows/job-context.ts';
+import { DISPATCH_OPTIONS, type DispatchOptions } from './flows/job-spec.ts';
 import type { When } from './when.ts';
 
 /** What the worker tells a job about the attempt it is running. */
@@ -64,6 +68,8 @@ export abstract class Jobable<P extends Payload = Payload> {
   readonly attempt: number;
   readonly #context: JobContext | undefined;
   #signal: AbortSignal | undefined;
+  /** Set by onQueue()/delay(): where this instance goes in a chain or batch. */
+  [DISPATCH_OPTIONS]?: DispatchOptions;
 
   constructor(payload: P, context?: JobContext) {
     this.payload = payload;
@@ -102,6 +108,23 @@ export abstract class Jobable<P extends Payload = Payload> {
     return reportProgress(controlsOfJob(this), percent, message);
   }
 
+  /** In a chain or batch: puts this job on queue `name` (else the chain's or batch's queue). */
+  onQueue(name: string): this {
+    this[DISPATCH_OPTIONS] = { ...this[DISPATCH_OPTIONS], queue: name };
+    return this;
+  }
+
+  /** In a batch, or first in a chain: runs this job `seconds` after it is stored. */
+  delay(seconds: number): this {
+    this[DISPATCH_OPTIONS] = { ...this[DISPATCH_OPTIONS], delay: seconds };
+    return this;
+  }
+
+  /** The batch this job (or batch callback) belongs to, read now; null outside a batch. */
+  batch(): Promise<Batch | null> {
+    return batchOfContext(this.#context);
+  }
+
   /** Optional key for withoutOverlapping: jobs with the same key never overlap. */
   uniqueId?(): string | number;
 
@@ -127,6 +150,11 @@ export abstract class Jobable<P extends Payload = Payload> {
   /** Queues this job to run at `when`. */
   static dispatchAt<C extends JobClass<any>>(this: C, when: When, payload?: PayloadOf<C>): PendingDispatch {
     return new PendingDispatch({ jobClass: this as unknown as JobClass }, (payload ?? {}) as Payload, when);
+  }
+
+  /** Queues one job per payload in one round trip or transaction; await for the results, in order. */
+  static dispatchMany<C extends JobClass<any>>(this: C, payloads: readonly PayloadOf<C>[]): PendingBulkDispatch {
+    return new PendingBulkDispatch({ jobClass: this as unknown as JobClass }, payloads as readonly Payload[]);
   }
 
   /** Alias of dispatchAt for code ported from PHP. */

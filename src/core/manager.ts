@@ -25,6 +25,7 @@ import { WatchGenerations } from './watch-generations.ts';
 import { WorkerChild } from './worker-child.ts';
 import { OwedHooks } from './owed-hooks.ts';
 import { ManagerReports } from './manager-reports.ts';
+import { flowsOf, type Flows } from './flows/settle-flows.ts';
 import { RunTally } from './run-tally.ts';
 import { announceStart, announceStop } from './worker-announce.ts';
 import { FORCE_GRACE_MS, type WorkerOptions } from './worker-options.ts';
@@ -50,6 +51,7 @@ export class Manager {
   private exitCode = 0;
   private readonly hooks: OwedHooks;
   private readonly reports: ManagerReports;
+  private readonly flows: Flows | null;
   private done!: () => void;
   private restarts = new Set<NodeJS.Timeout>();
   /** Exited processes whose jobs are still being settled. */
@@ -64,6 +66,7 @@ export class Manager {
     this.tally = new RunTally(options.worker);
     this.hooks = new OwedHooks(deps.logger);
     this.reports = new ManagerReports(deps, options.worker.queues);
+    this.flows = flowsOf(deps);
     this.worker = { ...options.worker, runStartedAt: deps.clock.now(), replaceAfter: options.recycleAfter, budgetFromManager: this.tally.capped };
   }
 
@@ -275,7 +278,7 @@ export class Manager {
 
   /** Settles what an exited process left running, as its exit kind says; a failed() hook owed goes to a live process. */
   private async settleLeft(child: WorkerChild, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    const deps = { ...this.deps, metrics: this.reports.metrics, failedHook: (job: ReservedJob, error: Error) => this.hooks.owe(job, error),
+    const deps = { ...this.deps, metrics: this.reports.metrics, flows: this.flows, failedHook: (job: ReservedJob, error: Error) => this.hooks.owe(job, error),
       observe: (job: ReservedJob, settled: Settled, ms: number, error: Error | null) => this.hooks.oweEvent(job, settled, ms, error) }; // Job.on, in a worker process
     const left = [...child.running.values()].map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
     child.running.clear();

@@ -7,11 +7,18 @@ import { PayloadError } from './errors.ts';
 
 export type Payload = Record<string, unknown>;
 
+/** The reserved first key under which a job of a chain or batch carries its workflow data (flows/envelope.ts). */
+export const FLOW_KEY = '$rakit';
+export const FLOW_PREFIX = `{"${FLOW_KEY}":`;
+
 /** Validates a payload and returns its JSON text (the snapshot that is stored). */
 export function encodePayload(payload: unknown): string {
   if (payload === undefined || payload === null) payload = {};
   if (typeof payload !== 'object' || Array.isArray(payload)) {
     throw new PayloadError(`The payload must be a JSON object, got ${describe(payload)}`);
+  }
+  if (Object.hasOwn(payload as object, FLOW_KEY)) {
+    throw new PayloadError(`Payload key ${FLOW_KEY} is reserved for the workflow data of chains and batches: rename it`);
   }
   check(payload, '$', new Set());
   return JSON.stringify(payload);
@@ -42,6 +49,8 @@ export function decodePayload(text: string): Payload {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new Error(`stored payload is not a JSON object but ${describe(value)}`);
   }
+  // A chain's or batch's job: its workflow data is not the job's to see.
+  if (text.startsWith(FLOW_PREFIX)) delete (value as Payload)[FLOW_KEY];
   return value as Payload;
 }
 

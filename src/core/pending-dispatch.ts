@@ -118,7 +118,7 @@ export class PendingDispatch implements PromiseLike<DispatchResult> {
 }
 
 /** The class's uniqueId() over the payload snapshot, or null when the class has none. */
-function uniqueIdOf(jobClass: JobClass, encoded: string): string | null {
+export function uniqueIdOf(jobClass: JobClass, encoded: string): string | null {
   const probe = new jobClass(JSON.parse(encoded) as Payload);
   if (typeof probe.uniqueId !== 'function') return null;
   const id = probe.uniqueId();

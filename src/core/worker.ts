@@ -17,6 +17,7 @@ import { JobPolicy } from './job-policy.ts';
 import type { Logger } from './logger.ts';
 import { jobEventObserver } from './job-events.ts';
 import type { Registry } from './registry.ts';
+import { flowsOf, type Flows } from './flows/settle-flows.ts';
 import type { WorkerHooks } from './worker-hooks.ts';
 import { WorkerAdmin } from './worker-admin.ts';
 import { idleWait } from './worker-idle.ts';
@@ -48,19 +49,24 @@ export class Worker {
   private readonly force = new AbortController();
   private quitReason: StopReason = 'signal';
   private claimedCount = 0;
+  /** Outcomes recorded so far: one recorded during a claim may have made a job due (a chain's next, a batch's callback). */
+  private recorded = 0;
   private retryTimes: number[] = [];
   private readonly summary = { done: 0, retried: 0, failed: 0 };
   private memoryExceeded = false;
   private readonly restart: RestartWatch;
   private readonly settleDeps: SettleDeps;
   private readonly admin: WorkerAdmin;
+  private readonly flows: Flows | null;
 
   constructor(private readonly deps: WorkerDeps, private readonly options: WorkerOptions) {
     this.acks = new AckBatcher(deps.driver, deps.clock);
     this.policy = new JobPolicy(deps.registry, options, deps.config);
     this.restart = new RestartWatch(deps.driver, deps.clock, options.restartMark);
     this.admin = new WorkerAdmin(deps, !deps.hooks?.reportedBySupervisor);
+    this.flows = flowsOf(deps);
     this.settleDeps = {
+      flows: this.flows,
       metrics: this.admin.metrics,
       driver: deps.driver, clock: deps.clock, logger: deps.logger,
       ack: (job) => this.acks.ack(job),
@@ -126,6 +132,7 @@ export class Worker {
     while (reason === null) {
       reason = stopReason(this.options, this.state(startedAt)) ?? ((await this.restart.requested()) ? 'restart' : null);
       if (reason) break;
+      const recordedBefore = this.recorded;
       let free = Math.min(this.options.concurrency - this.busy, claimBudget(this.options, this.claimedCount));
       let claimed: ReservedJob[] = [];
       if (free > 0 && this.deps.hooks?.claimBudget) free = await this.deps.hooks.claimBudget(free);
@@ -151,6 +158,7 @@ export class Worker {
       }
       if (claimed.length > 0 && this.busy < this.options.concurrency && claimBudget(this.options, this.claimedCount) > 0) continue;
       if (claimed.length === 0 && this.running.size === 0 && this.options.stopWhenEmpty) {
+        if (this.recorded !== recordedBefore) continue; // recorded during the claim: look again
         const next = this.nextOwnRetry();
         if (next === null) {
           reason = 'empty';
@@ -217,6 +225,7 @@ export class Worker {
       // A job left to the supervisor is still running as far as it knows.
       if (settled) this.deps.hooks?.attemptEnded?.(job);
       this.running.delete(job.id);
+      this.recorded++;
       if (this.overMemory()) this.memoryExceeded = true;
       if (this.countsRunningJobs()) this.notify();
     }
@@ -247,12 +256,14 @@ export class Worker {
     // place ahead of lower queues.
     let keepsSlot = false;
     try {
-      if (hooks?.attemptStarting) {
+      // A job of a cancelled batch is not run, only counted (flows/settle-flows.ts).
+      const admitted = !this.flows || (await this.flows.admit(job, attempt));
+      if (admitted && hooks?.attemptStarting) {
         await hooks.attemptStarting(job, plan);
         begun = clock.now();
       }
       if (this.force.signal.aborted) attempt.cut(new ShutdownAbort());
-      outcome = await runAttempt(job, handler, plan.timeoutMs, clock, attempt, hooks?.killsStuckAttempts ? undefined : this.cannotStop);
+      outcome = !admitted ? { status: 'done' } : await runAttempt(job, handler, plan.timeoutMs, clock, attempt, hooks?.killsStuckAttempts ? undefined : this.cannotStop);
       if (!attempt.abandoned) hooks?.codeEnded?.(job, attempt.cutReason !== null);
       keepsSlot = outcome.status === 'error' && !this.force.signal.aborted;
     } finally {

@@ -12,6 +12,7 @@ import { openDashboard, type Dashboard, type DashboardEnv, type DashboardOptions
 import { protectPosts } from './csrf.ts';
 import { page } from './layout.ts';
 import { metricsRoutes } from './metrics/routes.ts';
+import { batchesRoutes } from './pages/batches.ts';
 import { failedRoutes } from './pages/failed.ts';
 import { jobsRoutes } from './pages/jobs.ts';
 import { locksRoutes } from './pages/locks.ts';
@@ -40,6 +41,7 @@ export function dashboardApp(d: Dashboard): Hono<DashboardEnv> {
   failedRoutes(app, d);
   workersRoutes(app, d);
   locksRoutes(app, d);
+  batchesRoutes(app, d);
   scheduleRoutes(app, d);
 
   app.notFound((c) => page(c, d, 'Not found', html`<p>There is no such page.</p>`, 404));

@@ -12,7 +12,7 @@ import { guarded, type Dashboard, type DashboardEnv } from './context.ts';
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 type Ctx = Context<DashboardEnv>;
 
-const NAV = [['/', 'Overview'], ['/jobs', 'Jobs'], ['/failed', 'Failed'], ['/workers', 'Workers'], ['/locks', 'Locks'], ['/schedule', 'Schedule']] as const;
+const NAV = [['/', 'Overview'], ['/jobs', 'Jobs'], ['/failed', 'Failed'], ['/workers', 'Workers'], ['/batches', 'Batches'], ['/locks', 'Locks'], ['/schedule', 'Schedule']] as const;
 const FLASH = 'rakit_flash';
 /** The tab's icon, inline (the Content-Security-Policy allows data: images), so no /favicon.ico is asked for. */
 const FAVICON = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1565c0"/><path d="M4 4h8M4 8h8M4 12h5" stroke="#fff" stroke-width="2"/></svg>')}`;

@@ -5,6 +5,7 @@ import type { FullDriver } from '../../src/core/driver.ts';
 import { FileDriver } from '../../src/core/drivers/file.ts';
 import { adminContract } from './admin-contract.ts';
 import { driverContract, type DriverHarness } from './driver-contract.ts';
+import { batchContract } from './batch-contract.ts';
 import { flowContract } from './flow-contract.ts';
 import { limitContract } from './limit-contract.ts';
 
@@ -27,4 +28,5 @@ const file = async (): Promise<DriverHarness> => {
 driverContract('file', file);
 adminContract('file', file);
 flowContract('file', file);
+batchContract('file', file);
 limitContract('file', file);

@@ -5,6 +5,7 @@ import type { FullDriver } from '../../src/core/driver.ts';
 import { MemcachedDriver } from '../../src/core/drivers/memcached.ts';
 import { adminContract } from './admin-contract.ts';
 import { driverContract, type DriverHarness } from './driver-contract.ts';
+import { batchContract } from './batch-contract.ts';
 import { flowContract } from './flow-contract.ts';
 import { limitContract } from './limit-contract.ts';
 import { requireMemcached, uniqueName } from '../helpers/servers.ts';
@@ -30,6 +31,7 @@ const memcached = async (): Promise<DriverHarness> => {
 driverContract('memcached', memcached);
 adminContract('memcached', memcached);
 flowContract('memcached', memcached);
+batchContract('memcached', memcached);
 limitContract('memcached', memcached);
 
 describe('memcached driver: the look past the head', () => {

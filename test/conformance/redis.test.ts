@@ -4,6 +4,7 @@ import type { FullDriver } from '../../src/core/driver.ts';
 import { RedisDriver } from '../../src/core/drivers/redis.ts';
 import { adminContract } from './admin-contract.ts';
 import { driverContract } from './driver-contract.ts';
+import { batchContract } from './batch-contract.ts';
 import { flowContract } from './flow-contract.ts';
 import { limitContract } from './limit-contract.ts';
 import { TestClock } from '../helpers/clock.ts';
@@ -15,7 +16,7 @@ const targets: [string, () => Promise<string>, (url: string, prefix: string) => 
 ];
 
 for (const [label, reach, drop] of targets) {
-  for (const contract of [driverContract, adminContract, flowContract, limitContract]) contract(label, async () => {
+  for (const contract of [driverContract, adminContract, flowContract, batchContract, limitContract]) contract(label, async () => {
     const url = await reach();
     const prefix = uniqueName('t');
     const drivers: FullDriver[] = [];

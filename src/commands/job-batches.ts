@@ -1,0 +1,43 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { batchView as view } from '../core/flows/batch-record.ts';
+import { cancelBatch } from '../core/flows/batch-settle.ts';
+import { listBatches } from '../core/flows/batch-store.ts';
+import { runtime } from '../core/runtime.ts';
+import { formatTable } from './table.ts';
+
+export function jobBatchesCommand(): Command {
+  const command = new Command('job:batches')
+    .description('list batches with their progress (newest first); "job:batches cancel ID" cancels one')
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'at most this many batches', positive, 50)
+    .action(async (flags: { json?: boolean; limit: number }) => {
+      const rt = await runtime();
+      const batches = (await listBatches(rt.driver, flags.limit)).map(view);
+      if (flags.json) return void console.log(JSON.stringify({ batches }));
+      if (batches.length === 0) return void console.log(`No batches (${rt.driver.description}).`);
+      console.log(formatTable(['ID', 'NAME', 'TOTAL', 'PENDING', 'FAILED', 'PROGRESS', 'STATUS', 'CREATED'], batches.map((b) =>
+        [b.id, b.name ?? '', b.totalJobs, b.pendingJobs, b.failedJobs, `${b.progress}%`, b.status, b.createdAt])));
+    });
+  command.command('cancel')
+    .description('cancel a batch: its jobs not started yet are not run; then will not run, finally will')
+    .argument('<id>', 'the batch id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, flags: { json?: boolean }) => {
+      const rt = await runtime();
+      const record = await cancelBatch(rt.driver, id, rt.clock.now());
+      if (!record) {
+        console.error(`No batch ${id} (rakit job:batches lists them)`);
+        process.exitCode = 1;
+        return;
+      }
+      if (flags.json) console.log(JSON.stringify({ cancelled: view(record) }));
+      else console.log(`Cancelled batch ${record.name ?? id}: its jobs not started yet will not run.`);
+    });
+  return command;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('give a whole number ≥ 1');
+  return n;
+}
