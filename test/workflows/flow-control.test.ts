@@ -9,8 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logLines, makeApp, type TestApp } from './helpers/app.ts';
-import { STORES } from './helpers/stores.ts';
+import { logLines, makeApp, type TestApp } from '../helpers/app.ts';
+import { STORES } from '../helpers/stores.ts';
 
 const LIMITED = `import { appendFileSync } from 'node:fs';
 import { Jobable, rateLimited } from 'rakit';
