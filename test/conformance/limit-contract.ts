@@ -51,6 +51,19 @@ export function limitContract(label: string, makeHarness: () => Promise<FlowHarn
       expect(taken.length).toBeLessThanOrEqual(15);
     }, 30_000);
 
+    it('a take written later than the margin covers gives its start up and widens the window by what it measured', async () => {
+      const k = key('slow');
+      const t0 = clock.now();
+      let reading = t0;
+      // Each reading of this clock comes 300 ms after the last: a store that took 300 ms to write.
+      const slow = { now: () => (reading += 300) - 300 };
+      const first = await takeRate(drivers[0]!, k, 1, 1_000, slow);
+      expect(first).toEqual({ ok: false, retryAt: t0 + 1_300 });
+      // Its place stays used, and the window is now 1.3 s: 1.2 s later is still too soon.
+      expect(await takeRate(drivers[1]!, k, 1, 1_000, { now: () => t0 + 1_200 })).toEqual({ ok: false, retryAt: t0 + 1_300 });
+      expect(await takeRate(drivers[2]!, k, 1, 1_000, { now: () => t0 + 1_301 })).toEqual({ ok: true, at: t0 + 1_301 });
+    }, 30_000);
+
     it('a concurrency limit of 3 holds with 16 racing holders over 4 driver instances, and a dead holder frees its place at its lease end', async () => {
       const k = key('pdf');
       let running = 0;
