@@ -15,17 +15,17 @@ import { exponentialMs } from './backoff.ts';
 import { EXIT_ACTIONS, classifyExit, settleLeftRunning, type ExitKind } from './child-exit.ts';
 import type { Clock } from './clock.ts';
 import type { JobConfig } from './config.ts';
-import type { Driver, ReservedJob, RestartSignal } from './driver.ts';
+import type { Driver, RestartSignal } from './driver.ts';
 import { UsageError, coerceError } from './errors.ts';
 import { wire, type WorkerMessage } from './ipc.ts';
 import type { Logger } from './logger.ts';
 import { readRestartMark } from './restart-watch.ts';
-import type { Settled } from './settle.ts';
+import type { SettleDeps } from './settle.ts';
 import { WatchGenerations } from './watch-generations.ts';
 import { WorkerChild } from './worker-child.ts';
 import { OwedHooks } from './owed-hooks.ts';
 import { ManagerReports } from './manager-reports.ts';
-import { flowsOf, type Flows } from './flows/settle-flows.ts';
+import { flowsOf } from './flows/settle-flows.ts';
 import { RunTally } from './run-tally.ts';
 import { announceStart, announceStop } from './worker-announce.ts';
 import { FORCE_GRACE_MS, type WorkerOptions } from './worker-options.ts';
@@ -51,7 +51,8 @@ export class Manager {
   private exitCode = 0;
   private readonly hooks: OwedHooks;
   private readonly reports: ManagerReports;
-  private readonly flows: Flows | null;
+  /** How the attempts of exited processes are settled: failed() hooks and job events go to a live worker process. */
+  private readonly settleDeps: SettleDeps;
   private done!: () => void;
   private restarts = new Set<NodeJS.Timeout>();
   /** Exited processes whose jobs are still being settled. */
@@ -66,7 +67,8 @@ export class Manager {
     this.tally = new RunTally(options.worker);
     this.hooks = new OwedHooks(deps.logger);
     this.reports = new ManagerReports(deps, options.worker.queues);
-    this.flows = flowsOf(deps);
+    this.settleDeps = { ...deps, metrics: this.reports.metrics, flows: flowsOf(deps), failedHook: (job, error) => this.hooks.owe(job, error),
+      observe: (job, settled, ms, error) => this.hooks.oweEvent(job, settled, ms, error) };
     this.worker = { ...options.worker, runStartedAt: deps.clock.now(), replaceAfter: options.recycleAfter, budgetFromManager: this.tally.capped };
   }
 
@@ -278,11 +280,9 @@ export class Manager {
 
   /** Settles what an exited process left running, as its exit kind says; a failed() hook owed goes to a live process. */
   private async settleLeft(child: WorkerChild, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    const deps = { ...this.deps, metrics: this.reports.metrics, flows: this.flows, failedHook: (job: ReservedJob, error: Error) => this.hooks.owe(job, error),
-      observe: (job: ReservedJob, settled: Settled, ms: number, error: Error | null) => this.hooks.oweEvent(job, settled, ms, error) }; // Job.on, in a worker process
     const left = [...child.running.values()].map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
     child.running.clear();
-    for (const result of await settleLeftRunning(deps, left, EXIT_ACTIONS[kind].settle, code, signal)) {
+    for (const result of await settleLeftRunning(this.settleDeps, left, EXIT_ACTIONS[kind].settle, code, signal)) {
       if (result.kind === 'retried' || result.kind === 'failed') this.tally.add({ reason: 'recycled', done: 0, retried: result.kind === 'retried' ? 1 : 0, failed: result.kind === 'failed' ? 1 : 0 });
     }
   }

@@ -15,7 +15,6 @@ import type { BatchingQueue, Driver, ReservedJob, RestartSignal, WakingQueue } f
 import { UsageError, coerceError } from './errors.ts';
 import { JobPolicy } from './job-policy.ts';
 import type { Logger } from './logger.ts';
-import { jobEventObserver } from './job-events.ts';
 import type { Registry } from './registry.ts';
 import { flowsOf, type Flows } from './flows/settle-flows.ts';
 import type { WorkerHooks } from './worker-hooks.ts';
@@ -23,7 +22,8 @@ import { WorkerAdmin } from './worker-admin.ts';
 import { idleWait } from './worker-idle.ts';
 import type { WorkerBeat, WorkerEnd } from './admin-store.ts';
 import { RestartWatch } from './restart-watch.ts';
-import { runFailedHook, settle, type SettleDeps, type Settlement } from './settle.ts';
+import { settle, type SettleDeps } from './settle.ts';
+import { cannotStop, settlementOf, workerSettleDeps } from './worker-outcome.ts';
 import { FORCE_GRACE_MS, claimBudget, stopReason, type StopReason, type WorkerOptions, type WorkerState, type WorkerSummary } from './worker-options.ts';
 
 export interface WorkerDeps {
@@ -58,6 +58,7 @@ export class Worker {
   private readonly settleDeps: SettleDeps;
   private readonly admin: WorkerAdmin;
   private readonly flows: Flows | null;
+  private readonly cannotStop: OnStuck;
 
   constructor(private readonly deps: WorkerDeps, private readonly options: WorkerOptions) {
     this.acks = new AckBatcher(deps.driver, deps.clock);
@@ -65,14 +66,8 @@ export class Worker {
     this.restart = new RestartWatch(deps.driver, deps.clock, options.restartMark);
     this.admin = new WorkerAdmin(deps, !deps.hooks?.reportedBySupervisor);
     this.flows = flowsOf(deps);
-    this.settleDeps = {
-      flows: this.flows,
-      metrics: this.admin.metrics,
-      driver: deps.driver, clock: deps.clock, logger: deps.logger,
-      ack: (job) => this.acks.ack(job),
-      failedHook: (job, error) => runFailedHook(deps.registry, deps.logger, job, error),
-      observe: jobEventObserver(deps.logger),
-    };
+    this.settleDeps = workerSettleDeps(deps, this.acks, this.admin, this.flows);
+    this.cannotStop = cannotStop(deps.logger);
   }
 
   /** First call: stop claiming, finish running jobs (`reason`: why, for the summary). Second call: abort and release them. */
@@ -272,7 +267,7 @@ export class Worker {
     }
     if (attempt.abandoned && hooks?.killsStuckAttempts) return false;
     try {
-      const result = await settle(this.settleDeps, job, this.settlementOf(outcome, attempt), plan, clock.now() - begun);
+      const result = await settle(this.settleDeps, job, settlementOf(outcome, attempt, this.force.signal.aborted), plan, clock.now() - begun);
       if (result.kind === 'done') this.summary.done++;
       else if (result.kind === 'failed') this.summary.failed++;
       else if (result.kind === 'released') this.retryTimes.push(result.at);
@@ -285,21 +280,6 @@ export class Worker {
     }
     return true;
   }
-
-  private settlementOf(outcome: AttemptOutcome, attempt: Attempt): Settlement {
-    if (this.force.signal.aborted && (outcome.status === 'error' || attempt.cutReason)) {
-      // Cut short by us, not by the job: back to the queue uncounted.
-      return { kind: 'release', why: attempt.abandoned ? 'worker forced to stop; its code did not end and stops with this process' : 'worker forced to stop' };
-    }
-    if (outcome.status === 'released') return { kind: 'release', why: outcome.why, at: outcome.at };
-    return outcome.status === 'done' ? { kind: 'done' } : { kind: 'failure', error: outcome.error, final: outcome.final };
-  }
-
-  /** In-process, nothing can kill a job's code that ignores its signal: say so, once per attempt. */
-  private readonly cannotStop: OnStuck = (job, timeoutMs) => {
-    this.deps.logger.error({ id: job.id, job: job.name, queue: job.queue, attempt: job.attempts },
-      `Job ${job.name} (id ${job.id}) ran past its timeout of ${timeoutMs / 1000} s and ignores its AbortSignal: it cannot be stopped in this process (--in-process); it keeps its slot until its code ends`);
-  };
 
   private freeSlot(): void {
     this.busy--;
