@@ -4,10 +4,11 @@
  * if set (`.onQueue()`, `.delay()`). `prepareJobs` checks them all (name known, payload JSON and
  * within the size limit, queue name, delay) before anything is stored, as a dispatch does.
  */
+import { assertQueue, delayMs } from '../dispatch-chain.ts';
 import { UsageError } from '../errors.ts';
 import { isJobClass } from '../job-brand.ts';
 import type { JobClass } from '../jobable.ts';
-import { QUEUE_NAME, assertJobName } from '../naming.ts';
+import { assertJobName } from '../naming.ts';
 import { assertPayloadSize, encodePayload, type Payload } from '../payload.ts';
 import type { Runtime } from '../runtime.ts';
 
@@ -71,15 +72,6 @@ export async function prepareJobs(env: FlowEnv, jobs: readonly JobLike[], queue:
     prepared.push({ name, queue: q, payload, delayMs: delayMs(options.delay ?? 0) });
   }
   return prepared;
-}
-
-export function assertQueue(queue: string): void {
-  if (!QUEUE_NAME.test(queue)) throw new UsageError(`Bad queue name "${queue}": start with a letter or digit, then letters, digits and . _ : - (at most 64)`);
-}
-
-export function delayMs(seconds: number): number {
-  if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`Bad delay ${String(seconds)}: give .delay() a number of seconds ≥ 0`);
-  return Math.round(seconds * 1000);
 }
 
 async function nameOf(env: FlowEnv, job: JobLike, where: string): Promise<string> {

@@ -14,7 +14,8 @@ import { runCallbacks } from './batch-settle.ts';
 import { createBatch, deleteBatch } from './batch-store.ts';
 import { wrapPayload, type BatchCallback } from './envelope.ts';
 import { HELD_AT, drop } from './held.ts';
-import { assertQueue, prepareJobs, type FlowEnv, type JobLike } from './job-spec.ts';
+import { assertQueue } from '../dispatch-chain.ts';
+import { prepareJobs, type FlowEnv, type JobLike } from './job-spec.ts';
 
 export class PendingBatch {
   #queue = 'default';

@@ -10,7 +10,8 @@ import { holding } from '../keep-alive.ts';
 import { runtime } from '../runtime.ts';
 import { wrapPayload, type ChainFlow } from './envelope.ts';
 import { HELD_AT, drop } from './held.ts';
-import { assertQueue, delayMs, prepareJobs, type FlowEnv, type JobLike } from './job-spec.ts';
+import { assertQueue, delayMs } from '../dispatch-chain.ts';
+import { prepareJobs, type FlowEnv, type JobLike } from './job-spec.ts';
 
 export interface ChainResult {
   /** The chain's id (in each job's envelope). */
