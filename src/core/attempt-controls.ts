@@ -15,8 +15,13 @@ export interface AttemptControls {
   /** The store's records (src/core/record-store.ts), or null when the driver has none. */
   readonly records: RecordStore | null;
   readonly clock: Clock;
-  /** Ends the attempt as released, due again at `at` (epoch ms), without counting it; `why` is logged. */
-  holdUntil(at: number, why: string): void;
+  /**
+   * Ends the attempt as released, due again at `at` (epoch ms), without counting it; `why` is
+   * logged (at debug when `routine`: a limit's hold-back, at info otherwise).
+   */
+  holdUntil(at: number, why: string, routine?: boolean): void;
+  /** Ends the attempt as skipped (acked, not run); a release made in the same attempt wins. */
+  skip(why: string): void;
   /** The version of this job's progress record as last written by this attempt (progress.ts). */
   progressVersion: string | null;
 }

@@ -23,7 +23,9 @@ import type { RecordStore } from './record-store.ts';
 export type AttemptOutcome =
   | { status: 'done' }
   /** Held back by the job or its middleware (`release`): due again at `at`, the attempt not counted. */
-  | { status: 'released'; at: number; why: string }
+  | { status: 'released'; at: number; why: string; routine: boolean }
+  /** Not run, on purpose (skipIf, a middleware that did not call next(), a cancelled batch): acked, not counted as done. */
+  | { status: 'skipped'; why: string }
   /** `final`: no retry can help (no handler, corrupt payload, UnrecoverableError). */
   | { status: 'error'; error: Error; final: boolean };
 
@@ -51,8 +53,8 @@ export class Attempt implements JobContext, AttemptControls {
   readonly id: string;
   readonly queue: string;
   readonly attempt: number;
-  /** Set by `release()`: the attempt ends as released. */
-  held: { at: number; why: string } | null = null;
+  /** Set by `release()` or `skip()`: how the attempt ends when its code returns (done otherwise). */
+  ended: Extract<AttemptOutcome, { status: 'released' | 'skipped' }> | null = null;
   progressVersion: string | null = null;
 
   constructor(readonly job: ReservedJob, readonly records: RecordStore | null = null, readonly clock: Clock = systemClock) {
@@ -61,8 +63,12 @@ export class Attempt implements JobContext, AttemptControls {
     this.attempt = job.attempts;
   }
 
-  holdUntil(at: number, why: string): void {
-    this.held = { at, why };
+  holdUntil(at: number, why: string, routine = false): void {
+    this.ended = { status: 'released', at, why, routine };
+  }
+
+  skip(why: string): void {
+    this.ended ??= { status: 'skipped', why };
   }
 
   /** The job's signal, made when job code first asks for it (aborted already if the attempt was cut). */
@@ -129,7 +135,7 @@ export async function runAttempt(job: ReservedJob, handler: Handler | null, time
     if (handler.kind === 'class') {
       const instance = new handler.jobClass(payload, attempt);
       const middleware = middlewareOf(handler.jobClass);
-      work = middleware ? runThrough(middleware, instance) : instance.run();
+      work = middleware ? runThrough(middleware, instance, attempt) : instance.run();
     } else work = runListeners(handler.listeners, payload);
     // A job's code ends when its promise settles, not when its signal aborts: until then the
     // attempt holds its slot (a forced stop may give up on it, see `abandon`).
@@ -139,7 +145,7 @@ export async function runAttempt(job: ReservedJob, handler: Handler | null, time
       await Promise.race([running, attempt.givenUp()]);
     }
     if (attempt.cutReason) return { status: 'error', error: attempt.cutReason, final: false };
-    return attempt.held ? { status: 'released', ...attempt.held } : DONE;
+    return attempt.ended ?? DONE;
   } catch (thrown) {
     // Cut short (timeout, forced stop): that is the outcome, whatever the code threw on its way out.
     const error = attempt.cutReason ?? coerceError(thrown);

@@ -31,7 +31,8 @@ export type WorkerMessage =
   | { type: 'fatal' }
   /** The failed() hook sent with this `id` has run. */
   | { type: 'hook-done'; id: number }
-  | { type: 'stopped'; summary: WorkerSummary };
+  /** `waiting`: --stop-when-empty, when the jobs it released or retried are due (it stopped before them). */
+  | { type: 'stopped'; summary: WorkerSummary; waiting?: readonly number[] };
 
 /** Manager → worker process. */
 export type ManagerMessage =

@@ -1,5 +1,5 @@
 /**
- * Job events: `Job.on('completed' | 'failed' | 'retrying' | 'released', listener)`, registered in
+ * Job events: `Job.on('completed' | 'failed' | 'retrying' | 'released' | 'skipped', listener)`, registered in
  * application/events.ts, told of every recorded outcome (settle's `observe`) in the process that
  * ran the job. Attempts the process manager settles (a timeout kill, a crashed process) are
  * forwarded to a live worker process, which fires them there (owed-hooks.ts): the manager never
@@ -12,7 +12,7 @@ import type { Logger } from './logger.ts';
 import { decodePayload, type Payload } from './payload.ts';
 import type { Settled } from './settle.ts';
 
-export type JobEventName = 'completed' | 'failed' | 'retrying' | 'released';
+export type JobEventName = 'completed' | 'failed' | 'retrying' | 'released' | 'skipped';
 
 export interface JobEvent {
   event: JobEventName;
@@ -23,11 +23,13 @@ export interface JobEvent {
   error?: Error;
   /** When the job is due again (retrying, released), epoch ms. */
   retryAt?: number;
+  /** Why it was not run (skipped): 'skipIf', 'its batch was cancelled', a middleware that did not call next(). */
+  why?: string;
 }
 
 export type JobEventListener = (event: JobEvent) => unknown;
 
-const EVENT_OF: Partial<Record<Settled['kind'], JobEventName>> = { done: 'completed', failed: 'failed', retried: 'retrying', released: 'released' };
+const EVENT_OF: Partial<Record<Settled['kind'], JobEventName>> = { done: 'completed', failed: 'failed', retried: 'retrying', released: 'released', skipped: 'skipped' };
 const NAMES = new Set<string>(Object.values(EVENT_OF));
 
 /** One table per process, shared by the ES-module and CommonJS builds (as events.ts does). */
@@ -78,6 +80,7 @@ function eventOf(event: JobEventName, job: ReservedJob, settled: Settled, ms: nu
     durationMs: ms,
     ...(error && (event === 'failed' || event === 'retrying') ? { error } : {}),
     ...('at' in settled ? { retryAt: settled.at } : {}),
+    ...('why' in settled ? { why: settled.why } : {}),
   };
 }
 

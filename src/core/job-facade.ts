@@ -65,7 +65,7 @@ export const Job = {
   },
   /**
    * Listens to every job's outcomes in the processes that run jobs (register in
-   * application/events.ts): 'completed', 'failed' (final), 'retrying', 'released'. A listener's
+   * application/events.ts): 'completed', 'failed' (final), 'retrying', 'released', 'skipped' (acked without running). A listener's
    * error is logged and never changes the outcome.
    */
   on: onJobEvent,

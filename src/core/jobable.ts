@@ -38,6 +38,11 @@ export function controlsOfJob(job: Jobable<any>): AttemptControls | null {
   return controlsOf(contextOf(job));
 }
 
+/** `release()` without an argument: seconds until the job is due again. */
+export const RELEASE_DEFAULT_S = 1;
+/** The least a release waits, in seconds: `release(0)` in a middleware must not hot-loop. */
+export const RELEASE_FLOOR_S = 0.1;
+
 /** kebabCase of each class name, computed once (a job's name is looked up per attempt). */
 const kebabNames = new WeakMap<object, string>();
 
@@ -95,12 +100,16 @@ export abstract class Jobable<P extends Payload = Payload> {
 
   /**
    * Holds the job back: once run() (or the middleware) returns, the attempt ends as released and
-   * the job is due again in `seconds`, its attempt not counted. Outside a worker it does nothing.
+   * the job is due again in `seconds` (default 1; anything under 0.1, 0 and negative included,
+   * counts as 0.1, so a job released over and over cannot spin), its attempt not counted.
+   * It does not stop run(): write `return this.release(5)`, or the code after it still runs.
+   * A released job comes back with the same `attempt` number. Outside a worker it does nothing.
    */
-  release(seconds = 0): void {
+  release(seconds = RELEASE_DEFAULT_S): void {
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds)) throw new RangeError(`release(${String(seconds)}): seconds must be a finite number`);
     const controls = controlsOfJob(this);
-    if (!(Number.isFinite(seconds) && seconds >= 0)) throw new RangeError(`release(${seconds}): seconds must be a number of 0 or more`);
-    controls?.holdUntil(controls.clock.now() + seconds * 1000, `released by the job for ${seconds} s`);
+    const wait = Math.max(RELEASE_FLOOR_S, seconds);
+    controls?.holdUntil(controls.clock.now() + wait * 1000, `released by the job for ${wait} s`);
   }
 
   /** Stores how far the job is (0-100, with an optional message), shown by `job:status --json` and the dashboard. */

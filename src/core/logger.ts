@@ -1,7 +1,7 @@
 /**
  * Logging with pino, on stderr (stdout is for a command's result): JSON lines when stderr is not
  * a terminal, readable lines when it is. On a terminal each attempt's end is one aligned line —
- * time, job, id, queue, duration and DONE / RETRY / FAIL / RELEASED — and other events are the
+ * time, job, id, queue, duration and DONE / RETRY / FAIL / RELEASED / SKIPPED (and why) — and other events are the
  * time and the message. Times are in the configured timezone with the zone shown (`UTC` or
  * `+07:00`); JSON lines carry ISO-8601 UTC. `logging: false` keeps warnings and errors and
  * drops the per-job events.
@@ -20,7 +20,7 @@ const require = createRequire(import.meta.url);
 export type { Logger };
 
 /** How an attempt ended, as logged in the `status` field of its line. */
-export type AttemptStatus = 'DONE' | 'RETRY' | 'FAIL' | 'RELEASED';
+export type AttemptStatus = 'DONE' | 'RETRY' | 'FAIL' | 'RELEASED' | 'SKIPPED';
 
 const MIN_BATCH = 4096;
 const FLUSH_MS = 200;
@@ -69,7 +69,7 @@ export function flushLogs(): void {
 
 type Colors = Parameters<pretty.MessageFormatFunc>[3]['colors'];
 
-const STATUS_COLOR: Record<AttemptStatus, keyof Colors> = { DONE: 'green', RETRY: 'yellow', FAIL: 'red', RELEASED: 'yellow' };
+const STATUS_COLOR: Record<AttemptStatus, keyof Colors> = { DONE: 'green', RETRY: 'yellow', FAIL: 'red', RELEASED: 'yellow', SKIPPED: 'cyan' };
 
 /** One line a person reads; see the header. @internal (not in the published types) */
 export function humanLine(log: Record<string, unknown>, messageKey: string, levelLabel: string, { colors }: { colors: Colors }, timezone = 'UTC'): string {
@@ -84,7 +84,8 @@ export function humanLine(log: Record<string, unknown>, messageKey: string, leve
       formatDuration(Number(log.ms ?? 0)).padStart(8),
       paint(status),
     ];
-    const why = typeof log.err === 'string' ? `${' '.repeat(8 - status.length)}${colors.gray(log.err.split('\n')[0]!.slice(0, 100))}` : '';
+    const reason = typeof log.err === 'string' ? log.err : typeof log.why === 'string' ? log.why : null;
+    const why = reason === null ? '' : `${' '.repeat(Math.max(1, 8 - status.length))}${colors.gray(reason.split('\n')[0]!.slice(0, 100))}`;
     return `${time}  ${cells.join(' ')}${why}`;
   }
   const message = String(log[messageKey] ?? '');

@@ -145,8 +145,8 @@ export class Manager {
     }
   }
 
-  private spawn(replaces: WorkerChild | null = null): WorkerChild {
-    const child = new WorkerChild(this.announced ? this.worker : { ...this.worker, announceStart: true }, this.watch.current, replaces);
+  private spawn(replaces: WorkerChild | null = null, waitFor?: number[]): WorkerChild {
+    const child = new WorkerChild({ ...this.worker, announceStart: !this.announced, waitFor }, this.watch.current, replaces);
     this.announced = true;
     const { proc } = child;
     this.children.add(child);
@@ -203,7 +203,7 @@ export class Manager {
       case 'stopped':
         child.reason = message.summary.reason;
         child.counts = { done: message.summary.done, failed: message.summary.failed + message.summary.retried };
-        this.tally.add(message.summary);
+        this.tally.add(message.summary, message.waiting);
         if (child.reason === 'restart' && !this.stopping) {
           this.deps.logger.info('job:restart was called: stopping after the running jobs');
           this.stop();
@@ -282,9 +282,7 @@ export class Manager {
   private async settleLeft(child: WorkerChild, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     const left = [...child.running.values()].map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
     child.running.clear();
-    for (const result of await settleLeftRunning(this.settleDeps, left, EXIT_ACTIONS[kind].settle, code, signal)) {
-      if (result.kind === 'retried' || result.kind === 'failed') this.tally.add({ reason: 'recycled', done: 0, retried: result.kind === 'retried' ? 1 : 0, failed: result.kind === 'failed' ? 1 : 0 });
-    }
+    for (const result of await settleLeftRunning(this.settleDeps, left, EXIT_ACTIONS[kind].settle, code, signal)) this.tally.settled(result);
   }
 
   private maybeDone(): void {
@@ -297,6 +295,9 @@ export class Manager {
         child.send({ type: 'stop', reason: this.tally.reason ?? 'signal' });
         return;
       }
+      // --stop-when-empty: jobs released or retried by processes that stopped first are waited for.
+      const owed = this.stopping || this.tally.ended ? null : this.tally.takeOwed();
+      if (owed) return void this.spawn(null, owed);
       this.hooks.dropAll('the run was forced to stop');
       this.done?.();
     }

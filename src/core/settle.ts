@@ -3,7 +3,8 @@
  * manager alike. Done: acked. Failed: retried after its backoff, or moved to the failed store
  * and its class's `failed()` hook run on a job object with its real id, queue, attempt and
  * payload, with the real error (thrown, TimeoutError, or the death of its process). Given back:
- * released without counting the attempt (a forced stop, a bystander of a killed process).
+ * released without counting the attempt (a forced stop, a bystander of a killed process, a
+ * hold-back). Skipped (never run on purpose): acked as done is, but logged and counted apart.
  */
 import type { Clock } from './clock.ts';
 import type { Driver, ReservedJob } from './driver.ts';
@@ -17,13 +18,18 @@ import { throughOutage } from './retry.ts';
 
 export type Settlement =
   | { kind: 'done' }
-  /** Given back uncounted, due again at `at` (now when absent); `why` ends the log line. */
-  | { kind: 'release'; why: string; at?: number }
+  /** Not run on purpose (skipIf, a middleware, a cancelled batch): acked; `why` ends the log line. */
+  | { kind: 'skip'; why: string }
+  /**
+   * Given back uncounted, due again at `at` (now when absent); `why` ends the log line, at debug
+   * when `routine` (a limit's hold-back), at info for another hold-back, a warning without `at`.
+   */
+  | { kind: 'release'; why: string; at?: number; routine?: boolean }
   /** `final`: no retry can help, whatever tries are left. */
   | { kind: 'failure'; error: Error; final: boolean };
 
 /** `at`: when a released or retried job is due again. */
-export type Settled = { kind: 'done' | 'failed' | 'lost' } | { kind: 'released' | 'retried'; at: number };
+export type Settled = { kind: 'done' | 'failed' | 'lost' } | { kind: 'skipped'; why: string } | { kind: 'released' | 'retried'; at: number };
 
 export interface SettleDeps {
   driver: Pick<Driver, 'ack' | 'release' | 'fail'>;
@@ -69,12 +75,18 @@ export async function settle(deps: SettleDeps, job: ReservedJob, settlement: Set
 async function record(deps: SettleDeps, job: ReservedJob, settlement: Settlement, plan: Pick<AttemptPlan, 'final' | 'backoffMs' | 'tries'>, ms: number): Promise<Settled> {
   const { driver, clock, logger } = deps;
   const fields = attemptFields(job, ms);
-  if (settlement.kind === 'done') {
+  if (settlement.kind === 'done' || settlement.kind === 'skip') {
+    // A skipped job is final too: a chain moves on, a batch counts it.
     if (deps.flows) await throughOutage(() => deps.flows!.beforeFinal(job, 'done', null), clock);
     const held = await (deps.ack ? deps.ack(job) : throughOutage(() => driver.ack(job), clock));
+    const what = settlement.kind === 'done' ? 'executed' : 'skipped';
     if (!held) {
-      logger.warn(fields, `Job executed: ${job.name}, but its lease had lapsed and another worker holds it`);
+      logger.warn(fields, `Job ${what}: ${job.name}, but its lease had lapsed and another worker holds it`);
       return { kind: 'lost' };
+    }
+    if (settlement.kind === 'skip') {
+      logger.info({ ...fields, status: 'SKIPPED', why: settlement.why }, `Job skipped: ${job.name} (${settlement.why})`);
+      return { kind: 'skipped', why: settlement.why };
     }
     if (logger.isLevelEnabled('info')) logger.info({ ...fields, status: 'DONE' }, `Job executed: ${job.name} (attempt ${job.attempts})`);
     return { kind: 'done' };
@@ -82,9 +94,13 @@ async function record(deps: SettleDeps, job: ReservedJob, settlement: Settlement
   if (settlement.kind === 'release') {
     const at = settlement.at ?? clock.now();
     if (!(await throughOutage(() => driver.release(job, { at, countAttempt: false }), clock))) return { kind: 'lost' };
-    // Held back on purpose (middleware, release()): routine, not a warning.
+    // Held back on purpose: not a warning. A limit's hold-backs are routine and many (a job may be
+    // held back several times before its turn): debug; Job.on('released') still tells each one.
     if (settlement.at === undefined) logger.warn({ ...fields, status: 'RELEASED' }, `Job released: ${job.name} (${settlement.why})`);
-    else if (logger.isLevelEnabled('info')) logger.info({ ...fields, status: 'RELEASED', dueAt: new Date(at).toISOString() }, `Job released: ${job.name} (${settlement.why})`);
+    else {
+      const level = settlement.routine ? 'debug' : 'info';
+      if (logger.isLevelEnabled(level)) logger[level]({ ...fields, status: 'RELEASED', dueAt: new Date(at).toISOString() }, `Job released: ${job.name} (${settlement.why})`);
+    }
     return { kind: 'released', at };
   }
   const { error } = settlement;

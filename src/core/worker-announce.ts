@@ -28,5 +28,6 @@ export function announceStart({ driver, logger }: { driver: Driver; logger: Logg
 }
 
 export function announceStop(logger: Logger, summary: WorkerSummary): void {
-  logger.info(summary, `Worker stopped (${summary.reason}): ${summary.done} done, ${summary.retried} retried, ${summary.failed} failed`);
+  const skipped = summary.skipped > 0 ? `, ${summary.skipped} skipped` : '';
+  logger.info(summary, `Worker stopped (${summary.reason}): ${summary.done} done, ${summary.retried} retried, ${summary.failed} failed${skipped}`);
 }

@@ -40,6 +40,12 @@ export interface WorkerOptions {
   replaceAfter?: number;
   /** Under the manager: each claim asks it for budget (a run-wide --once or --max-jobs). */
   budgetFromManager?: boolean;
+  /**
+   * --stop-when-empty under the manager: when jobs released or retried by processes of this run
+   * that stopped before they were due (a replaced process, a dead one) are due; this process
+   * waits for them as for its own before it finds the queues empty.
+   */
+  waitFor?: number[];
   /** Under the manager: this process says the run's start line (and the driver's warning) once its jobs have loaded. */
   announceStart?: boolean;
 }
@@ -97,6 +103,8 @@ export interface WorkerSummary {
   retried: number;
   /** Jobs moved to the failed store. */
   failed: number;
+  /** Jobs acked without running (skipIf, a middleware that did not call next(), a cancelled batch). */
+  skipped: number;
 }
 
 /** What the stop table looks at. */

@@ -28,7 +28,8 @@ export function settlementOf(outcome: AttemptOutcome, attempt: Attempt, forced: 
     // Cut short by us, not by the job: back to the queue uncounted.
     return { kind: 'release', why: attempt.abandoned ? 'worker forced to stop; its code did not end and stops with this process' : 'worker forced to stop' };
   }
-  if (outcome.status === 'released') return { kind: 'release', why: outcome.why, at: outcome.at };
+  if (outcome.status === 'released') return { kind: 'release', why: outcome.why, at: outcome.at, routine: outcome.routine };
+  if (outcome.status === 'skipped') return { kind: 'skip', why: outcome.why };
   return outcome.status === 'done' ? { kind: 'done' } : { kind: 'failure', error: outcome.error, final: outcome.final };
 }
 

@@ -142,6 +142,6 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
   clearInterval(beat);
   await flush();
   await Promise.all(hooks);
-  await send({ type: 'stopped', summary });
+  await send({ type: 'stopped', summary, ...(worker.waiting.length > 0 ? { waiting: worker.waiting } : {}) });
   return EXIT_CODES[summary.reason];
 }

@@ -51,8 +51,9 @@ export class Worker {
   private claimedCount = 0;
   /** Outcomes recorded so far: one recorded during a claim may have made a job due (a chain's next, a batch's callback). */
   private recorded = 0;
-  private retryTimes: number[] = [];
-  private readonly summary = { done: 0, retried: 0, failed: 0 };
+  /** --stop-when-empty: when the jobs this process released or retried are due (it waits for them). */
+  private retryTimes: number[];
+  private readonly summary = { done: 0, retried: 0, failed: 0, skipped: 0 };
   private memoryExceeded = false;
   private readonly restart: RestartWatch;
   private readonly settleDeps: SettleDeps;
@@ -68,6 +69,7 @@ export class Worker {
     this.flows = flowsOf(deps);
     this.settleDeps = workerSettleDeps(deps, this.acks, this.admin, this.flows);
     this.cannotStop = cannotStop(deps.logger);
+    this.retryTimes = options.waitFor ? [...options.waitFor] : [];
   }
 
   /** First call: stop claiming, finish running jobs (`reason`: why, for the summary). Second call: abort and release them. */
@@ -96,7 +98,12 @@ export class Worker {
     return this.quit.signal.aborted;
   }
 
-  /** Attempts finished so far: done, retried, failed. */
+  /** --stop-when-empty: when the jobs it released or retried are due, for a process taking over (empty after a stop for 'empty'). */
+  get waiting(): readonly number[] {
+    return this.retryTimes;
+  }
+
+  /** Attempts finished so far: done, retried, failed, skipped. */
   get counts(): Readonly<Omit<WorkerSummary, 'reason'>> {
     return this.summary;
   }
@@ -258,7 +265,7 @@ export class Worker {
         begun = clock.now();
       }
       if (this.force.signal.aborted) attempt.cut(new ShutdownAbort());
-      outcome = !admitted ? { status: 'done' } : await runAttempt(job, handler, plan.timeoutMs, clock, attempt, hooks?.killsStuckAttempts ? undefined : this.cannotStop);
+      outcome = !admitted ? { status: 'skipped', why: 'its batch was cancelled' } : await runAttempt(job, handler, plan.timeoutMs, clock, attempt, hooks?.killsStuckAttempts ? undefined : this.cannotStop);
       if (!attempt.abandoned) hooks?.codeEnded?.(job, attempt.cutReason !== null);
       keepsSlot = outcome.status === 'error' && !this.force.signal.aborted;
     } finally {
@@ -270,10 +277,10 @@ export class Worker {
       const result = await settle(this.settleDeps, job, settlementOf(outcome, attempt, this.force.signal.aborted), plan, clock.now() - begun);
       if (result.kind === 'done') this.summary.done++;
       else if (result.kind === 'failed') this.summary.failed++;
-      else if (result.kind === 'released') this.retryTimes.push(result.at);
-      else if (result.kind === 'retried') {
-        this.summary.retried++;
-        this.retryTimes.push(result.at);
+      else if (result.kind === 'skipped') this.summary.skipped++;
+      else if (result.kind === 'released' || result.kind === 'retried') {
+        if (result.kind === 'retried') this.summary.retried++;
+        if (this.options.stopWhenEmpty) this.retryTimes.push(result.at);
       }
     } finally {
       if (keepsSlot) this.freeSlot();

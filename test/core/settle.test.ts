@@ -1,7 +1,8 @@
 /**
  * Settling an attempt on a real SQLite store: done is acked, a failure is retried after its
  * backoff or moved to the failed store with its failed() hook run on the real job and error, a
- * release gives the job back uncounted; a job whose lease was taken over is left alone.
+ * release gives the job back uncounted; a skipped job is acked, told to the flows as done, logged
+ * and not counted in the metrics; a job whose lease was taken over is left alone.
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -41,6 +42,18 @@ describe('settle', () => {
     expect(await settle(deps, job, { kind: 'done' }, plan, 5)).toEqual({ kind: 'done' });
     expect(await driver.stats()).toEqual([]);
     expect(msgs).toEqual(['Job executed: mail (attempt 1)']);
+  });
+
+  it('acks a skipped attempt as final for the flows, logs why, and does not count it in the metrics', async () => {
+    const { deps, job, driver, msgs } = await setup();
+    const finals: string[] = [];
+    const recorded: string[] = [];
+    const skipDeps: SettleDeps = { ...deps, flows: { beforeFinal: async (j, outcome) => void finals.push(`${j.id} ${outcome}`) }, metrics: { record: (_j, outcome) => void recorded.push(outcome) } };
+    expect(await settle(skipDeps, job, { kind: 'skip', why: 'skipIf' }, plan, 1)).toEqual({ kind: 'skipped', why: 'skipIf' });
+    expect(await driver.stats()).toEqual([]);
+    expect(finals).toEqual([`${job.id} done`]);
+    expect(recorded).toEqual([]);
+    expect(msgs).toEqual(['Job skipped: mail (skipIf)']);
   });
 
   it('retries a failure that is not final after its backoff, stored in the queue', async () => {

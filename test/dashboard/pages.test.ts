@@ -69,7 +69,7 @@ for (const target of TARGETS) {
     it('Jobs lists the pending jobs with the progress they reported, searches them, and masks payload fields at any depth', async () => {
       // What `await this.progress(40, 'chunk 4/10')` stores from inside a job.
       const reporting = (await driver.getJob(fixture.pending[0]!))!;
-      await reportProgress({ job: { ...reporting, token: '', reservedUntil: 0 }, records: driver, clock: systemClock, holdUntil: () => undefined, progressVersion: null }, 40, 'chunk 4/10');
+      await reportProgress({ job: { ...reporting, token: '', reservedUntil: 0 }, records: driver, clock: systemClock, holdUntil: () => undefined, skip: () => undefined, progressVersion: null }, 40, 'chunk 4/10');
       await open('/jobs', 'jobs');
       await expect(page.locator('tr[data-job]').count()).resolves.toBe(5);
       const bar = page.locator(`tr[data-job="${reporting.id}"] td.progress`);

@@ -63,7 +63,7 @@ export function concurrencyLimited(options: ConcurrencyLimitOptions): JobMiddlew
     const key = keyOf(options.key, job);
     const holder = `${claimed.id}:${claimed.token}`;
     if (!(await acquirePlace(records, key, max, holder, claimed.reservedUntil, clock))) {
-      controls.holdUntil(clock.now() + CONCURRENCY_RETRY_MS + jitter(CONCURRENCY_RETRY_MS / 2), `concurrency limit "${key}": ${max} at once`);
+      controls.holdUntil(clock.now() + CONCURRENCY_RETRY_MS + jitter(CONCURRENCY_RETRY_MS / 2), `concurrency limit "${key}": ${max} at once`, true);
       return undefined;
     }
     try {

@@ -1,10 +1,11 @@
 /**
  * Job middleware: `static middleware = [...]` on a job class wraps each attempt's run(). A
  * middleware is `(job, next) => ...`: it calls `next()` to go on (to the next middleware, then
- * run()), returns without calling it to skip the job (the attempt ends as done), or returns
- * `job.release(seconds)` to hold it back uncounted. A class without middleware pays one property
- * read per attempt.
+ * run()), returns without calling it to skip the job (the attempt ends as skipped: acked, never
+ * run, not counted as done), or returns `job.release(seconds)` to hold it back uncounted. A class
+ * without middleware pays one property read per attempt.
  */
+import type { AttemptControls } from '../attempt-controls.ts';
 import { UsageError } from '../errors.ts';
 import type { Jobable } from '../jobable.ts';
 
@@ -24,9 +25,14 @@ export function middlewareOf(jobClass: object): readonly JobMiddleware[] | null 
   return list.length > 0 ? (list as JobMiddleware[]) : null;
 }
 
-/** Runs `job` through `middleware`, then its run(). */
-export function runThrough(middleware: readonly JobMiddleware[], job: Jobable<any>): Promise<unknown> {
+/**
+ * Runs `job` through `middleware`, then its run(). When a middleware returns without calling
+ * next() (and without a release), the attempt ends as skipped, naming that middleware.
+ */
+export async function runThrough(middleware: readonly JobMiddleware[], job: Jobable<any>, attempt: Pick<AttemptControls, 'skip'>): Promise<unknown> {
+  let reached = 0;
   const step = async (i: number): Promise<unknown> => {
+    reached = i;
     if (i === middleware.length) return job.run();
     let called = false;
     return middleware[i]!(job, () => {
@@ -35,5 +41,7 @@ export function runThrough(middleware: readonly JobMiddleware[], job: Jobable<an
       return step(i + 1);
     });
   };
-  return step(0);
+  const result = await step(0);
+  if (reached < middleware.length) attempt.skip(`${middleware[reached]!.name || `middleware ${reached + 1}`} returned without calling next()`);
+  return result;
 }

@@ -80,7 +80,7 @@ export function rateLimited(options: RateLimitOptions): JobMiddleware {
     const key = keyOf(options.key, job);
     const take = await takeRate(limitStore(controls, 'rateLimited'), key, max, perMs, controls.clock);
     if (take.ok) return next();
-    controls.holdUntil(take.retryAt + jitter(Math.min(250, perMs / max)), `rate limit "${key}": ${max} per ${per} s`);
+    controls.holdUntil(take.retryAt + jitter(Math.min(250, perMs / max)), `rate limit "${key}": ${max} per ${per} s`, true);
     return undefined;
   };
 }

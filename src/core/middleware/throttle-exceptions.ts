@@ -64,7 +64,7 @@ export function throttleExceptions(options: ThrottleOptions): JobMiddleware {
     const key = keyOf(options.key, job);
     const state = await throttledUntil(records, key, clock);
     if (state.until !== null) {
-      controls.holdUntil(state.until + jitter(Math.min(1_000, perMs / 10)), `exceptions throttled for "${key}": ${max} within ${per} s`);
+      controls.holdUntil(state.until + jitter(Math.min(1_000, perMs / 10)), `exceptions throttled for "${key}": ${max} within ${per} s`, true);
       return undefined;
     }
     let result: unknown;
