@@ -69,7 +69,7 @@ export class Worker {
     this.flows = flowsOf(deps);
     this.settleDeps = workerSettleDeps(deps, this.acks, this.admin, this.flows);
     this.cannotStop = cannotStop(deps.logger);
-    this.retryTimes = options.waitFor ? [...options.waitFor] : [];
+    this.retryTimes = [...(options.waitFor ?? [])];
   }
 
   /** First call: stop claiming, finish running jobs (`reason`: why, for the summary). Second call: abort and release them. */
@@ -135,6 +135,7 @@ export class Worker {
       reason = stopReason(this.options, this.state(startedAt)) ?? ((await this.restart.requested()) ? 'restart' : null);
       if (reason) break;
       const recordedBefore = this.recorded;
+      const lookedAt = clock.now();
       let free = Math.min(this.options.concurrency - this.busy, claimBudget(this.options, this.claimedCount));
       let claimed: ReservedJob[] = [];
       if (free > 0 && this.deps.hooks?.claimBudget) free = await this.deps.hooks.claimBudget(free);
@@ -161,7 +162,7 @@ export class Worker {
       if (claimed.length > 0 && this.busy < this.options.concurrency && claimBudget(this.options, this.claimedCount) > 0) continue;
       if (claimed.length === 0 && this.running.size === 0 && this.options.stopWhenEmpty) {
         if (this.recorded !== recordedBefore) continue; // recorded during the claim: look again
-        const next = this.nextOwnRetry();
+        const next = this.nextOwnRetry(lookedAt);
         if (next === null) {
           reason = 'empty';
           break;
@@ -203,9 +204,9 @@ export class Worker {
     return idleWait({ changed, empty, driver: this.deps.driver, clock: this.deps.clock, options: this.options, quit: this.quit.signal, paused: this.admin.paused });
   }
 
-  private nextOwnRetry(): number | null {
-    const now = this.deps.clock.now();
-    this.retryTimes = this.retryTimes.filter((t) => t > now);
+  /** The first due time of a job it released or retried that was not due yet when the queues were last looked at (`lookedAt`). */
+  private nextOwnRetry(lookedAt: number): number | null {
+    this.retryTimes = this.retryTimes.filter((t) => t > lookedAt);
     return this.retryTimes.length ? Math.min(...this.retryTimes) : null;
   }
 
@@ -278,10 +279,8 @@ export class Worker {
       if (result.kind === 'done') this.summary.done++;
       else if (result.kind === 'failed') this.summary.failed++;
       else if (result.kind === 'skipped') this.summary.skipped++;
-      else if (result.kind === 'released' || result.kind === 'retried') {
-        if (result.kind === 'retried') this.summary.retried++;
-        if (this.options.stopWhenEmpty) this.retryTimes.push(result.at);
-      }
+      else if (result.kind === 'retried') this.summary.retried++;
+      if ('at' in result && this.options.stopWhenEmpty) this.retryTimes.push(result.at);
     } finally {
       if (keepsSlot) this.freeSlot();
     }

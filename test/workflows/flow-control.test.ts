@@ -1,7 +1,9 @@
 /**
  * Middleware, job events and progress through the real binary: a rateLimited class at 10 per
  * second run by 16 workers (4 processes of 4) on every store never starts more than 10 jobs in a
- * second and uses no attempt for a hold-back; on SQLite, concurrencyLimited, skipIf, release()
+ * second and uses no attempt for a hold-back; on SQLite and the file store, `--stop-when-empty`
+ * waits for every held-back job even when the processes holding them are replaced (max_job) and
+ * logs the hold-backs at debug only; on SQLite, concurrencyLimited, skipIf, release()
  * from run(), Job.on listeners (a throwing one too, and outcomes the process manager settled),
  * and progress shown by `job:status --json` and the dashboard's Jobs page.
  */
@@ -110,6 +112,42 @@ await Job.close();
       expect(JSON.parse((await app.rakit(['job:failed', '--json'])).stdout)).toEqual([]);
     }, 120_000);
   });
+}
+
+for (const store of STORES.filter((s) => s.label === 'sqlite' || s.label === 'file')) {
+  it(`--stop-when-empty on ${store.label} exits only once every held-back job has run, its processes replaced every 10 jobs`, async () => {
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'rakit-empty-'));
+    const made = await store.setup(scratch);
+    const app = makeApp({ ...made.config, sleep_ms: 1000, max_job: 10 }, { RAKIT_RECYCLE_LIFE: '0' });
+    try {
+      app.write('application/jobs/Limited.ts', LIMITED);
+      app.write('application/events.ts', EVENTS);
+      if (store.database) {
+        await app.rakit(['job:table']);
+        expect((await app.rakit(['migrate'])).code).toBe(0);
+      }
+      const queued = await app.script('queue.ts', `import { Job } from 'rakit';
+import Limited from './application/jobs/Limited.ts';
+await Limited.dispatchMany(Array.from({ length: 30 }, (_, n) => ({ n })));
+await Job.close();
+`);
+      expect(queued.code, queued.stderr).toBe(0);
+      const run = await app.rakit(['job:runall', '--stop-when-empty']);
+      expect(run.code, run.stderr.slice(-2000)).toBe(0);
+      expect(lines(app, 'starts.log')).toHaveLength(30);
+      const status = JSON.parse((await app.rakit(['job:status', '--json'])).stdout) as { queues: { ready: number; scheduled: number }[] };
+      expect(status.queues.every((q) => q.ready === 0 && q.scheduled === 0)).toBe(true);
+      const logged = logLines(run.stderr);
+      expect(logged.at(-1)?.msg).toBe('Worker stopped (empty): 30 done, 0 retried, 0 failed');
+      // Hold-backs are told to Job.on('released'), and logged at debug only.
+      expect(lines(app, 'events.log').filter((l) => l.startsWith('released limited')).length).toBeGreaterThan(0);
+      expect(logged.filter((l) => /Job released/.test(l.msg))).toEqual([]);
+    } finally {
+      app.remove();
+      await made.drop();
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 60_000);
 }
 
 describe('middleware, events and progress on SQLite', () => {
@@ -224,7 +262,7 @@ await Job.close();
     const events = lines(app, 'events.log');
     expect(events, crashed.stderr).toContain('retrying crasher 1 WorkerDiedError');
     expect(events).toContain('failed crasher 2 WorkerDiedError');
-    expect(events.filter((l) => l.startsWith('completed skippable'))).toHaveLength(2);
+    expect(events.filter((l) => l.startsWith('completed skippable'))).toHaveLength(1);
     const final = JSON.parse((await app.rakit(['job:status', '--json'])).stdout) as { progress: { id: string; percent: number }[]; queues: { ready: number; scheduled: number }[] };
     expect(final.progress).toContainEqual(expect.objectContaining({ id: reporterId, percent: 100 }));
     expect(final.queues.every((q) => q.ready === 0 && q.scheduled === 0)).toBe(true);
