@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Jobable } from '../src/core/jobable.ts';
 import { Event } from '../src/core/events.ts';
 import { UnrecoverableError } from '../src/core/errors.ts';
+import { PendingBatch } from '../src/core/flows/pending-batch.ts';
 import { until } from './helpers/clock.ts';
 import { workerBench, type WorkerBench } from './helpers/worker.ts';
 
@@ -339,5 +340,16 @@ describe('worker', () => {
     await bench.push('send-notification', { to: 'a@b.c' });
     await bench.worker({ stopWhenEmpty: true }).run();
     expect(got).toEqual([[{ to: 'a@b.c' }]]);
+  });
+
+  it('skips the jobs of a cancelled batch: not run, logged as skipped with why, counted apart from done; the batch still finishes', async () => {
+    bench = await workerBench({}, Record);
+    const b = bench;
+    const batch = await new PendingBatch([new Record({ tag: 'a' }), new Record({ tag: 'b' })], () => Promise.resolve(b.deps)).finally(new Record({ tag: 'finally' })).dispatch();
+    await batch.cancel();
+    const summary = await bench.worker({ stopWhenEmpty: true }).run();
+    expect(ran).toEqual(['finally']);
+    expect(summary).toMatchObject({ done: 1, skipped: 2 });
+    expect(bench.logs.filter((l) => l.status === 'SKIPPED').map((l) => l.msg)).toEqual(['Job skipped: record (its batch was cancelled)', 'Job skipped: record (its batch was cancelled)']);
   });
 });
