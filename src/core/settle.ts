@@ -79,17 +79,16 @@ async function record(deps: SettleDeps, job: ReservedJob, settlement: Settlement
     // A skipped job is final too: a chain moves on, a batch counts it.
     if (deps.flows) await throughOutage(() => deps.flows!.beforeFinal(job, 'done', null), clock);
     const held = await (deps.ack ? deps.ack(job) : throughOutage(() => driver.ack(job), clock));
-    const what = settlement.kind === 'done' ? 'executed' : 'skipped';
     if (!held) {
-      logger.warn(fields, `Job ${what}: ${job.name}, but its lease had lapsed and another worker holds it`);
+      logger.warn(fields, `Job ${settlement.kind === 'done' ? 'executed' : 'skipped'}: ${job.name}, but its lease had lapsed and another worker holds it`);
       return { kind: 'lost' };
     }
-    if (settlement.kind === 'skip') {
-      logger.info({ ...fields, status: 'SKIPPED', why: settlement.why }, `Job skipped: ${job.name} (${settlement.why})`);
-      return { kind: 'skipped', why: settlement.why };
+    if (settlement.kind === 'done') {
+      if (logger.isLevelEnabled('info')) logger.info({ ...fields, status: 'DONE' }, `Job executed: ${job.name} (attempt ${job.attempts})`);
+      return { kind: 'done' };
     }
-    if (logger.isLevelEnabled('info')) logger.info({ ...fields, status: 'DONE' }, `Job executed: ${job.name} (attempt ${job.attempts})`);
-    return { kind: 'done' };
+    logger.info({ ...fields, status: 'SKIPPED', why: settlement.why }, `Job skipped: ${job.name} (${settlement.why})`);
+    return { kind: 'skipped', why: settlement.why };
   }
   if (settlement.kind === 'release') {
     const at = settlement.at ?? clock.now();

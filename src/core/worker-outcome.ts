@@ -22,15 +22,17 @@ export function workerSettleDeps(deps: WorkerDeps, acks: AckBatcher, admin: Work
   };
 }
 
+const DONE: Settlement = { kind: 'done' };
+
 /** The settlement of an attempt's outcome; `forced`: the worker was forced to stop. */
 export function settlementOf(outcome: AttemptOutcome, attempt: Attempt, forced: boolean): Settlement {
   if (forced && (outcome.status === 'error' || attempt.cutReason)) {
     // Cut short by us, not by the job: back to the queue uncounted.
     return { kind: 'release', why: attempt.abandoned ? 'worker forced to stop; its code did not end and stops with this process' : 'worker forced to stop' };
   }
+  if (outcome.status === 'done') return DONE;
   if (outcome.status === 'released') return { kind: 'release', why: outcome.why, at: outcome.at, routine: outcome.routine };
-  if (outcome.status === 'skipped') return { kind: 'skip', why: outcome.why };
-  return outcome.status === 'done' ? { kind: 'done' } : { kind: 'failure', error: outcome.error, final: outcome.final };
+  return outcome.status === 'skipped' ? { kind: 'skip', why: outcome.why } : { kind: 'failure', error: outcome.error, final: outcome.final };
 }
 
 /** In-process, nothing can kill a job's code that ignores its signal: say so, once per attempt. */

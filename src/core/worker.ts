@@ -277,10 +277,11 @@ export class Worker {
     try {
       const result = await settle(this.settleDeps, job, settlementOf(outcome, attempt, this.force.signal.aborted), plan, clock.now() - begun);
       if (result.kind === 'done') this.summary.done++;
-      else if (result.kind === 'failed') this.summary.failed++;
-      else if (result.kind === 'skipped') this.summary.skipped++;
-      else if (result.kind === 'retried') this.summary.retried++;
-      if ('at' in result && this.options.stopWhenEmpty) this.retryTimes.push(result.at);
+      else if (result.kind === 'failed' || result.kind === 'skipped') this.summary[result.kind]++;
+      else if (result.kind === 'retried' || result.kind === 'released') {
+        if (result.kind === 'retried') this.summary.retried++;
+        if (this.options.stopWhenEmpty) this.retryTimes.push(result.at);
+      }
     } finally {
       if (keepsSlot) this.freeSlot();
     }
