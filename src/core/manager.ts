@@ -7,6 +7,7 @@
  * - replaces a process after `max_job` jobs without a gap (its successor is ready before it stops
  *   claiming) or over `--memory`, and restarts a crashed one;
  * - keeps the run-wide counts: the claim budget of `--once` / `--max-jobs`, and the summary;
+ * - with --stop-when-empty, starts one more process for jobs held back or retried by processes that stopped first;
  * - turns SIGTERM/SIGINT into the two-phase stop of its processes (at the second, those whose
  *   jobs do not end within FORCE_KILL_MS are killed); exits after the running jobs on `job:restart`;
  * - with `--watch`, starts processes with the new code when job files change (watch-generations.ts).
@@ -133,8 +134,7 @@ export class Manager {
   }
 
   private get oneShot(): boolean {
-    const w = this.worker;
-    return w.stopWhenEmpty || w.once || w.maxTime > 0 || w.maxJobs > 0;
+    return this.worker.stopWhenEmpty || this.worker.once || this.worker.maxTime > 0 || this.worker.maxJobs > 0;
   }
 
   private killAll(): void {
@@ -295,7 +295,6 @@ export class Manager {
         child.send({ type: 'stop', reason: this.tally.reason ?? 'signal' });
         return;
       }
-      // --stop-when-empty: jobs released or retried by processes that stopped first are waited for.
       const owed = this.stopping || this.tally.ended ? null : this.tally.takeOwed();
       if (owed) return void this.spawn(null, owed);
       this.hooks.dropAll('the run was forced to stop');
