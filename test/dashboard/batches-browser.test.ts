@@ -47,11 +47,13 @@ describe('the Batches page in Chromium', () => {
   });
 
   /** A POST as a forger with this session's form token would send it, bypassing the missing button. */
-  const forge = (page: Page, to: string) => page.evaluate(async (to) => {
-    const token = (document.querySelector('input[name=_csrf]') as HTMLInputElement).value;
-    const response = await fetch(to, { method: 'POST', body: new URLSearchParams({ _csrf: token }) });
-    return { status: response.status, text: await response.text() };
-  }, to);
+  const forge = async (page: Page, to: string) => {
+    const token = (await page.locator('input[name=_csrf]').first().getAttribute('value'))!;
+    return page.evaluate(async ([to, token]) => {
+      const response = await fetch(to, { method: 'POST', body: new URLSearchParams({ _csrf: token }) });
+      return { status: response.status, text: await response.text() };
+    }, [to, token] as const);
+  };
 
   it('shows held jobs as held, without Run now or Cancel, and refuses their forged actions', async () => {
     const page = await browser.newPage();
