@@ -44,7 +44,7 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
         <td><a href="${link(d, `/jobs/${encodeURIComponent(job.id)}`)}" class="mono">${job.id}</a></td>
         <td>${job.name}</td><td>${job.queue}</td>
         <td>${stateBadge(job)}</td>
-        <td title="${heldBy(job) ? '' : at(job.scheduledAt, zone)}">${heldBy(job) ? 'when its turn comes' : relative(job.scheduledAt, now)}</td>
+        <td title="${heldBy(job) ? '' : at(job.scheduledAt, zone)}">${heldBy(job) ? heldUntil(job) : relative(job.scheduledAt, now)}</td>
         <td class="num">${job.attempts}</td><td class="progress">${progressBar(progress.get(job.id))}</td><td class="mono">${job.overlapKey ?? ''}</td>
         <td class="actions">${actions(c, job)}</td>
       </tr>`), search || state || queue ? 'No pending job matches.' : 'No pending jobs.')}
@@ -63,7 +63,7 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
       <dl class="facts">
         <dt>Job</dt><dd>${job.name}</dd><dt>Queue</dt><dd>${job.queue}</dd>
         <dt>State</dt><dd>${stateBadge(job)}</dd>
-        <dt>Due</dt><dd>${heldBy(job) ? `when its ${heldBy(job)} makes it due` : html`${at(job.scheduledAt, zone)} (${relative(job.scheduledAt, now)})`}</dd>
+        <dt>Due</dt><dd>${heldBy(job) ? heldUntil(job) : html`${at(job.scheduledAt, zone)} (${relative(job.scheduledAt, now)})`}</dd>
         <dt>Stored</dt><dd>${at(job.createdAt, zone)}</dd><dt>Attempts</dt><dd>${job.attempts}</dd>
         ${job.reservedUntil !== null ? html`<dt>Lease ends</dt><dd>${at(job.reservedUntil, zone)}</dd>` : ''}
         ${job.overlapKey !== null ? html`<dt>Overlap key</dt><dd class="mono">${job.overlapKey}</dd>` : ''}
@@ -100,6 +100,12 @@ function refuse(c: Context<DashboardEnv>, d: Dashboard, id: string, held: string
     : held === 'batch callback' ? 'its batch makes it due or drops it when the batch finishes (cancel the batch on the Batches page instead)'
       : 'its workflow makes it due or drops it';
   return page(c, d, 'Job is held', html`<p>Job ${id} is held (${held}): ${what}. <a href="${link(d, `/jobs/${encodeURIComponent(id)}`)}">Back to the job</a></p>`, 409);
+}
+
+/** When a held job becomes due. */
+function heldUntil(job: JobSummary): string {
+  const held = heldBy(job);
+  return held === 'chain' ? 'when the job before it succeeds' : held === 'batch callback' ? 'when its batch gets there' : 'when its workflow makes it due';
 }
 
 function stateBadge(job: JobSummary) {
