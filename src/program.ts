@@ -41,9 +41,12 @@ export async function buildProgram(only?: string): Promise<Command> {
     .version('0.1.0');
   const names = only && only in COMMANDS ? [only] : Object.keys(COMMANDS);
   for (const command of await Promise.all(names.map((name) => COMMANDS[name]!()))) program.addCommand(command);
-  for (const command of [program, ...program.commands]) {
-    command.exitOverride().showSuggestionAfterError(true).showHelpAfterError(`(run "rakit ${command === program ? '' : `${command.name()} `}--help" for usage)`);
-  }
+  // Every command, subcommands too (job:batches cancel): bad usage exits 2, with a pointer to its help.
+  const walk = (command: Command, path: string): void => {
+    command.exitOverride().showSuggestionAfterError(true).showHelpAfterError(`(run "rakit ${path}--help" for usage)`);
+    for (const sub of command.commands) walk(sub, `${path}${sub.name()} `);
+  };
+  walk(program, '');
   return program;
 }
 

@@ -23,7 +23,7 @@ export function link(d: Dashboard, path: string): string {
 }
 
 /** The whole page: head, navigation, the last action's message, then `body`. */
-export function page(c: Ctx, d: Dashboard, title: string, body: Html, status: 200 | 401 | 403 | 404 | 429 = 200) {
+export function page(c: Ctx, d: Dashboard, title: string, body: Html, status: 200 | 401 | 403 | 404 | 409 | 429 = 200) {
   const flash = getCookie(c, FLASH);
   if (flash) deleteCookie(c, FLASH, { path: d.basePath || '/' });
   const here = c.req.path.slice(d.basePath.length) || '/';

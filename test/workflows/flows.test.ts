@@ -2,10 +2,16 @@
  * Chains, batches and bulk dispatch in one in-process worker on SQLite: what a user relies on
  * beyond the end-to-end run (test/workflows/workflows.test.ts): a chain stops at a final failure
  * and runs its catch job once; a job never sees its workflow data; a batch job can read and grow
- * its batch; bulk dispatch keeps order and overlap keys; the reserved key is refused.
+ * its batch; bulk dispatch keeps order and overlap keys; the reserved key is refused; a job
+ * cancelled by hand settles its workflow; a cancelled batch whose jobs were cleared finishes;
+ * misuse of a chain is refused saying why.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PayloadError } from '../../src/core/errors.ts';
+import { cancelFromOutside } from '../../src/core/flows/batch-gone.ts';
+import { batchView } from '../../src/core/flows/batch-record.ts';
+import { listBatches, readBatch } from '../../src/core/flows/batch-store.ts';
+import { cancelPendingJob } from '../../src/core/flows/cancel-job.ts';
 import { PendingBatch } from '../../src/core/flows/pending-batch.ts';
 import { PendingChain } from '../../src/core/flows/pending-chain.ts';
 import { Job } from '../../src/core/job-facade.ts';
@@ -81,6 +87,50 @@ describe('workflows in one worker', () => {
     const named = await Job.dispatchMany('note', [{ tag: 'c' }]).delay(60);
     expect(named[0]!.scheduledAt!.getTime()).toBeGreaterThan(bench.clock.now() + 59_000);
     await expect(Note.dispatch({ $rakit: 1 } as never)).rejects.toThrow(PayloadError);
-    await expect(Note.dispatchMany([{ tag: 'ok' }, { $rakit: 1 } as never])).rejects.toThrow(/\$rakit is reserved/);
+    await expect(Note.dispatchMany([{ tag: 'ok' }, { $rakit: 1 } as never])).rejects.toThrow(/^dispatchMany\(\) payload \[1\]: .*\$rakit is reserved/);
+  });
+
+  it('a batch job cancelled by hand counts as not run, so the batch finishes; a cancelled chain step takes the rest and the catch with it', async () => {
+    ran.length = 0;
+    const driver = bench.deps.driver;
+    const batch = await new PendingBatch([1, 2, 3].map((n) => new Note({ tag: `member ${n}` })), env).finally(new Note({ tag: 'finally' })).onQueue('members').dispatch();
+    const { jobs } = await driver.listJobs({ state: 'ready', queue: 'members', search: null, offset: 0, limit: 10 });
+    expect(await cancelPendingJob(driver, jobs[0]!, bench.clock.now())).toBe(true);
+    expect(await cancelPendingJob(driver, jobs[0]!, bench.clock.now())).toBe(false); // once
+    await bench.worker({ stopWhenEmpty: true, queues: ['members'] }).run();
+    expect(ran.at(-1)).toBe('finally 3/3');
+    expect(batchView((await readBatch(driver, batch.id))!)).toMatchObject({ doneJobs: 2, skippedJobs: 1, status: 'finished' });
+
+    const chain = await new PendingChain([new Step({ n: 1 }), new Step({ n: 2 }), new Step({ n: 3 })], env).catch(new Note({ tag: 'caught' })).dispatch();
+    expect(await cancelPendingJob(driver, (await driver.getJob(chain.jobs[0]!.id))!, bench.clock.now())).toBe(true);
+    for (const id of [chain.jobs[1]!.id, chain.jobs[2]!.id, chain.catchId!]) expect(await driver.getJob(id)).toBeNull();
+  });
+
+  it('cancelling a batch whose remaining jobs were cleared (job:clear) finishes it and runs finally; listing keeps the newest created', async () => {
+    ran.length = 0;
+    const driver = bench.deps.driver;
+    const batch = await new PendingBatch([1, 2, 3].map((n) => new Note({ tag: `cleared ${n}` })), env)
+      .then(new Note({ tag: 'then' }).onQueue('default')).finally(new Note({ tag: 'finally' }).onQueue('default')).onQueue('doomed').dispatch();
+    bench.clock.advance(1000);
+    const newer = await new PendingBatch([new Note({ tag: 'newer' })], env).onQueue('newer').dispatch();
+    expect(await driver.clear('doomed')).toBe(3);
+    const cancelled = await cancelFromOutside(driver, batch.id, bench.clock.now());
+    expect(cancelled).toMatchObject({ cancelled: true, gone: 3 });
+    expect(batchView(cancelled.record!)).toMatchObject({ skippedJobs: 3, status: 'cancelled' });
+    expect(await cancelFromOutside(driver, batch.id, bench.clock.now())).toMatchObject({ cancelled: false, gone: 0 });
+    await work();
+    expect(ran.filter((line) => /^(then|finally|cleared)/.test(line))).toEqual(['finally 3/3']);
+    // The older batch was written last; the newest created is still listed first.
+    expect((await listBatches(driver, 1)).map((b) => b.id)).toEqual([newer.id]);
+  });
+
+  it('a chain refuses what it cannot do, saying so: awaited without dispatch(), a delay on a held job, not an array', async () => {
+    const before = (await bench.deps.driver.listJobs({ state: null, queue: null, search: null, offset: 0, limit: 500 })).total;
+    // TypeScript already flags the await; plain JavaScript gets the rejection.
+    await expect((async () => await (new PendingChain([new Step({ n: 1 })], env) as unknown))()).rejects.toThrow(/not a promise.*\.dispatch\(\)/);
+    await expect(new PendingChain([new Step({ n: 1 }), new Step({ n: 2 }).delay(30)], env).dispatch()).rejects.toThrow(/chain\[1\] has a delay/);
+    await expect(new PendingBatch([new Step({ n: 1 })], env).finally(new Note({ tag: 'later' }).delay(5)).dispatch()).rejects.toThrow(/finally job has a delay/);
+    await expect(new PendingChain('step' as never, env).dispatch()).rejects.toThrow('Job.chain() takes an array of jobs');
+    expect((await bench.deps.driver.listJobs({ state: null, queue: null, search: null, offset: 0, limit: 500 })).total).toBe(before);
   });
 });

@@ -95,3 +95,35 @@ describe.each(STORES.filter((s) => s.label !== 'redis cluster'))('workflows on $
     console.log(`workflows on ${store.label}: 1,000-job batch + 3-job chain over 4 processes in ${seconds.toFixed(1)} s`);
   }, 120_000);
 });
+
+describe('a cancelled batch on redis', () => {
+  let app: TestApp;
+  let drop = async () => {};
+  afterAll(async () => {
+    await drop();
+    app?.remove();
+  });
+
+  it('counts every job not run as skipped with --concurrency=4 (one claim gives several jobs one token)', async () => {
+    const store = STORES.find((s) => s.label === 'redis')!;
+    app = makeApp({ logging: false });
+    const setup = await store.setup(app.dir);
+    drop = setup.drop;
+    app.write('application/config/job.ts', `export default ${JSON.stringify({ logging: false, sleep_ms: 50, ...setup.config })};\n`);
+    for (const [file, source] of Object.entries(JOBS)) app.write(file, source);
+    const dispatched = await app.script('dispatch.ts', `import { Job } from 'rakit';
+import BatchItem from './application/jobs/BatchItem.ts';
+const batch = await Job.batch(Array.from({ length: 40 }, (_, n) => new BatchItem({ n: n * 10 }))).finally(Job.make('batch-report', { tag: 'finally' })).name('doomed').dispatch();
+console.log(batch.id);
+await Job.close();
+`);
+    expect(dispatched.code, dispatched.stderr).toBe(0);
+    const id = dispatched.stdout.trim().split('\n').pop()!;
+    expect((await app.rakit(['job:batches', 'cancel', id])).stdout).toContain('Cancelled batch doomed');
+    const run = await app.rakit(['job:runall', '--concurrency', '4', '--stop-when-empty']);
+    expect(run.code, run.stderr).toBe(0);
+    const [info] = (JSON.parse((await app.rakit(['job:batches', '--json'])).stdout) as { batches: Record<string, unknown>[] }).batches;
+    expect(info).toMatchObject({ id, totalJobs: 40, skippedJobs: 40, doneJobs: 0, pendingJobs: 0, status: 'cancelled' });
+    expect(app.ranLog()).toEqual(['finally total=40 processed=40 failed=0 pending=0']);
+  }, 60_000);
+});

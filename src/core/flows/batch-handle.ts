@@ -52,9 +52,12 @@ export class Batch {
     return openBatch(this.#env, this.id);
   }
 
-  /** Cancels the batch: its jobs not started yet are not run; `then` will not run, `finally` will. */
-  async cancel(): Promise<void> {
-    await cancelBatch(store(this.#env), this.id, this.#env.clock.now());
+  /**
+   * Cancels the batch: its jobs not started yet are not run; `then` will not run, `finally` will.
+   * False, changing nothing, when the batch had already finished or been cancelled.
+   */
+  async cancel(): Promise<boolean> {
+    return (await cancelBatch(store(this.#env), this.id, this.#env.clock.now())).cancelled;
   }
 
   /** Adds jobs to the batch (from one of its jobs, before it has finished), stored in one step. */
@@ -66,7 +69,8 @@ export class Batch {
     const grown = await updateBatch(store(env), this.id, (current) => {
       if (current.finishedAt !== null) throw new UsageError(`Batch ${this.id} has finished: no job can be added to it`);
       first = current.total;
-      return { ...current, total: current.total + prepared.length };
+      const queues = current.queues && [...new Set([...current.queues, ...prepared.map((job) => job.queue)])];
+      return { ...current, total: current.total + prepared.length, ...(queues && { queues }) };
     });
     if (!grown) throw new UsageError(`Batch ${this.id} no longer exists`);
     const now = env.clock.now();

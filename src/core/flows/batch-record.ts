@@ -17,6 +17,8 @@ export interface BatchRecord {
   failed: string;
   skipped: string;
   allowFailures: boolean;
+  /** The queues its jobs are on (records written before it was kept lack it). */
+  queues?: string[];
   /** Ids of the held callback jobs. */
   callbacks: Partial<Record<BatchCallback, string>>;
   createdAt: number;
@@ -62,14 +64,23 @@ export function withOutcome(record: BatchRecord, i: number, outcome: JobOutcome)
   return next;
 }
 
-/** A batch as `job:batches` and the dashboard list it: counts and status, never its bitmaps. */
+/** Whether job `i` has no outcome yet. */
+export function isPending(record: BatchRecord, i: number): boolean {
+  return Number.isInteger(i) && i >= 0 && i < record.total && !OUTCOMES.some((kind) => bit(record[kind], i));
+}
+
+/**
+ * A batch as `job:batches` and the dashboard list it: counts and status, never its bitmaps.
+ * processed = done + failed + skipped (skipped: not run, the batch being cancelled or the job
+ * cancelled by hand).
+ */
 export function batchView(record: BatchRecord) {
   const counts = countsOf(record);
   const status = record.finishedAt !== null ? (record.cancelledAt !== null ? 'cancelled' : counts.failed > 0 ? 'finished with failures' : 'finished')
     : record.cancelledAt !== null ? 'cancelling' : 'running';
   return {
     id: record.id, name: record.name, queue: record.queue, totalJobs: counts.total, pendingJobs: counts.pending, processedJobs: counts.processed,
-    failedJobs: counts.failed, skippedJobs: counts.skipped, progress: counts.progress, status, allowFailures: record.allowFailures,
+    doneJobs: counts.done, failedJobs: counts.failed, skippedJobs: counts.skipped, progress: counts.progress, status, allowFailures: record.allowFailures,
     createdAt: new Date(record.createdAt).toISOString(),
     cancelledAt: record.cancelledAt === null ? null : new Date(record.cancelledAt).toISOString(),
     finishedAt: record.finishedAt === null ? null : new Date(record.finishedAt).toISOString(),

@@ -35,11 +35,19 @@ export function finishIfDone(record: BatchRecord, now: number): BatchRecord {
   return record.finishedAt === null && countsOf(record).pending === 0 ? { ...record, finishedAt: now } : record;
 }
 
-/** Cancels a batch: its jobs not yet started are not run. False when there is no such batch. */
-export async function cancelBatch(store: FlowStore, id: string, now: number): Promise<BatchRecord | null> {
-  const record = await updateBatch(store, id, (current) => (current.cancelledAt === null ? { ...current, cancelledAt: now } : null));
+/**
+ * Cancels a batch: its jobs not yet started are not run. `record` is null when there is no such
+ * batch; `cancelled` is false when it had already finished or been cancelled (nothing changed).
+ */
+export async function cancelBatch(store: FlowStore, id: string, now: number): Promise<{ record: BatchRecord | null; cancelled: boolean }> {
+  let cancelled = false;
+  const record = await updateBatch(store, id, (current) => {
+    if (current.cancelledAt !== null || current.finishedAt !== null) return null;
+    cancelled = true;
+    return { ...current, cancelledAt: now };
+  });
   if (record) await runCallbacks(store, record);
-  return record;
+  return { record, cancelled };
 }
 
 /** Makes due or drops the callbacks as the record says: safe to call any number of times. */

@@ -49,9 +49,13 @@ export async function updateBatch(store: Pick<RecordStore, 'getRecord' | 'casRec
   }
 }
 
+/** How many batch records a listing reads to find the newest created (the store lists the last written first). */
+const LIST_SCAN = 10_000;
+
+/** The `limit` most recently created batches, newest first. */
 export async function listBatches(store: Pick<RecordStore, 'listRecords'>, limit: number): Promise<BatchRecord[]> {
-  return (await store.listRecords(BATCH_NAMESPACE, limit)).map((r) => parse(r.value)).filter((r): r is BatchRecord => r !== null)
-    .sort((a, b) => b.createdAt - a.createdAt);
+  return (await store.listRecords(BATCH_NAMESPACE, Math.max(limit, LIST_SCAN))).map((r) => parse(r.value)).filter((r): r is BatchRecord => r !== null)
+    .sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
 }
 
 export async function deleteBatch(store: Pick<RecordStore, 'deleteRecord'>, id: string): Promise<void> {

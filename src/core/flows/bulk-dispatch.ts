@@ -18,7 +18,7 @@ export class PendingBulkDispatch extends DispatchChain<DispatchResult[]> {
     super();
     try {
       if (!Array.isArray(payloads)) throw new UsageError('dispatchMany() takes an array of payloads');
-      this.encoded = payloads.map((payload) => encodePayload(payload));
+      this.encoded = payloads.map((payload, i) => atIndex(i, () => encodePayload(payload)));
     } catch (error) {
       this.encoded = error as Error;
     }
@@ -30,7 +30,7 @@ export class PendingBulkDispatch extends DispatchChain<DispatchResult[]> {
     const delay = delayMs(this.delaySeconds);
     const rt = await runtime();
     const { name, jobClass } = await resolveTarget(rt.registry, this.target);
-    for (const text of this.encoded) assertPayloadSize(text, rt.config.max_payload_bytes);
+    this.encoded.forEach((text, i) => atIndex(i, () => assertPayloadSize(text, rt.config.max_payload_bytes)));
     const queue = this.queueName;
     const scheduledAt = rt.clock.now() + delay;
     const jobs = this.encoded.map((payload) => ({ name, queue, payload, scheduledAt, overlapKey: this.overlapping ? overlapKeyOf(name, jobClass, payload, queue) : null }));
@@ -42,5 +42,15 @@ export class PendingBulkDispatch extends DispatchChain<DispatchResult[]> {
     const skipped = out.filter((r) => r.skipped).length;
     rt.logger.info({ job: name, queue, added: out.length - skipped, skipped }, `Jobs added: ${out.length - skipped} × ${name}${skipped ? ` (${skipped} skipped as overlapping)` : ''}`);
     return out;
+  }
+}
+
+/** `fn()`, its error naming the payload at fault: `dispatchMany() payload [3]: ...`. */
+function atIndex<T>(i: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof Error) error.message = `dispatchMany() payload [${i}]: ${error.message}`;
+    throw error;
   }
 }

@@ -2,7 +2,8 @@
  * Held jobs: a job that waits on its workflow (the next job of a chain, a batch's callbacks) is
  * stored as scheduled at HELD_AT, far in the future, so no worker claims it; the workflow makes
  * it due with `runJobNow` or drops it with `cancelJob` (admin-store.ts), both idempotent. The
- * dashboard and job:status see it as scheduled.
+ * dashboard shows it as held, without Run now or Cancel (cancel-job.ts); job:status counts it
+ * among the scheduled jobs.
  */
 import type { BrowsableQueue } from '../admin-store.ts';
 

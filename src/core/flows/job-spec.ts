@@ -60,6 +60,7 @@ export type FlowEnv = Pick<Runtime, 'driver' | 'registry' | 'config' | 'clock' |
 
 /** Checks and encodes jobs; `queue` is the default of those that set none. Throws before anything is stored. */
 export async function prepareJobs(env: FlowEnv, jobs: readonly JobLike[], queue: string, what: string): Promise<PreparedJob[]> {
+  if (!Array.isArray(jobs)) throw new UsageError(`${what}() takes an array of jobs, not ${jobs === null ? 'null' : typeof jobs}`);
   const prepared: PreparedJob[] = [];
   for (const [i, job] of jobs.entries()) {
     const name = await nameOf(env, job, `${what}[${i}]`);
@@ -87,4 +88,10 @@ async function nameOf(env: FlowEnv, job: JobLike, where: string): Promise<string
   }
   env.registry.remember(jobClass as JobClass);
   return (jobClass as JobClass).nameOfJob;
+}
+
+/** Held jobs (later chain steps, a chain's catch, batch callbacks) run when their workflow makes them due: a delay of their own cannot hold. */
+export function refuseDelay(jobs: readonly PreparedJob[], where: (k: number) => string, instead: string): void {
+  const k = jobs.findIndex((job) => job.delayMs > 0);
+  if (k >= 0) throw new UsageError(`${where(k)} has a delay, which cannot hold: it runs when its workflow makes it due (${instead})`);
 }

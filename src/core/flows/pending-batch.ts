@@ -15,7 +15,7 @@ import { createBatch, deleteBatch } from './batch-store.ts';
 import { wrapPayload, type BatchCallback } from './envelope.ts';
 import { HELD_AT, drop } from './held.ts';
 import { assertQueue } from '../dispatch-chain.ts';
-import { prepareJobs, type FlowEnv, type JobLike } from './job-spec.ts';
+import { prepareJobs, refuseDelay, type FlowEnv, type JobLike } from './job-spec.ts';
 
 export class PendingBatch {
   #queue = 'default';
@@ -76,13 +76,14 @@ export class PendingBatch {
     const jobs = await prepareJobs(env, this.jobs, this.#queue, 'batch');
     const kinds = Object.keys(this.#callbacks) as BatchCallback[];
     const callbacks = await prepareJobs(env, kinds.map((k) => this.#callbacks[k]!), this.#queue, 'batch callback');
+    refuseDelay(callbacks, (k) => `the batch's ${kinds[k]} job`, 'it runs when the batch gets there');
     const id = randomUUID();
     const now = env.clock.now();
     const pushed = await env.driver.pushMany(callbacks.map((job, k) => ({
       name: job.name, queue: job.queue, payload: wrapPayload({ batch: id, callback: kinds[k]! }, job.payload), scheduledAt: HELD_AT, overlapKey: null,
     })));
     const callbackIds = Object.fromEntries(kinds.map((kind, k) => [kind, pushed[k]!.id!]));
-    const record = newRecord({ id, name: this.#name, queue: this.#queue, total: jobs.length, allowFailures: this.#allowFailures, callbacks: callbackIds, createdAt: now });
+    const record = newRecord({ id, name: this.#name, queue: this.#queue, total: jobs.length, queues: [...new Set(jobs.map((job) => job.queue))], allowFailures: this.#allowFailures, callbacks: callbackIds, createdAt: now });
     if (jobs.length === 0) record.finishedAt = now;
     try {
       await createBatch(env.driver, record);

@@ -11,7 +11,7 @@ import { runtime } from '../runtime.ts';
 import { wrapPayload, type ChainFlow } from './envelope.ts';
 import { HELD_AT, drop } from './held.ts';
 import { assertQueue, delayMs } from '../dispatch-chain.ts';
-import { prepareJobs, type FlowEnv, type JobLike } from './job-spec.ts';
+import { prepareJobs, refuseDelay, type FlowEnv, type JobLike } from './job-spec.ts';
 
 export interface ChainResult {
   /** The chain's id (in each job's envelope). */
@@ -53,13 +53,23 @@ export class PendingChain {
     return holding(() => this.store());
   }
 
+  /** A chain is not a promise: `await Job.chain([...])` without `.dispatch()` rejects saying so, rather than storing nothing. */
+  then(_onFulfilled?: unknown, onRejected?: (reason: unknown) => unknown): void {
+    const error = new UsageError('A chain is not a promise: store it with await Job.chain([...]).dispatch()');
+    if (typeof onRejected !== 'function') throw error;
+    onRejected(error);
+  }
+
   private async store(): Promise<ChainResult> {
+    if (!Array.isArray(this.jobs)) throw new UsageError('Job.chain() takes an array of jobs');
     if (this.jobs.length === 0) throw new UsageError('Job.chain() needs at least one job');
     assertQueue(this.#queue);
     const firstDelay = delayMs(this.#delay);
     const env = await this.env();
     const jobs = await prepareJobs(env, this.jobs, this.#queue, 'chain');
     const [onCatch] = this.#catch ? await prepareJobs(env, [this.#catch], this.#queue, 'chain.catch') : [];
+    refuseDelay(jobs.slice(1), (k) => `chain[${k + 1}]`, 'delay the chain, or its first job');
+    if (onCatch) refuseDelay([onCatch], () => 'the chain\'s catch job', 'it runs when a job of the chain fails');
     const id = randomUUID();
     const stored: string[] = [];
     const push = async (job: { name: string; queue: string; payload: string }, scheduledAt: number): Promise<string> => {

@@ -28,7 +28,10 @@ export interface FlowDeps {
 }
 
 export class Flows {
-  /** Claim tokens of batch jobs admitted as "not run": their done is counted as skipped. */
+  /**
+   * Claims of batch jobs admitted as "not run" (job id and claim token: a store may give every job
+   * of one claim the same token): their done is counted as skipped.
+   */
   private readonly skipped = new Set<string>();
 
   private readonly groups: BatchGroups;
@@ -51,7 +54,7 @@ export class Flows {
       this.deps.logger.warn({ err: coerceError(error), batch: id }, `Cannot read batch ${id}; running job ${job.name} (id ${job.id})`);
       return true;
     }
-    this.skipped.add(job.token);
+    this.skipped.add(claimOf(job));
     this.deps.logger.info({ id: job.id, job: job.name, batch: id }, `Job not run: ${job.name} (id ${job.id}), its batch was cancelled`);
     return false;
   }
@@ -62,7 +65,7 @@ export class Flows {
     if (!flow) return;
     if (flow.chain) await settleChainJob(this.store, flow.chain, outcome);
     if (flow.batch && flow.i !== undefined) {
-      const skipped = this.skipped.delete(job.token);
+      const skipped = this.skipped.delete(claimOf(job));
       await this.groups.settle(flow.batch, flow.i, outcome === 'done' && skipped ? 'skipped' : outcome);
     }
   }
@@ -72,6 +75,10 @@ export class Flows {
     if (!registry || !config) return Promise.resolve(null);
     return openBatch({ driver: this.store as FlowEnv['driver'], registry, config, clock: this.deps.clock, logger: this.deps.logger }, id);
   }
+}
+
+function claimOf(job: ReservedJob): string {
+  return `${job.id}\n${job.token}`;
 }
 
 /** The flows over this driver, or null when it lacks the record store (a test's or a wrapper's driver). */

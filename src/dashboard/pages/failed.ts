@@ -1,11 +1,12 @@
 /**
- * Failed: the failed store, newest first, filtered by queue or job name; one failure's detail
+ * Failed: the failed store, newest first, filtered by queue, job name or batch; one failure's detail
  * (error, stack, payload, attempts); retry, forget; retry all of a queue or job name, with a
  * page that shows how far it got.
  */
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { FailedJob } from '../../core/driver.ts';
+import { readFlow } from '../../core/flows/envelope.ts';
 import type { Dashboard, DashboardEnv } from '../context.ts';
 import { at, duration } from '../format.ts';
 import { action, done, link, page, table } from '../layout.ts';
@@ -26,8 +27,9 @@ export function failedRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
   app.get('/failed', async (c) => {
     const queue = c.req.query('queue') || null;
     const name = c.req.query('name') || null;
+    const batch = c.req.query('batch') || null;
     const all = (await d.driver.listFailed(SHOWN)).reverse();
-    const shown = all.filter((f) => (!queue || f.queue === queue) && (!name || f.name === name));
+    const shown = all.filter((f) => (!queue || f.queue === queue) && (!name || f.name === name) && (!batch || readFlow(f.payload)?.batch === batch));
     const groups = (key: 'queue' | 'name') => [...new Set(all.map((f) => f[key]))].sort().map((value) => ({ value, n: all.filter((f) => f[key] === value).length }));
     const groupRows = (key: 'queue' | 'name') => groups(key).map(({ value, n }) => html`<tr>
       <td><a href="${link(d, `/failed?${key}=${encodeURIComponent(value)}`)}">${value}</a></td><td class="num">${n}</td>
@@ -37,7 +39,7 @@ export function failedRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
         <section><h2>By queue</h2>${table(['Queue', 'Failed', ''], groupRows('queue'), '')}</section>
         <section><h2>By job</h2>${table(['Job', 'Failed', ''], groupRows('name'), '')}</section>
       </div>`}
-      <h2>${queue || name ? html`Failed ${queue ? `on ${queue}` : ''} ${name ? `of ${name}` : ''} <a href="${link(d, '/failed')}" class="small">show all</a>` : 'Newest first'}</h2>
+      <h2>${queue || name || batch ? html`Failed ${queue ? `on ${queue}` : ''} ${name ? `of ${name}` : ''} ${batch ? `in batch ${batch}` : ''} <a href="${link(d, '/failed')}" class="small">show all</a>` : 'Newest first'}</h2>
       ${table(['Id', 'Job', 'Queue', 'Failed at', 'Attempts', 'Error', ''], shown.map((f) => html`<tr data-failed="${f.id}">
         <td><a href="${link(d, `/failed/${encodeURIComponent(f.id)}`)}" class="mono">${f.id}</a></td>
         <td>${f.name}</td><td>${f.queue}</td><td>${at(f.failedAt, zone)}</td><td class="num">${f.attempts}</td>

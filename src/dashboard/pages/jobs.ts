@@ -3,9 +3,10 @@
  * and queue and searched by id, name or queue; one job's detail; cancel a pending job, run a
  * scheduled one now. A job that reports progress (`this.progress(40, 'chunk 4/10')`) shows it.
  */
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import { html } from 'hono/html';
-import type { JobState } from '../../core/admin-store.ts';
+import type { JobState, JobSummary } from '../../core/admin-store.ts';
+import { cancelPendingJob, heldBy } from '../../core/flows/cancel-job.ts';
 import { listProgress, PROGRESS_NAMESPACE, type JobProgress } from '../../core/middleware/progress.ts';
 import type { Dashboard, DashboardEnv } from '../context.ts';
 import { at, relative } from '../format.ts';
@@ -42,11 +43,10 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
       ${table(['Id', 'Job', 'Queue', 'State', 'Due', 'Attempts', 'Progress', 'Overlap key', ''], jobs.map((job) => html`<tr data-job="${job.id}">
         <td><a href="${link(d, `/jobs/${encodeURIComponent(job.id)}`)}" class="mono">${job.id}</a></td>
         <td>${job.name}</td><td>${job.queue}</td>
-        <td><span class="badge ${job.state}">${job.state}</span></td>
-        <td title="${at(job.scheduledAt, zone)}">${relative(job.scheduledAt, now)}</td>
+        <td>${stateBadge(job)}</td>
+        <td title="${heldBy(job) ? '' : at(job.scheduledAt, zone)}">${heldBy(job) ? heldUntil(job) : relative(job.scheduledAt, now)}</td>
         <td class="num">${job.attempts}</td><td class="progress">${progressBar(progress.get(job.id))}</td><td class="mono">${job.overlapKey ?? ''}</td>
-        <td class="actions">${job.state === 'scheduled' ? action(c, d, `/jobs/${encodeURIComponent(job.id)}/run-now`, 'Run now') : ''}
-          ${job.state === 'reserved' ? '' : action(c, d, `/jobs/${encodeURIComponent(job.id)}/cancel`, 'Cancel', {}, 'danger')}</td>
+        <td class="actions">${actions(c, job)}</td>
       </tr>`), search || state || queue ? 'No pending job matches.' : 'No pending jobs.')}
       ${pages > 1 ? html`<nav class="pager">
         ${pageNo > 1 ? html`<a href="${link(d, query(pageNo - 1))}">← newer</a>` : ''}
@@ -62,26 +62,55 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
     return page(c, d, `Job ${job.id}`, html`
       <dl class="facts">
         <dt>Job</dt><dd>${job.name}</dd><dt>Queue</dt><dd>${job.queue}</dd>
-        <dt>State</dt><dd><span class="badge ${job.state}">${job.state}</span></dd>
-        <dt>Due</dt><dd>${at(job.scheduledAt, zone)} (${relative(job.scheduledAt, now)})</dd>
+        <dt>State</dt><dd>${stateBadge(job)}</dd>
+        <dt>Due</dt><dd>${heldBy(job) ? heldUntil(job) : html`${at(job.scheduledAt, zone)} (${relative(job.scheduledAt, now)})`}</dd>
         <dt>Stored</dt><dd>${at(job.createdAt, zone)}</dd><dt>Attempts</dt><dd>${job.attempts}</dd>
         ${job.reservedUntil !== null ? html`<dt>Lease ends</dt><dd>${at(job.reservedUntil, zone)}</dd>` : ''}
         ${job.overlapKey !== null ? html`<dt>Overlap key</dt><dd class="mono">${job.overlapKey}</dd>` : ''}
         ${reported ? html`<dt>Progress</dt><dd class="progress">${progressBar(reported)} <span title="${at(reported.at, zone)}">${relative(reported.at, now)}</span></dd>` : ''}
       </dl>
       <h2>Payload</h2><pre class="payload">${maskedPayload(job.payload, d.config.dashboard_mask)}</pre>
-      <p class="actions">${job.state === 'scheduled' ? action(c, d, `/jobs/${encodeURIComponent(job.id)}/run-now`, 'Run now') : ''}
-        ${job.state === 'reserved' ? '' : action(c, d, `/jobs/${encodeURIComponent(job.id)}/cancel`, 'Cancel', {}, 'danger')}</p>`);
+      <p class="actions">${actions(c, job)}</p>`);
   });
+
+  /** Run now and Cancel of a pending job: none while it runs; none while its workflow holds it. */
+  const actions = (c: Context<DashboardEnv>, job: JobSummary) => heldBy(job) || job.state === 'reserved' ? '' : html`${job.state === 'scheduled' ? action(c, d, `/jobs/${encodeURIComponent(job.id)}/run-now`, 'Run now') : ''}
+    ${action(c, d, `/jobs/${encodeURIComponent(job.id)}/cancel`, 'Cancel', {}, 'danger')}`;
 
   app.post('/jobs/:id/cancel', async (c) => {
     const id = c.req.param('id');
-    return done(c, d, '/jobs', (await d.driver.cancelJob(id)) ? `Cancelled job ${id}.` : `Job ${id} is not pending any more (running, done or gone).`);
+    const job = await d.driver.getJob(id);
+    const held = job && heldBy(job);
+    if (held) return refuse(c, d, id, held);
+    const cancelled = job !== null && (await cancelPendingJob(d.driver, job, d.clock.now()));
+    return done(c, d, '/jobs', cancelled ? `Cancelled job ${id}.` : `Job ${id} is not pending any more (running, done or gone).`);
   });
   app.post('/jobs/:id/run-now', async (c) => {
     const id = c.req.param('id');
-    return done(c, d, '/jobs', (await d.driver.runJobNow(id)) ? `Job ${id} is due now.` : `Job ${id} is not scheduled any more.`);
+    const job = await d.driver.getJob(id);
+    const held = job && heldBy(job);
+    if (held) return refuse(c, d, id, held);
+    return done(c, d, '/jobs', job && (await d.driver.runJobNow(id)) ? `Job ${id} is due now.` : `Job ${id} is not scheduled any more.`);
   });
+}
+
+/** A held job is its workflow's to run or drop: running it early would break the chain's order or the batch's callbacks. */
+function refuse(c: Context<DashboardEnv>, d: Dashboard, id: string, held: string) {
+  const what = held === 'chain' ? 'its chain makes it due when the job before it succeeds, and drops it if that one fails'
+    : held === 'batch callback' ? 'its batch makes it due or drops it when the batch finishes (cancel the batch on the Batches page instead)'
+      : 'its workflow makes it due or drops it';
+  return page(c, d, 'Job is held', html`<p>Job ${id} is held (${held}): ${what}. <a href="${link(d, `/jobs/${encodeURIComponent(id)}`)}">Back to the job</a></p>`, 409);
+}
+
+/** When a held job becomes due. */
+function heldUntil(job: JobSummary): string {
+  const held = heldBy(job);
+  return held === 'chain' ? 'when the job before it succeeds' : held === 'batch callback' ? 'when its batch gets there' : 'when its workflow makes it due';
+}
+
+function stateBadge(job: JobSummary) {
+  const held = heldBy(job);
+  return held ? html`<span class="badge scheduled">held (${held})</span>` : html`<span class="badge ${job.state}">${job.state}</span>`;
 }
 
 /** What a job last reported of its progress: a bar, the percent and its message. */
