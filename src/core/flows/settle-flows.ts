@@ -40,7 +40,7 @@ export class Flows {
     this.groups = new BatchGroups(store, () => deps.clock.now());
   }
 
-  /** False when the job must not run (its batch was cancelled): settle it as done, it is counted as skipped. */
+  /** False when the job must not run (its batch was cancelled): the worker settles it as skipped, the batch counts it so. */
   async admit(job: ReservedJob, context: object): Promise<boolean> {
     const flow = readFlow(job.payload);
     if (!flow?.batch) return true;
@@ -55,7 +55,7 @@ export class Flows {
       return true;
     }
     this.skipped.add(claimOf(job));
-    this.deps.logger.info({ id: job.id, job: job.name, batch: id }, `Job not run: ${job.name} (id ${job.id}), its batch was cancelled`);
+    // Settled as skipped, logged there: "Job skipped: NAME (its batch was cancelled)".
     return false;
   }
 
