@@ -4,14 +4,12 @@
  * steps (push, ack, release, fail, counts, the restart mark); the claim is database-claim.ts
  * (MySQL's in database-mysql-claim.ts), batched acks database-acks.ts, the failed store
  * database-failed.ts, the dashboard's capabilities (admin-store.ts) database-admin-jobs.ts,
- * database-paused.ts, database-workers.ts and database-metrics.ts, the flows' record store and bulk push
- * (record-store.ts) database-records.ts and database-bulk.ts. Deadlocks, lock-wait timeouts, serialization failures and SQLITE_BUSY are
+ * database-paused.ts, database-workers.ts and database-metrics.ts (forwarded to by store-parts.ts),
+ * the flows' record store and bulk push (record-store.ts) database-records.ts and database-bulk.ts. Deadlocks, lock-wait timeouts, serialization failures and SQLITE_BUSY are
  * retried here and never reach a job. Times are epoch-ms integers (UTC).
  */
 import type { Knex } from 'knex';
-import type {
-  AdminStore, JobPage, JobQuery, JobSummary, MetricSample, OverlapLock, WorkerBeat, WorkerEnd, WorkerRecord,
-} from '../admin-store.ts';
+import type { AdminStore } from '../admin-store.ts';
 import type { Clock } from '../clock.ts';
 import { UsageError } from '../errors.ts';
 import type {
@@ -19,7 +17,6 @@ import type {
   ReleaseOptions, ReserveRequest, ReservedJob, RestartSignal, RetryResult,
 } from '../driver.ts';
 import { reserveInOrder, type ClaimsOldestFirst } from '../queue-policy.ts';
-import type { ListedRecord, StoredRecord } from '../record-store.ts';
 import { ackMany } from './database-acks.ts';
 import { pushMany, type BulkSqlStore } from './database-bulk.ts';
 import { DatabaseAdminJobs } from './database-admin-jobs.ts';
@@ -33,11 +30,12 @@ import { DatabaseRecords } from './database-records.ts';
 import { DatabaseWorkers } from './database-workers.ts';
 import { DUPLICATE, missingTable, runSql, type Dialect, type TableNames } from './database-sql.ts';
 import { LazyOpen } from './lazy-open.ts';
+import { ForwardsToParts, type StoreParts } from './store-parts.ts';
 
 export type { TableNames } from './database-sql.ts';
 
 
-export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, BulkSqlStore, ClaimsOldestFirst, AdminStore {
+export class DatabaseDriver extends ForwardsToParts implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, BulkSqlStore, ClaimsOldestFirst, AdminStore {
   readonly description: string;
   readonly dialect: Dialect;
   skipLocked = false;
@@ -46,17 +44,19 @@ export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, Clear
   private readonly opened: LazyOpen;
   private readonly claims = new DatabaseClaims(this);
   private readonly failed = new DatabaseFailedStore(this);
-  private readonly jobs = new DatabaseAdminJobs(this);
-  private readonly paused = new DatabasePausedQueues(this);
-  private readonly workers = new DatabaseWorkers(this);
-  private readonly metrics = new DatabaseMetrics(this);
-  private readonly records = new DatabaseRecords(this);
+  protected readonly parts: StoreParts;
 
   constructor(
     readonly knex: Knex,
     readonly names: TableNames,
     readonly clock: Clock,
   ) {
+    super();
+    const jobs = new DatabaseAdminJobs(this);
+    this.parts = {
+      jobs, locks: jobs, paused: new DatabasePausedQueues(this), workers: new DatabaseWorkers(this),
+      metrics: new DatabaseMetrics(this), records: new DatabaseRecords(this),
+    };
     const client = String(knex.client.config.client);
     this.dialect = client.includes('sqlite') ? 'sqlite' : client.startsWith('mysql') ? 'mysql' : 'pg';
     this.description = `database (${describeConnection(knex.client.config)})`;
@@ -266,28 +266,8 @@ export class DatabaseDriver implements Driver, BatchingQueue, FailedStore, Clear
     return `${this.names.table}_signals`;
   }
 
-  // The dashboard's capabilities (admin-store.ts).
-  listJobs(query: JobQuery): Promise<JobPage> { return this.jobs.listJobs(query); }
-  getJob(id: string): Promise<JobSummary | null> { return this.jobs.getJob(id); }
-  cancelJob(id: string): Promise<boolean> { return this.jobs.cancelJob(id); }
-  runJobNow(id: string): Promise<boolean> { return this.jobs.runJobNow(id); }
-  listOverlapLocks(): Promise<OverlapLock[]> { return this.jobs.listOverlapLocks(); }
-  releaseOverlapLock(key: string): Promise<boolean> { return this.jobs.releaseOverlapLock(key); }
-  pauseQueue(queue: string): Promise<void> { return this.paused.pauseQueue(queue); }
-  resumeQueue(queue: string): Promise<boolean> { return this.paused.resumeQueue(queue); }
-  pausedQueues(): Promise<string[]> { return this.paused.pausedQueues(); }
-  beat(beat: WorkerBeat): Promise<void> { return this.workers.beat(beat); }
-  workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> { return this.workers.workerStopped(id, end, at); }
-  listWorkers(now: number): Promise<WorkerRecord[]> { return this.workers.listWorkers(now); }
-  addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.metrics.addMetrics(samples); }
-  readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.metrics.readMetrics(from, to); }
-  pruneMetrics(before: number): Promise<number> { return this.metrics.pruneMetrics(before); }
-  // The flows' capabilities (record-store.ts).
+  /** Bulk push (record-store.ts), in database-bulk.ts. */
   pushMany(jobs: readonly NewJob[]): Promise<PushResult[]> { return pushMany(this, jobs); }
-  getRecord(ns: string, id: string): Promise<StoredRecord | null> { return this.records.getRecord(ns, id); }
-  casRecord(ns: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean> { return this.records.casRecord(ns, id, version, value, ttlMs); }
-  deleteRecord(ns: string, id: string, version?: string): Promise<boolean> { return this.records.deleteRecord(ns, id, version); }
-  listRecords(ns: string, limit: number): Promise<ListedRecord[]> { return this.records.listRecords(ns, limit); }
 
   async close(): Promise<void> {
     await this.knex.destroy();

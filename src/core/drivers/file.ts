@@ -19,16 +19,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { FSWatcher } from 'chokidar';
-import type {
-  JobPage, JobQuery, JobSummary, MetricSample, OverlapLock, WorkerBeat, WorkerEnd, WorkerRecord,
-} from '../admin-store.ts';
 import type { Clock } from '../clock.ts';
 import type {
   AdminDriver, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob, RetryResult, WakingQueue,
 } from '../driver.ts';
 import { leaseFor } from '../driver.ts';
 import { reserveInOrder, type ListsQueues } from '../queue-policy.ts';
-import type { ListedRecord, StoredRecord } from '../record-store.ts';
 import { jobState } from './admin-shared.ts';
 import { FileAdmin } from './file-admin.ts';
 import { FileFailedStore, type FileQueue } from './file-failed.ts';
@@ -39,23 +35,24 @@ import { FileRecords } from './file-records.ts';
 import { list, newId, pad, parseHeader, renamed, splitJob, writeAtomic } from './file-store.ts';
 import { LazyOpen } from './lazy-open.ts';
 import { hasDueFromStats } from './shared.ts';
+import { ForwardsToParts, type StoreParts } from './store-parts.ts';
 import { Wakeup } from './wakeup.ts';
 
-export class FileDriver implements AdminDriver, WakingQueue, ListsQueues, FileQueue {
+export class FileDriver extends ForwardsToParts implements AdminDriver, WakingQueue, ListsQueues, FileQueue {
   readonly description: string;
   private readonly opened: LazyOpen;
   private readonly locks: FileLocks;
   private readonly failed = new FileFailedStore(this);
-  private readonly admin: FileAdmin;
-  private readonly metrics = new FileMetrics(this);
-  private readonly records = new FileRecords(this);
+  protected readonly parts: StoreParts;
   private watcher: FSWatcher | null = null;
   private readonly wakeup = new Wakeup();
 
   constructor(readonly root: string, readonly clock: Clock) {
+    super();
     this.description = `file (${root})`;
     this.locks = new FileLocks(root, clock);
-    this.admin = new FileAdmin(this, this.locks);
+    const admin = new FileAdmin(this, this.locks);
+    this.parts = { jobs: admin, paused: admin, workers: admin, locks: admin, metrics: new FileMetrics(this), records: new FileRecords(this) };
     this.opened = new LazyOpen(async () => {
       for (const sub of ['tmp', 'pending', 'reserved', 'failed', 'locks']) await mkdir(this.dir(sub), { recursive: true, mode: 0o700 });
     }, { what: `use ${root} for the file driver`, fix: 'check file_path in application/config/job.ts' });
@@ -212,27 +209,6 @@ export class FileDriver implements AdminDriver, WakingQueue, ListsQueues, FileQu
     return this.failed.flushFailed(olderThanMs);
   }
 
-  listJobs(query: JobQuery): Promise<JobPage> { return this.admin.listJobs(query); }
-  getJob(id: string): Promise<JobSummary | null> { return this.admin.getJob(id); }
-  cancelJob(id: string): Promise<boolean> { return this.admin.cancelJob(id); }
-  runJobNow(id: string): Promise<boolean> { return this.admin.runJobNow(id); }
-  pauseQueue(queue: string): Promise<void> { return this.admin.pauseQueue(queue); }
-  resumeQueue(queue: string): Promise<boolean> { return this.admin.resumeQueue(queue); }
-  pausedQueues(): Promise<string[]> { return this.admin.pausedQueues(); }
-  beat(beat: WorkerBeat): Promise<void> { return this.admin.beat(beat); }
-  workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> { return this.admin.workerStopped(id, end, at); }
-  listWorkers(now: number): Promise<WorkerRecord[]> { return this.admin.listWorkers(now); }
-  listOverlapLocks(): Promise<OverlapLock[]> { return this.admin.listOverlapLocks(); }
-  releaseOverlapLock(key: string): Promise<boolean> { return this.admin.releaseOverlapLock(key); }
-  addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.metrics.addMetrics(samples); }
-  readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.metrics.readMetrics(from, to); }
-  pruneMetrics(before: number): Promise<number> { return this.metrics.pruneMetrics(before); }
-  getRecord(namespace: string, id: string): Promise<StoredRecord | null> { return this.records.getRecord(namespace, id); }
-  casRecord(namespace: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean> {
-    return this.records.casRecord(namespace, id, version, value, ttlMs);
-  }
-  deleteRecord(namespace: string, id: string, version?: string): Promise<boolean> { return this.records.deleteRecord(namespace, id, version); }
-  listRecords(namespace: string, limit: number): Promise<ListedRecord[]> { return this.records.listRecords(namespace, limit); }
 
   /** Resolves when a pending file appears (chokidar), after `ms`, or on abort. */
   async waitForJob(_queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {

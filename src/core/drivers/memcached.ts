@@ -23,15 +23,11 @@
 import { randomBytes } from 'node:crypto';
 import type { MemcacheClient } from 'memcache-client';
 import { createMemcacheClient } from './memcached-connection.ts';
-import type {
-  JobPage, JobQuery, JobSummary, MetricSample, OverlapLock, WorkerBeat, WorkerEnd, WorkerRecord,
-} from '../admin-store.ts';
 import type { Clock } from '../clock.ts';
 import type {
   AdminDriver, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob, RetryResult,
 } from '../driver.ts';
 import { reserveInOrder, type ListsQueues } from '../queue-policy.ts';
-import type { ListedRecord, StoredRecord } from '../record-store.ts';
 import { jobState } from './admin-shared.ts';
 import { LazyOpen } from './lazy-open.ts';
 import { MemcachedAdmin, type MemcachedAdminQueue } from './memcached-admin.ts';
@@ -43,11 +39,12 @@ import { MemcachedMetrics } from './memcached-metrics.ts';
 import { overlapKeyOf, pushJobs } from './memcached-push.ts';
 import { MemcachedRecords } from './memcached-records.ts';
 import { hasDueFromStats } from './shared.ts';
+import { ForwardsToParts, type StoreParts } from './store-parts.ts';
 
 export const MEMCACHED_WARNING =
   'memcached driver: best effort — jobs are lost if memcached restarts or evicts them under memory pressure; use database or redis for jobs that must not be lost';
 
-export class MemcachedDriver implements AdminDriver, ListsQueues, MemcachedQueue, MemcachedAdminQueue {
+export class MemcachedDriver extends ForwardsToParts implements AdminDriver, ListsQueues, MemcachedQueue, MemcachedAdminQueue {
   readonly description: string;
   readonly warning = MEMCACHED_WARNING;
   private readonly client: MemcacheClient;
@@ -55,22 +52,23 @@ export class MemcachedDriver implements AdminDriver, ListsQueues, MemcachedQueue
   private readonly logs: MemcachedLog;
   private readonly claims: MemcachedClaims;
   private readonly failed: MemcachedFailedStore;
-  private readonly admin: MemcachedAdmin;
-  private readonly metrics: MemcachedMetrics;
-  private readonly records: MemcachedRecords;
+  protected readonly parts: StoreParts;
   private readonly opened: LazyOpen;
   private readonly registered = new Set<string>();
 
   constructor(servers: string, prefix: string, readonly clock: Clock) {
+    super();
     this.description = `memcached (${servers})`;
     this.client = createMemcacheClient(servers);
     this.mc = new Memcached(this.client, prefix);
     this.logs = new MemcachedLog(this.mc);
     this.claims = new MemcachedClaims(this.mc, this.logs, clock);
     this.failed = new MemcachedFailedStore(this.mc, this.logs, this);
-    this.admin = new MemcachedAdmin(this.mc, this.logs, this);
-    this.metrics = new MemcachedMetrics(this.mc, this.logs, this);
-    this.records = new MemcachedRecords(this.mc, clock);
+    const admin = new MemcachedAdmin(this.mc, this.logs, this);
+    this.parts = {
+      jobs: admin, paused: admin, workers: admin, locks: admin,
+      metrics: new MemcachedMetrics(this.mc, this.logs, this), records: new MemcachedRecords(this.mc, clock),
+    };
     this.opened = new LazyOpen(async () => {
       await this.client.version();
     }, { what: `reach memcached at ${servers}`, fix: 'start memcached or fix MEMCACHED_SERVERS / application/config/job.ts' });
@@ -224,27 +222,6 @@ export class MemcachedDriver implements AdminDriver, ListsQueues, MemcachedQueue
     return this.failed.flushFailed(olderThanMs);
   }
 
-  listJobs(query: JobQuery): Promise<JobPage> { return this.admin.listJobs(query); }
-  getJob(id: string): Promise<JobSummary | null> { return this.admin.getJob(id); }
-  cancelJob(id: string): Promise<boolean> { return this.admin.cancelJob(id); }
-  runJobNow(id: string): Promise<boolean> { return this.admin.runJobNow(id); }
-  pauseQueue(queue: string): Promise<void> { return this.admin.pauseQueue(queue); }
-  resumeQueue(queue: string): Promise<boolean> { return this.admin.resumeQueue(queue); }
-  pausedQueues(): Promise<string[]> { return this.admin.pausedQueues(); }
-  beat(beat: WorkerBeat): Promise<void> { return this.admin.beat(beat); }
-  workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> { return this.admin.workerStopped(id, end, at); }
-  listWorkers(now: number): Promise<WorkerRecord[]> { return this.admin.listWorkers(now); }
-  listOverlapLocks(): Promise<OverlapLock[]> { return this.admin.listOverlapLocks(); }
-  releaseOverlapLock(key: string): Promise<boolean> { return this.admin.releaseOverlapLock(key); }
-  addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.metrics.addMetrics(samples); }
-  readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.metrics.readMetrics(from, to); }
-  pruneMetrics(before: number): Promise<number> { return this.metrics.pruneMetrics(before); }
-  getRecord(namespace: string, id: string): Promise<StoredRecord | null> { return this.records.getRecord(namespace, id); }
-  casRecord(namespace: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean> {
-    return this.records.casRecord(namespace, id, version, value, ttlMs);
-  }
-  deleteRecord(namespace: string, id: string, version?: string): Promise<boolean> { return this.records.deleteRecord(namespace, id, version); }
-  listRecords(namespace: string, limit: number): Promise<ListedRecord[]> { return this.records.listRecords(namespace, limit); }
 
   /** An evicted mark reads as null, which no worker takes for a restart. */
   async restartRequestedAt(): Promise<number | null> {

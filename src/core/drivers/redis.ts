@@ -14,11 +14,10 @@ import type {
 } from '../driver.ts';
 import { leaseFor } from '../driver.ts';
 import { reserveInOrder, type ListsQueues } from '../queue-policy.ts';
-import type {
-  AdminStore, JobPage, JobQuery, JobSummary, MetricSample, OverlapLock, WorkerBeat, WorkerEnd, WorkerRecord,
-} from '../admin-store.ts';
-import type { BulkQueue, ListedRecord, RecordStore, StoredRecord } from '../record-store.ts';
+import type { AdminStore } from '../admin-store.ts';
+import type { BulkQueue, RecordStore } from '../record-store.ts';
 import { LazyOpen } from './lazy-open.ts';
+import { ForwardsToParts, type StoreParts } from './store-parts.ts';
 import { RedisAdmin } from './redis-admin.ts';
 import { ACK_COMMAND, CLAIM_COMMAND, createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
 import { RedisFailedStore, type RedisKeys } from './redis-failed.ts';
@@ -46,7 +45,7 @@ const SCRIPTS: [keyof Scripted, string, number][] = [
   ['rakitClear', scripts.CLEAR, 4],
 ];
 
-export class RedisDriver implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, WakingQueue, RedisKeys, AdminStore, RecordStore, BulkQueue {
+export class RedisDriver extends ForwardsToParts implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, WakingQueue, RedisKeys, AdminStore, RecordStore, BulkQueue {
   readonly description: string;
   readonly redis: RedisClient;
   /** The same client, typed with the scripts. */
@@ -54,15 +53,15 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
   private readonly opened: LazyOpen;
   private readonly wake: RedisWake;
   private readonly failed: RedisFailedStore;
-  private readonly admin: RedisAdmin;
   private readonly pusher: RedisPush;
-  private readonly records: RedisRecords;
+  protected readonly parts: StoreParts;
 
   constructor(
     setting: RedisSetting,
     private readonly prefix: string,
     readonly clock: Clock,
   ) {
+    super();
     this.description = describeRedis(setting);
     this.redis = createRedis(setting);
     for (const [name, lua, numberOfKeys] of SCRIPTS) this.redis.defineCommand(name, { lua, numberOfKeys });
@@ -75,9 +74,9 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
     }, { what: `reach Redis at ${this.description.replace(/^redis /, '')}`, fix: 'start Redis or fix REDIS_URL / application/config/job.ts' });
     this.wake = new RedisWake(this.redis, prefix, clock, () => this.queues());
     this.failed = new RedisFailedStore(this);
-    this.admin = new RedisAdmin(this, prefix);
     this.pusher = new RedisPush(this, prefix);
-    this.records = new RedisRecords(this.redis, prefix, () => this.open());
+    const { jobs, paused, locks, workers, metrics } = new RedisAdmin(this, prefix);
+    this.parts = { jobs, paused, locks, workers, metrics, records: new RedisRecords(this.redis, prefix, () => this.open()) };
   }
 
   k(queue: string, part: string): string {
@@ -220,31 +219,12 @@ export class RedisDriver implements Driver, BatchingQueue, FailedStore, Clearabl
     return n;
   }
 
-  getRecord(namespace: string, id: string): Promise<StoredRecord | null> { return this.records.getRecord(namespace, id); }
-  casRecord(ns: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean> { return this.records.casRecord(ns, id, version, value, ttlMs); }
-  deleteRecord(namespace: string, id: string, version?: string): Promise<boolean> { return this.records.deleteRecord(namespace, id, version); }
-  listRecords(namespace: string, limit: number): Promise<ListedRecord[]> { return this.records.listRecords(namespace, limit); }
 
   listFailed(limit?: number): Promise<FailedJob[]> { return this.failed.listFailed(limit); }
   retryFailed(ids: readonly string[]): Promise<RetryResult> { return this.failed.retryFailed(ids); }
   forgetFailed(id: string): Promise<boolean> { return this.failed.forgetFailed(id); }
   flushFailed(olderThanMs: number | null): Promise<number> { return this.failed.flushFailed(olderThanMs); }
 
-  listJobs(query: JobQuery): Promise<JobPage> { return this.admin.jobs.listJobs(query); }
-  getJob(id: string): Promise<JobSummary | null> { return this.admin.jobs.getJob(id); }
-  cancelJob(id: string): Promise<boolean> { return this.admin.jobs.cancelJob(id); }
-  runJobNow(id: string): Promise<boolean> { return this.admin.jobs.runJobNow(id); }
-  pauseQueue(queue: string): Promise<void> { return this.admin.paused.pauseQueue(queue); }
-  resumeQueue(queue: string): Promise<boolean> { return this.admin.paused.resumeQueue(queue); }
-  pausedQueues(): Promise<string[]> { return this.admin.paused.pausedQueues(); }
-  listOverlapLocks(): Promise<OverlapLock[]> { return this.admin.locks.listOverlapLocks(); }
-  releaseOverlapLock(key: string): Promise<boolean> { return this.admin.locks.releaseOverlapLock(key); }
-  beat(beat: WorkerBeat): Promise<void> { return this.admin.workers.beat(beat); }
-  workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> { return this.admin.workers.workerStopped(id, end, at); }
-  listWorkers(now: number): Promise<WorkerRecord[]> { return this.admin.workers.listWorkers(now); }
-  addMetrics(samples: readonly MetricSample[]): Promise<void> { return this.admin.metrics.addMetrics(samples); }
-  readMetrics(from: number, to: number): Promise<MetricSample[]> { return this.admin.metrics.readMetrics(from, to); }
-  pruneMetrics(before: number): Promise<number> { return this.admin.metrics.pruneMetrics(before); }
 
   /** Resolves on a wake message for one of `queues`, after `ms`, or on abort. */
   waitForJob(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {
