@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // The rakit binary: runs dist/ as plain JavaScript; the app's TypeScript files load through
-// src/core/bin-loader.ts. In a checkout (src/ beside dist/) dist/ is built by scripts/build.js and
+// src/infra/bin-loader.ts. In a checkout (src/ beside dist/) dist/ is built by scripts/build.js and
 // rebuilt here when src/ changed; an installed package runs the dist/ it was packed with and
 // writes nothing into its own folder.
 
-// A worker process forked by the manager (`__worker`, WORKER_ARG in src/core/ipc.ts): signals
+// A worker process forked by the manager (`__worker`, WORKER_ARG in src/manager/ipc.ts): signals
 // belong to the manager, and a SIGTERM or Ctrl-C sent to the process group reaches this process
 // too. It ignores them from its first line, so one that comes while it is still loading does not
 // kill it before it can stop on the manager's word.

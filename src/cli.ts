@@ -3,11 +3,11 @@
  * (program.ts, loaded only then), and turns every error into a one-line message and an exit
  * code (0 ok, 1 runtime failure, 2 bad usage or bad config).
  */
-import { RakitError, coerceError } from './core/errors.ts';
-import { WORKER_ARG } from './core/ipc.ts';
-import { holding } from './core/keep-alive.ts';
-import { flushLogs } from './core/logger.ts';
-import { closeRuntime } from './core/runtime.ts';
+import { RakitError, coerceError } from './infra/errors.ts';
+import { WORKER_ARG } from './manager/ipc.ts';
+import { holding } from './infra/keep-alive.ts';
+import { flushLogs } from './infra/logger.ts';
+import { closeRuntime } from './api/runtime.ts';
 
 /** Runs the program and returns the exit code; the process stays alive until it has one. */
 export function main(argv: string[]): Promise<number> {
@@ -17,8 +17,8 @@ export function main(argv: string[]): Promise<number> {
 async function run(argv: string[]): Promise<number> {
   try {
     if (argv[0] === WORKER_ARG) {
-      // A worker process forked by the manager (src/core/manager.ts).
-      const { runWorkerProcess } = await import('./core/worker-process.ts');
+      // A worker process forked by the manager (src/manager/manager.ts).
+      const { runWorkerProcess } = await import('./worker/worker-process.ts');
       return await runWorkerProcess(JSON.parse(process.env.RAKIT_WORKER ?? '{}'));
     }
     return await (await import('./program.ts')).runProgram(argv);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../src/core/config.ts';
-import { ConfigError } from '../src/core/errors.ts';
-import { describeConnection, knexConfig } from '../src/core/drivers/database-connection.ts';
-import { redact } from '../src/core/drivers/redact.ts';
+import { resolveConfig } from '../src/infra/config.ts';
+import { ConfigError } from '../src/infra/errors.ts';
+import { describeConnection, knexConfig } from '../src/drivers/database/database-connection.ts';
+import { redact } from '../src/drivers/redact.ts';
 
 describe('configuration', () => {
   it("fills the seed's defaults", () => {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Leases, ReservedJob } from '../src/core/driver.ts';
+import type { Leases, ReservedJob } from '../src/store/driver.ts';
 import { makeApp, type TestApp } from './helpers/app.ts';
 import { TestClock } from './helpers/clock.ts';
 import { createTestDatabase } from './helpers/database.ts';

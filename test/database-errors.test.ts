@@ -5,9 +5,9 @@
  */
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewJob } from '../src/core/driver.ts';
+import type { NewJob } from '../src/store/driver.ts';
 import { DatabaseError } from '../src/index.ts'; // users catch it from the package
-import { systemClock } from '../src/core/clock.ts';
+import { systemClock } from '../src/infra/clock.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { DATABASES } from './helpers/servers.ts';
 

@@ -2,11 +2,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Registry } from '../src/core/registry.ts';
-import { DiscoveryError, UnknownJobError } from '../src/core/errors.ts';
+import { Registry } from '../src/api/registry.ts';
+import { DiscoveryError, UnknownJobError } from '../src/infra/errors.ts';
 import { REPO } from './helpers/app.ts';
 
-const JOBABLE = path.join(REPO, 'src/core/jobable.ts');
+const JOBABLE = path.join(REPO, 'src/api/jobable.ts');
 let root: string;
 function app(files: Record<string, string>): Registry {
   root = mkdtempSync(path.join(os.tmpdir(), 'rakit-disc-'));
@@ -56,7 +56,7 @@ describe('discovery', () => {
 
   it('loads application/events.ts for legacy listeners', async () => {
     const registry = app({
-      'application/events.ts': `import { Event } from '${path.join(REPO, 'src/core/events.ts')}'; Event.listen('rakit.jobs.run: legacy-thing', () => 1);`,
+      'application/events.ts': `import { Event } from '${path.join(REPO, 'src/api/events.ts')}'; Event.listen('rakit.jobs.run: legacy-thing', () => 1);`,
     });
     await registry.discover();
     expect(registry.resolve('legacy-thing')).toMatchObject({ kind: 'listeners' });

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { Jobable } from '../src/core/jobable.ts';
-import { Job } from '../src/core/job-facade.ts';
-import { Event } from '../src/core/events.ts';
-import { configure, closeRuntime, type Runtime } from '../src/core/runtime.ts';
-import { DateError, PayloadError, UnknownJobError } from '../src/core/errors.ts';
-import { kebabCase } from '../src/core/naming.ts';
+import { Jobable } from '../src/api/jobable.ts';
+import { Job } from '../src/api/job-facade.ts';
+import { Event } from '../src/api/events.ts';
+import { configure, closeRuntime, type Runtime } from '../src/api/runtime.ts';
+import { DateError, PayloadError, UnknownJobError } from '../src/infra/errors.ts';
+import { kebabCase } from '../src/infra/naming.ts';
 import { TestClock } from './helpers/clock.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 

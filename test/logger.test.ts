@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLogger, wallClock } from '../src/core/logger.ts';
+import { createLogger, wallClock } from '../src/infra/logger.ts';
 import { REPO } from './helpers/app.ts';
 
 function capture(): { stream: Writable & { isTTY?: boolean }; text: () => string } {
@@ -77,7 +77,7 @@ describe('the log stream of a process', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const script = path.join(dir, 'log.ts');
   writeFileSync(script, [
-    `import { createLogger } from ${JSON.stringify(path.join(REPO, 'src', 'core', 'logger.ts'))};`,
+    `import { createLogger } from ${JSON.stringify(path.join(REPO, 'src', 'infra', 'logger.ts'))};`,
     'const log = createLogger({ logging: true });',
     "for (let i = 0; i < 2000; i++) log.info({ i }, 'line');",
     'const how = process.argv[2];',

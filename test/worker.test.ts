@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Jobable } from '../src/core/jobable.ts';
-import { Event } from '../src/core/events.ts';
-import { UnrecoverableError } from '../src/core/errors.ts';
-import { PendingBatch } from '../src/core/flows/pending-batch.ts';
+import { Jobable } from '../src/api/jobable.ts';
+import { Event } from '../src/api/events.ts';
+import { UnrecoverableError } from '../src/infra/errors.ts';
+import { PendingBatch } from '../src/flows/batches/pending-batch.ts';
 import { until } from './helpers/clock.ts';
 import { workerBench, type WorkerBench } from './helpers/worker.ts';
 

@@ -2,9 +2,9 @@
  * Parsers for command-line values; each throws commander's InvalidArgumentError with what to do.
  */
 import { InvalidArgumentError } from 'commander';
-import { UsageError } from '../core/errors.ts';
-import type { Backoff } from '../core/backoff.ts';
-import { QUEUE_NAME } from '../core/naming.ts';
+import { UsageError } from '../infra/errors.ts';
+import type { Backoff } from '../infra/backoff.ts';
+import { QUEUE_NAME } from '../infra/naming.ts';
 
 export function wholeNumber(min: number) {
   return (value: string): number => {

@@ -4,10 +4,10 @@
  * the per-request variables the middleware sets (session, form token, read-only).
  */
 import type { HttpBindings } from '@hono/node-server';
-import type { Clock } from '../core/clock.ts';
-import type { JobConfig } from '../core/config.ts';
-import type { AdminDriver } from '../core/driver.ts';
-import { runtime } from '../core/runtime.ts';
+import type { Clock } from '../infra/clock.ts';
+import type { JobConfig } from '../infra/config.ts';
+import type { AdminDriver } from '../store/driver.ts';
+import { runtime } from '../api/runtime.ts';
 import { loadSchedule } from '../schedule/load.ts';
 import { ScheduleRunner } from '../schedule/runner.ts';
 import type { ScheduleStore } from '../schedule/store.ts';

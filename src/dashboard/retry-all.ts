@@ -4,8 +4,8 @@
  * kept in memory for an hour after they end (a restart forgets them; the retried jobs stay).
  */
 import { randomBytes } from 'node:crypto';
-import type { FailedStore } from '../core/driver.ts';
-import { coerceError } from '../core/errors.ts';
+import type { FailedStore } from '../store/driver.ts';
+import { coerceError } from '../infra/errors.ts';
 
 const BATCH = 100;
 const KEEP_MS = 3_600_000;

@@ -6,8 +6,8 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import os from 'node:os';
 import { serve } from '@hono/node-server';
-import { UsageError } from '../core/errors.ts';
-import { runtime } from '../core/runtime.ts';
+import { UsageError } from '../infra/errors.ts';
+import { runtime } from '../api/runtime.ts';
 import { dashboardApp } from './app.ts';
 import { guarded, openDashboard, type DashboardOptions } from './context.ts';
 

@@ -7,7 +7,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
-import type { JobConfig } from '../core/config.ts';
+import type { JobConfig } from '../infra/config.ts';
 import type { DashboardEnv } from './context.ts';
 
 export const SESSION_COOKIE = 'rakit_session';

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { coerceError } from '../core/errors.ts';
+import { coerceError } from '../infra/errors.ts';
 import type { RunOutcome } from './store.ts';
 import type { ScheduledTask } from './task.ts';
 
@@ -24,7 +24,7 @@ export async function execute(task: ScheduledTask, root: string): Promise<Execut
   const action = task.action;
   try {
     if (action.kind === 'job') {
-      const { PendingDispatch } = await import('../core/pending-dispatch.ts');
+      const { PendingDispatch } = await import('../api/pending-dispatch.ts');
       const pending = new PendingDispatch(typeof action.job === 'string' ? { name: action.job } : { jobClass: action.job }, action.payload);
       if (task.queue) pending.onQueue(task.queue);
       if (task.overlapSeconds !== null) pending.withoutOverlapping();

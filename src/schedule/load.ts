@@ -1,11 +1,11 @@
 /**
  * Loads the app's `application/schedule.ts` (or .mts, .cts, .js, .mjs, .cjs) the way the app's other files load
- * (core/app-files.ts), and opens the schedule store and runner over its tasks.
+ * (infra/app-files.ts), and opens the schedule store and runner over its tasks.
  */
 import path from 'node:path';
-import { SOURCE_EXTENSION, appLanguage, findAppFile, importModule } from '../core/app-files.ts';
-import { DiscoveryError, coerceError } from '../core/errors.ts';
-import { runtime } from '../core/runtime.ts';
+import { SOURCE_EXTENSION, appLanguage, findAppFile, importModule } from '../infra/app-files.ts';
+import { DiscoveryError, coerceError } from '../infra/errors.ts';
+import { runtime } from '../api/runtime.ts';
 import { ScheduleRunner } from './runner.ts';
 import { Schedule } from './schedule.ts';
 import { openScheduleStore } from './stores/index.ts';

@@ -2,8 +2,8 @@
  * The knex migration `rakit schedule:table` writes: the scheduler's claims, run locks and run
  * history, named after the jobs table (`<table>_schedule_claims`, `_locks`, `_runs`).
  */
-import { SOURCE_EXTENSION, type AppLanguage } from '../core/app-files.ts';
-import { DECLARE } from '../core/migrations.ts';
+import { SOURCE_EXTENSION, type AppLanguage } from '../infra/app-files.ts';
+import { DECLARE } from '../drivers/database/migrations.ts';
 
 export const scheduleTables = (table: string) => ({
   claims: `${table}_schedule_claims`,

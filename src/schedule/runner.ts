@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import type { Clock } from '../core/clock.ts';
-import { coerceError } from '../core/errors.ts';
+import type { Clock } from '../infra/clock.ts';
+import { coerceError } from '../infra/errors.ts';
 import { execute, tail, type Execution } from './execute.ts';
 import { CLAIM_KEEP_MS, overlapLock, type RunRecord, type ScheduleStore } from './store.ts';
 import type { Hook, ScheduledTask } from './task.ts';

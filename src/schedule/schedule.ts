@@ -3,9 +3,9 @@
  * `globalThis`, so the app's `import { Schedule } from 'rakit'` and the scheduler's commands see
  * one list even when they loaded rakit from different files (the built package and its sources).
  */
-import { UsageError } from '../core/errors.ts';
-import type { JobClass } from '../core/jobable.ts';
-import type { Payload } from '../core/payload.ts';
+import { UsageError } from '../infra/errors.ts';
+import type { JobClass } from '../api/jobable.ts';
+import type { Payload } from '../api/payload.ts';
 import { ScheduledTask } from './task.ts';
 
 const KEY = Symbol.for('rakit.schedule.tasks');

@@ -5,7 +5,7 @@
  * tests move time instead of sleeping; server-side expiries (Redis PX, memcached lifetimes) are
  * only a backstop for keys nobody looks at again.
  */
-import type { Clock } from '../core/clock.ts';
+import type { Clock } from '../infra/clock.ts';
 
 /** A held (or lapsed but not yet taken) run lock, for `schedule:clear-locks` and the dashboard. */
 export interface LockInfo {

@@ -4,9 +4,9 @@
  * which constraints, and how (queue, overlap, one server, catch-up, hooks, output files).
  * Nothing here runs anything: the runner (runner.ts) reads these fields.
  */
-import { UsageError } from '../core/errors.ts';
-import type { JobClass } from '../core/jobable.ts';
-import type { Payload } from '../core/payload.ts';
+import { UsageError } from '../infra/errors.ts';
+import type { JobClass } from '../api/jobable.ts';
+import type { Payload } from '../api/payload.ts';
 
 export type TaskAction =
   | { kind: 'job'; job: JobClass | string; payload: Payload }

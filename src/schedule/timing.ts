@@ -9,7 +9,7 @@
  * all. Every local time that exists once runs once.
  */
 import { Cron } from 'croner';
-import { UsageError } from '../core/errors.ts';
+import { UsageError } from '../infra/errors.ts';
 
 const parsed = new Map<string, Cron>();
 

@@ -7,11 +7,11 @@
  */
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdminDriver } from '../../src/core/driver.ts';
-import { systemClock } from '../../src/core/clock.ts';
-import { resolveConfig } from '../../src/core/config.ts';
-import { createDriver } from '../../src/core/drivers/index.ts';
-import { TOTALS_MINUTE } from '../../src/core/admin-store.ts';
+import type { AdminDriver } from '../../src/store/driver.ts';
+import { systemClock } from '../../src/infra/clock.ts';
+import { resolveConfig } from '../../src/infra/config.ts';
+import { createDriver } from '../../src/drivers/index.ts';
+import { TOTALS_MINUTE } from '../../src/store/admin-store.ts';
 import { makeApp, writeConfig, type TestApp } from '../helpers/app.ts';
 import { until } from '../helpers/clock.ts';
 import { STORES } from '../helpers/stores.ts';

@@ -1,13 +1,13 @@
 /**
- * The admin conformance suite: the dashboard's capabilities (src/core/admin-store.ts) on every
+ * The admin conformance suite: the dashboard's capabilities (src/store/admin-store.ts) on every
  * driver, against its real server. Like driver-contract.ts, it speaks only through the contract.
  * Worker records and metrics are store-wide, so each case uses names of its own and looks only at them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   LIVE_WITHIN_MS, RUNTIME_BUCKETS_MS, STOPPED_KEPT, TOTALS_MINUTE, type MetricSample, type WorkerBeat,
-} from '../../src/core/admin-store.ts';
-import type { AdminDriver, Leases, NewJob } from '../../src/core/driver.ts';
+} from '../../src/store/admin-store.ts';
+import type { AdminDriver, Leases, NewJob } from '../../src/store/driver.ts';
 import { TestClock } from '../helpers/clock.ts';
 
 export interface AdminHarness {

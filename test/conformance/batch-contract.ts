@@ -1,22 +1,22 @@
 /**
- * The batch conformance suite: batches (src/core/flows/) on every store, through the driver's
+ * The batch conformance suite: batches (src/flows/) on every store, through the driver's
  * capabilities only, with several driver instances racing as worker processes on several hosts
  * would. Counts stay exact; `then` is made due once when the last two jobs settle at the same
  * moment; settling a job again changes nothing; a cancelled batch's jobs are counted, not run.
  */
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobConfig } from '../../src/core/config.ts';
-import type { ReservedJob } from '../../src/core/driver.ts';
-import { openBatch, type Batch } from '../../src/core/flows/batch-handle.ts';
-import { batchView } from '../../src/core/flows/batch-record.ts';
-import { readBatch } from '../../src/core/flows/batch-store.ts';
-import { PendingBatch } from '../../src/core/flows/pending-batch.ts';
-import { flowsOf, type Flows } from '../../src/core/flows/settle-flows.ts';
-import type { FlowEnv } from '../../src/core/flows/job-spec.ts';
-import { Jobable } from '../../src/core/jobable.ts';
-import { createLogger } from '../../src/core/logger.ts';
-import { Registry } from '../../src/core/registry.ts';
+import type { JobConfig } from '../../src/infra/config.ts';
+import type { ReservedJob } from '../../src/store/driver.ts';
+import { openBatch, type Batch } from '../../src/flows/batches/batch-handle.ts';
+import { batchView } from '../../src/flows/batches/batch-record.ts';
+import { readBatch } from '../../src/flows/batches/batch-store.ts';
+import { PendingBatch } from '../../src/flows/batches/pending-batch.ts';
+import { flowsOf, type Flows } from '../../src/flows/settle-flows.ts';
+import type { FlowEnv } from '../../src/flows/job-spec.ts';
+import { Jobable } from '../../src/api/jobable.ts';
+import { createLogger } from '../../src/infra/logger.ts';
+import { Registry } from '../../src/api/registry.ts';
 import { TestClock } from '../helpers/clock.ts';
 import type { FlowHarness, FlowTestDriver } from './flow-contract.ts';
 

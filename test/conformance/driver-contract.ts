@@ -1,9 +1,9 @@
 /**
  * The driver conformance suite: every driver runs these cases against its real server.
- * They speak only through the contract in src/core/driver.ts.
+ * They speak only through the contract in src/store/driver.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FullDriver, Leases, NewJob, ReservedJob } from '../../src/core/driver.ts';
+import type { FullDriver, Leases, NewJob, ReservedJob } from '../../src/store/driver.ts';
 import { TestClock } from '../helpers/clock.ts';
 
 export interface DriverHarness {

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FullDriver } from '../../src/core/driver.ts';
-import { FileDriver } from '../../src/core/drivers/file.ts';
+import type { FullDriver } from '../../src/store/driver.ts';
+import { FileDriver } from '../../src/drivers/file/file.ts';
 import { adminContract } from './admin-contract.ts';
 import { driverContract, type DriverHarness } from './driver-contract.ts';
 import { batchContract } from './batch-contract.ts';

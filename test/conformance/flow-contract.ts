@@ -1,12 +1,12 @@
 /**
- * The flow conformance suite: the record store and bulk push (src/core/record-store.ts) on every
+ * The flow conformance suite: the record store and bulk push (src/store/record-store.ts) on every
  * driver, against its real server, through the capability interfaces only. Batches, limits and
- * progress are built over these two in src/core/flows/, and their own cases on every store live
+ * progress are built over these two in src/flows/, and their own cases on every store live
  * in flow-behaviour-contract.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FullDriver, Leases, NewJob } from '../../src/core/driver.ts';
-import type { BulkQueue, RecordStore } from '../../src/core/record-store.ts';
+import type { FullDriver, Leases, NewJob } from '../../src/store/driver.ts';
+import type { BulkQueue, RecordStore } from '../../src/store/record-store.ts';
 import { TestClock } from '../helpers/clock.ts';
 
 export type FlowTestDriver = FullDriver & RecordStore & BulkQueue;

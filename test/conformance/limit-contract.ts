@@ -1,12 +1,12 @@
 /**
  * The limit conformance suite: rate limits, concurrency limits and exception throttles
- * (src/core/middleware/) built over each driver's record store, with racing takers over several
+ * (src/middleware/) built over each driver's record store, with racing takers over several
  * driver instances (as several worker processes or hosts would have), against the real server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquirePlace, releasePlace } from '../../src/core/middleware/concurrency-limited.ts';
-import { takeRate } from '../../src/core/middleware/rate-limited.ts';
-import { noteException, throttledUntil } from '../../src/core/middleware/throttle-exceptions.ts';
+import { acquirePlace, releasePlace } from '../../src/middleware/concurrency-limited.ts';
+import { takeRate } from '../../src/middleware/rate-limited.ts';
+import { noteException, throttledUntil } from '../../src/middleware/throttle-exceptions.ts';
 import { TestClock } from '../helpers/clock.ts';
 import type { FlowHarness, FlowTestDriver } from './flow-contract.ts';
 

@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { MemcacheClient } from 'memcache-client';
 import { describe, expect, it } from 'vitest';
-import type { FullDriver } from '../../src/core/driver.ts';
-import { MemcachedDriver } from '../../src/core/drivers/memcached.ts';
+import type { FullDriver } from '../../src/store/driver.ts';
+import { MemcachedDriver } from '../../src/drivers/memcached/memcached.ts';
 import { adminContract } from './admin-contract.ts';
 import { driverContract, type DriverHarness } from './driver-contract.ts';
 import { batchContract } from './batch-contract.ts';

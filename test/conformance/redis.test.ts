@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import type { FullDriver } from '../../src/core/driver.ts';
-import { RedisDriver } from '../../src/core/drivers/redis.ts';
+import type { FullDriver } from '../../src/store/driver.ts';
+import { RedisDriver } from '../../src/drivers/redis/redis.ts';
 import { adminContract } from './admin-contract.ts';
 import { driverContract } from './driver-contract.ts';
 import { batchContract } from './batch-contract.ts';

@@ -4,9 +4,9 @@
  * resolves with whether the worker still held its job.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AckBatcher } from '../../src/core/ack-batcher.ts';
-import type { ReserveRequest, ReservedJob } from '../../src/core/driver.ts';
-import { RedisDriver } from '../../src/core/drivers/redis.ts';
+import { AckBatcher } from '../../src/worker/ack-batcher.ts';
+import type { ReserveRequest, ReservedJob } from '../../src/store/driver.ts';
+import { RedisDriver } from '../../src/drivers/redis/redis.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { dropRedisPrefix, requireRedis, uniqueName } from '../helpers/servers.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, exponentialMs } from '../../src/core/backoff.ts';
+import { backoffDelayMs, exponentialMs } from '../../src/infra/backoff.ts';
 
 describe('backoff', () => {
   it("a job's backoff: one number for every retry, or a list whose last value repeats", () => {

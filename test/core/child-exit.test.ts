@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXIT_ACTIONS, classifyExit, type ExitFacts } from '../../src/core/child-exit.ts';
+import { EXIT_ACTIONS, classifyExit, type ExitFacts } from '../../src/manager/child-exit.ts';
 
 const facts = (over: Partial<ExitFacts>): ExitFacts => ({
   code: 0, signal: null, killedForTimeout: false, forceKilled: false, stoppedReason: null, loaded: true, fatal: false, watching: false, hadJobs: false, ...over,

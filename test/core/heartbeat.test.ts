@@ -4,8 +4,8 @@
  * warning and nothing else, and each way a process ends under the manager gets its reason.
  */
 import { describe, expect, it } from 'vitest';
-import type { WorkerBeat, WorkerEnd, WorkerRegistry } from '../../src/core/admin-store.ts';
-import { Heartbeats, endOf } from '../../src/core/heartbeat.ts';
+import type { WorkerBeat, WorkerEnd, WorkerRegistry } from '../../src/store/admin-store.ts';
+import { Heartbeats, endOf } from '../../src/worker/heartbeat.ts';
 import { TestClock } from '../helpers/clock.ts';
 
 class Registry implements WorkerRegistry {

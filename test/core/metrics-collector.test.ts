@@ -5,8 +5,8 @@
  * loses nothing, and old minutes are pruned now and then.
  */
 import { describe, expect, it } from 'vitest';
-import { RUNTIME_BUCKETS_MS, TOTALS_MINUTE, type MetricSample, type MetricsStore } from '../../src/core/admin-store.ts';
-import { bucketOf, MetricsCollector, PRUNE_EVERY_MS } from '../../src/core/metrics-collector.ts';
+import { RUNTIME_BUCKETS_MS, TOTALS_MINUTE, type MetricSample, type MetricsStore } from '../../src/store/admin-store.ts';
+import { bucketOf, MetricsCollector, PRUNE_EVERY_MS } from '../../src/store/metrics-collector.ts';
 import { TestClock } from '../helpers/clock.ts';
 
 /** Records what the collector sends; `failing`: the next calls throw (a store that is down). */

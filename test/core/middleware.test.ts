@@ -5,7 +5,7 @@
  * throttleExceptions closing a key after its exceptions (its hold-backs logged at debug only).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { forgetJobEvents, onJobEvent, type JobEvent } from '../../src/core/job-events.ts';
+import { forgetJobEvents, onJobEvent, type JobEvent } from '../../src/api/job-events.ts';
 import { Jobable, skipIf, throttleExceptions, type JobMiddleware } from '../../src/index.ts';
 import { workerBench, type WorkerBench } from '../helpers/worker.ts';
 

@@ -7,12 +7,12 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ReservedJob } from '../../src/core/driver.ts';
-import { TimeoutError } from '../../src/core/errors.ts';
-import { Jobable } from '../../src/core/jobable.ts';
-import { Registry } from '../../src/core/registry.ts';
-import { WorkerDiedError } from '../../src/core/errors.ts';
-import { errorFromWire, errorToWire, runFailedHook, settle, type SettleDeps } from '../../src/core/settle.ts';
+import type { ReservedJob } from '../../src/store/driver.ts';
+import { TimeoutError } from '../../src/infra/errors.ts';
+import { Jobable } from '../../src/api/jobable.ts';
+import { Registry } from '../../src/api/registry.ts';
+import { WorkerDiedError } from '../../src/infra/errors.ts';
+import { errorFromWire, errorToWire, runFailedHook, settle, type SettleDeps } from '../../src/worker/settle.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 

@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RUNTIME_BUCKETS_MS, type MetricSample } from '../../src/core/admin-store.ts';
+import { RUNTIME_BUCKETS_MS, type MetricSample } from '../../src/store/admin-store.ts';
 import { chartsPanel } from '../../src/dashboard/metrics/panel.ts';
 import { metricsRoutes } from '../../src/dashboard/metrics/routes.ts';
 import { TestClock } from '../helpers/clock.ts';

@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardHandler, type DashboardHandler } from '../../src/index.ts';
-import type { AdminDriver } from '../../src/core/driver.ts';
-import { closeRuntime, configure } from '../../src/core/runtime.ts';
+import type { AdminDriver } from '../../src/store/driver.ts';
+import { closeRuntime, configure } from '../../src/api/runtime.ts';
 import { makeApp, type TestApp } from '../helpers/app.ts';
 
 describe('dashboardHandler() in an app\'s own server', () => {

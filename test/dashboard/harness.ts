@@ -8,9 +8,9 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { expect } from 'vitest';
-import { RUNTIME_BUCKETS_MS } from '../../src/core/admin-store.ts';
-import type { AdminDriver } from '../../src/core/driver.ts';
-import { configure, closeRuntime } from '../../src/core/runtime.ts';
+import { RUNTIME_BUCKETS_MS } from '../../src/store/admin-store.ts';
+import type { AdminDriver } from '../../src/store/driver.ts';
+import { configure, closeRuntime } from '../../src/api/runtime.ts';
 import { openScheduleStore } from '../../src/schedule/stores/index.ts';
 import { makeApp, type TestApp } from '../helpers/app.ts';
 

@@ -5,10 +5,10 @@
 import { Hono } from 'hono';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RUNTIME_BUCKETS_MS, TOTALS_MINUTE, type MetricSample } from '../../src/core/admin-store.ts';
-import type { AdminDriver } from '../../src/core/driver.ts';
+import { RUNTIME_BUCKETS_MS, TOTALS_MINUTE, type MetricSample } from '../../src/store/admin-store.ts';
+import type { AdminDriver } from '../../src/store/driver.ts';
 import { metricsRoutes, type SeriesResponse } from '../../src/dashboard/metrics/routes.ts';
-import { RedisDriver } from '../../src/core/drivers/redis.ts';
+import { RedisDriver } from '../../src/drivers/redis/redis.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { dropRedisPrefix, requireRedis, uniqueName } from '../helpers/servers.ts';

@@ -9,10 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdminDriver } from '../../src/core/driver.ts';
-import { systemClock } from '../../src/core/clock.ts';
-import { reportProgress } from '../../src/core/middleware/progress.ts';
-import { closeRuntime } from '../../src/core/runtime.ts';
+import type { AdminDriver } from '../../src/store/driver.ts';
+import { systemClock } from '../../src/infra/clock.ts';
+import { reportProgress } from '../../src/middleware/progress.ts';
+import { closeRuntime } from '../../src/api/runtime.ts';
 import { STORES } from '../helpers/stores.ts';
 import { SCREENSHOTS, beatWeb1, driverOf, failMore, fixtureApp, launchBrowser, serve, type Fixture, type Served } from './harness.ts';
 

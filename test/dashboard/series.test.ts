@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RUNTIME_BUCKETS_MS, type MetricSample } from '../../src/core/admin-store.ts';
+import { RUNTIME_BUCKETS_MS, type MetricSample } from '../../src/store/admin-store.ts';
 import { histogramQuantile } from '../../src/dashboard/metrics/quantile.ts';
 import { buildSeries } from '../../src/dashboard/metrics/series.ts';
 

@@ -7,10 +7,10 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RUNTIME_BUCKETS_MS } from '../../src/core/admin-store.ts';
-import type { AdminDriver } from '../../src/core/driver.ts';
-import { FileDriver } from '../../src/core/drivers/file.ts';
-import { MemcachedDriver } from '../../src/core/drivers/memcached.ts';
+import { RUNTIME_BUCKETS_MS } from '../../src/store/admin-store.ts';
+import type { AdminDriver } from '../../src/store/driver.ts';
+import { FileDriver } from '../../src/drivers/file/file.ts';
+import { MemcachedDriver } from '../../src/drivers/memcached/memcached.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { requireMemcached, uniqueName } from '../helpers/servers.ts';
 

@@ -6,7 +6,7 @@
  */
 import mysql from 'mysql2/promise';
 import { afterAll, expect, test } from 'vitest';
-import { systemClock } from '../../src/core/clock.ts';
+import { systemClock } from '../../src/infra/clock.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 

@@ -4,9 +4,9 @@
  * URL, or a knex config whose `connection` is an object, a URL or a function.
  */
 import { afterAll, expect, test } from 'vitest';
-import { systemClock } from '../../src/core/clock.ts';
-import { createKnex, type DatabaseSetting } from '../../src/core/drivers/database-connection.ts';
-import { DatabaseDriver } from '../../src/core/drivers/database.ts';
+import { systemClock } from '../../src/infra/clock.ts';
+import { createKnex, type DatabaseSetting } from '../../src/drivers/database/database-connection.ts';
+import { DatabaseDriver } from '../../src/drivers/database/database.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 let db: TestDatabase | null = null;

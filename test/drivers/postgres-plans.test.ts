@@ -4,7 +4,7 @@
  * scan of the whole queue (the cost of a claim would grow with the number of jobs waiting).
  */
 import { afterAll, expect, test } from 'vitest';
-import { systemClock } from '../../src/core/clock.ts';
+import { systemClock } from '../../src/infra/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 let db: TestDatabase | null = null;

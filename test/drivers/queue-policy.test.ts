@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { FullDriver, Leases } from '../../src/core/driver.ts';
-import { FileDriver } from '../../src/core/drivers/file.ts';
-import { MemcachedDriver } from '../../src/core/drivers/memcached.ts';
-import { RedisDriver } from '../../src/core/drivers/redis.ts';
+import type { FullDriver, Leases } from '../../src/store/driver.ts';
+import { FileDriver } from '../../src/drivers/file/file.ts';
+import { MemcachedDriver } from '../../src/drivers/memcached/memcached.ts';
+import { RedisDriver } from '../../src/drivers/redis/redis.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import {

@@ -5,13 +5,13 @@
 import os from 'node:os';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/core/config.ts';
-import type { ReservedJob } from '../../src/core/driver.ts';
-import { RedisDriver } from '../../src/core/drivers/redis.ts';
-import { Jobable } from '../../src/core/jobable.ts';
-import { Registry } from '../../src/core/registry.ts';
-import { Worker } from '../../src/core/worker.ts';
-import { DEFAULT_WORKER_OPTIONS } from '../../src/core/worker-options.ts';
+import { resolveConfig } from '../../src/infra/config.ts';
+import type { ReservedJob } from '../../src/store/driver.ts';
+import { RedisDriver } from '../../src/drivers/redis/redis.ts';
+import { Jobable } from '../../src/api/jobable.ts';
+import { Registry } from '../../src/api/registry.ts';
+import { Worker } from '../../src/worker/worker.ts';
+import { DEFAULT_WORKER_OPTIONS } from '../../src/worker/worker-options.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { dropRedisPrefix, requireRedis, uniqueName } from '../helpers/servers.ts';
 

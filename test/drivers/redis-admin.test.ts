@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LIVE_WITHIN_MS } from '../../src/core/admin-store.ts';
-import { RedisDriver } from '../../src/core/drivers/redis.ts';
+import { LIVE_WITHIN_MS } from '../../src/store/admin-store.ts';
+import { RedisDriver } from '../../src/drivers/redis/redis.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { dropRedisPrefix, requireRedis, uniqueName } from '../helpers/servers.ts';
 

@@ -4,8 +4,8 @@
  * dispatch bigger than one script call keeps its order and its overlap keys across the calls.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { NewJob, ReservedJob } from '../../src/core/driver.ts';
-import { RedisDriver } from '../../src/core/drivers/redis.ts';
+import type { NewJob, ReservedJob } from '../../src/store/driver.ts';
+import { RedisDriver } from '../../src/drivers/redis/redis.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { dropRedisPrefix, requireRedis, uniqueName } from '../helpers/servers.ts';
 

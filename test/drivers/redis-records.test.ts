@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { RedisDriver } from '../../src/core/drivers/redis.ts';
+import { RedisDriver } from '../../src/drivers/redis/redis.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { dropRedisPrefix, requireRedis, uniqueName } from '../helpers/servers.ts';
 

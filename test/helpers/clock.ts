@@ -2,7 +2,7 @@
  * A clock tests can move: `now()` is real time plus an offset; `advance(ms)` moves it forward
  * and wakes every sleeper whose time has come, so no test waits out a backoff or a schedule.
  */
-import type { Clock } from '../../src/core/clock.ts';
+import type { Clock } from '../../src/infra/clock.ts';
 
 export class TestClock implements Clock {
   private offset = 0;

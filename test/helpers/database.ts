@@ -6,10 +6,10 @@ import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { createKnex } from '../../src/core/drivers/database-connection.ts';
-import { DatabaseDriver } from '../../src/core/drivers/database.ts';
-import { jobTablesMigration, migrationSource } from '../../src/core/migrations.ts';
-import type { Clock } from '../../src/core/clock.ts';
+import { createKnex } from '../../src/drivers/database/database-connection.ts';
+import { DatabaseDriver } from '../../src/drivers/database/database.ts';
+import { jobTablesMigration, migrationSource } from '../../src/drivers/database/migrations.ts';
+import type { Clock } from '../../src/infra/clock.ts';
 import { requireDatabase, uniqueName, type DatabaseKind } from './servers.ts';
 
 export interface TestDatabase {

@@ -3,12 +3,12 @@
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { resolveConfig, type JobConfigInput } from '../../src/core/config.ts';
-import type { JobClass } from '../../src/core/jobable.ts';
-import { Registry } from '../../src/core/registry.ts';
-import { Worker, type WorkerDeps } from '../../src/core/worker.ts';
-import type { DatabaseDriver } from '../../src/core/drivers/database.ts';
-import { DEFAULT_WORKER_OPTIONS, type WorkerOptions } from '../../src/core/worker-options.ts';
+import { resolveConfig, type JobConfigInput } from '../../src/infra/config.ts';
+import type { JobClass } from '../../src/api/jobable.ts';
+import { Registry } from '../../src/api/registry.ts';
+import { Worker, type WorkerDeps } from '../../src/worker/worker.ts';
+import type { DatabaseDriver } from '../../src/drivers/database/database.ts';
+import { DEFAULT_WORKER_OPTIONS, type WorkerOptions } from '../../src/worker/worker-options.ts';
 import { TestClock } from './clock.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/clock.ts';
 import { makeApp, REPO, type TestApp } from '../helpers/app.ts';
 import { POLL_MS, startSupervisor, type TestSupervisor } from '../helpers/supervisor.ts';
-import { renderSupervisorConfig } from '../../src/core/supervisor-config.ts';
+import { renderSupervisorConfig } from '../../src/manager/supervisor-config.ts';
 
 let app: TestApp;
 let dir: string;

@@ -2,9 +2,9 @@
  * One process of racing claimers: `claimers` stores, each with its own connections, open them,
  * say "ready", and on "go" all claim the same (task, tick) at once; prints the owners that won.
  */
-import { resolveConfig } from '../../src/core/config.ts';
-import { systemClock } from '../../src/core/clock.ts';
-import { holding } from '../../src/core/keep-alive.ts';
+import { resolveConfig } from '../../src/infra/config.ts';
+import { systemClock } from '../../src/infra/clock.ts';
+import { holding } from '../../src/infra/keep-alive.ts';
 import { openScheduleStore } from '../../src/schedule/stores/index.ts';
 
 const { config, task, tick, claimers } = JSON.parse(process.argv[2]!) as { config: Record<string, unknown>; task: string; tick: number; claimers: number };

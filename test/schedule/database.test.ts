@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { createKnex } from '../../src/core/drivers/database-connection.ts';
+import { createKnex } from '../../src/drivers/database/database-connection.ts';
 import { scheduleMigration } from '../../src/schedule/migration.ts';
 import { DatabaseScheduleStore } from '../../src/schedule/stores/database.ts';
 import { requireDatabase, uniqueName, type DatabaseKind } from '../helpers/servers.ts';

@@ -21,7 +21,7 @@ storeContract('memcached', async () => {
 describe('the memcached schedule store', () => {
   it('lets a process that used it and never closed it exit by itself', async () => {
     const servers = await requireMemcached();
-    const source = `import { systemClock } from '${path.join(REPO, 'src', 'core', 'clock.ts')}';
+    const source = `import { systemClock } from '${path.join(REPO, 'src', 'infra', 'clock.ts')}';
 import { MemcachedScheduleStore } from '${path.join(REPO, 'src', 'schedule', 'stores', 'memcached.ts')}';
 const store = new MemcachedScheduleStore(${JSON.stringify(servers)}, ${JSON.stringify(uniqueName('sch'))}, systemClock);
 console.log(await store.claim('report', Date.now(), 'me', 60_000));

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/core/clock.ts';
+import type { Clock } from '../../src/infra/clock.ts';
 import { ScheduleRunner } from '../../src/schedule/runner.ts';
 import { Schedule } from '../../src/schedule/schedule.ts';
 import { FileScheduleStore } from '../../src/schedule/stores/file.ts';

@@ -3,7 +3,7 @@
  * writes it), the checks that catch a mistake when the schedule loads, and the Schedule facade.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/core/errors.ts';
+import { UsageError } from '../../src/infra/errors.ts';
 import { Schedule } from '../../src/schedule/schedule.ts';
 import { ScheduledTask } from '../../src/schedule/task.ts';
 import { assertExpression, nextTick } from '../../src/schedule/timing.ts';

@@ -7,16 +7,16 @@
  * misuse of a chain is refused saying why.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PayloadError } from '../../src/core/errors.ts';
-import { cancelFromOutside } from '../../src/core/flows/batch-gone.ts';
-import { batchView } from '../../src/core/flows/batch-record.ts';
-import { listBatches, readBatch } from '../../src/core/flows/batch-store.ts';
-import { cancelPendingJob } from '../../src/core/flows/cancel-job.ts';
-import { PendingBatch } from '../../src/core/flows/pending-batch.ts';
-import { PendingChain } from '../../src/core/flows/pending-chain.ts';
-import { Job } from '../../src/core/job-facade.ts';
-import { Jobable } from '../../src/core/jobable.ts';
-import { configure, closeRuntime } from '../../src/core/runtime.ts';
+import { PayloadError } from '../../src/infra/errors.ts';
+import { cancelFromOutside } from '../../src/flows/batches/batch-gone.ts';
+import { batchView } from '../../src/flows/batches/batch-record.ts';
+import { listBatches, readBatch } from '../../src/flows/batches/batch-store.ts';
+import { cancelPendingJob } from '../../src/flows/cancel-job.ts';
+import { PendingBatch } from '../../src/flows/batches/pending-batch.ts';
+import { PendingChain } from '../../src/flows/pending-chain.ts';
+import { Job } from '../../src/api/job-facade.ts';
+import { Jobable } from '../../src/api/jobable.ts';
+import { configure, closeRuntime } from '../../src/api/runtime.ts';
 import { workerBench, type WorkerBench } from '../helpers/worker.ts';
 
 const ran: string[] = [];

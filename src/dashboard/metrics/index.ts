@@ -1,6 +1,6 @@
 /**
  * The dashboard's metrics, read side: what workers store as per-minute counters (MetricsStore in
- * core/admin-store.ts) shown as charts on the Overview and scraped by Prometheus at /metrics.
+ * store/admin-store.ts) shown as charts on the Overview and scraped by Prometheus at /metrics.
  *
  * What the dashboard uses:
  * - `metricsRoutes(app, { driver, config, now? })` registers on a Hono app (behind the

@@ -12,8 +12,8 @@
  * buckets, the sum and the count, and prom-client writes the text as for its own histograms.
  */
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
-import { RUNTIME_BUCKETS_MS, TOTALS_MINUTE, type MetricSample } from '../../core/admin-store.ts';
-import type { AdminDriver } from '../../core/driver.ts';
+import { RUNTIME_BUCKETS_MS, TOTALS_MINUTE, type MetricSample } from '../../store/admin-store.ts';
+import type { AdminDriver } from '../../store/driver.ts';
 
 /** What `/metrics` reads: queue counts, paused queues, workers and the metrics totals. */
 export type MetricsSource = Pick<AdminDriver, 'stats' | 'pausedQueues' | 'listWorkers' | 'readMetrics'>;

@@ -3,7 +3,7 @@
  * `histogram_quantile` does: find the bucket holding the rank, interpolate linearly inside it
  * (the first bucket starts at 0), and answer the highest finite bound for a rank in +Inf.
  */
-import { RUNTIME_BUCKETS_MS } from '../../core/admin-store.ts';
+import { RUNTIME_BUCKETS_MS } from '../../store/admin-store.ts';
 
 /**
  * The q-quantile (0..1) in ms of per-bucket counts (not cumulative; RUNTIME_BUCKETS_MS.length + 1

@@ -7,7 +7,7 @@
  * - GET /assets/{uplot.min.js, uplot.min.css, charts.js, charts.css}: the chart assets (assets.ts).
  */
 import type { Env, Hono } from 'hono';
-import type { AdminDriver } from '../../core/driver.ts';
+import type { AdminDriver } from '../../store/driver.ts';
 import { CHART_ASSETS, chartAsset } from './assets.ts';
 import { prometheusText } from './prometheus.ts';
 import { chartSeries, type ChartSeries } from './series.ts';

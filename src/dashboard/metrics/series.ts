@@ -6,7 +6,7 @@
  *
  * Minutes with nothing stored count 0 and have no mean (null), so a chart shows a gap, not 0 ms.
  */
-import { TOTALS_MINUTE, type MetricSample, type MetricsStore } from '../../core/admin-store.ts';
+import { TOTALS_MINUTE, type MetricSample, type MetricsStore } from '../../store/admin-store.ts';
 import { addBuckets, histogramQuantile } from './quantile.ts';
 
 const MINUTE_MS = 60_000;

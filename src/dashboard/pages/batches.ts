@@ -1,14 +1,14 @@
 /**
- * Batches: every batch the store keeps (src/core/flows/), newest first, with its progress, counts
+ * Batches: every batch the store keeps (src/flows/), newest first, with its progress, counts
  * and status; one batch's page (/batches/<id>) with its counts, callbacks and failed jobs; cancel
  * a running one after a confirmation (its jobs not started are not run, `finally` still runs).
  */
 import type { Context, Hono } from 'hono';
 import { html } from 'hono/html';
-import { cancelFromOutside } from '../../core/flows/batch-gone.ts';
-import { batchView, type BatchRecord } from '../../core/flows/batch-record.ts';
-import { listBatches, readBatch } from '../../core/flows/batch-store.ts';
-import { heldBy } from '../../core/flows/cancel-job.ts';
+import { cancelFromOutside } from '../../flows/batches/batch-gone.ts';
+import { batchView, type BatchRecord } from '../../flows/batches/batch-record.ts';
+import { listBatches, readBatch } from '../../flows/batches/batch-store.ts';
+import { heldBy } from '../../flows/cancel-job.ts';
 import type { Dashboard, DashboardEnv } from '../context.ts';
 import { at } from '../format.ts';
 import { done, hidden, link, page, table } from '../layout.ts';

@@ -5,8 +5,8 @@
  */
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
-import type { FailedJob } from '../../core/driver.ts';
-import { readFlow } from '../../core/flows/envelope.ts';
+import type { FailedJob } from '../../store/driver.ts';
+import { readFlow } from '../../flows/envelope.ts';
 import type { Dashboard, DashboardEnv } from '../context.ts';
 import { at, duration } from '../format.ts';
 import { action, done, link, page, table } from '../layout.ts';

@@ -5,9 +5,9 @@
  */
 import type { Context, Hono } from 'hono';
 import { html } from 'hono/html';
-import type { JobState, JobSummary } from '../../core/admin-store.ts';
-import { cancelPendingJob, heldBy } from '../../core/flows/cancel-job.ts';
-import { listProgress, PROGRESS_NAMESPACE, type JobProgress } from '../../core/middleware/progress.ts';
+import type { JobState, JobSummary } from '../../store/admin-store.ts';
+import { cancelPendingJob, heldBy } from '../../flows/cancel-job.ts';
+import { listProgress, PROGRESS_NAMESPACE, type JobProgress } from '../../middleware/progress.ts';
 import type { Dashboard, DashboardEnv } from '../context.ts';
 import { at, relative } from '../format.ts';
 import { maskedPayload } from '../mask.ts';

@@ -4,7 +4,7 @@
  */
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
-import type { QueueStats } from '../../core/driver.ts';
+import type { QueueStats } from '../../store/driver.ts';
 import type { Dashboard, DashboardEnv } from '../context.ts';
 import { action, done, hidden, link, page, table } from '../layout.ts';
 import { chartsPanel } from '../metrics/panel.ts';

@@ -4,7 +4,7 @@
  */
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
-import type { WorkerEnd } from '../../core/admin-store.ts';
+import type { WorkerEnd } from '../../store/admin-store.ts';
 import type { Dashboard, DashboardEnv } from '../context.ts';
 import { at, relative } from '../format.ts';
 import { link, page, table } from '../layout.ts';

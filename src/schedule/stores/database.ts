@@ -5,10 +5,10 @@
  * the server lets one racer change it); renew and release match the owner's token.
  */
 import type { Knex } from 'knex';
-import type { Clock } from '../../core/clock.ts';
-import { describeConnection, sqlErrorCode } from '../../core/drivers/database-connection.ts';
-import { DUPLICATE, missingTable, runSql } from '../../core/drivers/database-sql.ts';
-import { ConnectionError, UsageError } from '../../core/errors.ts';
+import type { Clock } from '../../infra/clock.ts';
+import { describeConnection, sqlErrorCode } from '../../drivers/database/database-connection.ts';
+import { DUPLICATE, missingTable, runSql } from '../../drivers/database/database-sql.ts';
+import { ConnectionError, UsageError } from '../../infra/errors.ts';
 import { scheduleTables } from '../migration.ts';
 import { clearLocksVia, type LockInfo, type RunRecord, type ScheduleStore } from '../store.ts';
 

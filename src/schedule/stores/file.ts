@@ -15,8 +15,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Clock } from '../../core/clock.ts';
-import { writeAtomic } from '../../core/drivers/file-store.ts';
+import type { Clock } from '../../infra/clock.ts';
+import { writeAtomic } from '../../drivers/file/file-store.ts';
 import type { LockInfo, RunRecord, ScheduleStore } from '../store.ts';
 
 interface LockFile { name: string; owner: string; acquiredAt: number; expiresAt: number }

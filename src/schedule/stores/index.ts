@@ -3,14 +3,14 @@
  * only that store's module (a cron run on SQLite never pays for ioredis or memcache-client).
  */
 import path from 'node:path';
-import type { Clock } from '../../core/clock.ts';
-import type { JobConfig } from '../../core/config.ts';
+import type { Clock } from '../../infra/clock.ts';
+import type { JobConfig } from '../../infra/config.ts';
 import type { ScheduleStore } from '../store.ts';
 
 export async function openScheduleStore(config: JobConfig, clock: Clock): Promise<ScheduleStore> {
   switch (config.driver) {
     case 'database': {
-      const [{ DatabaseScheduleStore }, { createKnex }] = await Promise.all([import('./database.ts'), import('../../core/drivers/database-connection.ts')]);
+      const [{ DatabaseScheduleStore }, { createKnex }] = await Promise.all([import('./database.ts'), import('../../drivers/database/database-connection.ts')]);
       return new DatabaseScheduleStore(createKnex(config.database, config.root), config.table, clock);
     }
     case 'redis': {

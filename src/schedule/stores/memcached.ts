@@ -12,10 +12,10 @@
  * The client, its primitives and its lazy open are the driver's. Best effort like the driver: memcached forgets everything on restart and may evict keys.
  */
 import { createHash } from 'node:crypto';
-import type { Clock } from '../../core/clock.ts';
-import { LazyOpen } from '../../core/drivers/lazy-open.ts';
-import { FOREVER, Memcached } from '../../core/drivers/memcached-client.ts';
-import { createMemcacheClient } from '../../core/drivers/memcached-connection.ts';
+import type { Clock } from '../../infra/clock.ts';
+import { LazyOpen } from '../../drivers/lazy-open.ts';
+import { FOREVER, Memcached } from '../../drivers/memcached/memcached-client.ts';
+import { createMemcacheClient } from '../../drivers/memcached/memcached-connection.ts';
 import { clearLocksVia, type LockInfo, type RunRecord, type ScheduleStore } from '../store.ts';
 
 interface LockValue { name: string; owner: string; acquiredAt: number; expiresAt: number }

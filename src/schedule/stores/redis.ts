@@ -8,9 +8,9 @@
  *   P:{schedule}:locks                 set of lock names, for listing without SCAN
  *   P:{schedule}:runs:<task>           hash run id → run (JSON); :order:<task> zset by start
  */
-import type { Clock } from '../../core/clock.ts';
-import { createRedis, describeRedis, type RedisClient, type RedisSetting } from '../../core/drivers/redis-connection.ts';
-import { ConnectionError, coerceError } from '../../core/errors.ts';
+import type { Clock } from '../../infra/clock.ts';
+import { createRedis, describeRedis, type RedisClient, type RedisSetting } from '../../drivers/redis/redis-connection.ts';
+import { ConnectionError, coerceError } from '../../infra/errors.ts';
 import { clearLocksVia, type LockInfo, type RunRecord, type ScheduleStore } from '../store.ts';
 
 const ACQUIRE = `

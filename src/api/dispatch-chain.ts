@@ -1,0 +1,101 @@
+/**
+ * What a single dispatch (pending-dispatch.ts) and a bulk one (flows/bulk-dispatch.ts) share:
+ * the options chained on them (`.onQueue()`, `.withoutOverlapping()`, `.delay()`), being a
+ * thenable that stores once the synchronous chain is done (one microtask later) and keeps the
+ * process alive meanwhile (keep-alive.ts), and the checks and names every stored job goes
+ * through: its queue, its delay, its name and class, its overlap key.
+ */
+import { UsageError } from '../infra/errors.ts';
+import type { JobClass } from './jobable.ts';
+import { holding } from '../infra/keep-alive.ts';
+import { QUEUE_NAME, assertJobName, storedOverlapKey } from '../infra/naming.ts';
+import type { Payload } from './payload.ts';
+import type { Registry } from './registry.ts';
+
+export type DispatchTarget = { jobClass: JobClass } | { name: string };
+
+export abstract class DispatchChain<R> implements PromiseLike<R> {
+  protected queueName = 'default';
+  protected overlapping = false;
+  protected delaySeconds = 0;
+  private readonly stored: Promise<R>;
+
+  constructor() {
+    // The subclass's constructor has run by the time this microtask does.
+    this.stored = Promise.resolve().then(() => holding(() => this.store()));
+  }
+
+  /** Checks and stores the job(s); every failure rejects the dispatch, never silently. */
+  protected abstract store(): Promise<R>;
+
+  /** Puts the job on queue `name` (default `default`). */
+  onQueue(name: string): this {
+    this.queueName = name;
+    return this;
+  }
+
+  /** Skips the job while one with the same overlap key is pending or running. */
+  withoutOverlapping(): this {
+    this.overlapping = true;
+    return this;
+  }
+
+  /** Runs the job `seconds` after its time (now, or the time given). */
+  delay(seconds: number): this {
+    this.delaySeconds = seconds;
+    return this;
+  }
+
+  then<A = R, B = never>(onfulfilled?: ((value: R) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    return this.stored.then(onfulfilled, onrejected);
+  }
+
+  catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<R | B> {
+    return this.stored.catch(onrejected);
+  }
+}
+
+export function assertQueue(queue: string): void {
+  if (!QUEUE_NAME.test(queue)) throw new UsageError(`Bad queue name "${queue}": start with a letter or digit, then letters, digits and . _ : - (at most 64)`);
+}
+
+export function delayMs(seconds: number): number {
+  if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`Bad delay ${String(seconds)}: give .delay() a number of seconds ≥ 0`);
+  return Math.round(seconds * 1000);
+}
+
+/** The name a dispatch stores and its class (null for a name only listeners handle); an unknown name throws. */
+export async function resolveTarget(registry: Registry, target: DispatchTarget): Promise<{ name: string; jobClass: JobClass | null }> {
+  let name: string;
+  let jobClass: JobClass | null = null;
+  if ('jobClass' in target) {
+    jobClass = target.jobClass;
+    name = jobClass.nameOfJob;
+    registry.remember(jobClass);
+  } else {
+    name = target.name;
+    if (!registry.resolve(name)) await registry.discover();
+    registry.assertKnown(name);
+    const handler = registry.resolve(name);
+    if (handler?.kind === 'class') jobClass = handler.jobClass;
+  }
+  assertJobName(name);
+  return { name, jobClass };
+}
+
+/** The overlap key of job `name` on `queue` with this payload text: per queue in every driver, so Redis Cluster checks and stores it in one slot. */
+export function overlapKeyOf(name: string, jobClass: JobClass | null, encoded: string, queue: string): string {
+  const uniqueId = jobClass ? uniqueIdOf(jobClass, encoded) : null;
+  return storedOverlapKey(`${name}${uniqueId === null ? '' : `#${uniqueId}`}@${queue}`);
+}
+
+/** The class's uniqueId() over the payload snapshot, or null when the class has none. */
+function uniqueIdOf(jobClass: JobClass, encoded: string): string | null {
+  const probe = new jobClass(JSON.parse(encoded) as Payload);
+  if (typeof probe.uniqueId !== 'function') return null;
+  const id = probe.uniqueId();
+  if (typeof id !== 'string' && typeof id !== 'number') {
+    throw new UsageError(`${jobClass.name}.uniqueId() must return a string or number, got ${typeof id}`);
+  }
+  return String(id);
+}

@@ -1,0 +1,76 @@
+/**
+ * The `Job` facade: dispatch by name (for listeners and ported code), `Job.add`, and `Job.run`
+ * to work off one name's due jobs inside this process, as the PHP facade did.
+ */
+import { PendingBatch } from '../flows/batches/pending-batch.ts';
+import { PendingBulkDispatch } from '../flows/bulk-dispatch.ts';
+import { PendingChain } from '../flows/pending-chain.ts';
+import { MadeJob, type JobLike } from '../flows/job-spec.ts';
+import { holding } from '../infra/keep-alive.ts';
+import { onJobEvent } from './job-events.ts';
+import type { Payload } from './payload.ts';
+import { PendingDispatch } from './pending-dispatch.ts';
+import { closeRuntime, configure, runtime } from './runtime.ts';
+import type { When } from './when.ts';
+import { Worker } from '../worker/worker.ts';
+import { DEFAULT_WORKER_OPTIONS, type WorkerOptions, type WorkerSummary } from '../worker/worker-options.ts';
+
+/** What `Job.run` may be told: the worker options a user sets (the names and stop-when-empty are its own). */
+export type JobRunOptions = Partial<Pick<WorkerOptions,
+  'queues' | 'concurrency' | 'sleepMs' | 'tries' | 'backoff' | 'timeout' | 'once' | 'maxJobs' | 'maxTime' | 'memory'>>;
+
+export const Job = {
+  /** Queues job `name` (a class's kebab name or a listened name); chain `.onQueue()` etc. */
+  dispatch(name: string, payload?: Payload, when?: When): PendingDispatch {
+    return new PendingDispatch({ name }, payload ?? {}, when);
+  },
+  /** Legacy alias of dispatch. */
+  add(name: string, payload?: Payload, when?: When): PendingDispatch {
+    return new PendingDispatch({ name }, payload ?? {}, when);
+  },
+  /** Queues job `name` to run at `when`. */
+  dispatchAt(when: When, name: string, payload?: Payload): PendingDispatch {
+    return new PendingDispatch({ name }, payload ?? {}, when);
+  },
+  /** Queues one job `name` per payload in one round trip or transaction; await for the results, in order. */
+  dispatchMany(name: string, payloads: readonly Payload[]): PendingBulkDispatch {
+    return new PendingBulkDispatch({ name }, payloads);
+  },
+  /** A job named with its payload, for a chain, a batch or a batch callback (`.onQueue()`, `.delay()` chain on it). */
+  make(name: string, payload?: Payload): MadeJob {
+    return new MadeJob(name, payload ?? {});
+  },
+  /** Jobs run one after another, each once the one before succeeded; `.dispatch()` stores them. */
+  chain(jobs: readonly JobLike[]): PendingChain {
+    return new PendingChain(jobs);
+  },
+  /** Jobs run in parallel and counted as one batch, with then/catch/finally jobs; `.dispatch()` stores them. */
+  batch(jobs: readonly JobLike[]): PendingBatch {
+    return new PendingBatch(jobs);
+  },
+  /** Runs the due jobs of these names now, in this process, and resolves when none is left. */
+  run(names: string | string[], options: JobRunOptions = {}): Promise<WorkerSummary> {
+    return holding(async () => {
+      const rt = await runtime();
+      await rt.registry.discover();
+      const worker = new Worker(rt, {
+        ...DEFAULT_WORKER_OPTIONS,
+        sleepMs: rt.config.sleep_ms,
+        ...options,
+        names: Array.isArray(names) ? names : [names],
+        stopWhenEmpty: true,
+      });
+      return worker.run();
+    });
+  },
+  /**
+   * Listens to every job's outcomes in the processes that run jobs (register in
+   * application/events.ts): 'completed', 'failed' (final), 'retrying', 'released', 'skipped' (acked without running). A listener's
+   * error is logged and never changes the outcome.
+   */
+  on: onJobEvent,
+  /** Sets the configuration in code instead of application/config/job.ts. */
+  configure,
+  /** Closes the connections so a script can exit. */
+  close: closeRuntime,
+};

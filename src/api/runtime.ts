@@ -1,0 +1,77 @@
+/**
+ * The process-wide context behind the public API: configuration, driver, registry, logger and
+ * clock, created on first use from the app in the working directory (or from `configure()`).
+ * When nothing else is left for the process to do, its connections are closed (keep-alive.ts).
+ */
+import type { Clock } from '../infra/clock.ts';
+import { systemClock } from '../infra/clock.ts';
+import { loadConfig, resolveConfig, type JobConfig, type JobConfigInput } from '../infra/config.ts';
+import type { AdminDriver } from '../store/driver.ts';
+import { createDriver } from '../drivers/index.ts';
+import { holding } from '../infra/keep-alive.ts';
+import { createLogger, type Logger } from '../infra/logger.ts';
+import { Registry } from './registry.ts';
+
+export interface Runtime {
+  config: JobConfig;
+  registry: Registry;
+  logger: Logger;
+  clock: Clock;
+  /** The driver, connected on its first call. */
+  driver: AdminDriver;
+}
+
+let current: Promise<Runtime> | null = null;
+
+export interface RuntimeOptions {
+  clock?: Clock;
+  logger?: Logger;
+  root?: string;
+}
+
+/** The runtime of this process, loading application/config/job.ts on first use. */
+export function runtime(): Promise<Runtime> {
+  current ??= loadConfig().then(async (config) => build(config, {})).catch((error: unknown) => {
+    current = null;
+    throw error;
+  });
+  return current;
+}
+
+/** Sets the configuration programmatically (tests, apps that keep config elsewhere). */
+export async function configure(input: JobConfigInput | JobConfig, options: RuntimeOptions = {}): Promise<Runtime> {
+  await closeRuntime();
+  const config = 'source' in input && 'root' in input
+    ? (input as JobConfig)
+    : resolveConfig(input, { root: options.root ?? process.cwd(), source: '<configure()>', env: {} });
+  const built = build(config, options);
+  current = built;
+  return built;
+}
+
+async function build(config: JobConfig, options: RuntimeOptions): Promise<Runtime> {
+  const clock = options.clock ?? systemClock;
+  return {
+    config,
+    clock,
+    registry: new Registry(config.root),
+    logger: options.logger ?? createLogger({ logging: config.logging, timezone: config.timezone }),
+    driver: await createDriver(config, clock),
+  };
+}
+
+// The event loop is empty (idle connections do not count): close them, and the process ends.
+process.on('beforeExit', () => {
+  if (current) void closeRuntime().catch(() => undefined);
+});
+
+/** Closes the driver's connections, holding the process open until they are closed. */
+export async function closeRuntime(): Promise<void> {
+  const closing = current;
+  current = null;
+  if (!closing) return;
+  await holding(async () => {
+    const rt = await closing.catch(() => null);
+    await rt?.driver.close();
+  });
+}

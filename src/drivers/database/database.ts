@@ -1,0 +1,281 @@
+/**
+ * The `database` driver (knex): SQLite through better-sqlite3 (the embedded default),
+ * MySQL/MariaDB through mysql2, PostgreSQL through pg. This file holds the driver and its simple
+ * steps (push, ack, release, fail, counts, the restart mark); the claim is database-claim.ts
+ * (MySQL's in database-mysql-claim.ts), batched acks database-acks.ts, the failed store
+ * database-failed.ts, the dashboard's capabilities (admin-store.ts) database-admin-jobs.ts,
+ * database-paused.ts, database-workers.ts and database-metrics.ts (forwarded to by store-parts.ts),
+ * the flows' record store and bulk push (record-store.ts) database-records.ts and database-bulk.ts. Deadlocks, lock-wait timeouts, serialization failures and SQLITE_BUSY are
+ * retried here and never reach a job. Times are epoch-ms integers (UTC).
+ */
+import type { Knex } from 'knex';
+import type { AdminStore } from '../../store/admin-store.ts';
+import type { Clock } from '../../infra/clock.ts';
+import { UsageError } from '../../infra/errors.ts';
+import type {
+  BatchingQueue, Driver, FailedJob, FailedStore, ClearableQueue, Failure, NewJob, PushResult, QueueStats,
+  ReleaseOptions, ReserveRequest, ReservedJob, RestartSignal, RetryResult,
+} from '../../store/driver.ts';
+import { reserveInOrder, type ClaimsOldestFirst } from '../../store/queue-policy.ts';
+import { ackMany } from './database-acks.ts';
+import { pushMany, type BulkSqlStore } from './database-bulk.ts';
+import { DatabaseAdminJobs } from './database-admin-jobs.ts';
+import { DatabaseClaims } from './database-claim.ts';
+import { describeConnection, sqlErrorCode } from './database-connection.ts';
+import { DatabaseFailedStore } from './database-failed.ts';
+import { DatabaseMetrics } from './database-metrics.ts';
+import { supportsSkipLocked } from './database-mysql-claim.ts';
+import { DatabasePausedQueues } from './database-paused.ts';
+import { DatabaseRecords } from './database-records.ts';
+import { DatabaseWorkers } from './database-workers.ts';
+import { DUPLICATE, missingTable, runSql, type Dialect, type TableNames } from './database-sql.ts';
+import { LazyOpen } from '../lazy-open.ts';
+import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
+
+export type { TableNames } from './database-sql.ts';
+
+
+export class DatabaseDriver extends ForwardsToParts implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, BulkSqlStore, ClaimsOldestFirst, AdminStore {
+  readonly description: string;
+  readonly dialect: Dialect;
+  skipLocked = false;
+  deleteReturns = false;
+  consecutiveIds = true;
+  private readonly opened: LazyOpen;
+  private readonly claims = new DatabaseClaims(this);
+  private readonly failed = new DatabaseFailedStore(this);
+  protected readonly parts: StoreParts;
+
+  constructor(
+    readonly knex: Knex,
+    readonly names: TableNames,
+    readonly clock: Clock,
+  ) {
+    super();
+    const jobs = new DatabaseAdminJobs(this);
+    this.parts = {
+      jobs, locks: jobs, paused: new DatabasePausedQueues(this), workers: new DatabaseWorkers(this),
+      metrics: new DatabaseMetrics(this), records: new DatabaseRecords(this),
+    };
+    const client = String(knex.client.config.client);
+    this.dialect = client.includes('sqlite') ? 'sqlite' : client.startsWith('mysql') ? 'mysql' : 'pg';
+    this.description = `database (${describeConnection(knex.client.config)})`;
+    this.opened = new LazyOpen(() => this.connect(), {
+      what: `reach the database at ${describeConnection(knex.client.config)}`,
+      fix: 'start the server or fix DATABASE_URL / application/config/job.ts',
+    });
+  }
+
+  /** Checks the server answers, learns what it can do, and checks the tables exist. */
+  private async connect(): Promise<void> {
+    if (this.dialect === 'mysql') {
+      const [rows] = (await this.knex.raw('SELECT VERSION() AS v, @@innodb_autoinc_lock_mode AS m')) as [{ v: string; m: unknown }[]];
+      this.skipLocked = supportsSkipLocked(rows[0]?.v ?? '');
+      this.consecutiveIds = Number(rows[0]?.m) <= 1;
+      this.deleteReturns = /mariadb/i.test(rows[0]?.v ?? '');
+    } else {
+      await this.knex.raw('SELECT 1');
+      this.skipLocked = this.deleteReturns = this.dialect === 'pg';
+    }
+    const { table, failedTable } = this.names;
+    for (const name of [table, failedTable, ...['signals', 'paused', 'workers', 'metrics', 'records'].map((suffix) => `${table}_${suffix}`)]) {
+      if (!(await this.knex.schema.hasTable(name))) throw new MissingTablesError(name);
+    }
+  }
+
+  /**
+   * Runs a statement, retrying deadlocks and busy errors; maps a missing table to advice, and any
+   * other failure to a DatabaseError that names the operation and code, never the SQL or values.
+   */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    await this.opened.open();
+    return runSql(work, (error) => {
+      if (!missingTable(error)) return null;
+      this.opened.reset();
+      return new MissingTablesError(this.names.table, { cause: error });
+    });
+  }
+
+  async push(job: NewJob): Promise<PushResult> {
+    const now = this.clock.now();
+    const row = {
+      name: job.name, queue: job.queue, payloads: job.payload,
+      without_overlapping: job.overlapKey !== null, overlap_key: job.overlapKey,
+      attempts: 0, scheduled_at: job.scheduledAt, created_at: now, updated_at: now,
+    };
+    return this.run(async () => {
+      for (let i = 0; i < 5; i++) {
+        try {
+          return { id: await this.insertJob(this.knex, row) };
+        } catch (error) {
+          if (job.overlapKey === null || !DUPLICATE.has(sqlErrorCode(error))) throw error;
+          const holder = await this.knex(this.names.table).select('id').where('overlap_key', job.overlapKey).first();
+          // The holder may finish between our insert and this read: then try the insert again.
+          if (holder) return { skipped: 'overlapping', existingId: String(holder.id) };
+        }
+      }
+      return { skipped: 'overlapping', existingId: null };
+    });
+  }
+
+  async insertJob(db: Knex | Knex.Transaction, row: Record<string, unknown>): Promise<string> {
+    if (this.dialect === 'mysql') {
+      const [id] = await db(this.names.table).insert(row);
+      return String(id);
+    }
+    const [inserted] = (await db(this.names.table).insert(row).returning('id')) as { id: number | string }[];
+    return String(inserted!.id);
+  }
+
+  reserve(request: ReserveRequest): Promise<ReservedJob[]> {
+    return reserveInOrder(this, request);
+  }
+
+  claimFrom(queue: string, limit: number, request: ReserveRequest): Promise<ReservedJob[]> {
+    return this.claims.claimDue(queue, limit, request);
+  }
+
+  /** Every queue, oldest due first, in one statement. */
+  claimOldest(request: ReserveRequest): Promise<ReservedJob[]> {
+    return this.claims.claimDue(null, request.limit, request);
+  }
+
+  async ack(job: ReservedJob): Promise<boolean> {
+    return this.run(async () =>
+      (await this.knex(this.names.table).where({ id: job.id, reserved_by: job.token }).delete()) === 1);
+  }
+
+  /** The acks of a batch in one commit (database-acks.ts). */
+  ackMany(jobs: readonly ReservedJob[]): Promise<boolean[]> {
+    return ackMany(this, jobs);
+  }
+
+  /**
+   * The acks go beside the claim, in the same turn: a claim cannot carry them in its statements.
+   * An ack that fails is left to the caller (held undefined), which sends it again.
+   */
+  async reserveAfterAcks(acks: readonly ReservedJob[], request: ReserveRequest): Promise<{ claimed: ReservedJob[]; held: (boolean | undefined)[] }> {
+    const acked = acks.length === 0 ? Promise.resolve([])
+      : (acks.length === 1 ? this.ack(acks[0]!).then((held) => [held]) : this.ackMany(acks)).catch(() => new Array<undefined>(acks.length));
+    const [held, claimed] = await Promise.all([acked, this.reserve(request)]);
+    return { claimed, held };
+  }
+
+  async release(job: ReservedJob, options: ReleaseOptions): Promise<boolean> {
+    return this.run(async () =>
+      (await this.knex(this.names.table).where({ id: job.id, reserved_by: job.token }).update({
+        reserved_by: null,
+        reserved_until: null,
+        scheduled_at: options.at,
+        updated_at: this.clock.now(),
+        ...(options.countAttempt ? {} : { attempts: this.knex.raw('CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END') }),
+      })) === 1);
+  }
+
+  async fail(job: ReservedJob, failure: Failure): Promise<boolean> {
+    return this.run(() => this.knex.transaction(async (trx) => {
+      const deleted = await trx(this.names.table).where({ id: job.id, reserved_by: job.token }).delete();
+      if (deleted !== 1) return false;
+      await trx(this.names.failedTable).insert({
+        job_id: job.id, name: job.name, queue: job.queue, payloads: job.payload,
+        exception: failure.exception, attempts: job.attempts, overlap_key: job.overlapKey,
+        failed_at: this.clock.now(),
+      });
+      return true;
+    }));
+  }
+
+  /** The jobs that a claim at `now` may take: due, and not held under a lease. */
+  whereDue(q: Knex.QueryBuilder, now: number): Knex.QueryBuilder {
+    return q.from(this.names.table)
+      .where('scheduled_at', '<=', now)
+      .andWhere((w) => w.whereNull('reserved_until').orWhere('reserved_until', '<=', now));
+  }
+
+  /** One indexed row at most, where `stats` would count every job. */
+  async hasDue(queues: readonly string[] | null): Promise<boolean> {
+    const now = this.clock.now();
+    return this.run(async () => {
+      const q = this.whereDue(this.knex.select('id'), now).limit(1);
+      if (queues) q.whereIn('queue', queues);
+      return (await q).length > 0;
+    });
+  }
+
+  async stats(): Promise<QueueStats[]> {
+    const now = this.clock.now();
+    return this.run(async () => {
+      const free = '(reserved_until IS NULL OR reserved_until <= ?)';
+      const rows = (await this.knex(this.names.table)
+        .select('queue')
+        .select(this.knex.raw(`SUM(CASE WHEN ${free} AND scheduled_at <= ? THEN 1 ELSE 0 END) AS ready`, [now, now]))
+        .select(this.knex.raw(`SUM(CASE WHEN ${free} AND scheduled_at > ? THEN 1 ELSE 0 END) AS scheduled`, [now, now]))
+        .select(this.knex.raw('SUM(CASE WHEN reserved_until > ? THEN 1 ELSE 0 END) AS reserved', [now]))
+        .groupBy('queue')) as { queue: string; ready: unknown; scheduled: unknown; reserved: unknown }[];
+      const failed = (await this.knex(this.names.failedTable).select('queue').count({ n: '*' }).groupBy('queue')) as
+        { queue: string; n: unknown }[];
+      const byQueue = new Map<string, QueueStats>();
+      const entry = (queue: string) => {
+        let stats = byQueue.get(queue);
+        if (!stats) byQueue.set(queue, (stats = { queue, ready: 0, scheduled: 0, reserved: 0, failed: 0 }));
+        return stats;
+      };
+      for (const r of rows) Object.assign(entry(r.queue), { ready: Number(r.ready ?? 0), scheduled: Number(r.scheduled ?? 0), reserved: Number(r.reserved ?? 0) });
+      for (const r of failed) entry(r.queue).failed = Number(r.n);
+      return [...byQueue.values()].sort((a, b) => a.queue.localeCompare(b.queue));
+    });
+  }
+
+  async clear(queue: string | null): Promise<number> {
+    const now = this.clock.now();
+    return this.run(async () => {
+      const q = this.knex(this.names.table).where((w) => w.whereNull('reserved_until').orWhere('reserved_until', '<=', now));
+      if (queue !== null) q.andWhere('queue', queue);
+      return Number(await q.delete());
+    });
+  }
+
+  listFailed(limit?: number): Promise<FailedJob[]> {
+    return this.failed.listFailed(limit);
+  }
+
+  retryFailed(ids: readonly string[]): Promise<RetryResult> {
+    return this.failed.retryFailed(ids);
+  }
+
+  forgetFailed(id: string): Promise<boolean> {
+    return this.failed.forgetFailed(id);
+  }
+
+  flushFailed(olderThanMs: number | null): Promise<number> {
+    return this.failed.flushFailed(olderThanMs);
+  }
+
+  async restartRequestedAt(): Promise<number | null> {
+    return this.run(async () => {
+      const row = (await this.knex(this.signals).where({ name: 'restart' }).first('value')) as { value: unknown } | undefined;
+      return row ? Number(row.value) : null;
+    });
+  }
+
+  async requestRestart(at: number): Promise<void> {
+    await this.run(() => this.knex(this.signals).insert({ name: 'restart', value: at }).onConflict('name').merge());
+  }
+
+  private get signals(): string {
+    return `${this.names.table}_signals`;
+  }
+
+  /** Bulk push (record-store.ts), in database-bulk.ts. */
+  pushMany(jobs: readonly NewJob[]): Promise<PushResult[]> { return pushMany(this, jobs); }
+
+  async close(): Promise<void> {
+    await this.knex.destroy();
+  }
+}
+
+export class MissingTablesError extends UsageError {
+  constructor(table: string, options?: { cause?: unknown }) {
+    super(`Table "${table}" is missing: run \`rakit job:table && rakit migrate\``, options);
+  }
+}

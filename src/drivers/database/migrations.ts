@@ -1,0 +1,146 @@
+/**
+ * Migrations: the knex migration `rakit job:table` writes (self-contained, with the configured
+ * table names), and the migrator behind `rakit migrate` that imports the app's migration files.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { SOURCE_EXTENSION, importModule, type AppLanguage } from '../../infra/app-files.ts';
+
+export const MIGRATIONS_DIR = 'migrations';
+
+/** How a migration function is declared in each language of app. */
+export const DECLARE = {
+  ts: (name: string) => `export async function ${name}(knex: Knex): Promise<void> {`,
+  esm: (name: string) => `/** @param {import('knex').Knex} knex */\nexport async function ${name}(knex) {`,
+  cjs: (name: string) => `/** @param {import('knex').Knex} knex */\nexports.${name} = async function ${name}(knex) {`,
+};
+
+/** The migration `rakit job:table` writes, in the app's language (TypeScript, ES modules or CommonJS). */
+export function jobTablesMigration(table: string, failedTable: string, language: AppLanguage = 'ts'): string {
+  const end = language === 'cjs' ? '};' : '}';
+  return `${language === 'ts' ? "import type { Knex } from 'knex';\n\n" : ''}\
+// Written by \`rakit job:table\`: the tables of rakit jobs (jobs, failed jobs, signals, paused queues,
+// workers, metrics, records).
+// Times are epoch milliseconds (UTC) in BIGINT columns, the same on SQLite, MySQL and PostgreSQL.
+
+${DECLARE[language]('up')}
+  await knex.schema.createTable('${table}', (t) => {
+    t.bigIncrements('id');
+    t.string('name', 191).notNullable();
+    t.string('queue', 64).notNullable().defaultTo('default');
+    t.text('payloads', 'mediumtext').notNullable();
+    t.boolean('without_overlapping').notNullable().defaultTo(false);
+    // Held while the job is pending or running; the unique index makes withoutOverlapping atomic.
+    t.string('overlap_key', 191).nullable().unique();
+    // Attempts so far, counted when a worker claims the job.
+    t.integer('attempts').notNullable().defaultTo(0);
+    // When the job is due (epoch ms).
+    t.bigInteger('scheduled_at').notNullable();
+    // Lease end while a worker holds the job (epoch ms); after it the job is due again.
+    t.bigInteger('reserved_until').nullable();
+    // The claim token of the worker holding the job.
+    t.string('reserved_by', 64).nullable();
+    t.bigInteger('created_at').notNullable();
+    t.bigInteger('updated_at').notNullable();
+    t.index(['queue', 'scheduled_at', 'id'], '${table}_queue_due');
+    t.index(['scheduled_at', 'id'], '${table}_due');
+  });
+  await knex.schema.createTable('${failedTable}', (t) => {
+    t.bigIncrements('id');
+    t.string('job_id', 64).notNullable();
+    t.string('name', 191).notNullable();
+    t.string('queue', 64).notNullable();
+    t.text('payloads', 'mediumtext').notNullable();
+    t.text('exception', 'mediumtext').notNullable();
+    t.integer('attempts').notNullable().defaultTo(0);
+    t.string('overlap_key', 191).nullable();
+    t.bigInteger('failed_at').notNullable();
+    t.index(['failed_at'], '${failedTable}_failed_at');
+  });
+  // Signals to every worker sharing these tables: \`rakit job:restart\` stores its time here.
+  await knex.schema.createTable('${table}_signals', (t) => {
+    t.string('name', 64).primary();
+    t.bigInteger('value').notNullable();
+  });
+  // Paused queues: workers claim nothing from them (\`rakit job:pause\`, the dashboard).
+  await knex.schema.createTable('${table}_paused', (t) => {
+    t.string('queue', 64).primary();
+    t.bigInteger('paused_at').notNullable();
+  });
+  // Worker processes, live and recently stopped, as their heartbeats say (the dashboard's Workers page).
+  await knex.schema.createTable('${table}_workers', (t) => {
+    t.string('id', 191).primary();
+    t.string('host', 191).notNullable();
+    t.integer('pid').notNullable();
+    // JSON: the queues it takes from (null: every queue), and the jobs it is running.
+    t.text('queues').nullable();
+    t.text('running').notNullable();
+    t.bigInteger('started_at').notNullable();
+    t.bigInteger('beat_at').notNullable();
+    t.bigInteger('done').notNullable().defaultTo(0);
+    t.bigInteger('failed').notNullable().defaultTo(0);
+    // Set when it stopped, with why (null while live).
+    t.bigInteger('stopped_at').nullable();
+    t.string('end', 16).nullable();
+    t.index(['stopped_at'], '${table}_workers_stopped');
+  });
+  // Per-minute metrics per queue and job name (minute 0 holds the all-time totals): counters only,
+  // so writers add to them; b0..b14 count attempts per runtime bucket.
+  await knex.schema.createTable('${table}_metrics', (t) => {
+    t.bigInteger('minute').notNullable();
+    t.string('queue', 64).notNullable();
+    t.string('name', 191).notNullable();
+    for (const counter of ['done', 'failed', 'retried', 'runtime_ms', 'wait_ms']) t.bigInteger(counter).notNullable().defaultTo(0);
+    for (let b = 0; b < 15; b++) t.bigInteger(\`b\${b}\`).notNullable().defaultTo(0);
+    t.primary(['minute', 'queue', 'name'], '${table}_metrics_pkey');
+  });
+  // Small records updated by compare-and-set: batches, rate and concurrency limits, job progress.
+  // Ids compare byte for byte (MySQL's default collation would make "A" and "a" one record).
+  const mysql = String(knex.client.config.client).startsWith('mysql');
+  await knex.schema.createTable('${table}_records', (t) => {
+    t.string('namespace', 32).notNullable();
+    const id = t.string('id', 191).notNullable();
+    if (mysql) id.collate('utf8mb4_bin');
+    t.text('value', 'mediumtext').notNullable();
+    t.string('version', 16).notNullable();
+    t.bigInteger('written_at').notNullable();
+    // Null: kept until deleted.
+    t.bigInteger('expires_at').nullable();
+    t.primary(['namespace', 'id'], '${table}_records_pkey');
+    t.index(['namespace', 'written_at'], '${table}_records_written');
+  });
+${end}
+
+${DECLARE[language]('down')}
+  await knex.schema.dropTableIfExists('${table}_records');
+  await knex.schema.dropTableIfExists('${table}_metrics');
+  await knex.schema.dropTableIfExists('${table}_workers');
+  await knex.schema.dropTableIfExists('${table}_paused');
+  await knex.schema.dropTableIfExists('${table}_signals');
+  await knex.schema.dropTableIfExists('${failedTable}');
+  await knex.schema.dropTableIfExists('${table}');
+${end}
+`;
+}
+
+/** File name of the job tables migration for these table names. */
+export function jobTablesMigrationName(table: string, stamp: string, language: AppLanguage = 'ts'): string {
+  return `${stamp}_create_${table}_table${SOURCE_EXTENSION[language]}`;
+}
+
+const MIGRATION_FILE = /\.(ts|mts|cts|js|mjs|cjs)$/;
+
+/** A knex migration source over `dir`, importing each file (TypeScript included) in name order. */
+export function migrationSource(dir: string): Knex.MigrationSource<string> {
+  return {
+    async getMigrations() {
+      if (!existsSync(dir)) return [];
+      return readdirSync(dir).filter((f) => MIGRATION_FILE.test(f) && !f.endsWith('.d.ts')).sort();
+    },
+    getMigrationName: (file) => file.replace(MIGRATION_FILE, ''),
+    async getMigration(file) {
+      return (await importModule(path.join(dir, file))) as unknown as Knex.Migration;
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The `memcached` driver's failed store behind `job:failed`, `job:retry`, `job:forget` and
+ * `job:flush`: `P:failed:job:<id>` holds a failed job's record, listed in the append-only
+ * `failed` log (memcached-log.ts). Best effort like the rest: memcached may evict them.
+ */
+import type { FailedJob, FailedStore, NewJob, PushResult, RetryResult } from '../../store/driver.ts';
+import type { Clock } from '../../infra/clock.ts';
+import type { JobRecord } from './memcached-claim.ts';
+import { code, type Memcached } from './memcached-client.ts';
+import type { MemcachedLog } from './memcached-log.ts';
+import { flushFailedOneByOne } from '../shared.ts';
+
+export interface FailedRecord extends JobRecord {
+  attempts: number;
+  exception: string;
+  failedAt: number;
+}
+
+/** What the failed store needs of the driver. */
+export interface MemcachedQueue {
+  readonly clock: Clock;
+  open(): Promise<void>;
+  push(job: NewJob): Promise<PushResult>;
+}
+
+export class MemcachedFailedStore implements FailedStore {
+  constructor(private readonly mc: Memcached, private readonly logs: MemcachedLog, private readonly queue: MemcachedQueue) {}
+
+  /** Keeps a failed job. Written before the job is forgotten: a crash between leaves it in both, never in neither. */
+  async add(record: FailedRecord): Promise<void> {
+    await this.mc.set(this.mc.key('failed', 'job', record.id), JSON.stringify(record));
+    await this.logs.append('failed', record.id);
+  }
+
+  async listFailed(limit = 1000): Promise<FailedJob[]> {
+    await this.queue.open();
+    const { mc } = this;
+    const { head, entries } = await this.logs.slots('failed', 100_000);
+    const ids = [...new Set(entries.map(([, id]) => id).filter((id): id is string => !!id))];
+    const records = await mc.getMany(ids.map((id) => mc.key('failed', 'job', id)));
+    const out: FailedJob[] = [];
+    for (const id of ids) {
+      const text = records.get(mc.key('failed', 'job', id));
+      if (text === undefined) continue;
+      const r = JSON.parse(text) as FailedRecord;
+      out.push({
+        id, jobId: id, name: r.name, queue: r.queue, payload: r.payload, exception: r.exception, attempts: r.attempts,
+        overlapKey: r.okey, failedAt: r.failedAt,
+      });
+    }
+    const present = new Set(out.map((f) => f.id));
+    await this.logs.advance('failed', head, (n) => !present.has(entries[n - head - 1]?.[1] ?? ''), entries.at(-1)?.[0] ?? head);
+    return out.sort((a, b) => a.failedAt - b.failedAt || Number(a.id) - Number(b.id)).slice(0, limit);
+  }
+
+  async retryFailed(ids: readonly string[]): Promise<RetryResult> {
+    await this.queue.open();
+    const result: RetryResult = { retried: [], missing: [], overlapping: [] };
+    for (const failedId of ids) {
+      const key = this.mc.key('failed', 'job', failedId);
+      const text = /^\d{1,15}$/.test(failedId) ? await this.mc.get(key) : undefined;
+      if (text === undefined) {
+        result.missing.push(failedId);
+        continue;
+      }
+      const r = JSON.parse(text) as FailedRecord;
+      const pushed = await this.queue.push({ name: r.name, queue: r.queue, payload: r.payload, scheduledAt: this.queue.clock.now(), overlapKey: r.okey });
+      if (pushed.skipped) {
+        result.overlapping.push(failedId);
+        continue;
+      }
+      await this.mc.delete(key);
+      result.retried.push({ failedId, jobId: pushed.id });
+    }
+    return result;
+  }
+
+  async forgetFailed(id: string): Promise<boolean> {
+    await this.queue.open();
+    if (!/^\d{1,15}$/.test(id)) return false;
+    try {
+      await this.mc.client.delete(this.mc.key('failed', 'job', id));
+      return true;
+    } catch (error) {
+      if (code(error) === 'NOT_FOUND') return false;
+      throw error;
+    }
+  }
+
+  flushFailed(olderThanMs: number | null): Promise<number> {
+    return flushFailedOneByOne(this, olderThanMs);
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * The `redis` driver (ioredis): every multi-key step is one Lua script (redis-scripts.ts),
+ * loaded once and run by EVALSHA. A queue's keys share one hash tag, so the driver works on
+ * Redis Cluster. A worker's acks ride on its next claim from their queue (`reserveAfterAcks`):
+ * one script call a turn instead of two. Idle workers wake on a pub/sub message (redis-wake.ts);
+ * dispatch is redis-push.ts, the failed store redis-failed.ts, the record store redis-records.ts,
+ * the dashboard's capabilities redis-admin.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../infra/clock.ts';
+import type {
+  BatchingQueue, ClearableQueue, Driver, Leases, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
+  ReserveRequest, ReservedJob, RestartSignal, RetryResult, WakingQueue,
+} from '../../store/driver.ts';
+import { leaseFor } from '../../store/driver.ts';
+import { reserveInOrder, type ListsQueues } from '../../store/queue-policy.ts';
+import type { AdminStore } from '../../store/admin-store.ts';
+import type { BulkQueue, RecordStore } from '../../store/record-store.ts';
+import { LazyOpen } from '../lazy-open.ts';
+import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
+import { RedisAdmin } from './redis-admin.ts';
+import { ACK_COMMAND, CLAIM_COMMAND, createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
+import { RedisFailedStore, type RedisKeys } from './redis-failed.ts';
+import { RedisPush } from './redis-push.ts';
+import { RedisRecords } from './redis-records.ts';
+import * as scripts from './redis-scripts.ts';
+import { RedisWake } from './redis-wake.ts';
+import { batchesBy } from '../shared.ts';
+
+/** The scripts as the client's custom commands (defineCommand): keys first, then arguments. */
+type Arg = string | number;
+interface Scripted {
+  rakitClaim(...keysAndArgs: Arg[]): Promise<(string | number)[]>;
+  rakitAck(...keysAndArgs: Arg[]): Promise<number[]>;
+  rakitRelease(...keysAndArgs: Arg[]): Promise<number>;
+  rakitFail(...keysAndArgs: Arg[]): Promise<number>;
+  rakitClear(...keysAndArgs: Arg[]): Promise<number>;
+}
+
+const SCRIPTS: [keyof Scripted, string, number][] = [
+  [CLAIM_COMMAND, scripts.CLAIM, 5],
+  [ACK_COMMAND, scripts.ACK, 5],
+  ['rakitRelease', scripts.RELEASE, 4],
+  ['rakitFail', scripts.FAIL, 6],
+  ['rakitClear', scripts.CLEAR, 4],
+];
+
+export class RedisDriver extends ForwardsToParts implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, WakingQueue, RedisKeys, AdminStore, RecordStore, BulkQueue {
+  readonly description: string;
+  readonly redis: RedisClient;
+  /** The same client, typed with the scripts. */
+  private readonly lua: Scripted;
+  private readonly opened: LazyOpen;
+  private readonly wake: RedisWake;
+  private readonly failed: RedisFailedStore;
+  private readonly pusher: RedisPush;
+  protected readonly parts: StoreParts;
+
+  constructor(
+    setting: RedisSetting,
+    private readonly prefix: string,
+    readonly clock: Clock,
+  ) {
+    super();
+    this.description = describeRedis(setting);
+    this.redis = createRedis(setting);
+    for (const [name, lua, numberOfKeys] of SCRIPTS) this.redis.defineCommand(name, { lua, numberOfKeys });
+    this.lua = this.redis as unknown as Scripted;
+    // Errors surface on the command that meets them; the client reconnects by itself.
+    this.redis.on('error', () => undefined);
+    this.opened = new LazyOpen(async () => {
+      if (this.redis.status === 'wait') await this.redis.connect();
+      await this.redis.ping();
+    }, { what: `reach Redis at ${this.description.replace(/^redis /, '')}`, fix: 'start Redis or fix REDIS_URL / application/config/job.ts' });
+    this.wake = new RedisWake(this.redis, prefix, clock, () => this.queues());
+    this.failed = new RedisFailedStore(this);
+    this.pusher = new RedisPush(this, prefix);
+    const { jobs, paused, locks, workers, metrics } = new RedisAdmin(this, prefix);
+    this.parts = { jobs, paused, locks, workers, metrics, records: new RedisRecords(this.redis, prefix, () => this.open()) };
+  }
+
+  k(queue: string, part: string): string {
+    return `${this.prefix}:{${queue}}:${part}`;
+  }
+
+  jobPrefix(queue: string): string {
+    return this.k(queue, 'j:');
+  }
+
+  channel(queue: string): string {
+    return this.wake.channel(queue);
+  }
+
+  open(): Promise<void> {
+    return this.opened.open();
+  }
+
+  push(job: NewJob): Promise<PushResult> { return this.pusher.push(job); }
+  pushMany(jobs: readonly NewJob[]): Promise<PushResult[]> { return this.pusher.pushMany(jobs); }
+
+  async reserve(request: ReserveRequest): Promise<ReservedJob[]> {
+    await this.open();
+    return reserveInOrder(this.claimer([]), request);
+  }
+
+  /** The acks of each queue the claim takes from ride on that queue's CLAIM script. */
+  async reserveAfterAcks(acks: readonly ReservedJob[], request: ReserveRequest): Promise<{ claimed: ReservedJob[]; held: (boolean | undefined)[] }> {
+    const held = new Array<boolean | undefined>(acks.length);
+    await this.open();
+    return { claimed: await reserveInOrder(this.claimer(acks, held), request), held };
+  }
+
+  /** Claims from one queue at a time, the first claim from a queue carrying its acks (at most one script's worth); `held` gets their results. */
+  private claimer(acks: readonly ReservedJob[], held: (boolean | undefined)[] = []): ListsQueues {
+    const riding = new Map<string, number[]>();
+    for (const { key, indexes } of batchesBy(acks, (job) => job.queue, SCRIPT_BATCH)) if (!riding.has(key)) riding.set(key, indexes);
+    return {
+      claimFrom: async (queue, limit, request) => {
+        const indexes = riding.get(queue) ?? [];
+        riding.delete(queue);
+        const r = await this.runClaim(queue, limit, request.leases, request.names ? JSON.stringify(request.names) : '', indexes.map((i) => acks[i]!));
+        indexes.forEach((i, n) => (held[i] = r.held[n]));
+        return r.jobs;
+      },
+      queueNames: () => this.wake.queueList(),
+      release: (job, options) => this.release(job, options),
+    };
+  }
+
+  /** One CLAIM script call: the acks it carries first, then up to `limit` due jobs of `queue`. */
+  private async runClaim(queue: string, limit: number, leases: Leases, names: string, acks: readonly ReservedJob[]): Promise<{ held: boolean[]; jobs: ReservedJob[] }> {
+    const token = randomUUID();
+    const now = this.clock.now();
+    const r = await this.lua.rakitClaim(
+      this.k(queue, 'pending'), this.k(queue, 'reserved'), this.k(queue, 'att'), this.k(queue, 'tok'), this.k(queue, 'overlap'),
+      this.jobPrefix(queue), now, Math.min(limit, SCRIPT_BATCH), token, leases.defaultMs, leaseText(leases), names, ...ackArgs(acks),
+    );
+    const acked = Number(r[0]);
+    const held = r.slice(1, 1 + acked).map((x) => Number(x) === 1);
+    const jobs: ReservedJob[] = [];
+    for (let i = 1 + acked; i < r.length; i += 4) {
+      const [name, createdAt, overlapKey, payload] = scripts.parseRecord(String(r[i + 1]));
+      jobs.push({
+        id: `${queue}/${Number(r[i])}`, name, queue, payload, attempts: Number(r[i + 2]), scheduledAt: Number(r[i + 3]),
+        createdAt, overlapKey, token: `${token}@${String(r[i + 3])}`, reservedUntil: now + leaseFor(leases, name),
+      });
+    }
+    return { held, jobs };
+  }
+
+  async ack(job: ReservedJob): Promise<boolean> {
+    return (await this.ackMany([job]))[0]!;
+  }
+
+  /** One ACK script call per queue (a queue's keys share a slot) and per SCRIPT_BATCH jobs, pipelined. */
+  async ackMany(jobs: readonly ReservedJob[]): Promise<boolean[]> {
+    const held = new Array<boolean>(jobs.length).fill(false);
+    await Promise.all(batchesBy(jobs, (job) => job.queue, SCRIPT_BATCH).map(async ({ key: queue, indexes }) => {
+      const results = await this.lua.rakitAck(this.k(queue, 'reserved'), this.k(queue, 'pending'), this.k(queue, 'overlap'), this.k(queue, 'att'), this.k(queue, 'tok'),
+        this.jobPrefix(queue), ...ackArgs(indexes.map((i) => jobs[i]!)));
+      indexes.forEach((i, n) => (held[i] = results[n] === 1));
+    }));
+    return held;
+  }
+
+  async release(job: ReservedJob, options: ReleaseOptions): Promise<boolean> {
+    const m = scripts.MEMBER(memberOf(job.id));
+    return (await this.lua.rakitRelease(this.k(job.queue, 'reserved'), this.k(job.queue, 'pending'), this.k(job.queue, 'att'), this.k(job.queue, 'tok'),
+      m, job.token, options.at, options.countAttempt ? '1' : '0')) === 1;
+  }
+
+  async fail(job: ReservedJob, failure: Failure): Promise<boolean> {
+    const m = scripts.MEMBER(memberOf(job.id));
+    return (await this.lua.rakitFail(this.k(job.queue, 'reserved'), this.k(job.queue, 'pending'), this.k(job.queue, 'overlap'), this.k(job.queue, 'failed'),
+      this.k(job.queue, 'att'), this.k(job.queue, 'tok'), this.jobPrefix(job.queue) + m, m, job.token, failure.exception, this.clock.now(), this.k(job.queue, `f:${m}`))) === 1;
+  }
+
+  /** Every queue that ever had a job pushed. */
+  async queues(): Promise<string[]> {
+    await this.open();
+    return (await this.redis.smembers(`${this.prefix}:queues`)).sort();
+  }
+
+  async stats(): Promise<QueueStats[]> {
+    const now = this.clock.now();
+    const out: QueueStats[] = [];
+    for (const queue of await this.queues()) {
+      const [due, later, lapsed, held, failed] = await Promise.all([
+        this.redis.zcount(this.k(queue, 'pending'), '-inf', now),
+        this.redis.zcount(this.k(queue, 'pending'), `(${now}`, '+inf'),
+        this.redis.zcount(this.k(queue, 'reserved'), '-inf', now),
+        this.redis.zcount(this.k(queue, 'reserved'), `(${now}`, '(+inf'), // not HELD_MARK
+        this.redis.zcard(this.k(queue, 'failed')),
+      ]);
+      if (due + later + lapsed + held + failed > 0) out.push({ queue, ready: due + lapsed, scheduled: later, reserved: held, failed });
+    }
+    return out;
+  }
+
+  /** Due jobs and lapsed leases, counted in one pipelined write. */
+  async hasDue(queues: readonly string[] | null): Promise<boolean> {
+    await this.open();
+    const now = this.clock.now();
+    const counts = await Promise.all((queues ?? (await this.queues())).flatMap((q) =>
+      [this.redis.zcount(this.k(q, 'pending'), '-inf', now), this.redis.zcount(this.k(q, 'reserved'), '-inf', now)]));
+    return counts.some((n) => n > 0);
+  }
+
+  async clear(queue: string | null): Promise<number> {
+    let n = 0;
+    for (const q of queue === null ? await this.queues() : [queue]) {
+      await this.open();
+      for (;;) {
+        const members = await this.redis.zrange(this.k(q, 'pending'), 0, 499);
+        if (members.length === 0) break;
+        n += await this.lua.rakitClear(this.k(q, 'pending'), this.k(q, 'overlap'), this.k(q, 'att'), this.k(q, 'tok'), this.jobPrefix(q), ...members);
+      }
+    }
+    return n;
+  }
+
+
+  listFailed(limit?: number): Promise<FailedJob[]> { return this.failed.listFailed(limit); }
+  retryFailed(ids: readonly string[]): Promise<RetryResult> { return this.failed.retryFailed(ids); }
+  forgetFailed(id: string): Promise<boolean> { return this.failed.forgetFailed(id); }
+  flushFailed(olderThanMs: number | null): Promise<number> { return this.failed.flushFailed(olderThanMs); }
+
+
+  /** Resolves on a wake message for one of `queues`, after `ms`, or on abort. */
+  waitForJob(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {
+    return this.wake.waitForJob(queues, ms, signal);
+  }
+
+  async restartRequestedAt(): Promise<number | null> {
+    await this.open();
+    const value = await this.redis.get(`${this.prefix}:restart`);
+    return value === null ? null : Number(value);
+  }
+
+  async requestRestart(at: number): Promise<void> {
+    await this.open();
+    await this.redis.set(`${this.prefix}:restart`, String(at));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.wake.close(), this.redis].map(async (client) => {
+      if (!client) return;
+      try {
+        await client.quit();
+      } catch {
+        client.disconnect();
+      }
+    }));
+  }
+}
+
+/** Jobs per ACK or CLAIM call: Lua's unpack() has a stack limit. */
+const SCRIPT_BATCH = 500;
+
+/** The leases as the claim script reads them (those that differ from the default), serialised once per Leases object. */
+const leaseTexts = new WeakMap<Leases, string>();
+function leaseText(leases: Leases): string {
+  let text = leaseTexts.get(leases);
+  if (text === undefined) {
+    const own = Object.entries(leases.byName).filter(([, ms]) => ms !== leases.defaultMs);
+    leaseTexts.set(leases, (text = JSON.stringify(Object.fromEntries(own))));
+  }
+  return text;
+}
+
+/** ACK's arguments for each job: member, token, overlap key ('' for none). */
+function ackArgs(jobs: readonly ReservedJob[]): string[] {
+  return jobs.flatMap((job) => [scripts.MEMBER(memberOf(job.id)), job.token, job.overlapKey ?? '']);
+}
+
+function memberOf(id: string): string {
+  return id.slice(id.lastIndexOf('/') + 1);
+}

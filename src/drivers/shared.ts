@@ -1,0 +1,39 @@
+/**
+ * Small pieces several drivers share: grouping a batch into the calls of one driver step, and
+ * `hasDue` / `flushFailed` for stores that have no index or query to ask.
+ */
+import type { Driver, FailedStore } from '../store/driver.ts';
+
+/**
+ * The positions of `items` grouped by `keyOf`, at most `size` per group, in order: the calls of
+ * a batched driver step (one per queue or claim token, and per chunk a statement or script can take).
+ */
+export function batchesBy<T>(items: readonly T[], keyOf: (item: T) => string, size: number): { key: string; indexes: number[] }[] {
+  const batches: { key: string; indexes: number[] }[] = [];
+  const open = new Map<string, number[]>();
+  items.forEach((item, i) => {
+    const key = keyOf(item);
+    let indexes = open.get(key);
+    if (!indexes || indexes.length >= size) {
+      open.set(key, (indexes = []));
+      batches.push({ key, indexes });
+    }
+    indexes.push(i);
+  });
+  return batches;
+}
+
+/** hasDue for stores without an index to ask: from their stats. */
+export async function hasDueFromStats(driver: Driver, queues: readonly string[] | null): Promise<boolean> {
+  return (await driver.stats()).some((s) => s.ready > 0 && (queues === null || queues.includes(s.queue)));
+}
+
+/** flushFailed for stores without a query: list the failed jobs and forget the old ones one by one. */
+export async function flushFailedOneByOne(store: FailedStore, olderThanMs: number | null): Promise<number> {
+  let n = 0;
+  for (const failed of await store.listFailed(Number.MAX_SAFE_INTEGER)) {
+    if (olderThanMs !== null && failed.failedAt >= olderThanMs) continue;
+    if (await store.forgetFailed(failed.id)) n++;
+  }
+  return n;
+}

@@ -1,0 +1,56 @@
+/**
+ * `SendEmail.dispatchMany([data, ...])` and `Job.dispatchMany(name, [...])`: many jobs of one
+ * class stored in one `pushMany` (one round trip or transaction), with `.onQueue()`, `.delay()`
+ * and `.withoutOverlapping()` as on a single dispatch (overlap keys hold per job, within the lot
+ * too). A thenable: `await` gives one DispatchResult per payload, in order. Every payload is
+ * checked before anything is stored; one log line for the lot.
+ */
+import { DispatchChain, assertQueue, delayMs, overlapKeyOf, resolveTarget, type DispatchTarget } from '../api/dispatch-chain.ts';
+import { UsageError } from '../infra/errors.ts';
+import { assertPayloadSize, encodePayload, type Payload } from '../api/payload.ts';
+import type { DispatchResult } from '../api/pending-dispatch.ts';
+import { runtime } from '../api/runtime.ts';
+
+export class PendingBulkDispatch extends DispatchChain<DispatchResult[]> {
+  private readonly encoded: string[] | Error;
+
+  constructor(private readonly target: DispatchTarget, payloads: readonly Payload[]) {
+    super();
+    try {
+      if (!Array.isArray(payloads)) throw new UsageError('dispatchMany() takes an array of payloads');
+      this.encoded = payloads.map((payload, i) => atIndex(i, () => encodePayload(payload)));
+    } catch (error) {
+      this.encoded = error as Error;
+    }
+  }
+
+  protected async store(): Promise<DispatchResult[]> {
+    if (this.encoded instanceof Error) throw this.encoded;
+    assertQueue(this.queueName);
+    const delay = delayMs(this.delaySeconds);
+    const rt = await runtime();
+    const { name, jobClass } = await resolveTarget(rt.registry, this.target);
+    this.encoded.forEach((text, i) => atIndex(i, () => assertPayloadSize(text, rt.config.max_payload_bytes)));
+    const queue = this.queueName;
+    const scheduledAt = rt.clock.now() + delay;
+    const jobs = this.encoded.map((payload) => ({ name, queue, payload, scheduledAt, overlapKey: this.overlapping ? overlapKeyOf(name, jobClass, payload, queue) : null }));
+    const results = jobs.length === 0 ? [] : await rt.driver.pushMany(jobs);
+    const at = new Date(scheduledAt);
+    const out: DispatchResult[] = results.map((r) => r.skipped
+      ? { skipped: 'overlapping', existingId: r.existingId, name, queue }
+      : { id: r.id, name, queue, scheduledAt: at });
+    const skipped = out.filter((r) => r.skipped).length;
+    rt.logger.info({ job: name, queue, added: out.length - skipped, skipped }, `Jobs added: ${out.length - skipped} × ${name}${skipped ? ` (${skipped} skipped as overlapping)` : ''}`);
+    return out;
+  }
+}
+
+/** `fn()`, its error naming the payload at fault: `dispatchMany() payload [3]: ...`. */
+function atIndex<T>(i: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof Error) error.message = `dispatchMany() payload [${i}]: ${error.message}`;
+    throw error;
+  }
+}

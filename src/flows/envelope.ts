@@ -1,0 +1,47 @@
+/**
+ * The workflow envelope: a job of a chain or batch carries what its workflow needs (the next
+ * job of its chain, its batch and index) inside its stored payload text, under the reserved
+ * first key `$rakit`. decodePayload (payload.ts) strips it, so the job, its uniqueId() and its
+ * failed() hook never see it; a job outside any workflow pays one `startsWith` to be told so.
+ */
+import { FLOW_PREFIX, FLOW_KEY } from '../api/payload.ts';
+
+/** A chain job: the held jobs after it and the chain's catch job (ids). */
+export interface ChainFlow {
+  id: string;
+  /** The job run when this one succeeds; null for the last. */
+  next: string | null;
+  /** The held jobs after `next`, dropped with it when this one fails. */
+  rest: string[];
+  /** Run when a job of the chain finally fails; dropped when the last succeeds. */
+  catch: string | null;
+}
+
+export type BatchCallback = 'then' | 'catch' | 'finally';
+
+export interface Flow {
+  chain?: ChainFlow;
+  /** The batch's id, on its jobs and its callbacks. */
+  batch?: string;
+  /** A batch job's index in its batch. */
+  i?: number;
+  /** Set on a batch's callback jobs. */
+  callback?: BatchCallback;
+}
+
+/** `userText` (an encoded payload, `{...}`) with `flow` as its first key. */
+export function wrapPayload(flow: Flow, userText: string): string {
+  const head = `${FLOW_PREFIX}${JSON.stringify(flow)}`;
+  return userText.length > 2 ? `${head},${userText.slice(1)}` : `${head}}`;
+}
+
+/** The workflow data of a stored payload, or null for a job in no workflow (or an unreadable payload). */
+export function readFlow(text: string): Flow | null {
+  if (!text.startsWith(FLOW_PREFIX)) return null;
+  try {
+    const flow = (JSON.parse(text) as Record<string, unknown>)[FLOW_KEY];
+    return flow !== null && typeof flow === 'object' ? (flow as Flow) : null;
+  } catch {
+    return null;
+  }
+}

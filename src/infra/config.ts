@@ -1,0 +1,186 @@
+/**
+ * Configuration: loads `application/config/job.ts` of the app in the working directory, applies
+ * the environment overrides (JOB_DRIVER, DATABASE_URL, REDIS_URL, MEMCACHED_SERVERS) and checks
+ * every key, type and value before anything runs. A mistake is a ConfigError naming file and key.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { appFileCandidates, importConfig } from './app-files.ts';
+import type { Backoff } from './backoff.ts';
+import type { RedisSetting } from '../drivers/redis/redis-connection.ts';
+import { ConfigError, coerceError } from './errors.ts';
+import { nearestNames } from './naming.ts';
+import { assertTimezone } from './timezone.ts';
+
+export const DRIVERS = ['database', 'redis', 'file', 'memcached'] as const;
+export type DriverName = (typeof DRIVERS)[number];
+
+/** What `application/config/job.ts` exports (every key optional). */
+export interface JobConfigInput {
+  /** Which store holds the jobs. */
+  driver?: DriverName;
+  /** Jobs table (database driver). */
+  table?: string;
+  /** Failed-jobs table (database driver). */
+  failed_table?: string;
+  /** Jobs a worker process runs before it is replaced; caps one-shot runs. 0 = no limit. */
+  max_job?: number;
+  /** Total attempts of a job whose class does not declare `tries`. */
+  max_retries?: number;
+  /** How long an idle worker waits before looking again (ms); also the default backoff. */
+  sleep_ms?: number;
+  /** Log rakit's job events (added, executed, retry, failed). */
+  logging?: boolean;
+  /** Seconds a job may run when its class does not declare `timeout`. */
+  timeout?: number;
+  /** Seconds before a retry (a number, or a list for retry 1, 2, ...); default sleep_ms. */
+  backoff?: Backoff | null;
+  /** Timezone of 'YYYY-MM-DD HH:mm' dispatch times. */
+  timezone?: string;
+  /** Largest payload accepted at dispatch, in bytes of JSON. */
+  max_payload_bytes?: number;
+  /** A URL (sqlite:path, mysql://, postgres://) or a knex config object. */
+  database?: string | Knex.Config;
+  /** A Redis URL (redis://host:port/db, redis+cluster://host:port,host:port) or ioredis options. */
+  redis?: RedisSetting;
+  /** Prefix of every key the redis and memcached drivers write. */
+  prefix?: string;
+  /** Comma list of memcached host:port. */
+  memcached?: string;
+  /** Folder of the file driver. */
+  file_path?: string;
+  /** Keep per-minute metrics (throughput, failures, wait and runtime) in the store, for the dashboard and /metrics. */
+  metrics?: boolean;
+  /** Hours of per-minute metrics kept. */
+  metrics_retention_hours?: number;
+  /** Password of the dashboard (env RAKIT_DASHBOARD_PASSWORD); required to serve it off 127.0.0.1 unless a token is set. */
+  dashboard_password?: string;
+  /** Bearer token for the dashboard's API and /metrics (env RAKIT_DASHBOARD_TOKEN). */
+  dashboard_token?: string;
+  /** Payload fields the dashboard shows masked (`***`), at any depth. */
+  dashboard_mask?: string[];
+}
+
+export interface JobConfig extends Required<Omit<JobConfigInput, 'backoff'>> {
+  backoff: Backoff | null;
+  /** The app's root folder (the working directory). */
+  root: string;
+  /** The file the configuration came from, for messages. */
+  source: string;
+}
+
+export const DEFAULTS: Omit<JobConfig, 'root' | 'source'> = {
+  driver: 'database',
+  table: 'rakit_jobs',
+  failed_table: 'rakit_failed_jobs',
+  max_job: 100,
+  max_retries: 3,
+  sleep_ms: 1000,
+  logging: true,
+  timeout: 60,
+  backoff: null,
+  timezone: 'UTC',
+  max_payload_bytes: 65_536,
+  database: 'sqlite:storage/database.sqlite',
+  redis: 'redis://127.0.0.1:6379/0',
+  prefix: 'rakit',
+  memcached: '127.0.0.1:11211',
+  file_path: 'storage/jobs',
+  metrics: true,
+  metrics_retention_hours: 24,
+  dashboard_password: '',
+  dashboard_token: '',
+  dashboard_mask: [],
+};
+
+/** Identity function that types a configuration object. */
+export function defineConfig(config: JobConfigInput): JobConfigInput {
+  return config;
+}
+
+export const CONFIG_CANDIDATES = appFileCandidates('application/config/job');
+
+export async function loadConfig(root = process.cwd(), env: NodeJS.ProcessEnv = process.env): Promise<JobConfig> {
+  const file = CONFIG_CANDIDATES.map((c) => path.join(root, c)).find((f) => existsSync(f));
+  if (!file) {
+    throw new ConfigError(
+      `No configuration: ${path.join(root, CONFIG_CANDIDATES[0]!)} is missing (and no .mts, .cts, .js, .mjs, .cjs) — run rakit in your app's folder, ` +
+        `or create it with "npx rakit init" (see README, "Setup")`,
+    );
+  }
+  let loaded: unknown;
+  try {
+    loaded = (await importConfig(file, root)).default;
+  } catch (error) {
+    throw new ConfigError(`${file} failed to load: ${coerceError(error).message}`, { cause: error });
+  }
+  return resolveConfig(loaded, { root, source: file, env });
+}
+
+export function resolveConfig(
+  input: unknown,
+  { root = process.cwd(), source = '<inline config>', env = {} as NodeJS.ProcessEnv } = {},
+): JobConfig {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new ConfigError(`${source}: the default export must be an object of settings`);
+  }
+  const given = { ...(input as Record<string, unknown>) };
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(DEFAULTS, key)) {
+      const hint = nearestNames(key, Object.keys(DEFAULTS));
+      throw new ConfigError(`${source}: unknown key "${key}"${hint.length ? ` (did you mean "${hint[0]}"?)` : ''}`);
+    }
+  }
+  if (env.JOB_DRIVER) given.driver = env.JOB_DRIVER;
+  if (env.DATABASE_URL) given.database = env.DATABASE_URL;
+  if (env.REDIS_URL) given.redis = env.REDIS_URL;
+  if (env.MEMCACHED_SERVERS) given.memcached = env.MEMCACHED_SERVERS;
+  if (env.RAKIT_DASHBOARD_PASSWORD) given.dashboard_password = env.RAKIT_DASHBOARD_PASSWORD;
+  if (env.RAKIT_DASHBOARD_TOKEN) given.dashboard_token = env.RAKIT_DASHBOARD_TOKEN;
+  const config = { ...DEFAULTS, ...stripUndefined(given), root, source } as JobConfig;
+  const bad = (key: string, want: string): never => {
+    throw new ConfigError(`${source}: "${key}" must be ${want}, got ${JSON.stringify(config[key as keyof JobConfig])}`);
+  };
+  if (!DRIVERS.includes(config.driver)) bad('driver', `one of ${DRIVERS.join(', ')}`);
+  for (const key of ['table', 'failed_table'] as const) {
+    if (typeof config[key] !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(config[key])) bad(key, 'a table name (letters, digits, _)');
+  }
+  if (config.table === config.failed_table) bad('failed_table', 'different from "table"');
+  for (const key of ['max_job', 'max_retries', 'sleep_ms', 'max_payload_bytes'] as const) {
+    if (!Number.isInteger(config[key]) || config[key] < 0) bad(key, 'a whole number ≥ 0');
+  }
+  if (config.max_retries < 1) bad('max_retries', 'at least 1 (it counts every attempt)');
+  if (typeof config.timeout !== 'number' || !(config.timeout > 0)) bad('timeout', 'a number of seconds > 0');
+  for (const key of ['logging', 'metrics'] as const) if (typeof config[key] !== 'boolean') bad(key, 'true or false');
+  if (typeof config.metrics_retention_hours !== 'number' || !(config.metrics_retention_hours > 0)) bad('metrics_retention_hours', 'a number of hours > 0');
+  for (const key of ['dashboard_password', 'dashboard_token'] as const) if (typeof config[key] !== 'string') bad(key, 'a string');
+  if (!Array.isArray(config.dashboard_mask) || !config.dashboard_mask.every((f) => typeof f === 'string' && f !== '')) bad('dashboard_mask', 'a list of payload field names');
+  if (config.backoff !== null && !isBackoff(config.backoff)) bad('backoff', 'seconds ≥ 0, or a list of them');
+  if (typeof config.timezone !== 'string') bad('timezone', 'an IANA timezone name');
+  try {
+    assertTimezone(config.timezone);
+  } catch (error) {
+    throw new ConfigError(`${source}: "timezone": ${(error as Error).message}`);
+  }
+  if (typeof config.database !== 'string' && (typeof config.database !== 'object' || config.database === null)) {
+    bad('database', 'a URL string or a knex config object');
+  }
+  if (typeof config.redis !== 'string' && (typeof config.redis !== 'object' || config.redis === null)) {
+    bad('redis', 'a URL string or an object of ioredis options');
+  }
+  if (typeof config.prefix !== 'string' || !/^[A-Za-z0-9_.-]{1,32}$/.test(config.prefix)) bad('prefix', 'letters, digits, . _ - (at most 32)');
+  for (const key of ['memcached', 'file_path'] as const) {
+    if (typeof config[key] !== 'string' || config[key] === '') bad(key, 'a non-empty string');
+  }
+  return Object.freeze(config);
+}
+
+export function isBackoff(value: unknown): value is Backoff {
+  const ok = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+  return ok(value) || (Array.isArray(value) && value.length > 0 && value.every(ok));
+}
+
+function stripUndefined(obj: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));
+}

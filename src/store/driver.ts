@@ -1,0 +1,195 @@
+/**
+ * The driver contract: what the worker needs from a queue store (`Driver`, eight methods), and
+ * each optional ability in an interface of its own beside it: batching (`BatchingQueue`), the
+ * failed store, clearing, waking idle workers, the restart signal. Every driver (database, redis,
+ * file, memcached) implements `Driver`, `FailedStore`, `ClearableQueue`, `RestartSignal`, the
+ * dashboard's capabilities (admin-store.ts) and the flows' (record-store.ts), and passes the three
+ * conformance suites. Which queue a claim takes from is decided in queue-policy.ts,
+ * once for every driver.
+ *
+ * Guarantees every driver keeps:
+ * - `push` with an overlap key is check-and-store in one atomic step.
+ * - `reserve` claims atomically: each returned job carries a fresh claim token and a lease
+ *   (`reservedUntil`); its attempt counter is incremented and persisted at claim time.
+ *   A job whose lease lapsed is due again.
+ * - `ack`, `release` and `fail` act only while the caller's token still holds the job; they
+ *   return false (and change nothing) when another claim has taken it since.
+ * - `fail` moves the job to the failed store in one step (one transaction where the store has
+ *   them), which also frees its overlap key.
+ */
+import type { AdminStore } from './admin-store.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { BulkQueue, RecordStore } from './record-store.ts';
+
+/** A job as dispatch hands it to the driver. */
+export interface NewJob {
+  /** Job name: a class's kebab-case name or a legacy listener's name. */
+  name: string;
+  /** Queue name, `default` unless the dispatch chose one. */
+  queue: string;
+  /** The payload, already validated and encoded as JSON text. */
+  payload: string;
+  /** Epoch ms from which the job may run. */
+  scheduledAt: number;
+  /** Set for withoutOverlapping: at most one pending or running job holds a key. */
+  overlapKey: string | null;
+}
+
+export type PushResult =
+  | { id: string; skipped?: undefined }
+  | { skipped: 'overlapping'; existingId: string | null; id?: undefined };
+
+/** A job a worker holds under a lease. */
+export interface ReservedJob {
+  id: string;
+  name: string;
+  queue: string;
+  /** Stored payload text, decoded by the worker (a corrupt one fails the job, not the worker). */
+  payload: string;
+  /** Attempts so far, this one included. */
+  attempts: number;
+  /** When the job was due (epoch ms). */
+  scheduledAt: number;
+  /** When the job was first stored (epoch ms). */
+  createdAt: number;
+  overlapKey: string | null;
+  /** The claim token: proof that this worker still holds the job. */
+  token: string;
+  /** Lease end (epoch ms); after it the job is due again for any worker. */
+  reservedUntil: number;
+}
+
+/** Leases, per job name: the job's timeout plus grace, in ms. */
+export interface Leases {
+  byName: Readonly<Record<string, number>>;
+  defaultMs: number;
+}
+
+/** The lease of a job of this name (own keys only: a job named `constructor` gets the default). */
+export function leaseFor(leases: Leases, name: string): number {
+  return Object.hasOwn(leases.byName, name) ? leases.byName[name]! : leases.defaultMs;
+}
+
+export interface ReserveRequest {
+  /** Strict priority order; null takes from every queue, oldest due first. */
+  queues: readonly string[] | null;
+  /** Only jobs with these names (`rakit job:run <name...>`); null for all. */
+  names: readonly string[] | null;
+  /** At most this many jobs (the worker's free slots). */
+  limit: number;
+  /** Paused queues (admin-store.ts): nothing is claimed from them, whether `queues` names them or not. */
+  paused?: readonly string[];
+  leases: Leases;
+  /** Where a claim reports what it could not undo (an extra job it could not give back). */
+  logger?: Pick<Logger, 'warn'>;
+}
+
+export interface ReleaseOptions {
+  /** Epoch ms from which the job is due again (now + backoff for a retry). */
+  at: number;
+  /** False when the attempt never started (shutdown): the claim's attempt is given back. */
+  countAttempt: boolean;
+}
+
+/** What the failed store keeps about a final failure. */
+export interface Failure {
+  /** `ErrorClass: message` followed by the stack. */
+  exception: string;
+}
+
+export interface QueueStats {
+  queue: string;
+  ready: number;
+  scheduled: number;
+  reserved: number;
+  failed: number;
+}
+
+export interface Driver {
+  /** The driver's name as configured (`database`, `redis`, ...), with the server for messages. */
+  readonly description: string;
+  /** What a user must know before trusting this driver (said once when a worker starts). */
+  readonly warning?: string;
+  push(job: NewJob): Promise<PushResult>;
+  /** Claims up to `request.limit` due jobs in the order of queue-policy.ts. */
+  reserve(request: ReserveRequest): Promise<ReservedJob[]>;
+  ack(job: ReservedJob): Promise<boolean>;
+  release(job: ReservedJob, options: ReleaseOptions): Promise<boolean>;
+  fail(job: ReservedJob, failure: Failure): Promise<boolean>;
+  stats(): Promise<QueueStats[]>;
+  /** Whether a job is due now on one of `queues` (null: any): a cron run's look at an empty queue. */
+  hasDue(queues: readonly string[] | null): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** A driver that sends the acks of a batch in fewer round trips than one per job. */
+export interface BatchingQueue {
+  /** `ack` of several jobs in one step (one round trip, one transaction); the results in order. */
+  ackMany(jobs: readonly ReservedJob[]): Promise<boolean[]>;
+  /**
+   * `reserve` with the acks sent in the same turn: carried by the claim's own step where the store
+   * can (on Redis, a queue's acks ride on the claim from that queue), else beside it. `held[i]` is
+   * as `ackMany` would say it, or undefined for an ack it did not carry, which the caller still has
+   * to send. When it throws, the caller cannot know which acks were recorded and sends them all again.
+   */
+  reserveAfterAcks(acks: readonly ReservedJob[], request: ReserveRequest): Promise<{ claimed: ReservedJob[]; held: (boolean | undefined)[] }>;
+}
+
+export interface FailedJob {
+  id: string;
+  jobId: string;
+  name: string;
+  queue: string;
+  payload: string;
+  exception: string;
+  attempts: number;
+  overlapKey: string | null;
+  failedAt: number;
+}
+
+export interface RetryResult {
+  /** Failed ids put back on their queue, with the id of the new job. */
+  retried: { failedId: string; jobId: string }[];
+  /** Ids not in the failed store. */
+  missing: string[];
+  /** Ids left failed because their overlap key is held by a pending or running job. */
+  overlapping: string[];
+}
+
+/** The failed-job store behind `job:failed`, `job:retry`, `job:forget` and `job:flush`. */
+export interface FailedStore {
+  listFailed(limit?: number): Promise<FailedJob[]>;
+  retryFailed(ids: readonly string[]): Promise<RetryResult>;
+  forgetFailed(id: string): Promise<boolean>;
+  /** Deletes failed jobs older than `olderThanMs` epoch ms (all when null); returns how many. */
+  flushFailed(olderThanMs: number | null): Promise<number>;
+}
+
+/** Drops pending (not running) jobs, of one queue or all; returns how many. */
+export interface ClearableQueue {
+  clear(queue: string | null): Promise<number>;
+}
+
+/** A driver that can wake an idle worker when a job arrives, instead of letting it sleep. */
+export interface WakingQueue {
+  /** Resolves when a job may have arrived on one of `queues`, after `ms` at most, or on abort. */
+  waitForJob(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * The deploy signal behind `rakit job:restart`: a time stored with the jobs, so every worker on
+ * every host sharing the store sees it. A worker exits after its running jobs once the stored
+ * time differs from the one it saw when it started.
+ */
+export interface RestartSignal {
+  /** The time of the last `job:restart` (epoch ms), or null if there was none. */
+  restartRequestedAt(): Promise<number | null>;
+  requestRestart(at: number): Promise<void>;
+}
+
+/** A driver as the runtime holds it: the contract, the capabilities every driver has, and those some have. */
+export type FullDriver = Driver & FailedStore & ClearableQueue & RestartSignal & AdminStore & RecordStore & BulkQueue
+  & Partial<WakingQueue> & Partial<BatchingQueue>;
+
+/** The same: every driver has the dashboard's capabilities (admin-store.ts). */
+export type AdminDriver = FullDriver;

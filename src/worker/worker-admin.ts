@@ -1,0 +1,43 @@
+/**
+ * What a worker loop does for the dashboard beside its work: it follows the paused queues
+ * (paused-queues.ts), counts each attempt's outcome in the metrics (metrics-collector.ts, fed by
+ * settle.ts; off with `metrics: false`), and, when no process manager reports it
+ * (`--in-process`, see heartbeat.ts), beats for itself and records why it stopped.
+ */
+import { adminOf } from '../store/admin-capable.ts';
+import type { WorkerEnd } from '../store/admin-store.ts';
+import type { Clock } from '../infra/clock.ts';
+import type { JobConfig } from '../infra/config.ts';
+import { Heartbeats, type BeatSource } from './heartbeat.ts';
+import type { Logger } from '../infra/logger.ts';
+import { MetricsCollector } from '../store/metrics-collector.ts';
+import { PausedQueues } from '../store/paused-queues.ts';
+
+export class WorkerAdmin {
+  readonly paused: PausedQueues;
+  readonly metrics: MetricsCollector | null;
+  private readonly beats: Heartbeats | null;
+  private beatId: string | null = null;
+
+  /** `reportsItself`: no manager reports this process, so it writes its own beats. */
+  constructor(deps: { driver: object; config: JobConfig; logger: Logger; clock: Clock }, reportsItself: boolean) {
+    const admin = adminOf(deps.driver);
+    this.paused = new PausedQueues(admin, deps.logger);
+    this.metrics = admin && deps.config.metrics ? new MetricsCollector(admin, deps.logger, deps.clock, { retentionHours: deps.config.metrics_retention_hours }) : null;
+    this.beats = admin && reportsItself ? new Heartbeats(admin, deps.logger, deps.clock) : null;
+  }
+
+  /** Before the first claim: reads the paused queues, starts the metrics flush and the beats. */
+  async begin(source: BeatSource): Promise<void> {
+    this.metrics?.start();
+    if (this.beats) this.beatId = this.beats.add(source);
+    await this.paused.begin();
+  }
+
+  /** After the last attempt: the last metrics, the stop record. */
+  async end(reason: WorkerEnd): Promise<void> {
+    this.paused.close();
+    if (this.beats && this.beatId) this.beats.stopped(this.beatId, reason);
+    await Promise.all([this.metrics?.close(), this.beats?.close()]);
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * What a supervisor (the process manager) hears from a worker loop in one of its processes, and
+ * what it decides for it: the starts and ends of attempts, the run-wide claim budget, and when
+ * the process is due for its successor.
+ */
+import type { ReservedJob } from '../store/driver.ts';
+import type { AttemptPlan } from './job-policy.ts';
+
+/** Lets a supervisor (the process manager) follow each attempt. */
+export interface WorkerHooks {
+  /** Awaited before job code runs, so the supervisor knows of the job before it can block the event loop. */
+  attemptStarting?(job: ReservedJob, plan: AttemptPlan): Promise<void>;
+  /**
+   * As soon as the attempt's job code has ended (`cut`: it was stopped at its timeout), before its
+   * outcome is recorded: what follows (the ack, a failed() hook) is not job code and has no deadline.
+   */
+  codeEnded?(job: ReservedJob, cut: boolean): void;
+  /** After the attempt's outcome is recorded in the driver. */
+  attemptEnded?(job: ReservedJob): void;
+  /** A supervisor records this process in the worker registry (heartbeat.ts): it writes no beat of its own. */
+  reportedBySupervisor?: boolean;
+  /** A supervisor kills this process when an attempt outlives its timeout, and records what it leaves running. */
+  killsStuckAttempts?: boolean;
+  /** A run-wide cap on claims (`--once`, `--max-jobs` across processes): how many of `n` this claim may take. */
+  claimBudget?(n: number): Promise<number>;
+  /** Gives back the part of a budget a claim did not use. */
+  unusedBudget?(n: number): void;
+  /** This process has claimed its `replaceAfter` jobs: its successor may start. */
+  dueForReplacement?(): void;
+}
+
