@@ -1,7 +1,7 @@
 /**
  * The driver contract: what the worker needs from a queue store (`Driver`, eight methods), and
- * each optional ability in an interface of its own beside it: batching (`BatchingQueue`), the
- * failed store, clearing, waking idle workers, the restart signal. Every driver (database, redis,
+ * each ability in an interface of its own beside it: batching (`BatchingQueue`), storing many
+ * jobs at once (`BulkQueue`), the failed store, clearing, waking idle workers, the restart signal. Every driver (database, redis,
  * file, memcached) implements `Driver`, `FailedStore`, `ClearableQueue`, `RestartSignal`, the
  * dashboard's capabilities (admin-store.ts) and the flows' (record-store.ts), and passes the three
  * conformance suites. Which queue a claim takes from is decided in queue-policy.ts,
@@ -19,7 +19,7 @@
  */
 import type { AdminStore } from './admin-store.ts';
 import type { Logger } from '../infra/logger.ts';
-import type { BulkQueue, RecordStore } from './record-store.ts';
+import type { RecordStore } from './record-store.ts';
 
 /** A job as dispatch hands it to the driver. */
 export interface NewJob {
@@ -185,6 +185,18 @@ export interface RestartSignal {
   /** The time of the last `job:restart` (epoch ms), or null if there was none. */
   restartRequestedAt(): Promise<number | null>;
   requestRestart(at: number): Promise<void>;
+}
+
+/** Many jobs at once. */
+export interface BulkQueue {
+  /**
+   * Stores the jobs in one round trip or one transaction where the store has them (Redis Cluster:
+   * one per slot), and returns one result per job, in order. Overlap keys hold per job, within
+   * the call too: of two jobs with one key, the second is skipped. Either every job that is not
+   * skipped is stored or the call throws having stored none (where the store has transactions;
+   * elsewhere the error names how many were stored).
+   */
+  pushMany(jobs: readonly NewJob[]): Promise<PushResult[]>;
 }
 
 /** A driver as the runtime holds it: the contract, the capabilities every driver has, and those some have. */

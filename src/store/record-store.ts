@@ -1,18 +1,14 @@
 /**
- * The two store capabilities behind workflows and flow control (chains, batches, bulk dispatch,
- * rate and concurrency limits, throttling, progress), beside the worker's contract in driver.ts:
- *
- * - `RecordStore`: small named records updated by compare-and-set. Batches, limits and progress
- *   are built once over it (src/flows/), so every driver gets all of them by implementing
- *   four methods whose atomicity the store already has (a transaction, a Lua script, a file lock,
- *   memcached's cas).
- * - `BulkQueue`: many jobs stored in one round trip or transaction.
+ * The store capability behind workflows and flow control (chains, batches, rate and concurrency
+ * limits, throttling, progress), beside the worker's contract in driver.ts: `RecordStore`, small
+ * named records updated by compare-and-set. Batches, limits and progress are built once over it
+ * (src/flows/, src/middleware/), so every driver gets all of them by implementing four methods
+ * whose atomicity the store already has (a transaction, a Lua script, a file lock, memcached's
+ * cas). Bulk dispatch's `BulkQueue` is a queue capability and lives in driver.ts.
  *
  * Every driver (database on SQLite, MariaDB and PostgreSQL; redis, single and cluster; file;
- * memcached) implements both, and test/conformance/flow-contract.ts pins them on all seven stores.
+ * memcached) implements it, and test/conformance/flow-contract.ts pins them on all seven stores.
  */
-import type { NewJob, PushResult } from './driver.ts';
-
 /** A record as read: its text and the version a compare-and-set must name to replace it. */
 export interface StoredRecord {
   value: string;
@@ -44,18 +40,6 @@ export interface RecordStore {
   deleteRecord(namespace: string, id: string, version?: string): Promise<boolean>;
   /** Live records of a namespace, the most recently written first, at most `limit`. */
   listRecords(namespace: string, limit: number): Promise<ListedRecord[]>;
-}
-
-/** Many jobs at once. */
-export interface BulkQueue {
-  /**
-   * Stores the jobs in one round trip or one transaction where the store has them (Redis Cluster:
-   * one per slot), and returns one result per job, in order. Overlap keys hold per job, within
-   * the call too: of two jobs with one key, the second is skipped. Either every job that is not
-   * skipped is stored or the call throws having stored none (where the store has transactions;
-   * elsewhere the error names how many were stored).
-   */
-  pushMany(jobs: readonly NewJob[]): Promise<PushResult[]>;
 }
 
 export const RECORD_NAMESPACE = /^[a-z0-9][a-z0-9-]{0,31}$/;

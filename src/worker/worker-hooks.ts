@@ -1,9 +1,14 @@
 /**
- * What a supervisor (the process manager) hears from a worker loop in one of its processes, and
- * what it decides for it: the starts and ends of attempts, the run-wide claim budget, and when
- * the process is due for its successor.
+ * What a worker loop runs on (WorkerDeps: the store, the job classes, the configuration, logging,
+ * time, and its supervisor's hooks), and what a supervisor (the process manager) hears from a
+ * worker loop in one of its processes and decides for it: the starts and ends of attempts, the
+ * run-wide claim budget, and when the process is due for its successor.
  */
-import type { ReservedJob } from '../store/driver.ts';
+import type { Registry } from '../api/registry.ts';
+import type { Clock } from '../infra/clock.ts';
+import type { JobConfig } from '../infra/config.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { BatchingQueue, Driver, ReservedJob, RestartSignal, WakingQueue } from '../store/driver.ts';
 import type { AttemptPlan } from './job-policy.ts';
 
 /** Lets a supervisor (the process manager) follow each attempt. */
@@ -29,3 +34,12 @@ export interface WorkerHooks {
   dueForReplacement?(): void;
 }
 
+/** What a worker loop runs on: the store, the job classes, the configuration, logging and time. */
+export interface WorkerDeps {
+  driver: Driver & RestartSignal & Partial<WakingQueue> & Partial<BatchingQueue>;
+  registry: Registry;
+  config: JobConfig;
+  logger: Logger;
+  clock: Clock;
+  hooks?: WorkerHooks;
+}

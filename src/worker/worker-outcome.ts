@@ -9,7 +9,7 @@ import type { Flows } from '../flows/settle-flows.ts';
 import { jobEventObserver } from '../api/job-events.ts';
 import { runFailedHook, type SettleDeps, type Settlement } from './settle.ts';
 import type { WorkerAdmin } from './worker-admin.ts';
-import type { WorkerDeps } from './worker.ts';
+import type { WorkerDeps } from './worker-hooks.ts';
 
 export function workerSettleDeps(deps: WorkerDeps, acks: AckBatcher, admin: WorkerAdmin, flows: Flows | null): SettleDeps {
   return {

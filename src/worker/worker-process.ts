@@ -9,7 +9,8 @@ import { toWire, type ManagerMessage, type WireAttempt, type WorkerMessage } fro
 import { runtime } from '../api/runtime.ts';
 import { errorFromWire, runFailedHook } from './settle.ts';
 import { fireJobEvent } from '../api/job-events.ts';
-import { Worker, type WorkerDeps } from './worker.ts';
+import { Worker } from './worker.ts';
+import type { WorkerDeps } from './worker-hooks.ts';
 import { announceStart, runLoaded } from './worker-announce.ts';
 import { EXIT_CODES, type WorkerOptions } from './worker-options.ts';
 

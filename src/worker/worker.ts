@@ -17,7 +17,7 @@ import { JobPolicy } from './job-policy.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { Registry } from '../api/registry.ts';
 import { flowsOf, type Flows } from '../flows/settle-flows.ts';
-import type { WorkerHooks } from './worker-hooks.ts';
+import type { WorkerDeps } from './worker-hooks.ts';
 import { WorkerAdmin } from './worker-admin.ts';
 import { idleWait } from './worker-idle.ts';
 import type { WorkerBeat, WorkerEnd } from '../store/admin-store.ts';
@@ -25,15 +25,6 @@ import { RestartWatch } from '../store/restart-watch.ts';
 import { settle, type SettleDeps } from './settle.ts';
 import { cannotStop, settlementOf, workerSettleDeps } from './worker-outcome.ts';
 import { FORCE_GRACE_MS, claimBudget, stopReason, type StopReason, type WorkerOptions, type WorkerState, type WorkerSummary } from './worker-options.ts';
-
-export interface WorkerDeps {
-  driver: Driver & RestartSignal & Partial<WakingQueue> & Partial<BatchingQueue>;
-  registry: Registry;
-  config: JobConfig;
-  logger: Logger;
-  clock: Clock;
-  hooks?: WorkerHooks;
-}
 
 export class Worker {
   /** Every claimed job until its outcome is recorded, with when it was claimed. */

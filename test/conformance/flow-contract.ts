@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FullDriver, Leases, NewJob } from '../../src/store/driver.ts';
-import type { BulkQueue, RecordStore } from '../../src/store/record-store.ts';
+import type { RecordStore } from '../../src/store/record-store.ts';
+import type { BulkQueue } from '../../src/store/driver.ts';
 import { TestClock } from '../helpers/clock.ts';
 
 export type FlowTestDriver = FullDriver & RecordStore & BulkQueue;

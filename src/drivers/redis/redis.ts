@@ -15,7 +15,8 @@ import type {
 import { leaseFor } from '../../store/driver.ts';
 import { reserveInOrder, type ListsQueues } from '../../store/queue-policy.ts';
 import type { AdminStore } from '../../store/admin-store.ts';
-import type { BulkQueue, RecordStore } from '../../store/record-store.ts';
+import type { RecordStore } from '../../store/record-store.ts';
+import type { BulkQueue } from '../../store/driver.ts';
 import { LazyOpen } from '../lazy-open.ts';
 import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
 import { RedisAdmin } from './redis-admin.ts';
