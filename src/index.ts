@@ -22,7 +22,8 @@ export {
   RakitError, UsageError, ConfigError, PayloadError, DateError, UnknownJobError, DiscoveryError,
   ConnectionError, DatabaseError, TimeoutError, WorkerDiedError, UnrecoverableError,
 } from './infra/errors.ts';
-export { dashboardHandler, type DashboardHandler, type DashboardOptions } from './dashboard/handler.ts';
+export { dashboardHandler, type DashboardHandler } from './dashboard/handler.ts';
+export type { DashboardOptions } from './dashboard/context.ts';
 export type { Payload } from './api/payload.ts';
 export type { When } from './api/when.ts';
 export type { Backoff } from './infra/backoff.ts';

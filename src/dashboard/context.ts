@@ -13,9 +13,13 @@ import { ScheduleRunner } from '../schedule/runner.ts';
 import type { ScheduleStore } from '../schedule/store.ts';
 import { openScheduleStore } from '../schedule/stores/index.ts';
 import type { ScheduledTask } from '../schedule/task.ts';
-import type { DashboardOptions } from './handler.ts';
 
-export type { DashboardOptions } from './handler.ts';
+export interface DashboardOptions {
+  /** Hide every action and refuse every POST with 403. */
+  readOnly?: boolean;
+  /** Where the dashboard is mounted in an app's own server, e.g. `/admin/jobs`; `` at the root. */
+  basePath?: string;
+}
 
 export interface Dashboard {
   driver: AdminDriver;

@@ -4,13 +4,7 @@
  * `basePath`). Its code loads when a handler is made, so importing rakit costs nothing.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-
-export interface DashboardOptions {
-  /** Hide every action and refuse every POST with 403. */
-  readOnly?: boolean;
-  /** Where the dashboard is mounted in an app's own server, e.g. `/admin/jobs`; `` at the root. */
-  basePath?: string;
-}
+import type { DashboardOptions } from './context.ts';
 
 export interface DashboardHandler {
   (req: IncomingMessage, res: ServerResponse): void;
