@@ -2,11 +2,11 @@
  * The public API: `import { Jobable, Job, Event, Schedule, defineConfig, rateLimited } from 'rakit'`, the
  * errors a caller can meet, and the types of each.
  */
-export { Jobable, type JobClass, type JobContext } from './api/jobable.ts';
+export { Jobable } from './api/jobable.ts';
+export type { JobClass, JobContext, JobInstance, JobMiddleware, Next } from './api/job-types.ts';
 export { Job, type JobRunOptions } from './api/job-facade.ts';
 export { Event } from './api/events.ts';
 export type { JobEvent, JobEventName, JobEventListener } from './api/job-events.ts';
-export type { JobMiddleware, Next } from './middleware/pipeline.ts';
 export { rateLimited, type RateLimitOptions } from './middleware/rate-limited.ts';
 export { concurrencyLimited, type ConcurrencyLimitOptions } from './middleware/concurrency-limited.ts';
 export { throttleExceptions, type ThrottleOptions } from './middleware/throttle-exceptions.ts';

@@ -6,7 +6,7 @@
  * through: its queue, its delay, its name and class, its overlap key.
  */
 import { UsageError } from '../infra/errors.ts';
-import type { JobClass } from './jobable.ts';
+import type { JobClass } from './job-types.ts';
 import { holding } from '../infra/keep-alive.ts';
 import { QUEUE_NAME, assertJobName, storedOverlapKey } from '../infra/naming.ts';
 import type { Payload } from './payload.ts';

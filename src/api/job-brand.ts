@@ -3,7 +3,7 @@
  * a registered symbol so it holds across module copies (an app and a linked package may load
  * two). Discovery needs only this, not `Jobable` and the dispatch code behind it.
  */
-import type { JobClass } from './jobable.ts';
+import type { JobClass } from './job-types.ts';
 
 export const JOBABLE_BRAND = Symbol.for('rakit.jobable');
 

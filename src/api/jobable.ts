@@ -5,7 +5,7 @@
 import { controlsOf, type AttemptControls } from '../worker/attempt-controls.ts';
 import type { Backoff } from '../infra/backoff.ts';
 import { reportProgress } from '../middleware/progress.ts';
-import type { JobMiddleware } from '../middleware/pipeline.ts';
+import type { JobClass, JobContext, JobInstance, JobMiddleware } from './job-types.ts';
 import { JOBABLE_BRAND } from './job-brand.ts';
 import { kebabCase } from '../infra/naming.ts';
 import { readPath, type Payload } from './payload.ts';
@@ -16,26 +16,11 @@ import { batchOfContext } from '../flows/job-context.ts';
 import { DISPATCH_OPTIONS, type DispatchOptions } from '../flows/job-spec.ts';
 import type { When } from './when.ts';
 
-/** What the worker tells a job about the attempt it is running. */
-export interface JobContext {
-  /** The stored job's id. */
-  id: string;
-  /** The queue it was taken from. */
-  queue: string;
-  /** This attempt's number, starting at 1. */
-  attempt: number;
-  /** Aborts when the job runs past its timeout or the worker is forced to stop. */
-  signal: AbortSignal;
-}
-
-export type JobClass<P extends Payload = any> = (new (payload: P, context?: JobContext) => Jobable<P>) &
-  Omit<typeof Jobable, 'prototype'>;
-
 let contextOf: (job: Jobable<any>) => JobContext | undefined;
 
 /** What the worker lets this job do beyond its context (hold back, progress), or null outside a worker. */
-export function controlsOfJob(job: Jobable<any>): AttemptControls | null {
-  return controlsOf(contextOf(job));
+export function controlsOfJob(job: JobInstance<any>): AttemptControls | null {
+  return controlsOf(contextOf(job as Jobable<any>));
 }
 
 /** `release()` without an argument: seconds until the job is due again. */
@@ -46,7 +31,7 @@ export const RELEASE_FLOOR_S = 0.1;
 /** kebabCase of each class name, computed once (a job's name is looked up per attempt). */
 const kebabNames = new WeakMap<object, string>();
 
-export abstract class Jobable<P extends Payload = Payload> {
+export abstract class Jobable<P extends Payload = Payload> implements JobInstance<P> {
   static readonly [JOBABLE_BRAND] = true;
   /** Seconds an attempt may run before it is stopped and counted as failed (TimeoutError). */
   static timeout?: number;

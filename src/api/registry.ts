@@ -9,7 +9,7 @@ import { findAppFile, importModule, prepareModules } from '../infra/app-files.ts
 import { DiscoveryError, UnknownJobError, coerceError } from '../infra/errors.ts';
 import { jobListeners, listenedJobNames, type Listener } from './events.ts';
 import { isJobClass } from './job-brand.ts';
-import type { JobClass } from './jobable.ts';
+import type { JobClass } from './job-types.ts';
 import { nearestNames } from '../infra/naming.ts';
 
 export type Handler = { kind: 'class'; jobClass: JobClass } | { kind: 'listeners'; listeners: Listener[] };

@@ -7,7 +7,7 @@
 import { assertQueue, delayMs } from '../api/dispatch-chain.ts';
 import { UsageError } from '../infra/errors.ts';
 import { isJobClass } from '../api/job-brand.ts';
-import type { JobClass } from '../api/jobable.ts';
+import type { JobClass } from '../api/job-types.ts';
 import { assertJobName } from '../infra/naming.ts';
 import { assertPayloadSize, encodePayload, type Payload } from '../api/payload.ts';
 import type { Runtime } from '../api/runtime.ts';

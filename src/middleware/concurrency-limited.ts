@@ -8,7 +8,7 @@
 import { controlsOfJob } from '../api/jobable.ts';
 import type { Clock } from '../infra/clock.ts';
 import type { RecordStore } from '../store/record-store.ts';
-import type { JobMiddleware } from './pipeline.ts';
+import type { JobMiddleware } from '../api/job-types.ts';
 import { jitter, keyOf, limitStore, recordId, updateRecord, type LimitKey } from './limit-record.ts';
 
 export const CONCURRENCY_NAMESPACE = 'concurrency';

@@ -8,14 +8,14 @@ import { createHash } from 'node:crypto';
 import type { AttemptControls } from '../worker/attempt-controls.ts';
 import { UsageError } from '../infra/errors.ts';
 import { RECORD_ID_MAX, type RecordStore } from '../store/record-store.ts';
-import type { Jobable } from '../api/jobable.ts';
+import type { JobInstance } from '../api/job-types.ts';
 import type { Payload } from '../api/payload.ts';
 
 /** A limit's key: fixed, or computed from the job's payload (per customer, per API account, ...). */
-export type LimitKey = string | ((payload: Payload, job: Jobable<any>) => string | number);
+export type LimitKey = string | ((payload: Payload, job: JobInstance<any>) => string | number);
 
 /** The key of `job` under `key` (the job's name when none is given). */
-export function keyOf(key: LimitKey | undefined, job: Jobable<any>): string {
+export function keyOf(key: LimitKey | undefined, job: JobInstance<any>): string {
   if (key === undefined) return (job.constructor as { nameOfJob?: string }).nameOfJob ?? job.constructor.name;
   return String(typeof key === 'function' ? key(job.payload as Payload, job) : key);
 }

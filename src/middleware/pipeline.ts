@@ -7,13 +7,7 @@
  */
 import type { AttemptControls } from '../worker/attempt-controls.ts';
 import { UsageError } from '../infra/errors.ts';
-import type { Jobable } from '../api/jobable.ts';
-
-/** Goes on to the next middleware, then the job's run(); resolves with what it returned. */
-export type Next = () => Promise<unknown>;
-
-/** A job middleware: `job` is the job object (payload, id, queue, attempt, release(), progress()). */
-export type JobMiddleware = (job: Jobable<any>, next: Next) => unknown;
+import type { JobInstance, JobMiddleware } from '../api/job-types.ts';
 
 /** The middleware of a class, or null when it has none (an empty list too). */
 export function middlewareOf(jobClass: object): readonly JobMiddleware[] | null {
@@ -29,7 +23,7 @@ export function middlewareOf(jobClass: object): readonly JobMiddleware[] | null 
  * Runs `job` through `middleware`, then its run(). When a middleware returns without calling
  * next() (and without a release), the attempt ends as skipped, naming that middleware.
  */
-export async function runThrough(middleware: readonly JobMiddleware[], job: Jobable<any>, attempt: Pick<AttemptControls, 'skip'>): Promise<unknown> {
+export async function runThrough(middleware: readonly JobMiddleware[], job: JobInstance<any>, attempt: Pick<AttemptControls, 'skip'>): Promise<unknown> {
   let reached = 0;
   const step = async (i: number): Promise<unknown> => {
     reached = i;

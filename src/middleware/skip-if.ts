@@ -4,7 +4,7 @@
  * cancelled meanwhile.
  */
 import { controlsOfJob, type Jobable } from '../api/jobable.ts';
-import type { JobMiddleware } from './pipeline.ts';
+import type { JobMiddleware } from '../api/job-types.ts';
 
 export function skipIf<J extends Jobable<any> = Jobable<any>>(test: (job: J) => boolean | Promise<boolean>): JobMiddleware {
   if (typeof test !== 'function') throw new TypeError('skipIf(test): test must be a function of the job');

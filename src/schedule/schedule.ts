@@ -4,7 +4,7 @@
  * one list even when they loaded rakit from different files (the built package and its sources).
  */
 import { UsageError } from '../infra/errors.ts';
-import type { JobClass } from '../api/jobable.ts';
+import type { JobClass } from '../api/job-types.ts';
 import type { Payload } from '../api/payload.ts';
 import { ScheduledTask } from './task.ts';
 

@@ -5,7 +5,7 @@
  * Nothing here runs anything: the runner (runner.ts) reads these fields.
  */
 import { UsageError } from '../infra/errors.ts';
-import type { JobClass } from '../api/jobable.ts';
+import type { JobClass } from '../api/job-types.ts';
 import type { Payload } from '../api/payload.ts';
 
 export type TaskAction =

@@ -13,7 +13,7 @@ import { systemClock, type Clock } from '../infra/clock.ts';
 import type { ReservedJob } from '../store/driver.ts';
 import { TimeoutError, UnrecoverableError, coerceError } from '../infra/errors.ts';
 import type { Listener } from '../api/events.ts';
-import type { JobContext } from '../api/jobable.ts';
+import type { JobContext } from '../api/job-types.ts';
 import { decodePayload } from '../api/payload.ts';
 import type { Handler } from '../api/registry.ts';
 import { KILL_GRACE_MS } from './job-policy.ts';

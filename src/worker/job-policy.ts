@@ -6,7 +6,7 @@
 import { backoffDelayMs, type Backoff } from '../infra/backoff.ts';
 import type { JobConfig } from '../infra/config.ts';
 import type { Leases, ReservedJob } from '../store/driver.ts';
-import type { JobClass } from '../api/jobable.ts';
+import type { JobClass } from '../api/job-types.ts';
 import type { Registry } from '../api/registry.ts';
 import type { WorkerOptions } from './worker-options.ts';
 

@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { resolveConfig, type JobConfigInput } from '../../src/infra/config.ts';
-import type { JobClass } from '../../src/api/jobable.ts';
+import type { JobClass } from '../../src/api/job-types.ts';
 import { Registry } from '../../src/api/registry.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import type { WorkerDeps } from '../../src/worker/worker-hooks.ts';
