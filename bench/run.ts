@@ -41,7 +41,7 @@ const N1 = Math.round(N / 4);
 const ROUNDS = Math.max(1, Number(values.rounds));
 const RSS_JOBS = Number(values['rss-jobs']);
 const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
-const SUBJECT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'subject.ts');
+const MEASURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'measure.ts');
 const run = promisify(execFile);
 
 const ONLY = values.only?.split(',') ?? null;
@@ -49,7 +49,7 @@ const SUBJECTS = [...OUR_STORES.map((s) => `rakit-${s}`), 'bullmq', 'bee-queue',
   .filter((s) => !ONLY || ONLY.includes(s));
 
 async function measure(subject: string, op: string, n: number, concurrency = 0): Promise<unknown> {
-  const { stdout } = await run(TSX, [SUBJECT, subject, op, String(n), String(concurrency)], { cwd: REPO, maxBuffer: 1 << 26, env: { ...process.env, RAKIT_LOG_LEVEL: 'warn' } });
+  const { stdout } = await run(TSX, [MEASURE, subject, op, String(n), String(concurrency)], { cwd: REPO, maxBuffer: 1 << 26, env: { ...process.env, RAKIT_LOG_LEVEL: 'warn' } });
   return (JSON.parse(stdout.trim().split('\n').at(-1)!) as { result: unknown }).result;
 }
 
