@@ -1,5 +1,5 @@
 /**
- * The `database` driver's bulk push (src/store/record-store.ts BulkQueue): every job of the call
+ * The `database` driver's bulk push (BulkQueue in src/store/driver.ts): every job of the call
  * in one transaction, rows without an overlap key in multi-row INSERTs, each row with one in an
  * INSERT that gives way to the key's holder (ON CONFLICT DO NOTHING / INSERT IGNORE). Rows are
  * written in the order given, so ids, and the claim order of jobs due at one time, follow it.
