@@ -171,17 +171,23 @@ afterAll(async () => {
   }
 }, 120_000);
 
-for (const doc of DOCS) {
-  describe(`the code samples of ${doc}`, () => {
-    const all = blocks(readFileSync(path.join(REPO, doc), 'utf8'));
+const SAMPLES = new Map(DOCS.map((doc) => [doc, blocks(readFileSync(path.join(REPO, doc), 'utf8'))]));
 
-    it('are each of a kind this test runs (ts, sh, cron, ini), test/package runs (js) or output (text)', () => {
+describe('the code samples of README.md and docs/', () => {
+  for (const [doc, all] of SAMPLES) {
+    it(`in ${doc} are each of a kind this test runs (ts, sh, cron, ini), test/package runs (js) or output (text)`, () => {
       if (doc === 'README.md') expect(all.length).toBeGreaterThan(5);
       for (const block of all) expect(LANGS.has(block.lang), `${doc}:${block.line} is fenced as "${block.lang}"`).toBe(true);
     });
+  }
+});
 
-    it('run, in order, in a fresh app', async () => {
-      if (!all.some((block) => block.lang !== 'text')) return;
+// Each document has an app of its own, so the documents run side by side (most of their time is
+// spent waiting on workers and the binary's start).
+describe.concurrent('the code samples run, in order, in a fresh app', () => {
+  for (const [doc, all] of SAMPLES) {
+    if (!all.some((block) => block.lang !== 'text')) continue;
+    it(`of ${doc}`, async () => {
       const app = makeDocApp();
       apps.push(app);
       if (doc !== 'README.md') await runCommand(app, 'npx rakit migrate');
@@ -199,9 +205,9 @@ for (const doc of DOCS) {
         }
         await runBlock(app, block, doc);
       }
-    }, 600_000);
-  });
-}
+    }, 900_000);
+  }
+});
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, each space a dash. */
 function anchorOf(heading: string): string {
