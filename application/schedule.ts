@@ -1,7 +1,7 @@
 import { Schedule } from 'rakit';
 import GenerateMonthlyInvoices from './jobs/GenerateMonthlyInvoices.ts';
 
-// The app's recurring work, run by one crontab line (see README, "Scheduler"):
+// The app's recurring work, run by one crontab line (see docs/scheduler.md):
 //   * * * * * cd /path/to/app && node_modules/.bin/rakit schedule:run && node_modules/.bin/rakit job:runall --stop-when-empty --max-time=50
 // Heavy work is dispatched as jobs, so the scheduler only queues it and the queue runs it with
 // its timeout and tries. `rakit schedule:list` shows what runs when.

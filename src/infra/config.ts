@@ -106,7 +106,7 @@ export async function loadConfig(root = process.cwd(), env: NodeJS.ProcessEnv = 
   if (!file) {
     throw new ConfigError(
       `No configuration: ${path.join(root, CONFIG_CANDIDATES[0]!)} is missing (and no .mts, .cts, .js, .mjs, .cjs) — run rakit in your app's folder, ` +
-        `or create it with "npx rakit init" (see README, "Setup")`,
+        `or create it with "npx rakit init" (see docs/configuration.md in the rakit package)`,
     );
   }
   let loaded: unknown;

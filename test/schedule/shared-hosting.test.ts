@@ -76,8 +76,10 @@ const count = (prefix: string) => {
 };
 
 describe('the scheduler\'s crontab line on shared hosting', () => {
-  it('is the same line in the Indonesian guide', () => {
-    expect(readFileSync(path.join(REPO, 'docs', 'id', 'panduan.md'), 'utf8')).toContain(`* * * * * ${README_CRON}\n`);
+  it('is the same line on the Scheduler pages, English and Indonesian', () => {
+    for (const page of [['docs', 'scheduler.md'], ['docs', 'id', 'scheduler.md']]) {
+      expect(readFileSync(path.join(REPO, ...page), 'utf8')).toContain(`* * * * * ${README_CRON}\n`);
+    }
   });
 
   it('works the queue in a minute the scheduler cannot run (a bad schedule file)', async () => {

@@ -1,6 +1,6 @@
 const { defineConfig } = require('rakit');
 
-// rakit jobs configuration (see the README's "Configuration").
+// rakit jobs configuration (see node_modules/rakit/docs/configuration.md).
 // Environment overrides: JOB_DRIVER, DATABASE_URL, REDIS_URL, MEMCACHED_SERVERS.
 module.exports = defineConfig({
   driver: 'database', // database (SQLite by default), redis, file, memcached

@@ -1,6 +1,6 @@
 import { defineConfig } from 'rakit';
 
-// rakit jobs configuration (see the README's "Configuration").
+// rakit jobs configuration (see node_modules/rakit/docs/configuration.md).
 // Environment overrides: JOB_DRIVER, DATABASE_URL, REDIS_URL, MEMCACHED_SERVERS.
 export default defineConfig({
   driver: 'database', // database (SQLite by default), redis, file, memcached
