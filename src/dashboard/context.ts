@@ -10,8 +10,7 @@ import type { AdminDriver } from '../store/driver.ts';
 import { runtime } from '../api/runtime.ts';
 import { loadSchedule } from '../schedule/load.ts';
 import { ScheduleRunner } from '../schedule/runner.ts';
-import type { ScheduleStore } from '../schedule/store.ts';
-import { openScheduleStore } from '../schedule/stores/index.ts';
+import { ScheduleStore } from '../schedule/store.ts';
 import type { ScheduledTask } from '../schedule/task.ts';
 
 export interface DashboardOptions {
@@ -52,7 +51,7 @@ export interface DashboardEnv {
 export async function openDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
   const rt = await runtime();
   const tasks = await loadSchedule(rt.config.root, rt.config.timezone);
-  const schedule = await openScheduleStore(rt.config, rt.clock);
+  const schedule = new ScheduleStore(rt.driver, rt.clock);
   const runner = new ScheduleRunner(tasks, { store: schedule, clock: rt.clock, timezone: rt.config.timezone, root: rt.config.root });
   return {
     driver: rt.driver,
@@ -63,6 +62,6 @@ export async function openDashboard(options: DashboardOptions = {}): Promise<Das
     zoneOf: (task) => runner.zoneOf(task),
     readOnly: options.readOnly ?? false,
     basePath: (options.basePath ?? '').replace(/\/+$/, ''),
-    close: () => schedule.close(),
+    close: async () => undefined, // the runtime's driver is closed with the runtime
   };
 }

@@ -6,9 +6,9 @@
  * - timing.ts     when ticks fall, by croner, in each task's timezone
  * - runner.ts     runs a minute's due tasks: constraints, claims, run locks, hooks, records
  * - execute.ts    what a run does: dispatch a job, run a rakit command, call a function
- * - store.ts      the ScheduleStore capability every driver implements (stores/ one per driver):
+ * - store.ts      the scheduler's state over the queue store's records, the same on every driver:
  *                 an atomic claim of (task, tick), run locks owned by their run, run history
- * - migration.ts  the tables of the database store, written by `rakit schedule:table`
+ * - upgrade.ts    the migration `rakit migrate` runs to move the tables of earlier versions into records
  * - load.ts       loads the app's schedule file and opens store and runner for the commands
  */
 export { Schedule } from './schedule.ts';

@@ -1,6 +1,6 @@
 /**
  * Loads the app's `application/schedule.ts` (or .mts, .cts, .js, .mjs, .cjs) the way the app's other files load
- * (infra/app-files.ts), and opens the schedule store and runner over its tasks.
+ * (core/app-files.ts), and opens the schedule store (over the driver's records) and runner over its tasks.
  */
 import path from 'node:path';
 import { SOURCE_EXTENSION, appLanguage, findAppFile, importModule } from '../infra/app-files.ts';
@@ -8,7 +8,7 @@ import { DiscoveryError, coerceError } from '../infra/errors.ts';
 import { runtime } from '../api/runtime.ts';
 import { ScheduleRunner } from './runner.ts';
 import { Schedule } from './schedule.ts';
-import { openScheduleStore } from './stores/index.ts';
+import { ScheduleStore } from './store.ts';
 import type { ScheduledTask } from './task.ts';
 import { assertExpression } from './timing.ts';
 
@@ -41,11 +41,11 @@ export async function loadSchedule(root: string, timezone: string): Promise<Sche
   return tasks;
 }
 
-/** The runtime, the app's tasks, and a runner over them with its own store connections (close `store`). */
+/** The runtime, the app's tasks, and a runner over them, keeping its state in the driver's records. */
 export async function openScheduler(report?: (line: string) => void) {
   const rt = await runtime();
   const tasks = await loadSchedule(rt.config.root, rt.config.timezone);
-  const store = await openScheduleStore(rt.config, rt.clock);
+  const store = new ScheduleStore(rt.driver, rt.clock);
   const runner = new ScheduleRunner(tasks, { store, clock: rt.clock, timezone: rt.config.timezone, root: rt.config.root, report });
   return { rt, tasks, store, runner };
 }

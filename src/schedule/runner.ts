@@ -9,12 +9,9 @@ import os from 'node:os';
 import type { Clock } from '../infra/clock.ts';
 import { coerceError } from '../infra/errors.ts';
 import { execute, tail, type Execution } from './execute.ts';
-import { CLAIM_KEEP_MS, overlapLock, type RunRecord, type ScheduleStore } from './store.ts';
+import { overlapLock, type RunRecord, type ScheduleStore } from './store.ts';
 import type { Hook, ScheduledTask } from './task.ts';
 import { localTime, previousTick, ticksIn } from './timing.ts';
-
-/** Runs kept per task. */
-export const HISTORY = 20;
 
 export interface RunnerOptions {
   store: ScheduleStore;
@@ -99,7 +96,7 @@ export class ScheduleRunner {
     const { store, clock } = this.options;
     const name = task.taskName;
     const id = randomUUID();
-    if (claim && task.oneServer && !(await store.claim(name, tick, id, CLAIM_KEEP_MS))) {
+    if (claim && task.oneServer && !(await store.claim(name, tick, id))) {
       this.report(`${name}: skipped, another server runs this tick`);
       return null;
     }
@@ -112,11 +109,11 @@ export class ScheduleRunner {
     let result: Execution;
     let renewing: ReturnType<typeof setInterval> | null = null;
     // Renewals run one after another, and the release waits for the last: a renewal still on its
-    // way when the task ends would otherwise write the lock back after the release (the file
-    // store rewrites the lock's file), and it would stay held until its TTL.
+    // way when the task ends would otherwise find the lock's version changed by the release's
+    // turn, or write it back after it, and it would stay held until its TTL.
     let renewal: Promise<void> = Promise.resolve();
     try {
-      await store.saveRun(record, HISTORY);
+      await store.saveRun(record);
       this.report(`${name}: running`);
       if (locked) renewing = setInterval(() => (renewal = renewal.then(() => this.renew(name, id, ttl))), Math.max(200, ttl / 3));
       await this.hooks(task, task.hooks.before);
@@ -141,7 +138,7 @@ export class ScheduleRunner {
   private async finish(record: RunRecord): Promise<RunRecord> {
     const now = this.options.clock.now();
     const done = { ...record, finishedAt: now, durationMs: now - record.startedAt };
-    await this.options.store.saveRun(done, HISTORY);
+    await this.options.store.saveRun(done);
     const took = `${(done.durationMs / 1000).toFixed(2)} s`;
     const lastLine = done.output.trim().split('\n').slice(-1)[0] ?? '';
     this.report(`${done.task}: ${done.outcome}${done.outcome === 'skipped' ? '' : ` in ${took}`}${lastLine ? ` — ${lastLine}` : ''}`);

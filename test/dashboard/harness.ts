@@ -11,7 +11,7 @@ import { expect } from 'vitest';
 import { RUNTIME_BUCKETS_MS } from '../../src/store/admin-store.ts';
 import type { AdminDriver } from '../../src/store/driver.ts';
 import { configure, closeRuntime } from '../../src/api/runtime.ts';
-import { openScheduleStore } from '../../src/schedule/stores/index.ts';
+import { ScheduleStore } from '../../src/schedule/store.ts';
 import { makeApp, type TestApp } from '../helpers/app.ts';
 
 export const SCREENSHOTS = path.resolve(import.meta.dirname, '..', '..', 'docs', 'screenshots');
@@ -77,9 +77,8 @@ export async function fixtureApp(storeConfig: Record<string, unknown>, migrate: 
   const rt = await configure(config, { root: app.dir });
   const admin = rt.driver as AdminDriver;
   await workersAndMetrics(admin, Date.now());
-  const store = await openScheduleStore(rt.config, rt.clock);
+  const store = new ScheduleStore(rt.driver, rt.clock);
   expect(await store.acquire('overlap:nightly-report', 'run-7f3a', 3_600_000)).toBe(true);
-  await store.close();
   await closeRuntime();
   return { app, config, pending: ids };
 }

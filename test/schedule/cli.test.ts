@@ -35,7 +35,8 @@ describe('two apps sharing one store run schedule:run for the same minute', () =
       try {
         for (const app of apps) app.write('application/schedule.ts', SCHEDULE(log));
         if (store.database) {
-          for (const args of [['schedule:table'], ['migrate']]) {
+          // The scheduler keeps its state in the jobs tables' records; schedule:table, as old scripts call it, does nothing.
+          for (const args of [['job:table'], ['schedule:table'], ['migrate']]) {
             const r = await apps[0]!.rakit(args);
             expect(r.code, r.stderr).toBe(0);
           }
@@ -160,7 +161,8 @@ describe('mistakes and outages', () => {
       app.write('application/schedule.ts', `import { Schedule } from 'rakit';\nSchedule.call(() => undefined).name('rates').everyMinute();\n`);
       const missing = await app.rakit(['schedule:run']);
       expect(missing.code).toBe(2);
-      expect(missing.stderr).toMatch(/^rakit: The scheduler's tables \(rakit_jobs_schedule_claims, .*\) are missing: run `rakit schedule:table && rakit migrate`\n$/);
+      // The scheduler keeps its state in the jobs tables' records: their advice is the one to follow.
+      expect(missing.stderr).toBe('rakit: Table "rakit_jobs" is missing: run `rakit job:table && rakit migrate`\n');
       const unknown = await app.rakit(['schedule:test', 'rate']);
       expect([unknown.code, unknown.stderr]).toEqual([2, 'rakit: No scheduled task "rate" — did you mean "rates"?\n']);
       const redis = await app.rakit(['schedule:run'], { JOB_DRIVER: 'redis', REDIS_URL: 'redis://127.0.0.1:1' });
@@ -198,23 +200,25 @@ Schedule.call(() => undefined).name('nightly').dailyAt('23:00');
   }, 60_000);
 });
 
-describe('schedule:table in JavaScript apps', () => {
-  for (const [kind, type, config, extension] of [
-    ['CommonJS', 'commonjs', 'job.cjs', '.cjs'],
-    ['ES modules', 'module', 'job.js', '.js'],
+describe('schedule:table, kept for the scripts that call it', () => {
+  for (const [kind, type, config] of [
+    ['CommonJS', 'commonjs', 'job.cjs'],
+    ['ES modules', 'module', 'job.js'],
   ] as const) {
-    it(`writes its migration as ${kind}, which rakit migrate runs`, async () => {
+    it(`writes nothing in a ${kind} app, and says the scheduler needs no table of its own`, async () => {
       const app = makeApp();
       try {
         rmSync(path.join(app.dir, 'application', 'config', 'job.ts'));
         const settings = JSON.stringify({ driver: 'database', database: 'sqlite:storage/jobs.sqlite' });
         app.write(`application/config/${config}`, type === 'module' ? `export default ${settings};\n` : `module.exports = ${settings};\n`);
         app.write('package.json', JSON.stringify({ name: 'js-app', private: true, type }));
+        expect((await app.rakit(['job:table'])).code).toBe(0);
+        const before = readdirSync(path.join(app.dir, 'migrations'));
         const table = await app.rakit(['schedule:table']);
-        expect(table.stdout).toMatch(new RegExp(`^Created migrations/\\d{14}_create_rakit_jobs_schedule_tables\\${extension} — now run: rakit migrate\\n$`));
+        expect([table.code, table.stderr, table.stdout]).toEqual([0, '', 'The scheduler needs no table of its own: it keeps its claims, locks and runs in the table rakit_jobs_records that rakit job:table makes. Nothing to write.\n']);
+        expect(readdirSync(path.join(app.dir, 'migrations'))).toEqual(before);
         const migrated = await app.rakit(['migrate']);
         expect(migrated.stderr).toBe('');
-        expect(migrated.stdout).toMatch(/Migrated: \d+_create_rakit_jobs_schedule_tables/);
         expect((await app.rakit(['schedule:list'])).code).toBe(0);
       } finally {
         app.remove();
@@ -250,7 +254,8 @@ describe('schedule:list right after rakit init', () => {
       app.write('tsconfig.json', '{}'); // a TypeScript app
       const init = await app.rakit(['init']);
       expect(init.stdout).toContain('created application/schedule.ts');
-      expect(init.stdout).toMatch(/created migrations\/\d{14}_create_rakit_jobs_schedule_tables\.ts/);
+      expect(init.stdout).toMatch(/created migrations\/\d{14}_create_rakit_jobs_table\.ts/);
+      expect(readdirSync(path.join(app.dir, 'migrations'))).toHaveLength(1); // the scheduler needs no table
       expect((await app.rakit(['migrate'])).code).toBe(0);
       const list = await app.rakit(['schedule:list']);
       expect([list.code, list.stderr, list.stdout]).toEqual([0, '', 'No scheduled tasks: declare them in application/schedule.ts.\n']);
@@ -285,9 +290,9 @@ describe('the hint for an app without scheduled tasks', () => {
   });
 });
 
-/** Each generation file of the file driver's scheduler locks, with its content. */
+/** Each record file of the scheduler's locks in the file driver, with its content. */
 function lockFiles(app: TestApp): string {
-  const root = path.join(app.dir, 'storage', 'jobs', 'schedule', 'locks');
+  const root = path.join(app.dir, 'storage', 'jobs', 'records', 'schedule-lock');
   if (!existsSync(root)) return '(no locks folder)';
   return readdirSync(root, { recursive: true, encoding: 'utf8' })
     .map((f) => path.join(root, f))

@@ -1,5 +1,5 @@
 /**
- * The runner with an injected clock, on the file store: which ticks run (missed ticks, catch-up,
+ * The runner with an injected clock, on the file driver's records: which ticks run (missed ticks, catch-up,
  * daylight-saving changes), constraints, one server per tick, and run locks.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,9 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/infra/clock.ts';
+import { FileDriver } from '../../src/drivers/file/file.ts';
 import { ScheduleRunner } from '../../src/schedule/runner.ts';
 import { Schedule } from '../../src/schedule/schedule.ts';
-import { FileScheduleStore } from '../../src/schedule/stores/file.ts';
+import { LOCKS, RUNS, ScheduleStore } from '../../src/schedule/store.ts';
 import type { ScheduledTask } from '../../src/schedule/task.ts';
 import { localTime } from '../../src/schedule/timing.ts';
 
@@ -23,7 +24,7 @@ class ManualClock implements Clock {
 
 let dir: string;
 let clock: ManualClock;
-let stores: FileScheduleStore[];
+let stores: ScheduleStore[];
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'rakit-runner-'));
   clock = new ManualClock(0);
@@ -36,7 +37,7 @@ afterEach(() => {
 });
 
 const runnerFor = (tasks: ScheduledTask[], timezone = 'UTC', env = 'production') => {
-  const store = new FileScheduleStore(dir, clock);
+  const store = new ScheduleStore(new FileDriver(dir, clock), clock);
   stores.push(store);
   return new ScheduleRunner(tasks, { store, clock, timezone, root: dir, env, report: process.env.DEBUG_RUNNER ? (l) => console.log(clock.at, l) : undefined });
 };
@@ -236,15 +237,15 @@ describe('one server per tick, and run locks', () => {
     expect(await stores[0]!.runs('ok', 5)).toMatchObject([{ outcome: 'success', finishedAt: expect.any(Number), durationMs: 0 }]);
   });
   it('a run lock that cannot be released still leaves the run recorded as finished', async () => {
-    const lockDir = () => path.join(dir, 'schedule', 'locks', readdirSync(path.join(dir, 'schedule', 'locks'))[0]!);
-    // The run breaks its own lock on disk: its generation file becomes a folder, so release throws.
+    const locks = path.join(dir, 'records', LOCKS);
+    // The run breaks its own lock on disk: its record file becomes a folder, so release throws.
     const task = Schedule.call(() => {
-      const [gen] = readdirSync(lockDir());
-      rmSync(path.join(lockDir(), gen!));
-      mkdirSync(path.join(lockDir(), gen!));
+      const file = path.join(locks, readdirSync(locks).find((f) => f.endsWith('.rec'))!);
+      rmSync(file);
+      mkdirSync(file);
     }).name('rates').everyMinute().withoutOverlapping();
     const lines: string[] = [];
-    const store = new FileScheduleStore(dir, clock);
+    const store = new ScheduleStore(new FileDriver(dir, clock), clock);
     const runner = new ScheduleRunner([task], { store, clock, timezone: 'UTC', root: dir, env: 'production', report: (l) => lines.push(l) });
     const [record] = await runner.runMinute(at('2026-01-05T00:00:00Z'));
     expect(record).toMatchObject({ outcome: 'success', finishedAt: expect.any(Number) });
@@ -257,11 +258,11 @@ describe('one server per tick, and run locks', () => {
     const task = Schedule.call(() => void runs++).name('rates').everyMinute().withoutOverlapping();
     const runner = runnerFor([task]);
     // The run records' folder is a file: saving a record fails.
-    mkdirSync(path.join(dir, 'schedule'));
-    writeFileSync(path.join(dir, 'schedule', 'runs'), 'not a folder');
+    mkdirSync(path.join(dir, 'records'), { recursive: true });
+    writeFileSync(path.join(dir, 'records', RUNS), 'not a folder');
     await expect(runner.runMinute(at('2026-01-05T00:00:00Z'))).rejects.toThrow(/EEXIST|ENOTDIR/);
     expect(await stores[0]!.locks()).toEqual([]);
-    rmSync(path.join(dir, 'schedule', 'runs'));
+    rmSync(path.join(dir, 'records', RUNS));
     clock.at = Date.parse('2026-01-05T00:01:00Z');
     expect(await runner.runMinute()).toMatchObject([{ outcome: 'success' }]);
     expect(runs).toBe(1);

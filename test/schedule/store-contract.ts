@@ -1,18 +1,19 @@
 /**
- * The schedule store conformance suite: every store runs these cases against its real server,
- * speaking only through the ScheduleStore capability (src/schedule/store.ts).
+ * The scheduler's store over each driver's records: every store runs these cases against its
+ * real server, through ScheduleStore (src/schedule/store.ts) over that driver's RecordStore.
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunRecord, ScheduleStore } from '../../src/schedule/store.ts';
+import type { FullDriver } from '../../src/store/driver.ts';
+import { ScheduleStore, type RunRecord } from '../../src/schedule/store.ts';
 import { TestClock } from '../helpers/clock.ts';
 
 export interface StoreHarness {
-  /** A new store instance on the same server and names, with its own connections (as another host's). */
-  store(clock: TestClock): ScheduleStore;
+  /** A new driver on the same server and names, with its own connections (as another host's); closed by teardown. */
+  driver(clock: TestClock): Promise<FullDriver>;
   /** The config of an app on this store, for claimers in other processes. */
   config: Record<string, unknown>;
   teardown(): Promise<void>;
@@ -53,32 +54,34 @@ export function storeContract(label: string, makeHarness: () => Promise<StoreHar
     /** Each case its own task and lock names. */
     const name = (base: string) => `${base}-${++n}`;
 
+    /** A scheduler's store on its own driver, as another host's. */
+    const host = async () => new ScheduleStore(await harness.driver(clock), clock);
+
     beforeAll(async () => {
       harness = await makeHarness();
       clock = new TestClock();
-      a = harness.store(clock);
-      b = harness.store(clock);
+      a = await host();
+      b = await host();
     });
     afterAll(async () => {
-      await Promise.all([a?.close(), b?.close()]);
       await harness?.teardown();
     });
 
     it('gives each (task, tick) to exactly one of 16 claimers racing on 4 connections', async () => {
       const task = name('invoices');
       const tick = Date.UTC(2026, 0, 1, 2, 0);
-      const stores = [a, b, harness.store(clock), harness.store(clock)];
-      try {
-        const wins = await Promise.all(Array.from({ length: 16 }, (_, i) => stores[i % 4]!.claim(task, tick, `c${i}`, 60_000)));
-        expect(wins.filter(Boolean)).toHaveLength(1);
-        // The next tick is a new claim; the same tick stays taken.
-        expect(await b.claim(task, tick + 60_000, 'late', 60_000)).toBe(true);
-        expect(await a.claim(task, tick, 'late', 60_000)).toBe(false);
-        // Another task's claim of the same tick is its own.
-        expect(await a.claim(name('other'), tick, 'x', 60_000)).toBe(true);
-      } finally {
-        await Promise.all(stores.slice(2).map((s) => s.close()));
-      }
+      const stores = [a, b, await host(), await host()];
+      const wins = await Promise.all(Array.from({ length: 16 }, (_, i) => stores[i % 4]!.claim(task, tick, `c${i}`, 60_000)));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+      // The next tick is a new claim; the same tick stays taken.
+      expect(await b.claim(task, tick + 60_000, 'late', 60_000)).toBe(true);
+      expect(await a.claim(task, tick, 'late', 60_000)).toBe(false);
+      // Another task's claim of the same tick is its own, a name longer than a record id too.
+      expect(await a.claim(name('other'), tick, 'x', 60_000)).toBe(true);
+      const long = name(`job:flush --hours=168 ${'x'.repeat(300)}`);
+      expect(await a.claim(long, tick, 'x', 60_000)).toBe(true);
+      expect(await b.claim(long, tick, 'y', 60_000)).toBe(false);
+      expect(await b.claim(`${long}y`, tick, 'y', 60_000)).toBe(true);
     });
 
     it('gives each (task, tick) to exactly one of 8 claimers in 4 processes', async () => {
@@ -114,19 +117,15 @@ export function storeContract(label: string, makeHarness: () => Promise<StoreHar
 
     it('lets exactly one of 12 racers take a free lock, and one take a lapsed one', async () => {
       const lock = name('overlap:race');
-      const stores = [a, b, harness.store(clock)];
-      try {
-        const first = await Promise.all(Array.from({ length: 12 }, (_, i) => stores[i % 3]!.acquire(lock, `r${i}`, 5_000)));
-        expect(first.filter(Boolean)).toHaveLength(1);
-        clock.advance(6_000);
-        const second = await Promise.all(Array.from({ length: 12 }, (_, i) => stores[i % 3]!.acquire(lock, `s${i}`, 5_000)));
-        expect(second.filter(Boolean)).toHaveLength(1);
-        const holder = `s${second.indexOf(true)}`;
-        expect((await a.locks()).find((l) => l.name === lock)?.owner).toBe(holder);
-        expect(await a.release(lock, holder)).toBe(true);
-      } finally {
-        await stores[2]!.close();
-      }
+      const stores = [a, b, await host()];
+      const first = await Promise.all(Array.from({ length: 12 }, (_, i) => stores[i % 3]!.acquire(lock, `r${i}`, 5_000)));
+      expect(first.filter(Boolean)).toHaveLength(1);
+      clock.advance(6_000);
+      const second = await Promise.all(Array.from({ length: 12 }, (_, i) => stores[i % 3]!.acquire(lock, `s${i}`, 5_000)));
+      expect(second.filter(Boolean)).toHaveLength(1);
+      const holder = `s${second.indexOf(true)}`;
+      expect((await a.locks()).find((l) => l.name === lock)?.owner).toBe(holder);
+      expect(await a.release(lock, holder)).toBe(true);
     });
 
     it('lists locks with holder and age, and clears them by name or all', async () => {
@@ -166,6 +165,16 @@ export function storeContract(label: string, makeHarness: () => Promise<StoreHar
       expect(kept.map((r) => r.tick)).toEqual([300_000, 240_000, 180_000]);
       expect(await a.runs(task, 1)).toEqual([kept[0]]);
       expect(await a.runs(name('never'), 5)).toEqual([]);
+    });
+
+    it('keeps every run that 12 hosts save at once, and the newest 20 of a task by default', async () => {
+      const task = name('every-host');
+      const stores = [a, b, await host()];
+      const runs = Array.from({ length: 12 }, (_, i) => run({ task, tick: 60_000, startedAt: 61_000 + i, host: `h${i}` }));
+      await Promise.all(runs.map((r, i) => stores[i % 3]!.saveRun(r)));
+      expect((await a.runs(task, 50)).map((r) => r.host)).toEqual(runs.map((r) => r.host).reverse());
+      for (let i = 12; i < 30; i++) await b.saveRun(run({ task, tick: 60_000, startedAt: 61_000 + i }));
+      expect(await a.runs(task, 50)).toHaveLength(20);
     });
   });
 }

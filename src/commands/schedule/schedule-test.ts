@@ -8,17 +8,13 @@ export function scheduleTestCommand(): Command {
     .description('run one scheduled task now, whatever its schedule (its run lock still applies)')
     .argument('<name>', 'the task\'s name, as schedule:list shows it')
     .action(async (name: string) => {
-      const { tasks, store, runner } = await openScheduler((line) => console.log(line));
-      try {
-        const task = tasks.find((t) => t.taskName === name);
-        if (!task) {
-          const near = nearestNames(name, tasks.map((t) => t.taskName));
-          throw new UsageError(`No scheduled task "${name}"${near.length ? ` — did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ' (rakit schedule:list shows them)'}`);
-        }
-        const run = await runner.runNow(task);
-        if (run?.outcome === 'failure') process.exitCode = 1;
-      } finally {
-        await store.close();
+      const { tasks, runner } = await openScheduler((line) => console.log(line));
+      const task = tasks.find((t) => t.taskName === name);
+      if (!task) {
+        const near = nearestNames(name, tasks.map((t) => t.taskName));
+        throw new UsageError(`No scheduled task "${name}"${near.length ? ` — did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ' (rakit schedule:list shows them)'}`);
       }
+      const run = await runner.runNow(task);
+      if (run?.outcome === 'failure') process.exitCode = 1;
     });
 }

@@ -6,7 +6,7 @@ export function scheduleWorkCommand(): Command {
   return new Command('schedule:work')
     .description('run the scheduler in the foreground: the due tasks at the start of every minute (SIGTERM/Ctrl-C: stop after the running tasks)')
     .action(async () => {
-      const { rt, store, runner } = await openScheduler((line) => console.log(line));
+      const { rt, runner } = await openScheduler((line) => console.log(line));
       const stop = new AbortController();
       const onSignal = (signal: NodeJS.Signals) => {
         if (stop.signal.aborted) {
@@ -33,7 +33,6 @@ export function scheduleWorkCommand(): Command {
         await Promise.all(running);
       } finally {
         process.removeListener('SIGTERM', onSignal).removeListener('SIGINT', onSignal);
-        await store.close();
       }
     });
 }

@@ -1,6 +1,6 @@
 /**
  * `rakit init`: scaffolds rakit jobs in the app of this folder from templates/init/<language>/,
- * in the app's language (infra/app-files.ts), and the job tables migration as job:table writes it.
+ * in the app's language (core/app-files.ts), and the job tables migration as job:table writes it.
  * What exists is left alone.
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,6 @@ import { Command } from 'commander';
 import { appLanguage, type AppLanguage } from '../../infra/app-files.ts';
 import { CONFIG_CANDIDATES } from '../../infra/config.ts';
 import { MIGRATIONS_DIR, jobTablesMigration, jobTablesMigrationName } from '../../drivers/database/migrations.ts';
-import { scheduleMigration, scheduleMigrationName } from '../../schedule/migration.ts';
 
 /** templates/init/<language>/, found above this module (src/commands/ in a checkout, dist/ in the package). */
 function templates(language: AppLanguage): string {
@@ -49,18 +48,13 @@ export function initCommand(): Command {
       const migrations = path.join(root, MIGRATIONS_DIR);
       const migration = existsSync(migrations) ? readdirSync(migrations).find((f) => /_create_rakit_jobs_table\./.test(f)) : undefined;
       if (migration) kept.push(path.join(MIGRATIONS_DIR, migration));
-      else if (existingConfig) console.log(`${existingConfig} exists: run "npx rakit job:table" and "npx rakit schedule:table" for the migrations of its tables.`);
+      else if (existingConfig) console.log(`${existingConfig} exists: run "npx rakit job:table" for the migration of its tables.`);
       else {
         const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
         mkdirSync(migrations, { recursive: true });
-        const written: [string, string][] = [
-          [jobTablesMigrationName('rakit_jobs', stamp, language), jobTablesMigration('rakit_jobs', 'rakit_failed_jobs', language)],
-          [scheduleMigrationName('rakit_jobs', stamp, language), scheduleMigration('rakit_jobs', language)],
-        ];
-        for (const [name, content] of written) {
-          writeFileSync(path.join(migrations, name), content, { flag: 'wx' });
-          created.push(path.join(MIGRATIONS_DIR, name));
-        }
+        const name = jobTablesMigrationName('rakit_jobs', stamp, language);
+        writeFileSync(path.join(migrations, name), jobTablesMigration('rakit_jobs', 'rakit_failed_jobs', language), { flag: 'wx' });
+        created.push(path.join(MIGRATIONS_DIR, name));
       }
       if (existsSync(path.join(root, 'storage'))) kept.push('storage/');
       else {
@@ -72,7 +66,7 @@ export function initCommand(): Command {
       for (const file of created) console.log(`  created ${file}`);
       for (const file of kept) console.log(`  left alone ${file} (it exists)`);
       console.log('Next:');
-      console.log('  npx rakit migrate                       # creates the job and scheduler tables (SQLite: storage/database.sqlite)');
+      console.log('  npx rakit migrate                       # creates the job tables (SQLite: storage/database.sqlite)');
       console.log(`  npx rakit job:dispatch send-welcome-email --payload '{"to":"ada@example.com"}'`);
       console.log('  npx rakit job:runall --stop-when-empty  # runs what is due, then exits');
     });

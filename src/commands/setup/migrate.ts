@@ -4,6 +4,7 @@ import { loadConfig } from '../../infra/config.ts';
 import { createKnex, describeConnection } from '../../drivers/database/database-connection.ts';
 import { ConnectionError } from '../../infra/errors.ts';
 import { MIGRATIONS_DIR, migrationSource } from '../../drivers/database/migrations.ts';
+import { scheduleUpgrade } from '../../schedule/upgrade.ts';
 
 export function migrateCommand(): Command {
   return new Command('migrate')
@@ -13,7 +14,7 @@ export function migrateCommand(): Command {
     .action(async (flags: { rollback?: boolean; status?: boolean }) => {
       const config = await loadConfig();
       const knex = createKnex(config.database, config.root);
-      const options = { migrationSource: migrationSource(path.join(config.root, MIGRATIONS_DIR)) };
+      const options = { migrationSource: migrationSource(path.join(config.root, MIGRATIONS_DIR), [scheduleUpgrade(config.table)]) };
       try {
         await knex.raw('SELECT 1').catch((error: Error) => {
           throw new ConnectionError(`Cannot reach the database at ${describeConnection(knex.client.config)}: ${error.message}`);

@@ -1,23 +1,17 @@
+/**
+ * `rakit schedule:table`, kept so the scripts that call it (`rakit schedule:table && rakit
+ * migrate`) still work: the scheduler keeps its claims, locks and runs in the queue store's
+ * records (schedule/store.ts) and has no table of its own, so there is nothing to write.
+ */
 import { Command } from 'commander';
 import { loadConfig } from '../../infra/config.ts';
-import { scheduleMigration, scheduleMigrationName, scheduleTables } from '../../schedule/migration.ts';
-import { writeMigrationOnce } from './write-migration.ts';
 
 export function scheduleTableCommand(): Command {
   return new Command('schedule:table')
-    .description('write the migration that creates the scheduler\'s tables (then run rakit migrate)')
+    .description('nothing to do: the scheduler keeps its state in the job store\'s records and needs no table of its own')
     .action(async () => {
       const config = await loadConfig();
-      if (config.driver !== 'database') {
-        console.log(`The ${config.driver} driver keeps the scheduler's records without tables; nothing to write.`);
-        return;
-      }
-      await writeMigrationOnce(config, {
-        label: "The scheduler's migration",
-        marker: `_create_${config.table}_schedule_tables.`,
-        tables: Object.values(scheduleTables(config.table)),
-        fileName: (stamp, language) => scheduleMigrationName(config.table, stamp, language),
-        body: (language) => scheduleMigration(config.table, language),
-      });
+      const where = config.driver === 'database' ? `the table ${config.table}_records that rakit job:table makes` : `the ${config.driver} driver's records`;
+      console.log(`The scheduler needs no table of its own: it keeps its claims, locks and runs in ${where}. Nothing to write.`);
     });
 }

@@ -1,6 +1,6 @@
 /**
- * What `job:table` and `schedule:table` share: write a migration into the app's migrations/ in
- * its language, unless the migration is there already or its tables exist in the database.
+ * How `job:table` writes its migration into the app's migrations/ in the app's language, unless
+ * the migration is there already or its tables exist in the database.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -23,7 +23,7 @@ export function locksRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
         <td title="${at(lock.since, zone)}">${duration(now - lock.since)}</td>
         <td class="actions">${action(c, d, '/locks/overlap/release', 'Release', { key: lock.key }, 'danger')}</td></tr>`), 'No overlap key is held.')}
       <h2>Schedule locks</h2>
-      <p class="hint">Held by a scheduled task's run while it runs without overlapping (${d.schedule.description}).</p>
+      <p class="hint">Held by a scheduled task's run while it runs without overlapping (kept in ${d.driver.description}).</p>
       ${table(['Lock', 'Held by run', 'Age', 'Lapses', ''], schedule.map((lock) => html`<tr data-lock="${lock.name}">
         <td class="mono">${lock.name}</td><td class="mono">${lock.owner}</td>
         <td title="${at(lock.acquiredAt, zone)}">${duration(now - lock.acquiredAt)}</td>

@@ -1,6 +1,7 @@
 /**
  * Migrations: the knex migration `rakit job:table` writes (self-contained, with the configured
- * table names), and the migrator behind `rakit migrate` that imports the app's migration files.
+ * table names), and the migrator behind `rakit migrate` that imports the app's migration files,
+ * then runs the migrations the package ships to move an earlier version's tables.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -131,16 +132,26 @@ export function jobTablesMigrationName(table: string, stamp: string, language: A
 
 const MIGRATION_FILE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 
-/** A knex migration source over `dir`, importing each file (TypeScript included) in name order. */
-export function migrationSource(dir: string): Knex.MigrationSource<string> {
+/** A migration the package ships: `rakit migrate` runs it after the app's own, once per database. */
+export interface ShippedMigration {
+  name: string;
+  migration: Knex.Migration;
+}
+
+/**
+ * A knex migration source over `dir`, importing each file (TypeScript included) in name order,
+ * then `shipped` in their order (after the app's files, so the tables they change exist).
+ */
+export function migrationSource(dir: string, shipped: ShippedMigration[] = []): Knex.MigrationSource<string> {
+  const byName = new Map(shipped.map((s) => [s.name, s.migration]));
   return {
     async getMigrations() {
-      if (!existsSync(dir)) return [];
-      return readdirSync(dir).filter((f) => MIGRATION_FILE.test(f) && !f.endsWith('.d.ts')).sort();
+      const files = existsSync(dir) ? readdirSync(dir).filter((f) => MIGRATION_FILE.test(f) && !f.endsWith('.d.ts')).sort() : [];
+      return [...files, ...byName.keys()];
     },
-    getMigrationName: (file) => file.replace(MIGRATION_FILE, ''),
+    getMigrationName: (file) => (byName.has(file) ? file : file.replace(MIGRATION_FILE, '')),
     async getMigration(file) {
-      return (await importModule(path.join(dir, file))) as unknown as Knex.Migration;
+      return byName.get(file) ?? ((await importModule(path.join(dir, file))) as unknown as Knex.Migration);
     },
   };
 }
