@@ -51,6 +51,13 @@ const recording = (name: string) => {
 
 /** Moves the clock to `iso` and gives its time. */
 const at = (iso: string) => (clock.at = Date.parse(iso));
+/** Waits until a task's run has started (the runner awaits the store before it calls the task). */
+async function until(started: () => boolean): Promise<void> {
+  for (let i = 0; !started(); i++) {
+    if (i > 2000) throw new Error('the task did not start within 20 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 /** Runs the scheduler once per minute from `from` to `to` (UTC ISO), as cron would. */
 async function everyMinute(runner: ScheduleRunner, from: string, to: string, skip: (minute: number) => boolean = () => false) {
@@ -178,7 +185,7 @@ describe('one server per tick, and run locks', () => {
     const task = Schedule.call(() => { runs++; return new Promise<void>((r) => (finish = r)); }).name('cleanup').everyMinute().withoutOverlapping();
     const runner = runnerFor([task]);
     const first = runner.runMinute(at('2026-01-05T00:00:00Z'));
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => runs === 1);
     clock.at = Date.parse('2026-01-05T00:01:00Z');
     const [skipped] = await runner.runMinute();
     expect(skipped).toMatchObject({ outcome: 'skipped', output: 'the previous run is still running' });
@@ -187,7 +194,7 @@ describe('one server per tick, and run locks', () => {
     expect((await stores[0]!.locks())).toEqual([]);
     clock.at = Date.parse('2026-01-05T00:02:00Z');
     const second = runner.runMinute();
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => runs === 2);
     finish();
     expect((await second)[0]).toMatchObject({ outcome: 'success' });
     expect(runs).toBe(2);
@@ -198,7 +205,7 @@ describe('one server per tick, and run locks', () => {
     expect((await runner.runMinute())[0]).toMatchObject({ outcome: 'skipped' });
     clock.at = Date.parse('2026-01-05T00:04:05Z'); // 65 s later: lapsed
     const third = runner.runMinute();
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => runs === 3);
     finish();
     expect((await third)[0]).toMatchObject({ outcome: 'success' });
   });
@@ -208,11 +215,11 @@ describe('one server per tick, and run locks', () => {
     const task = Schedule.call(() => new Promise<void>((r) => finishers.push(r))).name('report').everyMinute().withoutOverlapping(60);
     const runner = runnerFor([task]);
     const old = runner.runMinute(at('2026-01-05T00:00:00Z'));
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => finishers.length === 1);
     await stores[0]!.clearLocks(['overlap:report']); // as `rakit schedule:clear-locks report`
     clock.at = Date.parse('2026-01-05T00:01:00Z');
     const fresh = runner.runMinute();
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => finishers.length === 2);
     const [held] = await stores[0]!.locks();
     finishers[0]!(); // the old run ends late
     await old;
