@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../core/config.ts';
-import { createKnex, describeConnection } from '../core/drivers/database-connection.ts';
 import { ConnectionError } from '../core/errors.ts';
 import { MIGRATIONS_DIR, migrationSource } from '../core/migrations.ts';
 
@@ -12,6 +11,8 @@ export function migrateCommand(): Command {
     .option('--status', 'list migrations, run and pending')
     .action(async (flags: { rollback?: boolean; status?: boolean }) => {
       const config = await loadConfig();
+      // knex loads when the command runs, not with its definition (`rakit --help`).
+      const { createKnex, describeConnection } = await import('../core/drivers/database-connection.ts');
       const knex = createKnex(config.database, config.root);
       const options = { migrationSource: migrationSource(path.join(config.root, MIGRATIONS_DIR)) };
       try {
