@@ -14,6 +14,8 @@
  * startup included, and BullMQ's worker from a shell on the same Redis.
  * The cost of per-minute metrics: c=50 through the manager on two apps of one store, one with
  * `metrics: false`, in alternating order once per round (the ratio on/off, median over rounds).
+ * The cost of each feature (bench/features.ts): middleware, progress, batch and chain jobs
+ * against plain ones at c=1 and c=50, once per round (`features-sqlite`, `features-redis` in --only).
  * Options: --jobs N (default 20000; concurrency 1 uses N/4), --rounds N (default 3),
  * --rss-jobs N (default 1000000, the target's length; 0 skips), --only a,b (subjects; `shell`
  * names the whole-process rows, `metrics-sqlite` and `metrics-redis` the metrics cost alone),
@@ -27,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { REPO } from '../test/helpers/app.ts';
 import { benchApp, emptyRunMs, fill, markedMs, median, OUR_STORES, workOff } from './ours.ts';
+import { FEATURES, featureCost, featureRows, type FeatureCost } from './features.ts';
 import { shellRuns } from './shell.ts';
 
 const { values } = parseArgs({ options: {
@@ -98,6 +101,10 @@ async function metricsCost(store: string, round: number): Promise<MetricsCost> {
   }
 }
 
+/** Stores whose features are weighed, each on and off (named `rakit-S` or `features-S` in --only). */
+const FEATURED = (['sqlite', 'redis'] as const).filter(() => OPS.has('c50')).filter((s) => !ONLY || ONLY.includes(`rakit-${s}`) || ONLY.includes(`features-${s}`));
+const featureRounds: Record<string, FeatureCost[]> = {};
+
 /** Each round's rows, in SUBJECTS order; latency is measured in the first round only. */
 const rounds: Row[][] = [];
 for (let round = 1; round <= ROUNDS; round++) {
@@ -126,6 +133,16 @@ for (let round = 1; round <= ROUNDS; round++) {
     const cost = await metricsCost(store, round);
     (metricsRounds[store] ??= []).push(cost);
     process.stderr.write(`  on ${cost.on.toFixed(0)}, off ${cost.off.toFixed(0)} jobs/s: ${(cost.on / cost.off).toFixed(2)}\n`);
+  }
+  for (const store of FEATURED) {
+    for (const feature of FEATURES) {
+      for (const [concurrency, n] of [[1, N1], [50, N]] as const) {
+        process.stderr.write(`round ${round}/${ROUNDS}, rakit-${store}: ${feature} on and off, c=${concurrency}… `);
+        const cost = await featureCost(store, feature, concurrency, n, round);
+        (featureRounds[store] ??= []).push(cost);
+        process.stderr.write(`${(cost.on / cost.off).toFixed(2)}\n`);
+      }
+    }
   }
 }
 /** Each subject's median over the rounds (latency from the first). */
@@ -158,6 +175,7 @@ for (const [store, costs] of Object.entries(metricsRounds)) {
   extra[`metrics off c50 jobs/s (${store})`] = median(costs.map((c) => c.off));
   extra[`metrics on / off (${store})`] = median(costs.map((c) => c.on / c.off));
 }
+Object.assign(extra, featureRows(featureRounds));
 if (RSS_JOBS > 0 && OPS.has('c50') && (!ONLY || ONLY.includes('rakit-redis'))) Object.assign(extra, await rssOverLongRun(RSS_JOBS));
 const shell = !ONLY || ONLY.includes('shell') ? await shellRuns(['sqlite', 'redis'], N, ROUNDS, true) : null;
 

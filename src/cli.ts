@@ -6,7 +6,6 @@
 import { RakitError, coerceError } from './infra/errors.ts';
 import { WORKER_ARG } from './manager/ipc.ts';
 import { holding } from './infra/keep-alive.ts';
-import { flushLogs } from './infra/logger.ts';
 import { closeRuntime } from './api/runtime.ts';
 
 /** Runs the program and returns the exit code; the process stays alive until it has one. */
@@ -24,7 +23,8 @@ async function run(argv: string[]): Promise<number> {
     return await (await import('./program.ts')).runProgram(argv);
   } catch (thrown) {
     const error = coerceError(thrown);
-    flushLogs();
+    // Lines logged before the error come first (a command that logged has loaded the logger already).
+    (await import('./infra/logger.ts')).flushLogs();
     process.stderr.write(`rakit: ${error.message}\n`);
     if (!(error instanceof RakitError) && process.env.RAKIT_DEBUG) process.stderr.write(`${error.stack}\n`);
     return error instanceof RakitError ? error.exitCode : 1;

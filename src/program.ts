@@ -34,12 +34,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'schedule:clear-locks': async () => (await import('./commands/schedule/schedule-clear-locks.ts')).scheduleClearLocksCommand(),
 };
 
-/** The program with every command, or with only `only` when that names one. */
+/** The program with every command, with only `only` when that names one, or with none for `--version`. */
 export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('rakit')
     .description('rakit jobs: queue and run background jobs of the app in this folder')
     .version('0.1.0');
-  const names = only && only in COMMANDS ? [only] : Object.keys(COMMANDS);
+  const names = only && only in COMMANDS ? [only] : only === '--version' || only === '-V' ? [] : Object.keys(COMMANDS);
   for (const command of await Promise.all(names.map((name) => COMMANDS[name]!()))) program.addCommand(command);
   // Every command, subcommands too (job:batches cancel): bad usage exits 2, with a pointer to its help.
   const walk = (command: Command, path: string): void => {

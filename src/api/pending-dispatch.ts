@@ -53,9 +53,10 @@ export class PendingDispatch extends DispatchChain<DispatchResult> {
       rt.logger.info({ job: name, queue, existingId: result.existingId }, `Job skipped: ${name} is already pending or running`);
       return { skipped: 'overlapping', existingId: result.existingId, name, queue };
     }
-    // Only when logged: a dispatch loop at warn level pays for no date string or log object.
-    if (rt.logger.isLevelEnabled('info')) {
-      rt.logger.info({ id: result.id, job: name, queue, scheduledAt: new Date(scheduledAt).toISOString() }, `Job added: ${name}`);
+    // Debug: an app that dispatches on every request would write a line per request at info.
+    // Only when logged: a dispatch loop pays for no date string or log object.
+    if (rt.logger.isLevelEnabled('debug')) {
+      rt.logger.debug({ id: result.id, job: name, queue, scheduledAt: new Date(scheduledAt).toISOString() }, `Job added: ${name}`);
     }
     return { id: result.id, name, queue, scheduledAt: new Date(scheduledAt) };
   }

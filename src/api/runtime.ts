@@ -9,7 +9,7 @@ import { loadConfig, resolveConfig, type JobConfig, type JobConfigInput } from '
 import type { AdminDriver } from '../store/driver.ts';
 import { createDriver } from '../drivers/index.ts';
 import { holding } from '../infra/keep-alive.ts';
-import { createLogger, type Logger } from '../infra/logger.ts';
+import type { Logger } from '../infra/logger.ts';
 import { Registry } from './registry.ts';
 
 export interface Runtime {
@@ -51,11 +51,13 @@ export async function configure(input: JobConfigInput | JobConfig, options: Runt
 
 async function build(config: JobConfig, options: RuntimeOptions): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
+  // pino loads with the first runtime, not with every module that may make one (`rakit --help`).
+  const logger = options.logger ?? (await import('../infra/logger.ts')).createLogger({ logging: config.logging, timezone: config.timezone });
   return {
     config,
     clock,
     registry: new Registry(config.root),
-    logger: options.logger ?? createLogger({ logging: config.logging, timezone: config.timezone }),
+    logger,
     driver: await createDriver(config, clock),
   };
 }

@@ -35,9 +35,14 @@ export function wrapPayload(flow: Flow, userText: string): string {
   return userText.length > 2 ? `${head},${userText.slice(1)}` : `${head}}`;
 }
 
+/** Whether a stored payload carries a workflow envelope (one `startsWith`). */
+export function inWorkflow(text: string): boolean {
+  return text.startsWith(FLOW_PREFIX);
+}
+
 /** The workflow data of a stored payload, or null for a job in no workflow (or an unreadable payload). */
 export function readFlow(text: string): Flow | null {
-  if (!text.startsWith(FLOW_PREFIX)) return null;
+  if (!inWorkflow(text)) return null;
   try {
     const flow = (JSON.parse(text) as Record<string, unknown>)[FLOW_KEY];
     return flow !== null && typeof flow === 'object' ? (flow as Flow) : null;

@@ -3,7 +3,7 @@
  * cancelled batch is not run, only counted; a batch job's context is bound to its batch for
  * `this.batch()`), and `beforeFinal`, settle's seam (settle.ts), which moves a chain on or counts
  * a batch job before the job's final outcome is recorded. A job in no workflow costs one
- * `startsWith` in each.
+ * `startsWith` (`concerns`), and neither is awaited for it.
  */
 import type { ReservedJob } from '../store/driver.ts';
 import { coerceError } from '../infra/errors.ts';
@@ -14,7 +14,7 @@ import { readBatch } from './batches/batch-store.ts';
 import type { FlowStore } from './batches/batch-settle.ts';
 import { BatchGroups } from './batches/batch-group.ts';
 import { settleChainJob } from './chain.ts';
-import { readFlow } from './envelope.ts';
+import { inWorkflow, readFlow } from './envelope.ts';
 import { bindBatch } from './job-context.ts';
 import type { FlowEnv } from './job-spec.ts';
 
@@ -38,6 +38,11 @@ export class Flows {
 
   constructor(private readonly store: FlowStore, private readonly deps: FlowDeps) {
     this.groups = new BatchGroups(store, () => deps.clock.now());
+  }
+
+  /** Whether `job` is in a workflow: only then must `admit` and `beforeFinal` run (and be awaited). */
+  concerns(job: ReservedJob): boolean {
+    return inWorkflow(job.payload);
   }
 
   /** False when the job must not run (its batch was cancelled): the worker settles it as skipped, the batch counts it so. */

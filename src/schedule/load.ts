@@ -41,10 +41,10 @@ export async function loadSchedule(root: string, timezone: string): Promise<Sche
   return tasks;
 }
 
-/** The runtime, the app's tasks, and a runner over them, keeping its state in the driver's records. */
-export async function openScheduler(report?: (line: string) => void) {
+/** The runtime, the app's tasks (`loaded`, or loaded now), and a runner over them, keeping its state in the driver's records. */
+export async function openScheduler(report?: (line: string) => void, loaded?: ScheduledTask[]) {
   const rt = await runtime();
-  const tasks = await loadSchedule(rt.config.root, rt.config.timezone);
+  const tasks = loaded ?? (await loadSchedule(rt.config.root, rt.config.timezone));
   const store = new ScheduleStore(rt.driver, rt.clock);
   const runner = new ScheduleRunner(tasks, { store, clock: rt.clock, timezone: rt.config.timezone, root: rt.config.root, report });
   return { rt, tasks, store, runner };

@@ -13,6 +13,15 @@ import { overlapLock, type RunRecord, type ScheduleStore } from './store.ts';
 import type { Hook, ScheduledTask } from './task.ts';
 import { localTime, previousTick, ticksIn } from './timing.ts';
 
+/**
+ * Whether any of `tasks` may run in the minute of `at`: one with a tick in it, or one that catches
+ * up missed ticks (the store knows). When none may, nothing needs the store.
+ */
+export function mayRunIn(tasks: readonly ScheduledTask[], timezone: string, at: number): boolean {
+  const minute = Math.floor(at / 60_000) * 60_000;
+  return tasks.some((task) => task.catchUpMissed || ticksIn(task.expression, task.zone ?? timezone, minute).length > 0);
+}
+
 export interface RunnerOptions {
   store: ScheduleStore;
   clock: Clock;
@@ -40,6 +49,7 @@ export class ScheduleRunner {
     this.run = options.execute ?? ((task) => execute(task, options.root));
   }
 
+  /** A task's zone, the config's when it names none (as `mayRunIn` decides it). */
   zoneOf(task: ScheduledTask): string {
     return task.zone ?? this.options.timezone;
   }

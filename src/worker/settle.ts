@@ -44,9 +44,10 @@ export interface SettleDeps {
   /**
    * What must be in the store before a job's final outcome is recorded (src/flows/): a
    * chain's next job made due, a batch's counts. It runs again when the job runs again (a crash
-   * between it and the ack), so it must be idempotent. Absent: the job is in no workflow.
+   * between it and the ack), so it must be idempotent. Absent: no job is in a workflow. A job that
+   * `concerns` says is in none is settled without it: no await, no round trip.
    */
-  flows?: { beforeFinal(job: ReservedJob, outcome: 'done' | 'failed', error: Error | null): Promise<void> } | null;
+  flows?: { concerns(job: ReservedJob): boolean; beforeFinal(job: ReservedJob, outcome: 'done' | 'failed', error: Error | null): Promise<void> } | null;
   /** Told of every recorded outcome, after it is recorded (the job events, src/api/job-events.ts). */
   observe?(job: ReservedJob, settled: Settled, ms: number, error: Error | null): void;
 }
@@ -77,7 +78,7 @@ async function record(deps: SettleDeps, job: ReservedJob, settlement: Settlement
   const fields = attemptFields(job, ms);
   if (settlement.kind === 'done' || settlement.kind === 'skip') {
     // A skipped job is final too: a chain moves on, a batch counts it.
-    if (deps.flows) await throughOutage(() => deps.flows!.beforeFinal(job, 'done', null), clock);
+    if (deps.flows?.concerns(job)) await throughOutage(() => deps.flows!.beforeFinal(job, 'done', null), clock);
     const held = await (deps.ack ? deps.ack(job) : throughOutage(() => driver.ack(job), clock));
     if (!held) {
       logger.warn(fields, `Job ${settlement.kind === 'done' ? 'executed' : 'skipped'}: ${job.name}, but its lease had lapsed and another worker holds it`);
@@ -110,7 +111,7 @@ async function record(deps: SettleDeps, job: ReservedJob, settlement: Settlement
       `Job retry: ${job.name} (attempt ${job.attempts} of ${plan.tries} failed: ${error.message})`);
     return { kind: 'retried', at };
   }
-  if (deps.flows) await throughOutage(() => deps.flows!.beforeFinal(job, 'failed', error), clock);
+  if (deps.flows?.concerns(job)) await throughOutage(() => deps.flows!.beforeFinal(job, 'failed', error), clock);
   if (!(await throughOutage(() => driver.fail(job, { exception: describeFailure(error) }), clock))) {
     logger.warn(fields, `Job failed: ${job.name}, but its lease had lapsed and another worker holds it`);
     return { kind: 'lost' };

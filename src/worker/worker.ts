@@ -246,8 +246,8 @@ export class Worker {
     // place ahead of lower queues.
     let keepsSlot = false;
     try {
-      // A job of a cancelled batch is not run, only counted (flows/settle-flows.ts).
-      const admitted = !this.flows || (await this.flows.admit(job, attempt));
+      // A job of a cancelled batch is not run, only counted; one in no workflow is not awaited for.
+      const admitted = !this.flows?.concerns(job) || (await this.flows.admit(job, attempt));
       if (admitted && hooks?.attemptStarting) {
         await hooks.attemptStarting(job, plan);
         begun = clock.now();

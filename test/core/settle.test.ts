@@ -48,7 +48,7 @@ describe('settle', () => {
     const { deps, job, driver, msgs } = await setup();
     const finals: string[] = [];
     const recorded: string[] = [];
-    const skipDeps: SettleDeps = { ...deps, flows: { beforeFinal: async (j, outcome) => void finals.push(`${j.id} ${outcome}`) }, metrics: { record: (_j, outcome) => void recorded.push(outcome) } };
+    const skipDeps: SettleDeps = { ...deps, flows: { concerns: () => true, beforeFinal: async (j, outcome) => void finals.push(`${j.id} ${outcome}`) }, metrics: { record: (_j, outcome) => void recorded.push(outcome) } };
     expect(await settle(skipDeps, job, { kind: 'skip', why: 'skipIf' }, plan, 1)).toEqual({ kind: 'skipped', why: 'skipIf' });
     expect(await driver.stats()).toEqual([]);
     expect(finals).toEqual([`${job.id} done`]);

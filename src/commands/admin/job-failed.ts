@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { wallClock } from '../../infra/logger.ts';
 import { runtime } from '../../api/runtime.ts';
 import { formatTable, outputWidth } from '../table.ts';
 
@@ -8,7 +7,7 @@ export function jobFailedCommand(): Command {
     .description('list failed jobs')
     .option('--json', 'print JSON (with payload and full exception)')
     .action(async (flags: { json?: boolean }) => {
-      const rt = await runtime();
+      const [rt, { wallClock }] = await Promise.all([runtime(), import('../../infra/logger.ts')]);
       const failed = await rt.driver.listFailed();
       if (flags.json) {
         console.log(JSON.stringify(failed));

@@ -1,12 +1,20 @@
 import { Command } from 'commander';
-import { noTasksHint, openScheduler } from '../../schedule/load.ts';
+import { loadConfig } from '../../infra/config.ts';
+import { loadSchedule, noTasksHint, openScheduler } from '../../schedule/load.ts';
+import { mayRunIn } from '../../schedule/runner.ts';
 
 export function scheduleRunCommand(): Command {
   return new Command('schedule:run')
     .description('run the scheduled tasks due this minute, then exit (cron calls it every minute)')
     .action(async () => {
-      const { rt, tasks, runner } = await openScheduler((line) => console.log(line));
-      if (tasks.length === 0) console.log(noTasksHint(rt.config.root, rt.config.source));
-      else if ((await runner.runMinute()).length === 0) console.log('No scheduled tasks are due.');
+      // Cron's common run, a minute with nothing due, makes no runtime and opens no store: no
+      // knex, no store client, no logger.
+      const at = Date.now();
+      const config = await loadConfig();
+      const tasks = await loadSchedule(config.root, config.timezone);
+      if (tasks.length === 0) return console.log(noTasksHint(config.root, config.source));
+      if (!mayRunIn(tasks, config.timezone, at)) return console.log('No scheduled tasks are due.');
+      const { runner } = await openScheduler((line) => console.log(line), tasks);
+      if ((await runner.runMinute()).length === 0) console.log('No scheduled tasks are due.');
     });
 }

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../../infra/config.ts';
-import { createKnex, describeConnection } from '../../drivers/database/database-connection.ts';
 import { ConnectionError } from '../../infra/errors.ts';
 import { MIGRATIONS_DIR, migrationSource } from '../../drivers/database/migrations.ts';
 import { scheduleUpgrade } from '../../schedule/upgrade.ts';
@@ -13,6 +12,8 @@ export function migrateCommand(): Command {
     .option('--status', 'list migrations, run and pending')
     .action(async (flags: { rollback?: boolean; status?: boolean }) => {
       const config = await loadConfig();
+      // knex loads when the command runs, not with its definition (`rakit --help`).
+      const { createKnex, describeConnection } = await import('../../drivers/database/database-connection.ts');
       const knex = createKnex(config.database, config.root);
       const options = { migrationSource: migrationSource(path.join(config.root, MIGRATIONS_DIR), [scheduleUpgrade(config.table)]) };
       try {

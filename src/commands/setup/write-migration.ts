@@ -6,7 +6,6 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { appLanguage, type AppLanguage } from '../../infra/app-files.ts';
 import type { JobConfig } from '../../infra/config.ts';
-import { createKnex } from '../../drivers/database/database-connection.ts';
 import { MIGRATIONS_DIR } from '../../drivers/database/migrations.ts';
 
 export interface MigrationToWrite {
@@ -26,6 +25,8 @@ export async function writeMigrationOnce(config: JobConfig, migration: Migration
     console.log(`${migration.label} already exists: ${MIGRATIONS_DIR}/${existing} (run rakit migrate).`);
     return;
   }
+  // knex loads when a migration is written, not with the command's definition (`rakit --help`).
+  const { createKnex } = await import('../../drivers/database/database-connection.ts');
   const knex = createKnex(config.database, config.root);
   try {
     const present = await Promise.all(migration.tables.map((t) => knex.schema.hasTable(t))).catch(() => [false]);

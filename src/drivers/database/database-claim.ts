@@ -3,7 +3,10 @@
  * first, taken in one atomic step: `UPDATE ... RETURNING` over a `LIMIT`ed sub-select on SQLite
  * (one writer at a time), the same with `FOR UPDATE SKIP LOCKED` on PostgreSQL, and the
  * transaction of database-mysql-claim.ts on MySQL/MariaDB, where a claim starts after the last
- * job the claim before it took (see `claimDue`).
+ * job the claim before it took (see `claimDue`). The worker's acks ride on its next claim
+ * (`RidingAcks`): their DELETE goes in the claim's own statement on PostgreSQL (a CTE), in its
+ * transaction on SQLite (one synchronous transaction on the connection) and in its first round
+ * trip on MariaDB, so a job costs one round trip at concurrency 1.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -11,6 +14,31 @@ import type { Leases, ReserveRequest, ReservedJob } from '../../store/driver.ts'
 import { compareDue } from '../../store/queue-policy.ts';
 import { claimOnMysql, type Cursor } from './database-mysql-claim.ts';
 import { toReserved, type JobRow, type SqlStore } from './database-sql.ts';
+import { batchesBy } from '../shared.ts';
+
+/** Acks carried by the first claim statement that runs; `held` gets their answers (undefined: not carried). */
+export class RidingAcks {
+  readonly held: (boolean | undefined)[];
+  private left: readonly ReservedJob[];
+
+  constructor(readonly jobs: readonly ReservedJob[]) {
+    this.held = new Array<boolean | undefined>(jobs.length);
+    this.left = jobs;
+  }
+
+  /** The acks, to the first claim statement that asks: none after it. */
+  take(): readonly ReservedJob[] {
+    const taken = this.left;
+    this.left = [];
+    return taken;
+  }
+
+  /** The answers of a statement that carried the acks: the ids it deleted. */
+  answer(deleted: readonly (string | number)[]): void {
+    const gone = new Set(deleted.map(String));
+    this.jobs.forEach((job, i) => (this.held[i] = gone.has(job.id)));
+  }
+}
 
 /** How long claims may start after the last one's cursor before one looks from the start again. */
 const FULL_SCAN_MS = 1000;
@@ -32,16 +60,18 @@ export class DatabaseClaims {
    * a job is due. PostgreSQL marks dead index entries on the first scan that meets them, and
    * SQLite deletes at once, so there every claim looks from the start.
    */
-  async claimDue(queue: string | null, limit: number, request: ReserveRequest): Promise<ReservedJob[]> {
+  async claimDue(queue: string | null, limit: number, request: ReserveRequest, riding: RidingAcks | null = null): Promise<ReservedJob[]> {
     const { store } = this;
     const { names, leases, paused = [] } = request;
     const now = store.clock.now();
     const cursor = store.dialect === 'mysql' ? this.cursors.get(queue) : undefined;
+    // MySQL has no DELETE ... RETURNING to tell which acks held: its acks go on their own.
+    const carry = () => (riding && (store.dialect !== 'mysql' || store.deleteReturns) ? riding.take() : []);
     const claimed = cursor && now - cursor.scannedAt < FULL_SCAN_MS
-      ? await store.run(() => this.claim(queue, names, paused, limit, leases, cursor))
+      ? await this.claimCarrying(queue, names, paused, limit, leases, cursor, carry(), riding)
       : [];
     const scanned = claimed.length < limit;
-    if (scanned) claimed.push(...(await store.run(() => this.claim(queue, names, paused, limit - claimed.length, leases, null))));
+    if (scanned) claimed.push(...(await this.claimCarrying(queue, names, paused, limit - claimed.length, leases, null, carry(), riding)));
     claimed.sort(compareDue);
     const last = claimed.at(-1);
     if (store.dialect === 'mysql') {
@@ -51,13 +81,25 @@ export class DatabaseClaims {
     return claimed;
   }
 
+  /** One claim, retried through deadlocks, with `acks` deleted in its step; their answers go to `riding`. */
+  private async claimCarrying(
+    queue: string | null, names: readonly string[] | null, paused: readonly string[], limit: number, leases: Leases, after: Cursor | null,
+    acks: readonly ReservedJob[], riding: RidingAcks | null,
+  ): Promise<ReservedJob[]> {
+    const { claimed, acked } = await this.store.run(() => this.claim(queue, names, paused, limit, leases, after, acks));
+    if (acks.length > 0) riding!.answer(acked);
+    return claimed;
+  }
+
   /**
    * Selects due jobs of one queue (or of all but the paused ones) oldest first, after `after` if
-   * given, and claims them in one atomic step.
+   * given, and claims them in one atomic step, deleting the rows of `acks` (held by their token)
+   * in the same step: `acked` are the ids it deleted.
    */
   private async claim(
     queue: string | null, names: readonly string[] | null, paused: readonly string[], limit: number, leases: Leases, after: Cursor | null,
-  ): Promise<ReservedJob[]> {
+    acks: readonly ReservedJob[],
+  ): Promise<{ claimed: ReservedJob[]; acked: (string | number)[] }> {
     const { knex, dialect } = this.store;
     const now = this.store.clock.now();
     const token = randomUUID();
@@ -67,6 +109,8 @@ export class DatabaseClaims {
       // No clause at all when nothing is paused: the claim's plan stays the one it always was.
       else if (paused.length > 0) q.whereNotIn('queue', paused);
       if (names) q.whereIn('name', names);
+      // A row being acked is never claimed again by the statement that deletes it.
+      if (acks.length > 0) q.whereNotIn('id', acks.map((job) => job.id));
       if (after) {
         // A range on the index's first column, which every planner uses, and the exact bound.
         q.andWhere('scheduled_at', '>=', after.scheduledAt)
@@ -74,10 +118,11 @@ export class DatabaseClaims {
       }
       return q.orderBy([{ column: 'scheduled_at' }, { column: 'id' }]).limit(limit);
     };
-    if (dialect === 'mysql') return claimOnMysql(this.store, oldestDue(knex.select('*')), now, token, leases);
+    const ack = acks.length > 0 ? ackStatement(knex, this.store.names.table, acks) : null;
+    if (dialect === 'mysql') return claimOnMysql(this.store, oldestDue(knex.select('*')), now, token, leases, ack);
     const ids = oldestDue(knex.select('id'));
     if (dialect === 'pg') ids.forUpdate().skipLocked();
-    const rows = (await knex(this.store.names.table)
+    const update = knex(this.store.names.table)
       .whereIn('id', ids)
       .update({
         attempts: knex.raw('attempts + 1'),
@@ -85,9 +130,55 @@ export class DatabaseClaims {
         reserved_until: leaseCase(knex, leases, now),
         updated_at: now,
       })
-      .returning('*')) as JobRow[];
-    return rows.map(toReserved);
+      .returning('*');
+    if (!ack) return { claimed: ((await update) as JobRow[]).map(toReserved), acked: [] };
+    return dialect === 'pg' ? claimOnPostgres(knex, ack, update.toSQL()) : claimOnSqlite(knex, ack, update.toSQL());
   }
+}
+
+/** A compiled statement: its SQL with `?` placeholders, and their values. */
+export interface Statement {
+  sql: string;
+  bindings: readonly unknown[];
+}
+
+/** DELETE ... RETURNING id of the rows of `acks` that their claim token still holds. */
+function ackStatement(knex: Knex, table: string, acks: readonly ReservedJob[]): Statement {
+  const held = knex(table).where((w) => {
+    for (const { key, indexes } of batchesBy(acks, (job) => job.token, acks.length)) {
+      w.orWhere((q) => q.where('reserved_by', key).whereIn('id', indexes.map((i) => acks[i]!.id)));
+    }
+  });
+  const { sql, bindings } = held.delete().toSQL();
+  return { sql: `${sql} RETURNING id`, bindings };
+}
+
+/** PostgreSQL: the acks' DELETE and the claim's UPDATE in one statement; one row at least, whose `rakit_acked` lists the acked ids. */
+async function claimOnPostgres(knex: Knex, ack: Statement, update: Statement): Promise<{ claimed: ReservedJob[]; acked: string[] }> {
+  const { rows } = (await knex.raw(
+    `WITH acked AS (${ack.sql}), claimed AS (${update.sql}) SELECT (SELECT array_agg(id) FROM acked) AS rakit_acked, claimed.* FROM (SELECT 1) AS one LEFT JOIN claimed ON true`,
+    [...ack.bindings, ...update.bindings] as Knex.RawBinding[],
+  )) as { rows: (JobRow & { rakit_acked: string[] | null })[] };
+  return { claimed: rows.filter((row) => row.id !== null).map(toReserved), acked: rows[0]?.rakit_acked ?? [] };
+}
+
+/** SQLite: the acks' DELETE and the claim's UPDATE in one transaction, run at once on the connection (one commit). */
+async function claimOnSqlite(knex: Knex, ack: Statement, update: Statement): Promise<{ claimed: ReservedJob[]; acked: (string | number)[] }> {
+  const db = (await knex.client.acquireConnection()) as SqliteConnection;
+  try {
+    return db.transaction(() => ({
+      acked: (db.prepare(ack.sql).all(ack.bindings) as { id: number }[]).map((row) => row.id),
+      claimed: (db.prepare(update.sql).all(update.bindings) as JobRow[]).map(toReserved),
+    }))();
+  } finally {
+    await knex.client.releaseConnection(db);
+  }
+}
+
+/** A better-sqlite3 database, as knex hands it out. */
+interface SqliteConnection {
+  prepare(sql: string): { all(bindings: readonly unknown[]): unknown[] };
+  transaction<T>(work: () => T): () => T;
 }
 
 /** `reserved_until` for a claim: now + the lease of each row's job name. */

@@ -3,11 +3,13 @@
  * `SELECT ... FOR UPDATE SKIP LOCKED` (SKIP LOCKED where the server has it) and `UPDATE`, sent in
  * two round trips instead of four on one pooled connection (queue connections take several
  * statements per query, see database-connection.ts): `START TRANSACTION` with the SELECT, then
- * the UPDATEs with `COMMIT`. Any error rolls the transaction back before the connection goes
- * back to the pool.
+ * the UPDATEs with `COMMIT`. The acks riding on the claim (MariaDB's `DELETE ... RETURNING`) go
+ * in its first round trip. Any error rolls the transaction back before the connection goes back
+ * to the pool.
  */
 import type { Knex } from 'knex';
 import { leaseFor, type Leases, type ReservedJob } from '../../store/driver.ts';
+import type { Statement } from './database-claim.ts';
 import { toReserved, type JobRow, type SqlStore } from './database-sql.ts';
 
 /** Where a claim stopped: the last job it took, in claim order. */
@@ -16,16 +18,24 @@ export interface Cursor {
   id: number;
 }
 
-/** Claims the rows `due` selects (oldest first, limited) for `token`, each under its name's lease. */
-export async function claimOnMysql(store: SqlStore, due: Knex.QueryBuilder, now: number, token: string, leases: Leases): Promise<ReservedJob[]> {
+/**
+ * Claims the rows `due` selects (oldest first, limited) for `token`, each under its name's lease,
+ * after deleting the rows of `ack` (a DELETE ... RETURNING id) in the same transaction.
+ */
+export async function claimOnMysql(
+  store: SqlStore, due: Knex.QueryBuilder, now: number, token: string, leases: Leases, ack: Statement | null,
+): Promise<{ claimed: ReservedJob[]; acked: number[] }> {
   const { knex } = store;
   const select = (store.skipLocked ? due.forUpdate().skipLocked() : due.forUpdate()).toSQL();
   const conn = (await knex.client.acquireConnection()) as MysqlConnection;
   try {
-    const [, rows] = (await query(conn, `START TRANSACTION; ${select.sql}`, select.bindings)) as [unknown, JobRow[]];
+    const first = ack ? `START TRANSACTION; ${ack.sql}; ${select.sql}` : `START TRANSACTION; ${select.sql}`;
+    const results = (await query(conn, first, ack ? [...ack.bindings, ...select.bindings] : select.bindings)) as unknown[];
+    const rows = results.at(-1) as JobRow[];
+    const acked = ack ? (results[1] as { id: number }[]).map((row) => row.id) : [];
     if (rows.length === 0) {
       await query(conn, 'COMMIT');
-      return [];
+      return { claimed: [], acked };
     }
     const claimed = rows.map((row) =>
       toReserved({ ...row, attempts: Number(row.attempts) + 1, reserved_by: token, reserved_until: now + leaseFor(leases, row.name) }));
@@ -40,7 +50,7 @@ export async function claimOnMysql(store: SqlStore, due: Knex.QueryBuilder, now:
       attempts: knex.raw('attempts + 1'), reserved_by: token, reserved_until: until, updated_at: now,
     }).toSQL());
     await query(conn, `${updates.map((u) => u.sql).join('; ')}; COMMIT`, updates.flatMap((u) => u.bindings));
-    return claimed;
+    return { claimed, acked };
   } catch (error) {
     await query(conn, 'ROLLBACK').catch(() => undefined);
     throw error;

@@ -20,7 +20,7 @@ import { reserveInOrder, type ClaimsOldestFirst } from '../../store/queue-policy
 import { ackMany } from './database-acks.ts';
 import { pushMany, type BulkSqlStore } from './database-bulk.ts';
 import { DatabaseAdminJobs } from './database-admin-jobs.ts';
-import { DatabaseClaims } from './database-claim.ts';
+import { DatabaseClaims, RidingAcks } from './database-claim.ts';
 import { describeConnection, sqlErrorCode } from './database-connection.ts';
 import { DatabaseFailedStore } from './database-failed.ts';
 import { DatabaseMetrics } from './database-metrics.ts';
@@ -151,14 +151,17 @@ export class DatabaseDriver extends ForwardsToParts implements Driver, BatchingQ
   }
 
   /**
-   * The acks go beside the claim, in the same turn: a claim cannot carry them in its statements.
-   * An ack that fails is left to the caller (held undefined), which sends it again.
+   * The acks ride on the first claim statement (database-claim.ts): one round trip for both. Acks
+   * no statement carried (none ran, or MySQL) are left to the caller (held undefined), which sends them.
    */
   async reserveAfterAcks(acks: readonly ReservedJob[], request: ReserveRequest): Promise<{ claimed: ReservedJob[]; held: (boolean | undefined)[] }> {
-    const acked = acks.length === 0 ? Promise.resolve([])
-      : (acks.length === 1 ? this.ack(acks[0]!).then((held) => [held]) : this.ackMany(acks)).catch(() => new Array<undefined>(acks.length));
-    const [held, claimed] = await Promise.all([acked, this.reserve(request)]);
-    return { claimed, held };
+    const riding = new RidingAcks(acks);
+    const claimed = await reserveInOrder({
+      claimFrom: (queue, limit, r) => this.claims.claimDue(queue, limit, r, riding),
+      claimOldest: (r) => this.claims.claimDue(null, r.limit, r, riding),
+      release: (job, options) => this.release(job, options),
+    }, request);
+    return { claimed, held: riding.held };
   }
 
   async release(job: ReservedJob, options: ReleaseOptions): Promise<boolean> {
