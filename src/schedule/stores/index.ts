@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { Clock } from '../../core/clock.ts';
 import type { JobConfig } from '../../core/config.ts';
+import { assertClient } from '../../core/drivers/store-clients.ts';
 import type { ScheduleStore } from '../store.ts';
 
 export async function openScheduleStore(config: JobConfig, clock: Clock): Promise<ScheduleStore> {
@@ -14,6 +15,7 @@ export async function openScheduleStore(config: JobConfig, clock: Clock): Promis
       return new DatabaseScheduleStore(createKnex(config.database, config.root), config.table, clock);
     }
     case 'redis': {
+      assertClient('redis');
       const { RedisScheduleStore } = await import('./redis.ts');
       return new RedisScheduleStore(config.redis, config.prefix, clock);
     }
@@ -22,6 +24,7 @@ export async function openScheduleStore(config: JobConfig, clock: Clock): Promis
       return new FileScheduleStore(path.resolve(config.root, config.file_path), clock);
     }
     case 'memcached': {
+      assertClient('memcached');
       const { MemcachedScheduleStore } = await import('./memcached.ts');
       return new MemcachedScheduleStore(config.memcached, config.prefix, clock);
     }
