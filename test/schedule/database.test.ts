@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import { createKnex } from '../../src/core/drivers/database-connection.ts';
 import { scheduleMigration } from '../../src/schedule/migration.ts';
 import { DatabaseScheduleStore } from '../../src/schedule/stores/database.ts';
-import { requireDatabase, uniqueName, type DatabaseKind } from '../helpers/servers.ts';
+import { covers, requireDatabase, uniqueName, type DatabaseKind } from '../helpers/servers.ts';
 import { storeContract } from './store-contract.ts';
 
 /** Creates the scheduler's tables for `table` with the migration `rakit schedule:table` writes. */
@@ -21,7 +21,7 @@ export async function migrateSchedule(knex: Knex, table: string): Promise<() => 
 
 const targets: [string, DatabaseKind][] = [['SQLite file', 'sqlite'], ['MariaDB', 'mysql'], ['PostgreSQL', 'pg']];
 
-for (const [label, kind] of targets) {
+for (const [label, kind] of targets.filter(([, kind]) => covers(kind))) {
   storeContract(label, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rakit-schedule-'));
     const url = kind === 'sqlite' ? `sqlite:${path.join(dir, 'schedule.sqlite')}` : await requireDatabase(kind);
