@@ -11,6 +11,7 @@ import { ScheduleRunner } from '../../src/schedule/runner.ts';
 import { Schedule } from '../../src/schedule/schedule.ts';
 import { FileScheduleStore } from '../../src/schedule/stores/file.ts';
 import type { ScheduledTask } from '../../src/schedule/task.ts';
+import { until } from '../helpers/clock.ts';
 import { localTime } from '../../src/schedule/timing.ts';
 
 /** A clock that stands where the test puts it. */
@@ -177,7 +178,7 @@ describe('one server per tick, and run locks', () => {
     const task = Schedule.call(() => { runs++; return new Promise<void>((r) => (finish = r)); }).name('cleanup').everyMinute().withoutOverlapping();
     const runner = runnerFor([task]);
     const first = runner.runMinute(at('2026-01-05T00:00:00Z'));
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => runs === 1);
     clock.at = Date.parse('2026-01-05T00:01:00Z');
     const [skipped] = await runner.runMinute();
     expect(skipped).toMatchObject({ outcome: 'skipped', output: 'the previous run is still running' });
@@ -186,7 +187,7 @@ describe('one server per tick, and run locks', () => {
     expect((await stores[0]!.locks())).toEqual([]);
     clock.at = Date.parse('2026-01-05T00:02:00Z');
     const second = runner.runMinute();
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => runs === 2);
     finish();
     expect((await second)[0]).toMatchObject({ outcome: 'success' });
     expect(runs).toBe(2);
@@ -197,7 +198,7 @@ describe('one server per tick, and run locks', () => {
     expect((await runner.runMinute())[0]).toMatchObject({ outcome: 'skipped' });
     clock.at = Date.parse('2026-01-05T00:04:05Z'); // 65 s later: lapsed
     const third = runner.runMinute();
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => runs === 3);
     finish();
     expect((await third)[0]).toMatchObject({ outcome: 'success' });
   });
@@ -207,11 +208,11 @@ describe('one server per tick, and run locks', () => {
     const task = Schedule.call(() => new Promise<void>((r) => finishers.push(r))).name('report').everyMinute().withoutOverlapping(60);
     const runner = runnerFor([task]);
     const old = runner.runMinute(at('2026-01-05T00:00:00Z'));
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => finishers.length === 1);
     await stores[0]!.clearLocks(['overlap:report']); // as `rakit schedule:clear-locks report`
     clock.at = Date.parse('2026-01-05T00:01:00Z');
     const fresh = runner.runMinute();
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => finishers.length === 2);
     const [held] = await stores[0]!.locks();
     finishers[0]!(); // the old run ends late
     await old;
