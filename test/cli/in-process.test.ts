@@ -39,7 +39,7 @@ beforeAll(async () => {
     const result = await rakit(args);
     expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
   }
-});
+}, 180_000); // the first command imports (and vitest transforms) the whole CLI
 afterAll(() => {
   for (const made of apps) made.remove();
 });
