@@ -30,6 +30,7 @@ for (const [label, reach, drop] of targets.filter(([label]) => covers(/cluster/i
         await Promise.all(drivers.map((d) => d.close()));
         await drop(url, prefix);
       },
+      serverClock: true,
     };
   });
 }
