@@ -28,15 +28,16 @@ const TYPES = path.join(DIST, 'types');
  * lodash and the rest took an empty cron run about 30 ms. These stay installed files:
  * - native or loader packages (better-sqlite3, esbuild, tsx), and pino, whose transports run
  *   its files in worker threads;
- * - the database clients, which knex requires only for the database in use, and pino-pretty,
- *   loaded only for a terminal: bundled, their code would be parsed by every run;
+ * - the store clients (mysql2, pg, ioredis, memcache-client): optional peer dependencies the app
+ *   installs for the store it uses (src/drivers/store-clients.ts), so never in the bundle;
+ *   and pino-pretty, loaded only for a terminal: bundled, its code would be parsed by every run;
  * - knex's dialects for databases rakit does not support, for the same reason;
  * - packages our code imports with `import()`: loaded only when needed anyway, and a bundled
  *   CommonJS package imported that way would lose its named exports (`SingleBar`);
  * - optional packages that are not installed (knex's other clients): a require that fails at
  *   run time, as it did before.
  */
-const INSTALLED = new Set(['better-sqlite3', 'esbuild', 'tsx', 'pino', 'pino-pretty', 'mysql2', 'pg']);
+const INSTALLED = new Set(['better-sqlite3', 'esbuild', 'tsx', 'pino', 'pino-pretty', 'mysql2', 'pg', 'ioredis', 'memcache-client']);
 const KNEX_DIALECTS = new Set(['better-sqlite3', 'sqlite3', 'mysql', 'mysql2', 'postgres']);
 const packagesInBundle = {
   name: 'packages-in-bundle',

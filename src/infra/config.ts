@@ -8,10 +8,31 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { appFileCandidates, importConfig } from './app-files.ts';
 import type { Backoff } from './backoff.ts';
-import type { RedisSetting } from '../drivers/redis/redis-connection.ts';
 import { ConfigError, coerceError } from './errors.ts';
 import { nearestNames } from './naming.ts';
 import { assertTimezone } from './timezone.ts';
+
+/**
+ * The `redis` setting: a URL, or an object of ioredis options (`cluster` for Redis Cluster,
+ * `sentinels` and `name` for Sentinel). Typed without ioredis's own types: an app that does not
+ * install ioredis type-checks against rakit's declarations all the same.
+ */
+export type RedisSetting = string | RedisOptionsInput;
+
+/** The ioredis options rakit reads itself; any other is passed on to ioredis. */
+export interface RedisOptionsInput {
+  host?: string;
+  port?: number;
+  db?: number;
+  username?: string;
+  password?: string;
+  /** Redis Cluster: its nodes. */
+  cluster?: Array<{ host: string; port: number }>;
+  /** Sentinel: the sentinels, and `name` the master's. */
+  sentinels?: Array<{ host: string; port: number }>;
+  name?: string;
+  [option: string]: unknown;
+}
 
 export const DRIVERS = ['database', 'redis', 'file', 'memcached'] as const;
 export type DriverName = (typeof DRIVERS)[number];

@@ -11,7 +11,7 @@ import { limitContract } from './limit-contract.ts';
 import { requireMemcached, uniqueName } from '../helpers/servers.ts';
 import { TestClock } from '../helpers/clock.ts';
 
-const memcached = async (): Promise<DriverHarness> => {
+const memcached = async (): Promise<DriverHarness & { serverClock: boolean }> => {
   const servers = await requireMemcached();
   // A fresh prefix per run: memcached has no way to list keys, and needs none.
   const prefix = uniqueName('t');
@@ -25,6 +25,7 @@ const memcached = async (): Promise<DriverHarness> => {
     async teardown() {
       await Promise.all(drivers.map((d) => d.close()));
     },
+    serverClock: true,
   };
 };
 

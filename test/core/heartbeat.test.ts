@@ -6,12 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import type { WorkerBeat, WorkerEnd, WorkerRegistry } from '../../src/store/admin-store.ts';
 import { Heartbeats, endOf } from '../../src/worker/heartbeat.ts';
-import { TestClock } from '../helpers/clock.ts';
+import { TestClock, until } from '../helpers/clock.ts';
 
 class Registry implements WorkerRegistry {
   log: string[] = [];
   failing = false;
+  attempts = 0;
   async beat(beat: WorkerBeat) {
+    this.attempts++;
     await new Promise((r) => setTimeout(r, 5));
     if (this.failing) throw new Error('store down');
     this.log.push(`beat ${beat.pid} running=${beat.running.length} done=${beat.done}`);
@@ -32,7 +34,7 @@ describe('heartbeats', () => {
     let done = 0;
     const id = beats.add(() => ({ pid: 42, queues: null, running: [{ id: '1', name: 'x', queue: 'default', startedAt: 0 }], done, failed: 0 }));
     expect(id).toMatch(/^.+:42:\d+$/);
-    await new Promise((r) => setTimeout(r, 70));
+    await until(() => registry.log.length >= 3);
     done = 3;
     beats.stopped(id, 'empty');
     await beats.close();
@@ -47,7 +49,7 @@ describe('heartbeats', () => {
     const warnings: string[] = [];
     const beats = new Heartbeats(registry, { warn: ((_: unknown, msg: string) => void warnings.push(msg)) as never }, new TestClock(), 10);
     const id = beats.add(() => ({ pid: 1, queues: ['a'], running: [], done: 0, failed: 0 }));
-    await new Promise((r) => setTimeout(r, 60));
+    await until(() => registry.attempts >= 4);
     beats.stopped(id, 'signal');
     await beats.close();
     expect(warnings).toHaveLength(1);

@@ -31,8 +31,17 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
 }
 
+/**
+ * The stores a run covers: TEST_STORES, a comma list of sqlite, mysql, pg, redis, cluster, file
+ * and memcached (the quick tier sets sqlite,redis,file: vitest.config.ts), or every store.
+ */
+const ONLY = process.env.TEST_STORES?.split(',').map((s) => s.trim()).filter(Boolean);
+
+/** Whether this run covers the store `key` (its name in TEST_STORES). */
+export const covers = (key: string): boolean => !ONLY || ONLY.includes(key);
+
 export type DatabaseKind = 'sqlite' | 'mysql' | 'pg';
-export const DATABASES: DatabaseKind[] = ['sqlite', 'mysql', 'pg'];
+export const DATABASES: DatabaseKind[] = (['sqlite', 'mysql', 'pg'] as const).filter(covers);
 
 /** A new, empty database on the server of `kind` (for tests that run `rakit migrate`); drop it after. */
 export async function scratchDatabase(kind: 'mysql' | 'pg'): Promise<{ url: string; drop(): Promise<void> }> {

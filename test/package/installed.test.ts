@@ -2,8 +2,10 @@
  * What users get: the packed tarball installed into fresh TypeScript, ES-module JavaScript and
  * CommonJS JavaScript apps. In each: `rakit init`, then the README's quick start (its dispatch
  * sample in the app's module system, with plain `node` in the JavaScript apps) on SQLite and on
- * Redis; a worker as the unprivileged user `nobody` after this root install; a consumer's
- * `tsc --strict` against the shipped types.
+ * Redis (with ioredis installed beside it); a worker as the unprivileged user `nobody` after this
+ * root install; a consumer's `tsc --strict` against the shipped types. And an app that installs
+ * nothing but rakit: no store client comes with it, SQLite works, a store whose client is missing
+ * is one line and exit 2, and the store works once its client is installed.
  */
 import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -47,7 +49,7 @@ describe.each(KINDS)('a %s app that installed the tarball', (kind) => {
   const app = path.join(scratch, `${kind}-app`);
 
   beforeAll(async () => {
-    await installApp(app, kind, tarball, apps.get('ts') ?? REPO);
+    await installApp(app, kind, tarball, apps.get('ts') ?? REPO, ['ioredis@5']);
     apps.set(kind, app);
   }, 600_000);
 
@@ -127,6 +129,66 @@ function useRedisPrefix(app: string, kind: AppKind, prefix: string): void {
   const config = readFileSync(file, 'utf8').replace(/\n {2}prefix: '[^']*',/, '');
   writeFileSync(file, config.replace("  logging: true,", `  logging: true,\n  prefix: '${prefix}',`));
 }
+
+describe('an app that installs nothing but rakit', () => {
+  const app = path.join(scratch, 'bare-app');
+  const CLIENTS = ['mysql2', 'pg', 'ioredis', 'memcache-client'];
+
+  beforeAll(async () => {
+    await installApp(app, 'esm', tarball, apps.get('ts') ?? REPO);
+  }, 600_000);
+
+  it('gets no store client, and runs a job on SQLite', async () => {
+    for (const client of CLIENTS) expect(existsSync(path.join(app, 'node_modules', client)), client).toBe(false);
+    const init = await rakit(app, ['init']);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toContain('Store: SQLite, built in: nothing more to install');
+    expect(init.stdout).toContain('redis: npm install ioredis@5');
+    const migrated = await rakit(app, ['migrate']);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    await dispatchAndWorkOff(app, 'esm', {});
+  });
+
+  it('naming a store whose client is missing is one line with the npm install to run, and exit 2', async () => {
+    const line = (store: string, client: string, major: number) =>
+      `rakit: the ${store} store needs the ${client} package, which is not installed: run npm install ${client}@${major}\n`;
+    const cases: [NodeJS.ProcessEnv, string][] = [
+      [{ JOB_DRIVER: 'redis' }, line('redis', 'ioredis', 5)],
+      [{ JOB_DRIVER: 'memcached' }, line('memcached', 'memcache-client', 1)],
+      [{ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test' }, line('postgres', 'pg', 8)],
+      [{ DATABASE_URL: 'mysql://root@127.0.0.1:3306/test' }, line('mysql', 'mysql2', 3)],
+    ];
+    for (const [env, expected] of cases) {
+      for (const args of [['job:status'], ['job:dispatch', 'ping'], ['job:runall', '--stop-when-empty']]) {
+        const result = await rakit(app, args, { env });
+        expect(result.code, `${JSON.stringify(env)} ${args.join(' ')}`).toBe(2);
+        expect(result.stderr).toBe(expected);
+      }
+    }
+    const config = path.join(app, 'application', 'config', 'job.js');
+    const original = readFileSync(config, 'utf8');
+    writeFileSync(config, original.replace("driver: 'database'", "driver: 'redis'"));
+    try {
+      const result = await rakit(app, ['job:runall', '--stop-when-empty']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(line('redis', 'ioredis', 5));
+    } finally {
+      writeFileSync(config, original);
+    }
+    const init = await rakit(app, ['init'], { env: { JOB_DRIVER: 'redis' } });
+    expect(init.stdout).toContain('Store: redis, which needs the ioredis package: run npm install ioredis@5');
+  });
+
+  it('works on Redis once ioredis is installed', async () => {
+    const installed = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', 'ioredis@5'], { cwd: app });
+    expect(installed.code, installed.stderr).toBe(0);
+    const prefix = uniqueName('pkg');
+    prefixes.push(prefix);
+    await dispatchAndWorkOff(app, 'esm', { JOB_DRIVER: 'redis', REDIS_URL: await requireRedis(), RAKIT_TEST_PREFIX: prefix });
+    const init = await rakit(app, ['init'], { env: { JOB_DRIVER: 'redis' } });
+    expect(init.stdout).toContain('Store: redis, which needs the ioredis package: installed');
+  });
+}, 600_000);
 
 describe('after a root install', () => {
   it('a worker runs as the unprivileged user nobody, writing nothing into node_modules', async () => {

@@ -52,9 +52,10 @@ export function scratchDir(): string {
  * already there (better-sqlite3 is compiled once, not in every app, which took minutes) and
  * still installs the tarball and checks the whole tree. This repository's node_modules is
  * copied; an app's made here is hard-linked, and the copy's record of the tree (which npm
- * rewrites in place) removed first.
+ * rewrites in place) removed first. `extra` are packages the app installs beside rakit (a store's
+ * client); npm removes the seed's packages the app does not ask for.
  */
-export async function installApp(dir: string, kind: AppKind, tarball: string, seed: string): Promise<void> {
+export async function installApp(dir: string, kind: AppKind, tarball: string, seed: string, extra: string[] = []): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const type = kind === 'cjs' ? 'commonjs' : 'module';
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `${kind}-app`, version: '1.0.0', private: true, type }, null, 2));
@@ -68,7 +69,7 @@ export async function installApp(dir: string, kind: AppKind, tarball: string, se
   const copied = await run('cp', [seed === REPO ? '-a' : '-al', path.join(seed, 'node_modules'), path.join(dir, 'node_modules')], { cwd: dir });
   if (copied.code !== 0) throw new Error(`copying ${seed}/node_modules failed: ${copied.stderr}`);
   rmSync(path.join(dir, 'node_modules', '.package-lock.json'), { force: true });
-  const packages = kind === 'ts' ? [tarball, 'typescript@^5', '@types/node@^20'] : [tarball];
+  const packages = [tarball, ...(kind === 'ts' ? ['typescript@^5', '@types/node@^20'] : []), ...extra];
   const result = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...packages], { cwd: dir });
   if (result.code !== 0) throw new Error(`npm install ${packages.join(' ')} failed in the ${kind} app:\n${result.stderr}`);
 }

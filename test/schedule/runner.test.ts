@@ -12,6 +12,7 @@ import { ScheduleRunner } from '../../src/schedule/runner.ts';
 import { Schedule } from '../../src/schedule/schedule.ts';
 import { LOCKS, RUNS, ScheduleStore } from '../../src/schedule/store.ts';
 import type { ScheduledTask } from '../../src/schedule/task.ts';
+import { until } from '../helpers/clock.ts';
 import { localTime } from '../../src/schedule/timing.ts';
 
 /** A clock that stands where the test puts it. */
@@ -51,13 +52,6 @@ const recording = (name: string) => {
 
 /** Moves the clock to `iso` and gives its time. */
 const at = (iso: string) => (clock.at = Date.parse(iso));
-/** Waits until a task's run has started (the runner awaits the store before it calls the task). */
-async function until(started: () => boolean): Promise<void> {
-  for (let i = 0; !started(); i++) {
-    if (i > 2000) throw new Error('the task did not start within 20 s');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Runs the scheduler once per minute from `from` to `to` (UTC ISO), as cron would. */
 async function everyMinute(runner: ScheduleRunner, from: string, to: string, skip: (minute: number) => boolean = () => false) {

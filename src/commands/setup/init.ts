@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { appLanguage, type AppLanguage } from '../../infra/app-files.ts';
 import { CONFIG_CANDIDATES } from '../../infra/config.ts';
+import { STORE_CLIENTS, hasClient, installCommand, storeOf, type ClientStore } from '../../drivers/store-clients.ts';
 import { MIGRATIONS_DIR, jobTablesMigration, jobTablesMigrationName } from '../../drivers/database/migrations.ts';
 
 /** templates/init/<language>/, found above this module (src/commands/ in a checkout, dist/ in the package). */
@@ -65,9 +66,21 @@ export function initCommand(): Command {
       console.log(`rakit init: a ${kind} app`);
       for (const file of created) console.log(`  created ${file}`);
       for (const file of kept) console.log(`  left alone ${file} (it exists)`);
+      console.log(storeAdvice(process.env));
       console.log('Next:');
       console.log('  npx rakit migrate                       # creates the job tables (SQLite: storage/database.sqlite)');
       console.log(`  npx rakit job:dispatch send-welcome-email --payload '{"to":"ada@example.com"}'`);
       console.log('  npx rakit job:runall --stop-when-empty  # runs what is due, then exits');
     });
+}
+
+/** Which client package the store chosen by the environment (or the SQLite default) needs. */
+function storeAdvice(env: NodeJS.ProcessEnv): string {
+  const store = storeOf(env.JOB_DRIVER, env.DATABASE_URL);
+  if (!store) {
+    const others = (Object.keys(STORE_CLIENTS) as ClientStore[]).map((name) => `${name}: ${installCommand(name)}`).join(', ');
+    return `Store: ${env.JOB_DRIVER === 'file' ? 'the file store' : 'SQLite'}, built in: nothing more to install (another store needs its client: ${others})`;
+  }
+  const client = STORE_CLIENTS[store];
+  return `Store: ${store}, which needs the ${client} package: ${hasClient(store) ? 'installed' : `run ${installCommand(store)}`}`;
 }

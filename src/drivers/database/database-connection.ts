@@ -10,6 +10,7 @@ import knexFactory, { type Knex } from 'knex';
 import { ConfigError, DatabaseError } from '../../infra/errors.ts';
 import { unrefHandle } from '../../infra/keep-alive.ts';
 import { redact } from '../redact.ts';
+import { assertKnexClient } from '../store-clients.ts';
 
 export type DatabaseSetting = string | Knex.Config;
 
@@ -80,6 +81,7 @@ const QUIET = { warn: () => undefined, error: () => undefined, deprecate: () => 
 export function createKnex(setting: DatabaseSetting, root: string, { queue = false } = {}): Knex {
   let config = knexConfig(setting, root);
   assertSqliteFolder(config);
+  assertKnexClient(config.client);
   if (queue && MYSQL.has(String(config.client))) config = { ...config, connection: severalStatements(config.connection) };
   const session = queue ? QUEUE_SESSION[String(config.client)] : undefined;
   // compileSqlOnError: a failed statement's message shows `?` placeholders, never the values.

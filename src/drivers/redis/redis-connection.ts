@@ -4,12 +4,13 @@
  * options (`{ sentinels: [...], name: 'mymaster' }` for Sentinel, `{ cluster: [...] }`).
  * Idle connections do not keep the process alive (keep-alive.ts).
  */
-import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisSetting } from '../../infra/config.ts';
 import { ConfigError } from '../../infra/errors.ts';
 import { unrefHandle } from '../../infra/keep-alive.ts';
 import { redact } from '../redact.ts';
 
-export type RedisSetting = string | (RedisOptions & { cluster?: ClusterNode[] });
+export type { RedisSetting };
 export type RedisClient = Redis | Cluster;
 
 /** The dispatch script's command name on the client (redis.ts defines it). */
@@ -65,7 +66,8 @@ function idleLetsGo<T extends RedisClient>(client: T): T {
 
 function makeRedis(setting: RedisSetting): RedisClient {
   if (typeof setting !== 'string') {
-    const { cluster, ...options } = setting;
+    const { cluster, ...rest } = setting;
+    const options = rest as RedisOptions;
     if (cluster) return new Cluster(cluster, { lazyConnect: true, ...PIPELINING, redisOptions: { ...COMMON, ...options } });
     return new Redis({ ...COMMON, ...options });
   }
