@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../core/config.ts';
 import { createKnex, describeConnection } from '../core/drivers/database-connection.ts';
+import { recordsUpgrade } from '../core/drivers/database-upgrade.ts';
 import { ConnectionError } from '../core/errors.ts';
 import { MIGRATIONS_DIR, migrationSource } from '../core/migrations.ts';
 
@@ -13,7 +14,9 @@ export function migrateCommand(): Command {
     .action(async (flags: { rollback?: boolean; status?: boolean }) => {
       const config = await loadConfig();
       const knex = createKnex(config.database, config.root);
-      const options = { migrationSource: migrationSource(path.join(config.root, MIGRATIONS_DIR)) };
+      // After the app's migrations, the upgrade of tables made by earlier versions (database-upgrade.ts).
+      const upgrade = recordsUpgrade({ table: config.table, failedTable: config.failed_table });
+      const options = { migrationSource: migrationSource(path.join(config.root, MIGRATIONS_DIR), [upgrade]) };
       try {
         await knex.raw('SELECT 1').catch((error: Error) => {
           throw new ConnectionError(`Cannot reach the database at ${describeConnection(knex.client.config)}: ${error.message}`);

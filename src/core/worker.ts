@@ -6,12 +6,11 @@
  * queue without counting the attempt, giving up after FORCE_GRACE_MS on code that ignores it.
  */
 import { AckBatcher } from './ack-batcher.ts';
-import { recordStoreOf } from './attempt-controls.ts';
 import { Attempt, ShutdownAbort, runAttempt, type AttemptOutcome, type OnStuck } from './attempt.ts';
 import { exponentialMs } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import type { JobConfig } from './config.ts';
-import type { BatchingQueue, Driver, ReservedJob, RestartSignal, WakingQueue } from './driver.ts';
+import type { FullDriver, ReservedJob } from './driver.ts';
 import { UsageError, coerceError } from './errors.ts';
 import { JobPolicy } from './job-policy.ts';
 import type { Logger } from './logger.ts';
@@ -27,7 +26,7 @@ import { cannotStop, settlementOf, workerSettleDeps } from './worker-outcome.ts'
 import { FORCE_GRACE_MS, claimBudget, stopReason, type StopReason, type WorkerOptions, type WorkerState, type WorkerSummary } from './worker-options.ts';
 
 export interface WorkerDeps {
-  driver: Driver & RestartSignal & Partial<WakingQueue> & Partial<BatchingQueue>;
+  driver: FullDriver;
   registry: Registry;
   config: JobConfig;
   logger: Logger;
@@ -249,7 +248,7 @@ export class Worker {
     const { registry, clock, hooks } = this.deps;
     const handler = registry.resolve(job.name);
     const plan = this.policy.plan(job, handler?.kind === 'class' ? handler.jobClass : null, handler !== null);
-    const attempt = new Attempt(job, recordStoreOf(this.deps.driver), clock);
+    const attempt = new Attempt(job, this.deps.driver, clock);
     this.live.add(attempt);
     let outcome: AttemptOutcome;
     let begun = clock.now();
