@@ -184,8 +184,8 @@ export interface WakingQueue {
 }
 
 /**
- * The deploy signal behind `rakit job:restart`: a time stored with the jobs, so every worker on
- * every host sharing the store sees it. A worker exits after its running jobs once the stored
+ * The deploy signal behind `rakit job:restart`: a time kept in the store's records, so every
+ * worker on every host sharing the store sees it. A worker exits after its running jobs once the stored
  * time differs from the one it saw when it started.
  */
 export interface RestartSignal {

@@ -3,7 +3,8 @@
  * rate and concurrency limits, throttling, progress), beside the worker's contract in driver.ts:
  *
  * - `RecordStore`: small named records updated by compare-and-set. Batches, limits and progress
- *   are built once over it (src/core/flows/), so every driver gets all of them by implementing
+ *   (src/core/flows/), and paused queues, the restart signal, workers and metrics
+ *   (store-services.ts) are built once over it, so every driver gets all of them by implementing
  *   four methods whose atomicity the store already has (a transaction, a Lua script, a file lock,
  *   memcached's cas).
  * - `BulkQueue`: many jobs stored in one round trip or transaction.
