@@ -145,8 +145,12 @@ export const TOTALS_MINUTE = 0;
 
 /** Per-minute metrics kept in the store's records, with bounded retention. */
 export interface MetricsStore {
-  /** Adds each sample to the stored one of its (minute, queue, name), atomically per sample, from any number of writers. */
-  addMetrics(samples: readonly MetricSample[]): Promise<void>;
+  /**
+   * Adds each sample to the stored one of its (minute, queue, name), atomically per sample, from
+   * any number of writers. `keepMs`: a minute is forgotten that long after it began (never the
+   * totals), even where no prune reaches it.
+   */
+  addMetrics(samples: readonly MetricSample[], keepMs?: number): Promise<void>;
   /** Samples with `from <= minute < to`, one per (minute, queue, name), sorted by minute, then queue, then name. */
   readMetrics(from: number, to: number): Promise<MetricSample[]>;
   /** Drops samples of minutes before `before`, never those of TOTALS_MINUTE; returns how many. */

@@ -110,7 +110,7 @@ export class MetricsCollector {
         addInto(total, s);
       }
       try {
-        await this.store.addMetrics([...samples, ...totals.values()]);
+        await this.store.addMetrics([...samples, ...totals.values()], this.options.retentionHours * 3_600_000);
         this.failing = false;
       } catch (error) {
         if (!this.failing) this.logger.warn({ err: coerceError(error) }, 'Cannot store the job metrics; keeping them for the next try');

@@ -117,7 +117,7 @@ export abstract class ServicesOverRecords implements StoreServices {
 
   // Metrics (metrics-collector.ts writes them, the charts and /metrics read them).
 
-  async addMetrics(samples: readonly MetricSample[]): Promise<void> {
+  async addMetrics(samples: readonly MetricSample[], keepMs?: number): Promise<void> {
     const byMinute = new Map<number, MetricSample[]>();
     for (const sample of samples) byMinute.set(sample.minute, [...(byMinute.get(sample.minute) ?? []), sample]);
     await Promise.all([...byMinute].map(([minute, add]) => this.update('metrics', String(minute), (text) => {
@@ -129,7 +129,7 @@ export abstract class ServicesOverRecords implements StoreServices {
         addInto(into, s);
       }
       return JSON.stringify(sortSamples([...kept.values()]));
-    })));
+    }, minute === TOTALS_MINUTE || keepMs === undefined ? null : Math.max(1_000, minute + keepMs - this.clock.now()))));
   }
 
   async readMetrics(from: number, to: number): Promise<MetricSample[]> {
