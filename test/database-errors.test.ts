@@ -48,13 +48,12 @@ for (const kind of DATABASES) {
       expect(error.message + logged).not.toContain(SECRET);
     });
 
-    it('a refused metrics write names its operation and table, without the values', async () => {
-      const buckets = new Array<number>(15).fill(0);
+    it('a refused record write names its operation and table, without the values', async () => {
       const error = await db.driver(systemClock)
-        .addMetrics([{ minute: 60_000, queue: SECRET, name: null as unknown as string, done: 1, failed: 0, retried: 0, runtimeMs: 1, waitMs: 0, buckets }])
-        .then(() => new Error('the sample was stored'), (e: Error) => e);
+        .casRecord('progress', null as unknown as string, null, SECRET, null)
+        .then(() => new Error('the record was stored'), (e: Error) => e);
       expect(error).toBeInstanceOf(DatabaseError);
-      expect(error.message).toMatch(new RegExp(`^Database error in insert on ${db.table}_metrics \\((ER_BAD_NULL_ERROR|23502|SQLITE_CONSTRAINT_NOTNULL)\\): `));
+      expect(error.message).toMatch(new RegExp(`^Database error in insert on ${db.table}_records \\((ER_BAD_NULL_ERROR|23502|SQLITE_CONSTRAINT_NOTNULL)\\): `));
       expect(error.message + JSON.stringify(pino.stdSerializers.err(error)) + String(error.stack)).not.toContain(SECRET);
     });
   });

@@ -4,7 +4,7 @@
  * kept in memory for an hour after they end (a restart forgets them; the retried jobs stay).
  */
 import { randomBytes } from 'node:crypto';
-import type { FailedStore } from '../store/driver.ts';
+import type { FailedRetry, FailedStore } from '../store/driver.ts';
 import { coerceError } from '../infra/errors.ts';
 
 const BATCH = 100;
@@ -33,7 +33,7 @@ export interface RetryRun {
 export class RetryRuns {
   private readonly runs = new Map<string, RetryRun>();
 
-  constructor(private readonly store: FailedStore, private readonly now: () => number) {}
+  constructor(private readonly store: FailedStore & FailedRetry, private readonly now: () => number) {}
 
   get(id: string): RetryRun | undefined {
     return this.runs.get(id);

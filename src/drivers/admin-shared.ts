@@ -1,13 +1,9 @@
 /**
- * The dashboard capabilities' logic that does not depend on how a store keeps its data (admin-store.ts),
- * for the drivers that cannot ask a query for it (file, memcached): judging a pending job's
- * state, filtering, ordering and paging the Jobs page, the Workers page's order and retention,
- * and adding metric samples up.
+ * The Jobs page's logic that does not depend on how a store keeps its data (admin-store.ts), for
+ * the drivers that cannot ask a query for it (file, memcached): judging a pending job's state,
+ * filtering, ordering and paging.
  */
-import {
-  LIVE_WITHIN_MS, RUNTIME_BUCKETS_MS, STOPPED_KEPT,
-  type JobPage, type JobQuery, type JobState, type JobSummary, type MetricSample, type WorkerEnd, type WorkerRecord,
-} from '../store/admin-store.ts';
+import type { JobPage, JobQuery, JobState, JobSummary } from '../store/admin-store.ts';
 import { compareDue } from '../store/queue-policy.ts';
 
 /** A pending job's state at `now`: a live lease makes it reserved, else its due time decides. */
@@ -53,60 +49,4 @@ export async function pageJobs<T extends PendingRef>(refs: readonly T[], query: 
     if (job) jobs.push(job);
   }
   return { jobs, total: kept.length };
-}
-
-/** The record of a worker that stopped; from its id (`host:pid:startedAt`) when it never beat. */
-export function stoppedRecord(last: WorkerRecord | null, id: string, end: WorkerEnd, at: number): WorkerRecord {
-  if (last) return { ...last, stoppedAt: at, end };
-  const parts = id.split(':');
-  const startedAt = Number(parts.at(-1)) || at;
-  return {
-    id, host: parts.slice(0, -2).join(':') || id, pid: Number(parts.at(-2)) || 0, queues: null, running: [],
-    startedAt, beatAt: startedAt, done: 0, failed: 0, stoppedAt: at, end,
-  };
-}
-
-/**
- * The Workers page from the stored records: live ones first (newest start first), then the newest
- * STOPPED_KEPT stopped ones, a live one whose beats stopped coming marked `lost` (as of its last
- * beat). `drop` names the records past those kept, for the store to delete.
- */
-export function workerList(records: readonly WorkerRecord[], now: number): { workers: WorkerRecord[]; drop: string[] } {
-  const live: WorkerRecord[] = [];
-  const stopped: WorkerRecord[] = [];
-  for (const record of records) {
-    if (record.stoppedAt !== null) stopped.push(record);
-    else if (now - record.beatAt > LIVE_WITHIN_MS) stopped.push({ ...record, stoppedAt: record.beatAt, end: 'lost' }); // running: what it had at its end
-    else live.push(record);
-  }
-  live.sort((a, b) => b.startedAt - a.startedAt || a.id.localeCompare(b.id));
-  stopped.sort((a, b) => b.stoppedAt! - a.stoppedAt! || a.id.localeCompare(b.id));
-  return { workers: [...live, ...stopped.slice(0, STOPPED_KEPT)], drop: stopped.slice(STOPPED_KEPT).map((w) => w.id) };
-}
-
-/** The key metric samples add up under: one per (minute, queue, name). */
-export function sampleKey(sample: Pick<MetricSample, 'minute' | 'queue' | 'name'>): string {
-  return JSON.stringify([sample.minute, sample.queue, sample.name]);
-}
-
-/** `add` added to `into` (a copy; `into` may be undefined for a first sample). */
-export function addSample(into: MetricSample | undefined, add: MetricSample): MetricSample {
-  const base = into ?? { minute: add.minute, queue: add.queue, name: add.name, done: 0, failed: 0, retried: 0, runtimeMs: 0, waitMs: 0, buckets: [] };
-  return {
-    minute: base.minute, queue: base.queue, name: base.name,
-    done: base.done + add.done, failed: base.failed + add.failed, retried: base.retried + add.retried,
-    runtimeMs: base.runtimeMs + add.runtimeMs, waitMs: base.waitMs + add.waitMs,
-    buckets: Array.from({ length: RUNTIME_BUCKETS_MS.length + 1 }, (_, i) => (base.buckets?.[i] ?? 0) + (add.buckets?.[i] ?? 0)),
-  };
-}
-
-/** `samples` added into `into`, keyed by sampleKey. */
-export function addSamples(into: Map<string, MetricSample>, samples: readonly MetricSample[]): Map<string, MetricSample> {
-  for (const sample of samples) into.set(sampleKey(sample), addSample(into.get(sampleKey(sample)), sample));
-  return into;
-}
-
-/** Sorted by minute, then queue, then name. */
-export function sortSamples(samples: MetricSample[]): MetricSample[] {
-  return samples.sort((a, b) => a.minute - b.minute || (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -19,7 +19,7 @@ import { bindBatch } from './job-context.ts';
 import type { FlowEnv } from './job-spec.ts';
 
 export interface FlowDeps {
-  driver: object;
+  driver: FlowStore;
   clock: Clock;
   logger: Logger;
   /** Needed by `this.batch()` (a worker has them; the manager, which only settles, does not). */
@@ -86,9 +86,7 @@ function claimOf(job: ReservedJob): string {
   return `${job.id}\n${job.token}`;
 }
 
-/** The flows over this driver, or null when it lacks the record store (a test's or a wrapper's driver). */
-export function flowsOf(deps: FlowDeps): Flows | null {
-  const d = deps.driver as Partial<FlowStore>;
-  const able = typeof d.getRecord === 'function' && typeof d.casRecord === 'function' && typeof d.runJobNow === 'function' && typeof d.cancelJob === 'function';
-  return able ? new Flows(deps.driver as FlowStore, deps) : null;
+/** The flows over this driver's records. */
+export function flowsOf(deps: FlowDeps): Flows {
+  return new Flows(deps.driver, deps);
 }

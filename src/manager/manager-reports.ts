@@ -4,9 +4,9 @@
  * why, and the metrics of the attempts the manager settles itself (those an exited process left
  * running; each process counts its own).
  */
-import { adminOf } from '../store/admin-capable.ts';
 import type { ExitKind } from './child-exit.ts';
 import type { Clock } from '../infra/clock.ts';
+import type { FullDriver } from '../store/driver.ts';
 import type { JobConfig } from '../infra/config.ts';
 import { Heartbeats, endOf } from '../worker/heartbeat.ts';
 import { wire } from './ipc.ts';
@@ -19,10 +19,9 @@ export class ManagerReports {
   private readonly beats: Heartbeats | null;
   private readonly ids = new Map<WorkerChild, string>();
 
-  constructor(deps: { driver: object; config: JobConfig; logger: Logger; clock: Clock }, private readonly queues: string[] | null) {
-    const admin = adminOf(deps.driver);
-    this.metrics = admin && deps.config.metrics ? new MetricsCollector(admin, deps.logger, deps.clock, { retentionHours: deps.config.metrics_retention_hours }) : null;
-    this.beats = admin ? new Heartbeats(admin, deps.logger, deps.clock) : null;
+  constructor(deps: { driver: FullDriver; config: JobConfig; logger: Logger; clock: Clock }, private readonly queues: string[] | null) {
+    this.metrics = deps.config.metrics ? new MetricsCollector(deps.driver, deps.logger, deps.clock, { retentionHours: deps.config.metrics_retention_hours }) : null;
+    this.beats = new Heartbeats(deps.driver, deps.logger, deps.clock);
     this.metrics?.start();
   }
 

@@ -16,7 +16,7 @@ import { exponentialMs } from '../infra/backoff.ts';
 import { EXIT_ACTIONS, classifyExit, settleLeftRunning, type ExitKind } from './child-exit.ts';
 import type { Clock } from '../infra/clock.ts';
 import type { JobConfig } from '../infra/config.ts';
-import type { Driver, RestartSignal } from '../store/driver.ts';
+import type { FullDriver } from '../store/driver.ts';
 import { UsageError, coerceError } from '../infra/errors.ts';
 import { wire, type WorkerMessage } from './ipc.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -64,7 +64,7 @@ export class Manager {
   /** A process was asked to say the run's start line (the first one, once it has loaded the jobs). */
   private announced = false;
 
-  constructor(private readonly deps: { driver: Driver & RestartSignal; config: JobConfig; logger: Logger; clock: Clock }, private readonly options: ManagerOptions) {
+  constructor(private readonly deps: { driver: FullDriver; config: JobConfig; logger: Logger; clock: Clock }, private readonly options: ManagerOptions) {
     this.tally = new RunTally(options.worker);
     this.hooks = new OwedHooks(deps.logger);
     this.reports = new ManagerReports(deps, options.worker.queues);

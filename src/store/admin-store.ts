@@ -1,8 +1,9 @@
 /**
  * The capabilities behind the dashboard, `job:pause`/`job:resume` and `/metrics`, one interface
- * each, beside the worker's contract in driver.ts. Every driver (database on SQLite, MariaDB and
- * PostgreSQL; redis, single and cluster; file; memcached) implements all five, and the admin
- * conformance suite (test/conformance/admin-contract.ts) pins them on all seven stores.
+ * each, beside the store contract in driver.ts. Each backend writes the job and lock browsers
+ * (`BrowsableQueue`, `LockBrowser`) natively; paused queues, the worker registry and metrics are
+ * built once over the records (store-services.ts). The admin conformance suite
+ * (test/conformance/admin-contract.ts) pins all five on all seven stores.
  *
  * None of them is on the worker's hot path except `pausedQueues` (read at most once a second by
  * a worker) and `addMetrics` (called by a background flush, never per job).
@@ -142,10 +143,14 @@ export interface MetricSample {
  */
 export const TOTALS_MINUTE = 0;
 
-/** Per-minute metrics kept in the queue store, with bounded retention. */
+/** Per-minute metrics kept in the store's records, with bounded retention. */
 export interface MetricsStore {
-  /** Adds each sample to the stored one of its (minute, queue, name), atomically per sample, from any number of writers. */
-  addMetrics(samples: readonly MetricSample[]): Promise<void>;
+  /**
+   * Adds each sample to the stored one of its (minute, queue, name), atomically per sample, from
+   * any number of writers. `keepMs`: a minute is forgotten that long after it began (never the
+   * totals), even where no prune reaches it.
+   */
+  addMetrics(samples: readonly MetricSample[], keepMs?: number): Promise<void>;
   /** Samples with `from <= minute < to`, one per (minute, queue, name), sorted by minute, then queue, then name. */
   readMetrics(from: number, to: number): Promise<MetricSample[]>;
   /** Drops samples of minutes before `before`, never those of TOTALS_MINUTE; returns how many. */
@@ -169,5 +174,3 @@ export interface LockBrowser {
   /** Frees the key (the job stays and runs; a new dispatch with the key is taken again); false when no job holds it. */
   releaseOverlapLock(key: string): Promise<boolean>;
 }
-
-export type AdminStore = BrowsableQueue & PausableQueue & WorkerRegistry & MetricsStore & LockBrowser;

@@ -1,11 +1,15 @@
 /**
- * The driver contract: what the worker needs from a queue store (`Driver`, eight methods), and
- * each ability in an interface of its own beside it: batching (`BatchingQueue`), storing many
- * jobs at once (`BulkQueue`), the failed store, clearing, waking idle workers, the restart signal. Every driver (database, redis,
- * file, memcached) implements `Driver`, `FailedStore`, `ClearableQueue`, `RestartSignal`, the
- * dashboard's capabilities (admin-store.ts) and the flows' (record-store.ts), and passes the three
- * conformance suites. Which queue a claim takes from is decided in queue-policy.ts,
- * once for every driver.
+ * The store contract. A backend (database, redis, file, memcached) is three parts, each native to
+ * its store, 24 methods in all (`Backend`):
+ * - the queue (`QueuePart`): `Driver`, the worker's eight methods, and `pushMany` (`BulkQueue`);
+ *   its speed features (`BatchingQueue`, `WakingQueue`) are optional;
+ * - the browser (`BrowserPart`): pending jobs, the failed store, clearing, overlap locks, for
+ *   operators (admin-store.ts);
+ * - the records (`RecordStore`, record-store.ts): get, compare-and-set with a time to live,
+ *   delete, list.
+ * Paused queues, the restart signal, the worker registry, metrics and retrying failed jobs are
+ * built once over the records (store-services.ts); `FullDriver` is a backend with them, what the
+ * runtime holds. Which queue a claim takes from is decided in queue-policy.ts, once for every driver.
  *
  * Guarantees every driver keeps:
  * - `push` with an overlap key is check-and-store in one atomic step.
@@ -17,7 +21,7 @@
  * - `fail` moves the job to the failed store in one step (one transaction where the store has
  *   them), which also frees its overlap key.
  */
-import type { AdminStore } from './admin-store.ts';
+import type { BrowsableQueue, LockBrowser, MetricsStore, PausableQueue, WorkerRegistry } from './admin-store.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { RecordStore } from './record-store.ts';
 
@@ -156,10 +160,13 @@ export interface RetryResult {
   overlapping: string[];
 }
 
-/** The failed-job store behind `job:failed`, `job:retry`, `job:forget` and `job:flush`. */
+/** The failed-job store behind `job:failed`, `job:forget` and `job:flush` (`job:retry` is built over it, see FailedRetry). */
 export interface FailedStore {
+  /** The oldest failures first, at most `limit` (default 1,000). */
   listFailed(limit?: number): Promise<FailedJob[]>;
-  retryFailed(ids: readonly string[]): Promise<RetryResult>;
+  /** One failed job, or null when there is none of that id. */
+  getFailed(id: string): Promise<FailedJob | null>;
+  /** False when there was none of that id. */
   forgetFailed(id: string): Promise<boolean>;
   /** Deletes failed jobs older than `olderThanMs` epoch ms (all when null); returns how many. */
   flushFailed(olderThanMs: number | null): Promise<number>;
@@ -177,8 +184,8 @@ export interface WakingQueue {
 }
 
 /**
- * The deploy signal behind `rakit job:restart`: a time stored with the jobs, so every worker on
- * every host sharing the store sees it. A worker exits after its running jobs once the stored
+ * The deploy signal behind `rakit job:restart`: a time kept in the store's records, so every
+ * worker on every host sharing the store sees it. A worker exits after its running jobs once the stored
  * time differs from the one it saw when it started.
  */
 export interface RestartSignal {
@@ -199,9 +206,25 @@ export interface BulkQueue {
   pushMany(jobs: readonly NewJob[]): Promise<PushResult[]>;
 }
 
-/** A driver as the runtime holds it: the contract, the capabilities every driver has, and those some have. */
-export type FullDriver = Driver & FailedStore & ClearableQueue & RestartSignal & AdminStore & RecordStore & BulkQueue
-  & Partial<WakingQueue> & Partial<BatchingQueue>;
+/** `job:retry`: failed jobs put back on their queue, unless a pending or running job holds their overlap key. */
+export interface FailedRetry {
+  retryFailed(ids: readonly string[]): Promise<RetryResult>;
+}
 
-/** The same: every driver has the dashboard's capabilities (admin-store.ts). */
+/** The queue part: what the worker needs (nine methods), and its optional speed features. */
+export type QueuePart = Driver & BulkQueue & Partial<WakingQueue> & Partial<BatchingQueue>;
+
+/** The browser part: what operators see and change (eleven methods). */
+export type BrowserPart = BrowsableQueue & FailedStore & ClearableQueue & LockBrowser;
+
+/** What a backend writes: the queue, the browser and the records (four methods), 24 in all. */
+export type Backend = QueuePart & BrowserPart & RecordStore;
+
+/** The services built once over a backend's records (store-services.ts), for every backend alike. */
+export type StoreServices = PausableQueue & WorkerRegistry & MetricsStore & RestartSignal & FailedRetry;
+
+/** A driver as the runtime holds it: a backend with the services over its records. */
+export type FullDriver = Backend & StoreServices;
+
+/** The same (the dashboard's name for it). */
 export type AdminDriver = FullDriver;

@@ -26,12 +26,12 @@ export function bucketOf(ms: number): number {
   return i;
 }
 
-function emptySample(minute: number, queue: string, name: string): MetricSample {
+export function emptySample(minute: number, queue: string, name: string): MetricSample {
   return { minute, queue, name, done: 0, failed: 0, retried: 0, runtimeMs: 0, waitMs: 0, buckets: new Array<number>(RUNTIME_BUCKETS_MS.length + 1).fill(0) };
 }
 
-/** Adds `from` into `into` (same queue and name). */
-function addInto(into: MetricSample, from: MetricSample): void {
+/** Adds `from` into `into` (same queue and name): the one sum of metric samples. */
+export function addInto(into: MetricSample, from: MetricSample): void {
   into.done += from.done;
   into.failed += from.failed;
   into.retried += from.retried;
@@ -110,7 +110,7 @@ export class MetricsCollector {
         addInto(total, s);
       }
       try {
-        await this.store.addMetrics([...samples, ...totals.values()]);
+        await this.store.addMetrics([...samples, ...totals.values()], this.options.retentionHours * 3_600_000);
         this.failing = false;
       } catch (error) {
         if (!this.failing) this.logger.warn({ err: coerceError(error) }, 'Cannot store the job metrics; keeping them for the next try');

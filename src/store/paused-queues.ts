@@ -18,12 +18,11 @@ export class PausedQueues {
   private failing = false;
   private reading = false;
 
-  /** `store`: null for a driver that cannot pause queues (nothing is ever paused). */
-  constructor(private readonly store: Pick<PausableQueue, 'pausedQueues'> | null, private readonly logger: Pick<Logger, 'warn'>, private readonly everyMs = PAUSE_POLL_MS) {}
+  constructor(private readonly store: Pick<PausableQueue, 'pausedQueues'>, private readonly logger: Pick<Logger, 'warn'>, private readonly everyMs = PAUSE_POLL_MS) {}
 
   /** The first read (awaited: a worker must not claim from a paused queue before it knows), then the background refresh. */
   async begin(): Promise<void> {
-    if (!this.store || this.timer) return;
+    if (this.timer) return;
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), this.everyMs);
     this.timer.unref();
@@ -36,7 +35,6 @@ export class PausedQueues {
 
   /** Resolves when the list changes (or when `signal` aborts): an idle worker's cue to look again. */
   changed(signal: AbortSignal): Promise<void> {
-    if (!this.store) return new Promise(() => undefined);
     return new Promise((resolve) => {
       const done = () => {
         this.wakers.delete(done);
@@ -58,7 +56,7 @@ export class PausedQueues {
     if (this.reading) return;
     this.reading = true;
     try {
-      const list = await this.store!.pausedQueues();
+      const list = await this.store.pausedQueues();
       this.failing = false;
       if (list.length === this.list.length && list.every((q, i) => q === this.list[i])) return;
       this.list = list.length ? list : NONE;

@@ -1,10 +1,11 @@
 /**
  * The store capability behind workflows and flow control (chains, batches, rate and concurrency
  * limits, throttling, progress), beside the worker's contract in driver.ts: `RecordStore`, small
- * named records updated by compare-and-set. Batches, limits and progress are built once over it
- * (src/flows/, src/middleware/), so every driver gets all of them by implementing four methods
- * whose atomicity the store already has (a transaction, a Lua script, a file lock, memcached's
- * cas). Bulk dispatch's `BulkQueue` is a queue capability and lives in driver.ts.
+ * named records updated by compare-and-set. Batches, limits and progress (src/flows/,
+ * src/middleware/), and paused queues, the restart signal, workers and metrics
+ * (store-services.ts) are built once over it, so every driver gets all of them by implementing
+ * four methods whose atomicity the store already has (a transaction, a Lua script, a file lock,
+ * memcached's cas). Bulk dispatch's `BulkQueue` is a queue capability and lives in driver.ts.
  *
  * Every driver (database on SQLite, MariaDB and PostgreSQL; redis, single and cluster; file;
  * memcached) implements it, and test/conformance/flow-contract.ts pins them on all seven stores.

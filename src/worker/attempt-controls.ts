@@ -32,8 +32,3 @@ export function controlsOf(context: unknown): AttemptControls | null {
     ? (context as AttemptControls)
     : null;
 }
-
-/** A RecordStore, if `driver` is one. */
-export function recordStoreOf(driver: unknown): RecordStore | null {
-  return typeof (driver as Partial<RecordStore> | null)?.casRecord === 'function' ? (driver as RecordStore) : null;
-}

@@ -4,9 +4,9 @@
  * settle.ts; off with `metrics: false`), and, when no process manager reports it
  * (`--in-process`, see heartbeat.ts), beats for itself and records why it stopped.
  */
-import { adminOf } from '../store/admin-capable.ts';
 import type { WorkerEnd } from '../store/admin-store.ts';
 import type { Clock } from '../infra/clock.ts';
+import type { FullDriver } from '../store/driver.ts';
 import type { JobConfig } from '../infra/config.ts';
 import { Heartbeats, type BeatSource } from './heartbeat.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -20,11 +20,11 @@ export class WorkerAdmin {
   private beatId: string | null = null;
 
   /** `reportsItself`: no manager reports this process, so it writes its own beats. */
-  constructor(deps: { driver: object; config: JobConfig; logger: Logger; clock: Clock }, reportsItself: boolean) {
-    const admin = adminOf(deps.driver);
-    this.paused = new PausedQueues(admin, deps.logger);
-    this.metrics = admin && deps.config.metrics ? new MetricsCollector(admin, deps.logger, deps.clock, { retentionHours: deps.config.metrics_retention_hours }) : null;
-    this.beats = admin && reportsItself ? new Heartbeats(admin, deps.logger, deps.clock) : null;
+  constructor(deps: { driver: FullDriver; config: JobConfig; logger: Logger; clock: Clock }, reportsItself: boolean) {
+    const store = deps.driver;
+    this.paused = new PausedQueues(store, deps.logger);
+    this.metrics = deps.config.metrics ? new MetricsCollector(store, deps.logger, deps.clock, { retentionHours: deps.config.metrics_retention_hours }) : null;
+    this.beats = reportsItself ? new Heartbeats(store, deps.logger, deps.clock) : null;
   }
 
   /** Before the first claim: reads the paused queues, starts the metrics flush and the beats. */

@@ -8,7 +8,7 @@ import type { Registry } from '../api/registry.ts';
 import type { Clock } from '../infra/clock.ts';
 import type { JobConfig } from '../infra/config.ts';
 import type { Logger } from '../infra/logger.ts';
-import type { BatchingQueue, Driver, ReservedJob, RestartSignal, WakingQueue } from '../store/driver.ts';
+import type { FullDriver, ReservedJob } from '../store/driver.ts';
 import type { AttemptPlan } from './job-policy.ts';
 
 /** Lets a supervisor (the process manager) follow each attempt. */
@@ -36,7 +36,7 @@ export interface WorkerHooks {
 
 /** What a worker loop runs on: the store, the job classes, the configuration, logging and time. */
 export interface WorkerDeps {
-  driver: Driver & RestartSignal & Partial<WakingQueue> & Partial<BatchingQueue>;
+  driver: FullDriver;
   registry: Registry;
   config: JobConfig;
   logger: Logger;

@@ -6,7 +6,6 @@
  * queue without counting the attempt, giving up after FORCE_GRACE_MS on code that ignores it.
  */
 import { AckBatcher } from './ack-batcher.ts';
-import { recordStoreOf } from './attempt-controls.ts';
 import { Attempt, ShutdownAbort, runAttempt, type AttemptOutcome, type OnStuck } from './attempt.ts';
 import { exponentialMs } from '../infra/backoff.ts';
 import type { ReservedJob } from '../store/driver.ts';
@@ -236,7 +235,7 @@ export class Worker {
     const { registry, clock, hooks } = this.deps;
     const handler = registry.resolve(job.name);
     const plan = this.policy.plan(job, handler?.kind === 'class' ? handler.jobClass : null, handler !== null);
-    const attempt = new Attempt(job, recordStoreOf(this.deps.driver), clock);
+    const attempt = new Attempt(job, this.deps.driver, clock);
     this.live.add(attempt);
     let outcome: AttemptOutcome;
     let begun = clock.now();

@@ -326,6 +326,20 @@ export function adminContract(label: string, makeHarness: () => Promise<AdminHar
         expect((await d.readMetrics(1, m + MINUTE)).filter((s) => s.queue === q()).map((s) => s.done)).toEqual([3]);
         expect((await d.readMetrics(TOTALS_MINUTE, TOTALS_MINUTE + 1)).filter((s) => s.queue === q()).map((s) => s.done)).toEqual([6]);
       });
+
+      it('forgets a minute its keep time after the minute began, on every instance, but never the totals', async () => {
+        fresh();
+        const m = minuteNow();
+        const keepMs = clock.now() - m + 1_500;
+        await d.addMetrics([sample({ minute: m, queue: q(), done: 1 }), sample({ minute: TOTALS_MINUTE, queue: q(), done: 1 })], keepMs);
+        expect((await harness.driver(clock).readMetrics(m, m + MINUTE)).filter((s) => s.queue === q()).map((s) => s.done)).toEqual([1]);
+        const other = harness.driver(clock);
+        const mine = async () => (await other.readMetrics(m, m + MINUTE)).filter((s) => s.queue === q());
+        for (let waited = 0; (await mine()).length > 0 && waited < 5_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(await mine()).toEqual([]);
+        expect(clock.now()).toBeGreaterThanOrEqual(m + keepMs);
+        expect((await d.readMetrics(TOTALS_MINUTE, TOTALS_MINUTE + 1)).filter((s) => s.queue === q()).map((s) => s.done)).toEqual([1]);
+      });
     });
   });
 }

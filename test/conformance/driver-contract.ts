@@ -232,6 +232,16 @@ export function driverContract(label: string, makeHarness: () => Promise<DriverH
       expect((await d.stats()).find((s) => s.queue === q())).toMatchObject({ failed: 1, ready: 0 });
     });
 
+    it('reads one failed job by its id, from every instance, and null for an id it does not have', async () => {
+      fresh();
+      await d.push(job({ queue: q(), scheduledAt: clock.now(), payload: '{"y":2}', overlapKey: `one#${q()}` }));
+      const [held] = await reserve([q()]);
+      await d.fail(held!, { exception: 'Error: once' });
+      const listed = (await d.listFailed()).find((f) => f.queue === q())!;
+      expect(await harness.driver(clock).getFailed(listed.id)).toEqual(listed);
+      for (const id of ['no-such-id', `${listed.id}0`, '']) expect(await d.getFailed(id)).toBeNull();
+    });
+
     it('keeps one pending or running job per overlap key, and frees the key when the job ends', async () => {
       fresh();
       const key = `report#${q()}`;

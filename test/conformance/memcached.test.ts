@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { MemcacheClient } from 'memcache-client';
 import { describe, expect, it } from 'vitest';
@@ -92,7 +93,9 @@ describe('memcached driver: keys', () => {
       const { id } = await driver.push({ name: 'later', queue: 'default', payload: '{}', scheduledAt: clock.now() + 3_600_000, overlapKey: null });
       await driver.requestRestart(clock.now());
       const [host, port] = servers.split(',')[0]!.split(':');
-      const keys = [`${prefix}:job:${id}`, `${prefix}:q:default:slot:1`, `${prefix}:q:default:tail`, `${prefix}:seq`, `${prefix}:restart`];
+      // The restart mark is a record (store-services.ts): P:rec:signal:<sha1 of its id>.
+      const restart = `${prefix}:rec:signal:${createHash('sha1').update('restart').digest('hex')}`;
+      const keys = [`${prefix}:job:${id}`, `${prefix}:q:default:slot:1`, `${prefix}:q:default:tail`, `${prefix}:seq`, restart];
       // The meta get's t flag answers the remaining lifetime: -1 is none.
       const ttls = await metaTtls(host!, Number(port), keys);
       expect(ttls).toEqual(keys.map(() => -1));

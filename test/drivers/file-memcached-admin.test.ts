@@ -1,8 +1,9 @@
 /**
  * What the dashboard relies on of the file and memcached drivers' own layouts, beyond the admin
  * conformance suite: a cancel racing claims from other processes, a job claimed under the file
- * driver's earlier reserved-file name, and a metrics lock left by a killed process.
+ * driver's earlier reserved-file name, and a record's lock (metrics are records) left by a killed process.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,14 +87,15 @@ describe('file driver: its own files', () => {
     }
   });
 
-  it('takes over a metrics lock left by a killed writer, and waits for a live one', async () => {
+  it('takes over a record lock left by a killed writer, and waits for a live one (metrics are records)', async () => {
     const root = fileRoot();
     const clock = new TestClock();
     const driver = new FileDriver(root, clock);
     const sample = { minute: 60_000, queue: 'q', name: 'x', done: 1, failed: 0, retried: 0, runtimeMs: 1, waitMs: 1, buckets: [...RUNTIME_BUCKETS_MS.map(() => 0), 1] };
     try {
       await driver.open();
-      const lock = path.join(root, 'metrics', '.lock');
+      // The lock of the record of minute 60,000 (store-services.ts, file-records.ts).
+      const lock = path.join(root, 'records', 'metrics', `${createHash('sha1').update('60000').digest('hex')}.lock`);
       mkdirSync(path.dirname(lock), { recursive: true });
       writeFileSync(lock, 'killed');
       const minuteAgo = (Date.now() - 60_000) / 1000;

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../../infra/config.ts';
 import { ConnectionError } from '../../infra/errors.ts';
 import { MIGRATIONS_DIR, migrationSource } from '../../drivers/database/migrations.ts';
+import { recordsUpgrade } from '../../drivers/database/database-upgrade.ts';
 import { scheduleUpgrade } from '../../schedule/upgrade.ts';
 
 export function migrateCommand(): Command {
@@ -15,7 +16,10 @@ export function migrateCommand(): Command {
       // knex loads when the command runs, not with its definition (`rakit --help`).
       const { createKnex, describeConnection } = await import('../../drivers/database/database-connection.ts');
       const knex = createKnex(config.database, config.root);
-      const options = { migrationSource: migrationSource(path.join(config.root, MIGRATIONS_DIR), [scheduleUpgrade(config.table)]) };
+      // After the app's migrations, the package's upgrades of tables made by earlier versions:
+      // the admin state (database-upgrade.ts), then the scheduler's (schedule/upgrade.ts).
+      const upgrades = [recordsUpgrade({ table: config.table, failedTable: config.failed_table }), scheduleUpgrade(config.table)];
+      const options = { migrationSource: migrationSource(path.join(config.root, MIGRATIONS_DIR), upgrades) };
       try {
         await knex.raw('SELECT 1').catch((error: Error) => {
           throw new ConnectionError(`Cannot reach the database at ${describeConnection(knex.client.config)}: ${error.message}`);

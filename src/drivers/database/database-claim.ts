@@ -13,7 +13,7 @@ import type { Knex } from 'knex';
 import type { Leases, ReserveRequest, ReservedJob } from '../../store/driver.ts';
 import { compareDue } from '../../store/queue-policy.ts';
 import { claimOnMysql, type Cursor } from './database-mysql-claim.ts';
-import { toReserved, type JobRow, type SqlStore } from './database-sql.ts';
+import { toReserved, type JobRow, type SqlStore, type Statement } from './database-sql.ts';
 import { batchesBy } from '../shared.ts';
 
 /** Acks carried by the first claim statement that runs; `held` gets their answers (undefined: not carried). */
@@ -134,12 +134,6 @@ export class DatabaseClaims {
     if (!ack) return { claimed: ((await update) as JobRow[]).map(toReserved), acked: [] };
     return dialect === 'pg' ? claimOnPostgres(knex, ack, update.toSQL()) : claimOnSqlite(knex, ack, update.toSQL());
   }
-}
-
-/** A compiled statement: its SQL with `?` placeholders, and their values. */
-export interface Statement {
-  sql: string;
-  bindings: readonly unknown[];
 }
 
 /** DELETE ... RETURNING id of the rows of `acks` that their claim token still holds. */

@@ -1,11 +1,9 @@
 /**
- * The `database` driver's failed store (the failed-jobs table) behind `job:failed`, `job:retry`,
- * `job:forget` and `job:flush`. A retry is one transaction: the job inserted again with its
- * attempts reset, and its failed row deleted.
+ * The `database` driver's failed store (the failed-jobs table) behind `job:failed`, `job:forget`
+ * and `job:flush` (and `job:retry`, store-services.ts).
  */
-import type { FailedJob, FailedStore, RetryResult } from '../../store/driver.ts';
-import { sqlErrorCode } from './database-connection.ts';
-import { DUPLICATE, isRowId, type SqlStore } from './database-sql.ts';
+import type { FailedJob, FailedStore } from '../../store/driver.ts';
+import { isRowId, type SqlStore } from './database-sql.ts';
 
 export class DatabaseFailedStore implements FailedStore {
   constructor(private readonly store: SqlStore) {}
@@ -17,48 +15,16 @@ export class DatabaseFailedStore implements FailedStore {
   async listFailed(limit = 1000): Promise<FailedJob[]> {
     return this.store.run(async () => {
       const rows = await this.failed.select('*').orderBy('id', 'asc').limit(limit);
-      return rows.map((r: Record<string, unknown>) => ({
-        id: String(r.id), jobId: String(r.job_id), name: String(r.name), queue: String(r.queue),
-        payload: String(r.payloads), exception: String(r.exception), attempts: Number(r.attempts),
-        overlapKey: (r.overlap_key as string | null) ?? null, failedAt: Number(r.failed_at),
-      }));
+      return rows.map(toFailed);
     });
   }
 
-  async retryFailed(ids: readonly string[]): Promise<RetryResult> {
-    const result: RetryResult = { retried: [], missing: [], overlapping: [] };
-    for (const failedId of ids) {
-      const outcome = isRowId(failedId) ? await this.retryOne(failedId) : 'missing';
-      if (outcome === 'missing') result.missing.push(failedId);
-      else if (outcome === 'overlapping') result.overlapping.push(failedId);
-      else result.retried.push({ failedId, jobId: outcome.jobId });
-    }
-    return result;
-  }
-
-  private retryOne(failedId: string): Promise<'missing' | 'overlapping' | { jobId: string }> {
-    const { knex, names, clock } = this.store;
-    return this.store.run(() => knex.transaction(async (trx) => {
-      const row = await trx(names.failedTable).where('id', failedId).first();
-      if (!row) return 'missing' as const;
-      const now = clock.now();
-      try {
-        const jobId = await this.store.insertJob(trx, {
-          name: row.name, queue: row.queue, payloads: row.payloads,
-          without_overlapping: row.overlap_key !== null, overlap_key: row.overlap_key,
-          attempts: 0, scheduled_at: now, created_at: now, updated_at: now,
-        });
-        await trx(names.failedTable).where('id', failedId).delete();
-        return { jobId };
-      } catch (error) {
-        if (DUPLICATE.has(sqlErrorCode(error))) return 'overlapping' as const;
-        throw error;
-      }
-    }).catch((error: unknown) => {
-      // PostgreSQL aborts the transaction on the duplicate; the rollback already happened.
-      if (DUPLICATE.has(sqlErrorCode(error))) return 'overlapping' as const;
-      throw error;
-    }));
+  async getFailed(id: string): Promise<FailedJob | null> {
+    if (!isRowId(id)) return null;
+    return this.store.run(async () => {
+      const row = (await this.failed.where('id', id).first()) as Record<string, unknown> | undefined;
+      return row ? toFailed(row) : null;
+    });
   }
 
   async forgetFailed(id: string): Promise<boolean> {
@@ -73,4 +39,12 @@ export class DatabaseFailedStore implements FailedStore {
       return Number(await q.delete());
     });
   }
+}
+
+function toFailed(r: Record<string, unknown>): FailedJob {
+  return {
+    id: String(r.id), jobId: String(r.job_id), name: String(r.name), queue: String(r.queue),
+    payload: String(r.payloads), exception: String(r.exception), attempts: Number(r.attempts),
+    overlapKey: (r.overlap_key as string | null) ?? null, failedAt: Number(r.failed_at),
+  };
 }

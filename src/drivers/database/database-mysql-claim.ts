@@ -9,8 +9,7 @@
  */
 import type { Knex } from 'knex';
 import { leaseFor, type Leases, type ReservedJob } from '../../store/driver.ts';
-import type { Statement } from './database-claim.ts';
-import { toReserved, type JobRow, type SqlStore } from './database-sql.ts';
+import { toReserved, type JobRow, type SqlStore, type Statement } from './database-sql.ts';
 
 /** Where a claim stopped: the last job it took, in claim order. */
 export interface Cursor {

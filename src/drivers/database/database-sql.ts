@@ -92,3 +92,9 @@ export function toReserved(row: JobRow): ReservedJob {
 export function isRowId(id: string): boolean {
   return /^[1-9]\d{0,17}$/.test(id);
 }
+
+/** A compiled statement: its SQL with `?` placeholders, and their values. */
+export interface Statement {
+  sql: string;
+  bindings: readonly unknown[];
+}

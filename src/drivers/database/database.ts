@@ -1,20 +1,17 @@
 /**
  * The `database` driver (knex): SQLite through better-sqlite3 (the embedded default),
  * MySQL/MariaDB through mysql2, PostgreSQL through pg. This file holds the driver and its simple
- * steps (push, ack, release, fail, counts, the restart mark); the claim is database-claim.ts
- * (MySQL's in database-mysql-claim.ts), batched acks database-acks.ts, the failed store
- * database-failed.ts, the dashboard's capabilities (admin-store.ts) database-admin-jobs.ts,
- * database-paused.ts, database-workers.ts and database-metrics.ts (forwarded to by store-parts.ts),
- * the flows' record store and bulk push (record-store.ts) database-records.ts and database-bulk.ts. Deadlocks, lock-wait timeouts, serialization failures and SQLITE_BUSY are
+ * steps (push, ack, release, fail, counts); the claim is database-claim.ts (MySQL's in
+ * database-mysql-claim.ts), batched acks database-acks.ts, the failed store database-failed.ts,
+ * the Jobs and Locks pages database-admin-jobs.ts, the records database-records.ts and bulk push
+ * database-bulk.ts. Deadlocks, lock-wait timeouts, serialization failures and SQLITE_BUSY are
  * retried here and never reach a job. Times are epoch-ms integers (UTC).
  */
 import type { Knex } from 'knex';
-import type { AdminStore } from '../../store/admin-store.ts';
 import type { Clock } from '../../infra/clock.ts';
 import { UsageError } from '../../infra/errors.ts';
 import type {
-  BatchingQueue, Driver, FailedJob, FailedStore, ClearableQueue, Failure, NewJob, PushResult, QueueStats,
-  ReleaseOptions, ReserveRequest, ReservedJob, RestartSignal, RetryResult,
+  Backend, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
 import { reserveInOrder, type ClaimsOldestFirst } from '../../store/queue-policy.ts';
 import { ackMany } from './database-acks.ts';
@@ -23,11 +20,8 @@ import { DatabaseAdminJobs } from './database-admin-jobs.ts';
 import { DatabaseClaims, RidingAcks } from './database-claim.ts';
 import { describeConnection, sqlErrorCode } from './database-connection.ts';
 import { DatabaseFailedStore } from './database-failed.ts';
-import { DatabaseMetrics } from './database-metrics.ts';
 import { supportsSkipLocked } from './database-mysql-claim.ts';
-import { DatabasePausedQueues } from './database-paused.ts';
 import { DatabaseRecords } from './database-records.ts';
-import { DatabaseWorkers } from './database-workers.ts';
 import { DUPLICATE, missingTable, runSql, type Dialect, type TableNames } from './database-sql.ts';
 import { LazyOpen } from '../lazy-open.ts';
 import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
@@ -35,7 +29,7 @@ import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
 export type { TableNames } from './database-sql.ts';
 
 
-export class DatabaseDriver extends ForwardsToParts implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, BulkSqlStore, ClaimsOldestFirst, AdminStore {
+export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlStore, ClaimsOldestFirst {
   readonly description: string;
   readonly dialect: Dialect;
   skipLocked = false;
@@ -53,10 +47,7 @@ export class DatabaseDriver extends ForwardsToParts implements Driver, BatchingQ
   ) {
     super();
     const jobs = new DatabaseAdminJobs(this);
-    this.parts = {
-      jobs, locks: jobs, paused: new DatabasePausedQueues(this), workers: new DatabaseWorkers(this),
-      metrics: new DatabaseMetrics(this), records: new DatabaseRecords(this),
-    };
+    this.parts = { jobs, locks: jobs, records: new DatabaseRecords(this) };
     const client = String(knex.client.config.client);
     this.dialect = client.includes('sqlite') ? 'sqlite' : client.startsWith('mysql') ? 'mysql' : 'pg';
     this.description = `database (${describeConnection(knex.client.config)})`;
@@ -78,7 +69,7 @@ export class DatabaseDriver extends ForwardsToParts implements Driver, BatchingQ
       this.skipLocked = this.deleteReturns = this.dialect === 'pg';
     }
     const { table, failedTable } = this.names;
-    for (const name of [table, failedTable, ...['signals', 'paused', 'workers', 'metrics', 'records'].map((suffix) => `${table}_${suffix}`)]) {
+    for (const name of [table, failedTable, `${table}_records`]) {
       if (!(await this.knex.schema.hasTable(name))) throw new MissingTablesError(name);
     }
   }
@@ -242,8 +233,8 @@ export class DatabaseDriver extends ForwardsToParts implements Driver, BatchingQ
     return this.failed.listFailed(limit);
   }
 
-  retryFailed(ids: readonly string[]): Promise<RetryResult> {
-    return this.failed.retryFailed(ids);
+  getFailed(id: string): Promise<FailedJob | null> {
+    return this.failed.getFailed(id);
   }
 
   forgetFailed(id: string): Promise<boolean> {
@@ -252,21 +243,6 @@ export class DatabaseDriver extends ForwardsToParts implements Driver, BatchingQ
 
   flushFailed(olderThanMs: number | null): Promise<number> {
     return this.failed.flushFailed(olderThanMs);
-  }
-
-  async restartRequestedAt(): Promise<number | null> {
-    return this.run(async () => {
-      const row = (await this.knex(this.signals).where({ name: 'restart' }).first('value')) as { value: unknown } | undefined;
-      return row ? Number(row.value) : null;
-    });
-  }
-
-  async requestRestart(at: number): Promise<void> {
-    await this.run(() => this.knex(this.signals).insert({ name: 'restart', value: at }).onConflict('name').merge());
-  }
-
-  private get signals(): string {
-    return `${this.names.table}_signals`;
   }
 
   /** Bulk push (record-store.ts), in database-bulk.ts. */

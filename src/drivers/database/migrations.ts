@@ -21,8 +21,7 @@ export const DECLARE = {
 export function jobTablesMigration(table: string, failedTable: string, language: AppLanguage = 'ts'): string {
   const end = language === 'cjs' ? '};' : '}';
   return `${language === 'ts' ? "import type { Knex } from 'knex';\n\n" : ''}\
-// Written by \`rakit job:table\`: the tables of rakit jobs (jobs, failed jobs, signals, paused queues,
-// workers, metrics, records).
+// Written by \`rakit job:table\`: the tables of rakit jobs (jobs, failed jobs, records).
 // Times are epoch milliseconds (UTC) in BIGINT columns, the same on SQLite, MySQL and PostgreSQL.
 
 ${DECLARE[language]('up')}
@@ -59,44 +58,8 @@ ${DECLARE[language]('up')}
     t.bigInteger('failed_at').notNullable();
     t.index(['failed_at'], '${failedTable}_failed_at');
   });
-  // Signals to every worker sharing these tables: \`rakit job:restart\` stores its time here.
-  await knex.schema.createTable('${table}_signals', (t) => {
-    t.string('name', 64).primary();
-    t.bigInteger('value').notNullable();
-  });
-  // Paused queues: workers claim nothing from them (\`rakit job:pause\`, the dashboard).
-  await knex.schema.createTable('${table}_paused', (t) => {
-    t.string('queue', 64).primary();
-    t.bigInteger('paused_at').notNullable();
-  });
-  // Worker processes, live and recently stopped, as their heartbeats say (the dashboard's Workers page).
-  await knex.schema.createTable('${table}_workers', (t) => {
-    t.string('id', 191).primary();
-    t.string('host', 191).notNullable();
-    t.integer('pid').notNullable();
-    // JSON: the queues it takes from (null: every queue), and the jobs it is running.
-    t.text('queues').nullable();
-    t.text('running').notNullable();
-    t.bigInteger('started_at').notNullable();
-    t.bigInteger('beat_at').notNullable();
-    t.bigInteger('done').notNullable().defaultTo(0);
-    t.bigInteger('failed').notNullable().defaultTo(0);
-    // Set when it stopped, with why (null while live).
-    t.bigInteger('stopped_at').nullable();
-    t.string('end', 16).nullable();
-    t.index(['stopped_at'], '${table}_workers_stopped');
-  });
-  // Per-minute metrics per queue and job name (minute 0 holds the all-time totals): counters only,
-  // so writers add to them; b0..b14 count attempts per runtime bucket.
-  await knex.schema.createTable('${table}_metrics', (t) => {
-    t.bigInteger('minute').notNullable();
-    t.string('queue', 64).notNullable();
-    t.string('name', 191).notNullable();
-    for (const counter of ['done', 'failed', 'retried', 'runtime_ms', 'wait_ms']) t.bigInteger(counter).notNullable().defaultTo(0);
-    for (let b = 0; b < 15; b++) t.bigInteger(\`b\${b}\`).notNullable().defaultTo(0);
-    t.primary(['minute', 'queue', 'name'], '${table}_metrics_pkey');
-  });
-  // Small records updated by compare-and-set: batches, rate and concurrency limits, job progress.
+  // Small records updated by compare-and-set: paused queues, the restart signal, workers, metrics,
+  // batches, rate and concurrency limits, job progress.
   // Ids compare byte for byte (MySQL's default collation would make "A" and "a" one record).
   const mysql = String(knex.client.config.client).startsWith('mysql');
   await knex.schema.createTable('${table}_records', (t) => {
@@ -115,10 +78,6 @@ ${end}
 
 ${DECLARE[language]('down')}
   await knex.schema.dropTableIfExists('${table}_records');
-  await knex.schema.dropTableIfExists('${table}_metrics');
-  await knex.schema.dropTableIfExists('${table}_workers');
-  await knex.schema.dropTableIfExists('${table}_paused');
-  await knex.schema.dropTableIfExists('${table}_signals');
   await knex.schema.dropTableIfExists('${failedTable}');
   await knex.schema.dropTableIfExists('${table}');
 ${end}

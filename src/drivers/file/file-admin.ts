@@ -1,24 +1,18 @@
 /**
- * The `file` driver's dashboard capabilities (admin-store.ts) but metrics (file-metrics.ts), on
- * the same files and renames as the driver (file.ts):
+ * The `file` driver's Jobs and Locks pages (admin-store.ts), on the same files and renames as the
+ * driver (file.ts):
  * - Jobs: the pending/ and reserved/ file names say each job's state, due time and attempts;
  *   only the jobs shown are read. A cancel renames the job file aside, so it races a claim's
  *   rename and one of them wins; run-now renames a scheduled file to a due name.
  * - Locks: the lock files of file-locks.ts, with the job holding each.
- * - Paused queues: `paused/<queue>`, one empty file each.
- * - Workers: `workers/<sha1 of id>.json`, one record each, replaced whole by every beat.
  */
-import { createHash } from 'node:crypto';
-import { readFile, rm, unlink } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type {
-  BrowsableQueue, JobPage, JobQuery, JobSummary, LockBrowser, OverlapLock, PausableQueue, WorkerBeat, WorkerEnd,
-  WorkerRecord, WorkerRegistry,
-} from '../../store/admin-store.ts';
+import type { BrowsableQueue, JobPage, JobQuery, JobSummary, LockBrowser, OverlapLock } from '../../store/admin-store.ts';
 import type { Clock } from '../../infra/clock.ts';
-import { jobState, pageJobs, stoppedRecord, workerList, type PendingRef } from '../admin-shared.ts';
+import { jobState, pageJobs, type PendingRef } from '../admin-shared.ts';
 import type { FileLocks } from './file-locks.ts';
-import { list, newId, pad, parseHeader, readJson, renamed, splitJob, writeAtomic } from './file-store.ts';
+import { list, newId, pad, parseHeader, renamed, splitJob } from './file-store.ts';
 
 const ID = /^[0-9a-z]{8,40}$/;
 
@@ -36,7 +30,7 @@ interface FileRef extends PendingRef {
   reservedUntil: number | null;
 }
 
-export class FileAdmin implements BrowsableQueue, LockBrowser, PausableQueue, WorkerRegistry {
+export class FileAdmin implements BrowsableQueue, LockBrowser {
   constructor(private readonly queue: FileAdminQueue, private readonly locks: FileLocks) {}
 
   private dir(...parts: string[]): string {
@@ -133,54 +127,5 @@ export class FileAdmin implements BrowsableQueue, LockBrowser, PausableQueue, Wo
   async releaseOverlapLock(key: string): Promise<boolean> {
     await this.queue.open();
     return this.locks.release(key);
-  }
-
-  private pausedFile(queue: string): string {
-    return this.dir('paused', encodeURIComponent(queue));
-  }
-
-  async pauseQueue(queue: string): Promise<void> {
-    await this.queue.open();
-    await writeAtomic(this.queue.root, this.pausedFile(queue), '');
-  }
-
-  async resumeQueue(queue: string): Promise<boolean> {
-    await this.queue.open();
-    try {
-      await unlink(this.pausedFile(queue));
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw error;
-    }
-  }
-
-  async pausedQueues(): Promise<string[]> {
-    return (await list(this.dir('paused'))).map((f) => decodeURIComponent(f)).sort();
-  }
-
-  private workerFile(id: string): string {
-    return this.dir('workers', `${createHash('sha1').update(id).digest('hex')}.json`);
-  }
-
-  async beat(beat: WorkerBeat): Promise<void> {
-    await this.queue.open();
-    const record: WorkerRecord = { ...beat, stoppedAt: null, end: null };
-    await writeAtomic(this.queue.root, this.workerFile(beat.id), JSON.stringify(record));
-  }
-
-  async workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> {
-    await this.queue.open();
-    const last = await readJson<WorkerRecord>(this.workerFile(id));
-    await writeAtomic(this.queue.root, this.workerFile(id), JSON.stringify(stoppedRecord(last, id, end, at)));
-    await this.listWorkers(at);
-  }
-
-  async listWorkers(now: number): Promise<WorkerRecord[]> {
-    const files = (await list(this.dir('workers'))).filter((f) => f.endsWith('.json'));
-    const records = (await Promise.all(files.map((f) => readJson<WorkerRecord>(this.dir('workers', f))))).filter((r): r is WorkerRecord => r !== null);
-    const { workers, drop } = workerList(records, now);
-    await Promise.all(drop.map((id) => rm(this.workerFile(id), { force: true })));
-    return workers;
   }
 }

@@ -1,14 +1,13 @@
 /**
- * The `file` driver's failed store behind `job:failed`, `job:retry`, `job:forget` and
- * `job:flush`: `failed/<queue>/<id>.<attempts>.job`, the job file as it was, beside
- * `<id>.err`, its error and failed time. A retry moves the file aside, pushes the job again and
- * puts the file back if the push did not happen.
+ * The `file` driver's failed store behind `job:failed`, `job:forget` and `job:flush` (and
+ * `job:retry`, store-services.ts): `failed/<queue>/<id>.<attempts>.job`, the job file as it
+ * was, beside `<id>.err`, its error and failed time.
  */
-import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../../infra/clock.ts';
-import type { FailedJob, FailedStore, NewJob, PushResult, RetryResult } from '../../store/driver.ts';
-import { list, newId, parseHeader, readJson, renamed, splitJob } from './file-store.ts';
+import type { FailedJob, FailedStore } from '../../store/driver.ts';
+import { list, parseHeader, readJson, splitJob } from './file-store.ts';
 import { flushFailedOneByOne } from '../shared.ts';
 
 const ID = /^[0-9a-z]{8,40}$/;
@@ -18,7 +17,6 @@ export interface FileQueue {
   readonly root: string;
   readonly clock: Clock;
   open(): Promise<void>;
-  push(job: NewJob): Promise<PushResult>;
 }
 
 export class FileFailedStore implements FailedStore {
@@ -33,21 +31,33 @@ export class FileFailedStore implements FailedStore {
     const out: FailedJob[] = [];
     for (const queue of await list(this.dir('failed'))) {
       for (const file of (await list(this.dir('failed', queue))).filter((f) => f.endsWith('.job'))) {
-        const [id, attempts] = file.split('.');
-        const text = await readFile(this.dir('failed', queue, file), 'utf8').catch(() => null);
-        if (text === null) continue;
-        const [head, payload] = splitJob(text);
-        const header = parseHeader(head);
-        const err = await readJson<{ exception: string; failedAt: number }>(this.dir('failed', queue, `${id}.err`));
-        const failedAt = err?.failedAt ?? (await stat(this.dir('failed', queue, file)).then((s) => s.mtimeMs, () => 0));
-        out.push({
-          id: id!, jobId: id!, name: header?.name ?? '<unreadable job file>', queue, payload: header ? payload : text,
-          exception: err?.exception ?? 'Error: the worker stopped before it recorded the error', attempts: Number(attempts),
-          overlapKey: header?.overlapKey ?? null, failedAt,
-        });
+        const failed = await this.read(queue, file);
+        if (failed) out.push(failed);
       }
     }
     return out.sort((a, b) => a.failedAt - b.failedAt || a.id.localeCompare(b.id)).slice(0, limit);
+  }
+
+  async getFailed(id: string): Promise<FailedJob | null> {
+    await this.queue.open();
+    const found = await this.findFailed(id);
+    return found && this.read(found.queue, found.file);
+  }
+
+  /** A failed job from its files (null: gone meanwhile). */
+  private async read(queue: string, file: string): Promise<FailedJob | null> {
+    const [id, attempts] = file.split('.');
+    const text = await readFile(this.dir('failed', queue, file), 'utf8').catch(() => null);
+    if (text === null) return null;
+    const [head, payload] = splitJob(text);
+    const header = parseHeader(head);
+    const err = await readJson<{ exception: string; failedAt: number }>(this.dir('failed', queue, `${id}.err`));
+    const failedAt = err?.failedAt ?? (await stat(this.dir('failed', queue, file)).then((s) => s.mtimeMs, () => 0));
+    return {
+      id: id!, jobId: id!, name: header?.name ?? '<unreadable job file>', queue, payload: header ? payload : text,
+      exception: err?.exception ?? 'Error: the worker stopped before it recorded the error', attempts: Number(attempts),
+      overlapKey: header?.overlapKey ?? null, failedAt,
+    };
   }
 
   /** The failed file of `id`, or null. */
@@ -58,33 +68,6 @@ export class FileFailedStore implements FailedStore {
       if (file) return { queue, file };
     }
     return null;
-  }
-
-  async retryFailed(ids: readonly string[]): Promise<RetryResult> {
-    await this.queue.open();
-    const result: RetryResult = { retried: [], missing: [], overlapping: [] };
-    for (const failedId of ids) {
-      const found = await this.findFailed(failedId);
-      const aside = this.dir('tmp', `${newId()}.retry`);
-      if (!found || !(await renamed(this.dir('failed', found.queue, found.file), aside))) {
-        result.missing.push(failedId);
-        continue;
-      }
-      const [head, payload] = splitJob(await readFile(aside, 'utf8'));
-      const header = parseHeader(head);
-      const pushed = header
-        ? await this.queue.push({ name: header.name, queue: found.queue, payload, scheduledAt: this.queue.clock.now(), overlapKey: header.overlapKey })
-        : null;
-      if (!pushed || pushed.skipped) {
-        await rename(aside, this.dir('failed', found.queue, found.file)); // left failed, as it was
-        (pushed ? result.overlapping : result.missing).push(failedId);
-        continue;
-      }
-      await rm(aside, { force: true });
-      await rm(this.dir('failed', found.queue, `${failedId}.err`), { force: true });
-      result.retried.push({ failedId, jobId: pushed.id });
-    }
-    return result;
   }
 
   async forgetFailed(id: string): Promise<boolean> {

@@ -12,8 +12,8 @@
  * half-written job is ever seen (jobs are stored by file-push.ts). A claim is the rename
  * pending → reserved (one claimer wins); a lapsed lease is renamed back to pending. Files are
  * 0600 and folders 0700. Idle workers wake on new pending files (chokidar) instead of only
- * sleeping. The dashboard's capabilities are in
- * file-admin.ts and file-metrics.ts, on the same files.
+ * sleeping. The Jobs and Locks pages are file-admin.ts, on the same files; paused queues, workers,
+ * metrics and the restart signal are kept over the records (store-services.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, unlink } from 'node:fs/promises';
@@ -21,7 +21,7 @@ import path from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import type { Clock } from '../../infra/clock.ts';
 import type {
-  AdminDriver, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob, RetryResult, WakingQueue,
+  Backend, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
 import { leaseFor } from '../../store/driver.ts';
 import { reserveInOrder, type ListsQueues } from '../../store/queue-policy.ts';
@@ -29,7 +29,6 @@ import { jobState } from '../admin-shared.ts';
 import { FileAdmin } from './file-admin.ts';
 import { FileFailedStore, type FileQueue } from './file-failed.ts';
 import { FileLocks } from './file-locks.ts';
-import { FileMetrics } from './file-metrics.ts';
 import { pushJobs } from './file-push.ts';
 import { FileRecords } from './file-records.ts';
 import { list, newId, pad, parseHeader, renamed, splitJob, writeAtomic } from './file-store.ts';
@@ -38,7 +37,7 @@ import { hasDueFromStats } from '../shared.ts';
 import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
 import { Wakeup } from '../wakeup.ts';
 
-export class FileDriver extends ForwardsToParts implements AdminDriver, WakingQueue, ListsQueues, FileQueue {
+export class FileDriver extends ForwardsToParts implements Backend, ListsQueues, FileQueue {
   readonly description: string;
   private readonly opened: LazyOpen;
   private readonly locks: FileLocks;
@@ -52,7 +51,7 @@ export class FileDriver extends ForwardsToParts implements AdminDriver, WakingQu
     this.description = `file (${root})`;
     this.locks = new FileLocks(root, clock);
     const admin = new FileAdmin(this, this.locks);
-    this.parts = { jobs: admin, paused: admin, workers: admin, locks: admin, metrics: new FileMetrics(this), records: new FileRecords(this) };
+    this.parts = { jobs: admin, locks: admin, records: new FileRecords(this) };
     this.opened = new LazyOpen(async () => {
       for (const sub of ['tmp', 'pending', 'reserved', 'failed', 'locks']) await mkdir(this.dir(sub), { recursive: true, mode: 0o700 });
     }, { what: `use ${root} for the file driver`, fix: 'check file_path in application/config/job.ts' });
@@ -197,8 +196,8 @@ export class FileDriver extends ForwardsToParts implements AdminDriver, WakingQu
     return this.failed.listFailed(limit);
   }
 
-  retryFailed(ids: readonly string[]): Promise<RetryResult> {
-    return this.failed.retryFailed(ids);
+  getFailed(id: string): Promise<FailedJob | null> {
+    return this.failed.getFailed(id);
   }
 
   forgetFailed(id: string): Promise<boolean> {
@@ -230,21 +229,6 @@ export class FileDriver extends ForwardsToParts implements AdminDriver, WakingQu
     // A watcher that fails (inotify limits) only costs wake-ups: the worker still looks every --sleep.
     this.watcher.on('error', () => undefined);
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
-  }
-
-  async restartRequestedAt(): Promise<number | null> {
-    await this.open();
-    try {
-      return Number(await readFile(this.dir('restart'), 'utf8'));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
-  }
-
-  async requestRestart(at: number): Promise<void> {
-    await this.open();
-    await writeAtomic(this.root, this.dir('restart'), String(at));
   }
 
   async close(): Promise<void> {

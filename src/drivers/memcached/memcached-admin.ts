@@ -1,24 +1,18 @@
 /**
- * The `memcached` driver's dashboard capabilities (admin-store.ts) but metrics
- * (memcached-metrics.ts), on the driver's own keys and primitives (memcached.ts):
+ * The `memcached` driver's Jobs and Locks pages (admin-store.ts), on the driver's own keys and
+ * primitives (memcached.ts):
  * - Jobs: a walk along each queue's log (memcached-log.ts) reading records, leases and attempts.
  *   A cancel takes the job's lease first, as a claim does (`add`, or CAS on a lapsed one), so one
  *   of them wins; run-now moves a scheduled record's due time by CAS.
  * - Locks: memcached cannot list keys, so the held overlap keys are found from the jobs that
  *   name one (`P:ovl:<sha1>` still holding that job's id).
- * - Paused queues: `P:paused`, a JSON list changed by CAS.
- * - Workers: `P:worker:<sha1 of id>`, replaced by every beat, listed in the `workers` log
- *   (appended once per worker, guarded by `add` of `P:worker-listed:<sha1 of id>`).
  * Best effort like the rest of the driver: memcached may evict any of these under memory
- * pressure (a paused queue then resumes, a worker drops off the list) and forgets them on restart.
+ * pressure and forgets them on restart.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import type {
-  BrowsableQueue, JobPage, JobQuery, JobSummary, LockBrowser, OverlapLock, PausableQueue, WorkerBeat, WorkerEnd,
-  WorkerRecord, WorkerRegistry,
-} from '../../store/admin-store.ts';
+import { randomBytes } from 'node:crypto';
+import type { BrowsableQueue, JobPage, JobQuery, JobSummary, LockBrowser, OverlapLock } from '../../store/admin-store.ts';
 import type { Clock } from '../../infra/clock.ts';
-import { jobState, pageJobs, stoppedRecord, workerList, type PendingRef } from '../admin-shared.ts';
+import { jobState, pageJobs, type PendingRef } from '../admin-shared.ts';
 import { leaseUntil, parseRecord, type JobRecord } from './memcached-claim.ts';
 import type { Memcached } from './memcached-client.ts';
 import type { MemcachedLog } from './memcached-log.ts';
@@ -43,9 +37,7 @@ export interface MemcachedRef extends PendingRef {
   reservedUntil: number | null;
 }
 
-const hash = (text: string) => createHash('sha1').update(text).digest('hex');
-
-export class MemcachedAdmin implements BrowsableQueue, LockBrowser, PausableQueue, WorkerRegistry {
+export class MemcachedAdmin implements BrowsableQueue, LockBrowser {
   constructor(private readonly mc: Memcached, private readonly logs: MemcachedLog, private readonly queue: MemcachedAdminQueue) {}
 
   /** Every pending job of `queue` (or all), judged at `now`. */
@@ -139,73 +131,5 @@ export class MemcachedAdmin implements BrowsableQueue, LockBrowser, PausableQueu
     const k = this.queue.overlapKey(key);
     const holder = await this.mc.get(k);
     return holder !== undefined && this.mc.deleteIf(k, (v) => v === holder);
-  }
-
-  private async changePaused(change: (queues: string[]) => string[] | null): Promise<boolean> {
-    await this.queue.open();
-    return this.mc.update(this.mc.key('paused'), (text) => {
-      const next = change(parsePaused(text));
-      return next && JSON.stringify(next.sort());
-    });
-  }
-
-  async pauseQueue(queue: string): Promise<void> {
-    await this.changePaused((queues) => (queues.includes(queue) ? null : [...queues, queue]));
-  }
-
-  resumeQueue(queue: string): Promise<boolean> {
-    return this.changePaused((queues) => (queues.includes(queue) ? queues.filter((q) => q !== queue) : null));
-  }
-
-  async pausedQueues(): Promise<string[]> {
-    await this.queue.open();
-    return parsePaused(await this.mc.get(this.mc.key('paused')));
-  }
-
-  /** Stores a worker's record, and lists it the first time. */
-  private async putWorker(record: WorkerRecord): Promise<void> {
-    const h = hash(record.id);
-    await this.mc.set(this.mc.key('worker', h), JSON.stringify(record));
-    if (await this.mc.add(this.mc.key('worker-listed', h), '1')) await this.logs.append('workers', h);
-  }
-
-  async beat(beat: WorkerBeat): Promise<void> {
-    await this.queue.open();
-    await this.putWorker({ ...beat, stoppedAt: null, end: null });
-  }
-
-  async workerStopped(id: string, end: WorkerEnd, at: number): Promise<void> {
-    await this.queue.open();
-    const key = this.mc.key('worker', hash(id));
-    const changed = await this.mc.swap(key, (text) => JSON.stringify(stoppedRecord(JSON.parse(text) as WorkerRecord, id, end, at)));
-    if (!changed) await this.putWorker(stoppedRecord(null, id, end, at));
-    await this.listWorkers(at);
-  }
-
-  async listWorkers(now: number): Promise<WorkerRecord[]> {
-    await this.queue.open();
-    const { mc } = this;
-    const { head, entries } = await this.logs.slots('workers', 100_000);
-    const hashes = [...new Set(entries.map(([, h]) => h).filter((h): h is string => !!h))];
-    const texts = await mc.getMany(hashes.map((h) => mc.key('worker', h)));
-    const records = [...texts.values()].map((text) => JSON.parse(text) as WorkerRecord);
-    const { workers, drop } = workerList(records, now);
-    for (const id of drop) {
-      await mc.delete(mc.key('worker', hash(id)));
-      await mc.delete(mc.key('worker-listed', hash(id)));
-    }
-    // The log's head moves past the workers at its front that are gone.
-    const kept = new Set(records.filter((r) => !drop.includes(r.id)).map((r) => hash(r.id)));
-    await this.logs.advance('workers', head, (n) => !kept.has(entries[n - head - 1]?.[1] ?? ''), entries.at(-1)?.[0] ?? head);
-    return workers;
-  }
-}
-
-function parsePaused(text: string | undefined): string[] {
-  try {
-    const queues = JSON.parse(text ?? '[]') as unknown;
-    return Array.isArray(queues) ? queues.filter((q): q is string => typeof q === 'string').sort() : [];
-  } catch {
-    return [];
   }
 }

@@ -1,14 +1,16 @@
 /**
- * The `memcached` driver's failed store behind `job:failed`, `job:retry`, `job:forget` and
- * `job:flush`: `P:failed:job:<id>` holds a failed job's record, listed in the append-only
+ * The `memcached` driver's failed store behind `job:failed`, `job:forget` and `job:flush` (and
+ * `job:retry`, store-services.ts): `P:failed:job:<id>` holds a failed job's record, listed in the append-only
  * `failed` log (memcached-log.ts). Best effort like the rest: memcached may evict them.
  */
-import type { FailedJob, FailedStore, NewJob, PushResult, RetryResult } from '../../store/driver.ts';
+import type { FailedJob, FailedStore } from '../../store/driver.ts';
 import type { Clock } from '../../infra/clock.ts';
 import type { JobRecord } from './memcached-claim.ts';
 import { code, type Memcached } from './memcached-client.ts';
 import type { MemcachedLog } from './memcached-log.ts';
 import { flushFailedOneByOne } from '../shared.ts';
+
+const ID = /^\d{1,15}$/;
 
 export interface FailedRecord extends JobRecord {
   attempts: number;
@@ -20,7 +22,6 @@ export interface FailedRecord extends JobRecord {
 export interface MemcachedQueue {
   readonly clock: Clock;
   open(): Promise<void>;
-  push(job: NewJob): Promise<PushResult>;
 }
 
 export class MemcachedFailedStore implements FailedStore {
@@ -42,42 +43,22 @@ export class MemcachedFailedStore implements FailedStore {
     for (const id of ids) {
       const text = records.get(mc.key('failed', 'job', id));
       if (text === undefined) continue;
-      const r = JSON.parse(text) as FailedRecord;
-      out.push({
-        id, jobId: id, name: r.name, queue: r.queue, payload: r.payload, exception: r.exception, attempts: r.attempts,
-        overlapKey: r.okey, failedAt: r.failedAt,
-      });
+      out.push(toFailed(id, JSON.parse(text) as FailedRecord));
     }
     const present = new Set(out.map((f) => f.id));
     await this.logs.advance('failed', head, (n) => !present.has(entries[n - head - 1]?.[1] ?? ''), entries.at(-1)?.[0] ?? head);
     return out.sort((a, b) => a.failedAt - b.failedAt || Number(a.id) - Number(b.id)).slice(0, limit);
   }
 
-  async retryFailed(ids: readonly string[]): Promise<RetryResult> {
+  async getFailed(id: string): Promise<FailedJob | null> {
     await this.queue.open();
-    const result: RetryResult = { retried: [], missing: [], overlapping: [] };
-    for (const failedId of ids) {
-      const key = this.mc.key('failed', 'job', failedId);
-      const text = /^\d{1,15}$/.test(failedId) ? await this.mc.get(key) : undefined;
-      if (text === undefined) {
-        result.missing.push(failedId);
-        continue;
-      }
-      const r = JSON.parse(text) as FailedRecord;
-      const pushed = await this.queue.push({ name: r.name, queue: r.queue, payload: r.payload, scheduledAt: this.queue.clock.now(), overlapKey: r.okey });
-      if (pushed.skipped) {
-        result.overlapping.push(failedId);
-        continue;
-      }
-      await this.mc.delete(key);
-      result.retried.push({ failedId, jobId: pushed.id });
-    }
-    return result;
+    const text = ID.test(id) ? await this.mc.get(this.mc.key('failed', 'job', id)) : undefined;
+    return text === undefined ? null : toFailed(id, JSON.parse(text) as FailedRecord);
   }
 
   async forgetFailed(id: string): Promise<boolean> {
     await this.queue.open();
-    if (!/^\d{1,15}$/.test(id)) return false;
+    if (!ID.test(id)) return false;
     try {
       await this.mc.client.delete(this.mc.key('failed', 'job', id));
       return true;
@@ -90,4 +71,8 @@ export class MemcachedFailedStore implements FailedStore {
   flushFailed(olderThanMs: number | null): Promise<number> {
     return flushFailedOneByOne(this, olderThanMs);
   }
+}
+
+function toFailed(id: string, r: FailedRecord): FailedJob {
+  return { id, jobId: id, name: r.name, queue: r.queue, payload: r.payload, exception: r.exception, attempts: r.attempts, overlapKey: r.okey, failedAt: r.failedAt };
 }

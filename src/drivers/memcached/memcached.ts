@@ -12,8 +12,8 @@
  *   P:ovl:<sha1 of key>         overlap key → holding job id (`add`)
  *   P:q:<queue>:tail / :slot:<n> / :head   the queue as an append-only log (memcached-log.ts)
  *   P:queues:* and P:failed:*   the queue list and the failed store (memcached-failed.ts), logs the same way
- *   P:paused, P:worker*, P:metrics*   the dashboard's (memcached-admin.ts, memcached-metrics.ts)
- *   P:rec:*, P:recs:*           the record store (memcached-records.ts)
+ *   P:rec:*, P:recs:*           the record store (memcached-records.ts), which also keeps paused
+ *                               queues, workers, metrics and the restart signal (store-services.ts)
  * Jobs are stored, one or many at a time, by memcached-push.ts.
  *
  * Best effort, and said so at worker start: memcached forgets everything on restart and may
@@ -25,7 +25,7 @@ import type { MemcacheClient } from 'memcache-client';
 import { createMemcacheClient } from './memcached-connection.ts';
 import type { Clock } from '../../infra/clock.ts';
 import type {
-  AdminDriver, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob, RetryResult,
+  Backend, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
 import { reserveInOrder, type ListsQueues } from '../../store/queue-policy.ts';
 import { jobState } from '../admin-shared.ts';
@@ -35,7 +35,6 @@ import { MemcachedClaims, leaseUntil, parseRecord } from './memcached-claim.ts';
 import { Memcached, TOMBSTONE } from './memcached-client.ts';
 import { MemcachedFailedStore, type MemcachedQueue } from './memcached-failed.ts';
 import { MemcachedLog } from './memcached-log.ts';
-import { MemcachedMetrics } from './memcached-metrics.ts';
 import { overlapKeyOf, pushJobs } from './memcached-push.ts';
 import { MemcachedRecords } from './memcached-records.ts';
 import { hasDueFromStats } from '../shared.ts';
@@ -44,7 +43,7 @@ import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
 export const MEMCACHED_WARNING =
   'memcached driver: best effort — jobs are lost if memcached restarts or evicts them under memory pressure; use database or redis for jobs that must not be lost';
 
-export class MemcachedDriver extends ForwardsToParts implements AdminDriver, ListsQueues, MemcachedQueue, MemcachedAdminQueue {
+export class MemcachedDriver extends ForwardsToParts implements Backend, ListsQueues, MemcachedQueue, MemcachedAdminQueue {
   readonly description: string;
   readonly warning = MEMCACHED_WARNING;
   private readonly client: MemcacheClient;
@@ -65,10 +64,7 @@ export class MemcachedDriver extends ForwardsToParts implements AdminDriver, Lis
     this.claims = new MemcachedClaims(this.mc, this.logs, clock);
     this.failed = new MemcachedFailedStore(this.mc, this.logs, this);
     const admin = new MemcachedAdmin(this.mc, this.logs, this);
-    this.parts = {
-      jobs: admin, paused: admin, workers: admin, locks: admin,
-      metrics: new MemcachedMetrics(this.mc, this.logs, this), records: new MemcachedRecords(this.mc, clock),
-    };
+    this.parts = { jobs: admin, locks: admin, records: new MemcachedRecords(this.mc, clock) };
     this.opened = new LazyOpen(async () => {
       await this.client.version();
     }, { what: `reach memcached at ${servers}`, fix: 'start memcached or fix MEMCACHED_SERVERS / application/config/job.ts' });
@@ -210,8 +206,8 @@ export class MemcachedDriver extends ForwardsToParts implements AdminDriver, Lis
     return this.failed.listFailed(limit);
   }
 
-  retryFailed(ids: readonly string[]): Promise<RetryResult> {
-    return this.failed.retryFailed(ids);
+  getFailed(id: string): Promise<FailedJob | null> {
+    return this.failed.getFailed(id);
   }
 
   forgetFailed(id: string): Promise<boolean> {
@@ -222,18 +218,6 @@ export class MemcachedDriver extends ForwardsToParts implements AdminDriver, Lis
     return this.failed.flushFailed(olderThanMs);
   }
 
-
-  /** An evicted mark reads as null, which no worker takes for a restart. */
-  async restartRequestedAt(): Promise<number | null> {
-    await this.open();
-    const value = await this.mc.get(this.mc.key('restart'));
-    return value === undefined ? null : Number(value);
-  }
-
-  async requestRestart(at: number): Promise<void> {
-    await this.open();
-    await this.mc.set(this.mc.key('restart'), String(at));
-  }
 
   async close(): Promise<void> {
     this.client.shutdown();

@@ -1,12 +1,12 @@
 /**
- * The `redis` driver's failed store behind `job:failed`, `job:retry`, `job:forget` and
- * `job:flush`, with its scripts. A failed job is a hash P:{Q}:f:<m> listed in the queue's
+ * The `redis` driver's failed store behind `job:failed`, `job:forget` and `job:flush` (and
+ * `job:retry`, store-services.ts), with its scripts. A failed job is a hash P:{Q}:f:<m> listed in the queue's
  * P:{Q}:failed sorted set by failed time (the worker's FAIL script writes them).
  */
 import type { Clock } from '../../infra/clock.ts';
-import type { FailedJob, FailedStore, RetryResult } from '../../store/driver.ts';
+import type { FailedJob, FailedStore } from '../../store/driver.ts';
 import type { RedisClient } from './redis-connection.ts';
-import { MEMBER, PACK } from './redis-scripts.ts';
+import { MEMBER } from './redis-scripts.ts';
 
 /** What the failed store needs of the driver: its client, its keys and its queue list. */
 export interface RedisKeys {
@@ -24,7 +24,6 @@ export interface RedisKeys {
 
 type Arg = string | number;
 interface Scripted {
-  rakitRetryFailed(...keysAndArgs: Arg[]): Promise<[number, string?]>;
   rakitForgetFailed(...keysAndArgs: Arg[]): Promise<number>;
 }
 
@@ -32,7 +31,6 @@ export class RedisFailedStore implements FailedStore {
   private readonly lua: Scripted;
 
   constructor(private readonly store: RedisKeys) {
-    store.redis.defineCommand('rakitRetryFailed', { lua: RETRY_FAILED, numberOfKeys: 4 });
     store.redis.defineCommand('rakitForgetFailed', { lua: FORGET_FAILED, numberOfKeys: 1 });
     this.lua = store.redis as unknown as Scripted;
   }
@@ -44,37 +42,18 @@ export class RedisFailedStore implements FailedStore {
       const members = await redis.zrange(k(queue, 'failed'), 0, limit - 1);
       const hashes = await Promise.all(members.map((m) => redis.hgetall(k(queue, `f:${m}`))));
       hashes.forEach((h, i) => {
-        if (!h.name) return;
-        const id = `${queue}/${Number(members[i])}`;
-        out.push({
-          id, jobId: id, name: h.name, queue, payload: h.payload ?? '', exception: h.exception ?? '',
-          attempts: Number(h.attempts ?? 0), overlapKey: h.okey || null, failedAt: Number(h.failed_at ?? 0),
-        });
+        const failed = toFailed(queue, members[i]!, h);
+        if (failed) out.push(failed);
       });
     }
     return out.sort((a, b) => a.failedAt - b.failedAt).slice(0, limit);
   }
 
-  async retryFailed(ids: readonly string[]): Promise<RetryResult> {
-    const { k } = this.keys();
-    const result: RetryResult = { retried: [], missing: [], overlapping: [] };
+  async getFailed(id: string): Promise<FailedJob | null> {
+    const parsed = parseId(id);
+    if (!parsed) return null;
     await this.store.open();
-    for (const failedId of ids) {
-      const parsed = parseId(failedId);
-      if (!parsed) {
-        result.missing.push(failedId);
-        continue;
-      }
-      const { queue, m } = parsed;
-      const [status, member] = await this.lua.rakitRetryFailed(
-        k(queue, 'failed'), k(queue, 'pending'), k(queue, 'overlap'), k(queue, 'seq'),
-        k(queue, `f:${m}`), m, this.store.jobPrefix(queue), this.store.clock.now(), this.store.channel(queue),
-      );
-      if (status === 1) result.retried.push({ failedId, jobId: `${queue}/${Number(member)}` });
-      else if (status === -1) result.overlapping.push(failedId);
-      else result.missing.push(failedId);
-    }
-    return result;
+    return toFailed(parsed.queue, parsed.m, await this.store.redis.hgetall(this.store.k(parsed.queue, `f:${parsed.m}`)));
   }
 
   async forgetFailed(id: string): Promise<boolean> {
@@ -110,27 +89,15 @@ export function parseId(id: string): { queue: string; m: string } | null {
   return { queue: id.slice(0, at), m: MEMBER(n) };
 }
 
-/**
- * KEYS: failed, pending, overlap, seq. ARGV: failed key, failed member, job key prefix, now, channel.
- * → {1, new member} | {0} (missing) | {-1} (overlap key held)
- */
-const RETRY_FAILED = `
-${PACK}local f = redis.call('HMGET', ARGV[1], 'name', 'payload', 'created', 'okey')
-if not f[1] then return {0} end
-local okey = f[4] or ''
-if okey ~= '' then
-  local holder = redis.call('HGET', KEYS[3], okey)
-  if holder and redis.call('EXISTS', ARGV[3] .. holder) == 1 then return {-1} end
-end
-local m = string.format('%012d', redis.call('INCR', KEYS[4]))
-redis.call('SET', ARGV[3] .. m, pack(f[1], f[3] or ARGV[4], okey, f[2]))
-redis.call('DEL', ARGV[1])
-redis.call('ZREM', KEYS[1], ARGV[2])
-if okey ~= '' then redis.call('HSET', KEYS[3], okey, m) end
-redis.call('ZADD', KEYS[2], ARGV[4], m)
-redis.call('PUBLISH', ARGV[5], '1')
-return {1, m}
-`;
+/** A failed job from its hash (null: gone). */
+function toFailed(queue: string, m: string, h: Record<string, string>): FailedJob | null {
+  if (!h.name) return null;
+  const id = `${queue}/${Number(m)}`;
+  return {
+    id, jobId: id, name: h.name, queue, payload: h.payload ?? '', exception: h.exception ?? '',
+    attempts: Number(h.attempts ?? 0), overlapKey: h.okey || null, failedAt: Number(h.failed_at ?? 0),
+  };
+}
 
 /** KEYS: failed. ARGV: failed key prefix, members... → how many removed */
 const FORGET_FAILED = `

@@ -4,24 +4,22 @@
  * Redis Cluster. A worker's acks ride on its next claim from their queue (`reserveAfterAcks`):
  * one script call a turn instead of two. Idle workers wake on a pub/sub message (redis-wake.ts);
  * dispatch is redis-push.ts, the failed store redis-failed.ts, the record store redis-records.ts,
- * the dashboard's capabilities redis-admin.ts.
+ * the Jobs and Locks pages redis-admin-jobs.ts and redis-locks.ts; paused queues, workers, metrics and
+ * the restart signal are kept over the records (store-services.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../infra/clock.ts';
 import type {
-  BatchingQueue, ClearableQueue, Driver, Leases, FailedJob, FailedStore, Failure, NewJob, PushResult, QueueStats, ReleaseOptions,
-  ReserveRequest, ReservedJob, RestartSignal, RetryResult, WakingQueue,
+  Backend, Leases, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
 import { leaseFor } from '../../store/driver.ts';
 import { reserveInOrder, type ListsQueues } from '../../store/queue-policy.ts';
-import type { AdminStore } from '../../store/admin-store.ts';
-import type { RecordStore } from '../../store/record-store.ts';
-import type { BulkQueue } from '../../store/driver.ts';
 import { LazyOpen } from '../lazy-open.ts';
 import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
-import { RedisAdmin } from './redis-admin.ts';
+import { RedisAdminJobs } from './redis-admin-jobs.ts';
 import { ACK_COMMAND, CLAIM_COMMAND, createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
 import { RedisFailedStore, type RedisKeys } from './redis-failed.ts';
+import { RedisLocks } from './redis-locks.ts';
 import { RedisPush } from './redis-push.ts';
 import { RedisRecords } from './redis-records.ts';
 import * as scripts from './redis-scripts.ts';
@@ -46,7 +44,7 @@ const SCRIPTS: [keyof Scripted, string, number][] = [
   ['rakitClear', scripts.CLEAR, 4],
 ];
 
-export class RedisDriver extends ForwardsToParts implements Driver, BatchingQueue, FailedStore, ClearableQueue, RestartSignal, WakingQueue, RedisKeys, AdminStore, RecordStore, BulkQueue {
+export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
   readonly description: string;
   readonly redis: RedisClient;
   /** The same client, typed with the scripts. */
@@ -76,8 +74,8 @@ export class RedisDriver extends ForwardsToParts implements Driver, BatchingQueu
     this.wake = new RedisWake(this.redis, prefix, clock, () => this.queues());
     this.failed = new RedisFailedStore(this);
     this.pusher = new RedisPush(this, prefix);
-    const { jobs, paused, locks, workers, metrics } = new RedisAdmin(this, prefix);
-    this.parts = { jobs, paused, locks, workers, metrics, records: new RedisRecords(this.redis, prefix, () => this.open()) };
+    const jobs = new RedisAdminJobs(this);
+    this.parts = { jobs, locks: new RedisLocks(this, jobs), records: new RedisRecords(this.redis, prefix, () => this.open()) };
   }
 
   k(queue: string, part: string): string {
@@ -222,7 +220,7 @@ export class RedisDriver extends ForwardsToParts implements Driver, BatchingQueu
 
 
   listFailed(limit?: number): Promise<FailedJob[]> { return this.failed.listFailed(limit); }
-  retryFailed(ids: readonly string[]): Promise<RetryResult> { return this.failed.retryFailed(ids); }
+  getFailed(id: string): Promise<FailedJob | null> { return this.failed.getFailed(id); }
   forgetFailed(id: string): Promise<boolean> { return this.failed.forgetFailed(id); }
   flushFailed(olderThanMs: number | null): Promise<number> { return this.failed.flushFailed(olderThanMs); }
 
@@ -230,17 +228,6 @@ export class RedisDriver extends ForwardsToParts implements Driver, BatchingQueu
   /** Resolves on a wake message for one of `queues`, after `ms`, or on abort. */
   waitForJob(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {
     return this.wake.waitForJob(queues, ms, signal);
-  }
-
-  async restartRequestedAt(): Promise<number | null> {
-    await this.open();
-    const value = await this.redis.get(`${this.prefix}:restart`);
-    return value === null ? null : Number(value);
-  }
-
-  async requestRestart(at: number): Promise<void> {
-    await this.open();
-    await this.redis.set(`${this.prefix}:restart`, String(at));
   }
 
   async close(): Promise<void> {
