@@ -140,7 +140,7 @@ export class Manager {
   private killAll(): void {
     for (const child of this.children) {
       if (child.exited) continue;
-      this.deps.logger.warn({ pid: child.pid }, `Worker process ${child.pid} did not stop: killing it (its jobs go back to the queue)`);
+      this.deps.logger.warn({ childPid: child.pid }, `Worker process ${child.pid} did not stop: killing it (its jobs go back to the queue)`);
       child.kill(null);
     }
   }
@@ -153,7 +153,7 @@ export class Manager {
     proc.on('message', (message: WorkerMessage) => this.onMessage(child, message));
     proc.on('exit', (code, signal) => this.onExit(child, code, signal));
     this.reports.started(child);
-    this.deps.logger.debug({ pid: proc.pid }, `Worker process ${proc.pid} started`);
+    this.deps.logger.debug({ childPid: proc.pid }, `Worker process ${proc.pid} started`);
     return child;
   }
 
@@ -168,7 +168,7 @@ export class Manager {
         child.counts = { done: message.done, failed: message.failed };
         // Once per process: a second `stop` would not be needed, and it must never turn into a force.
         if (this.worker.memory > 0 && message.rss > this.worker.memory * 1024 * 1024 && !this.stopping && !child.overMemory) {
-          this.deps.logger.warn({ pid: child.proc.pid, rss: message.rss }, `Worker process ${child.proc.pid} is over --memory; replacing it after its running jobs`);
+          this.deps.logger.warn({ childPid: child.proc.pid, rss: message.rss }, `Worker process ${child.proc.pid} is over --memory; replacing it after its running jobs`);
           child.send({ type: 'stop', reason: 'memory' });
           child.overMemory = true;
         }
@@ -225,7 +225,7 @@ export class Manager {
       const running = child.overdue(now);
       if (!running) continue;
       const job = wire.job(running.wire);
-      this.deps.logger.error({ pid: child.pid, id: job.id, job: job.name },
+      this.deps.logger.error({ childPid: child.pid, id: job.id, job: job.name },
         `Job ${job.name} (id ${job.id}) ran past its timeout of ${wire.timeoutMs(running.wire) / 1000} s: killing worker process ${child.pid}`);
       child.kill(running);
     }
@@ -260,14 +260,14 @@ export class Manager {
     }
     const continuing = !this.stopping && !this.tally.ended && !child.retired;
     const how = signal ?? `code ${code}`;
-    if (kind === 'died-running') this.deps.logger.error({ pid, code, signal }, `Worker process ${pid} died (${how}) while running jobs${continuing ? '; starting another' : ''}`);
+    if (kind === 'died-running') this.deps.logger.error({ childPid: pid, code, signal }, `Worker process ${pid} died (${how}) while running jobs${continuing ? '; starting another' : ''}`);
     if (continuing && action.respawn === 'now') this.spawn();
     else if (continuing && action.respawn === 'backoff') {
       // Died with no job running (a broken environment?): restart, slower when it keeps happening.
       const now = this.deps.clock.now();
       this.crashes = [...this.crashes.filter((t) => now - t < 30_000), now];
       const delay = exponentialMs(this.crashes.length, 100, 5_000);
-      this.deps.logger.error({ pid, code, signal }, `Worker process ${pid} exited unexpectedly (${how}); starting another in ${delay / 1000} s`);
+      this.deps.logger.error({ childPid: pid, code, signal }, `Worker process ${pid} exited unexpectedly (${how}); starting another in ${delay / 1000} s`);
       const timer = setTimeout(() => {
         this.restarts.delete(timer);
         if (!this.stopping) this.spawn();
