@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Leases, ReserveRequest, ReservedJob } from '../driver.ts';
+import { claimToken, type Leases, type ReserveRequest, type ReservedJob } from '../driver.ts';
 import { compareDue } from '../queue-policy.ts';
 import { claimOnMysql, type Cursor } from './database-mysql-claim.ts';
 import { toReserved, type JobRow, type SqlStore } from './database-sql.ts';
@@ -34,14 +34,14 @@ export class DatabaseClaims {
    */
   async claimDue(queue: string | null, limit: number, request: ReserveRequest): Promise<ReservedJob[]> {
     const { store } = this;
-    const { names, leases, paused = [] } = request;
+    const { names, leases, paused = [], owner } = request;
     const now = store.clock.now();
     const cursor = store.dialect === 'mysql' ? this.cursors.get(queue) : undefined;
     const claimed = cursor && now - cursor.scannedAt < FULL_SCAN_MS
-      ? await store.run(() => this.claim(queue, names, paused, limit, leases, cursor))
+      ? await store.run(() => this.claim(queue, names, paused, limit, leases, cursor, owner))
       : [];
     const scanned = claimed.length < limit;
-    if (scanned) claimed.push(...(await store.run(() => this.claim(queue, names, paused, limit - claimed.length, leases, null))));
+    if (scanned) claimed.push(...(await store.run(() => this.claim(queue, names, paused, limit - claimed.length, leases, null, owner))));
     claimed.sort(compareDue);
     const last = claimed.at(-1);
     if (store.dialect === 'mysql') {
@@ -56,11 +56,11 @@ export class DatabaseClaims {
    * given, and claims them in one atomic step.
    */
   private async claim(
-    queue: string | null, names: readonly string[] | null, paused: readonly string[], limit: number, leases: Leases, after: Cursor | null,
+    queue: string | null, names: readonly string[] | null, paused: readonly string[], limit: number, leases: Leases, after: Cursor | null, owner?: string,
   ): Promise<ReservedJob[]> {
     const { knex, dialect } = this.store;
     const now = this.store.clock.now();
-    const token = randomUUID();
+    const token = claimToken(owner, randomUUID());
     const oldestDue = (q: Knex.QueryBuilder) => {
       this.store.whereDue(q, now);
       if (queue !== null) q.andWhere('queue', queue);
