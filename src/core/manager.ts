@@ -66,7 +66,7 @@ export class Manager {
 
   constructor(private readonly deps: { driver: Driver & RestartSignal; config: JobConfig; logger: Logger; clock: Clock }, private readonly options: ManagerOptions) {
     this.tally = new RunTally(options.worker);
-    this.hooks = new OwedHooks(deps.logger);
+    this.hooks = new OwedHooks(deps.logger, deps.driver, () => deps.clock.now());
     this.reports = new ManagerReports(deps, options.worker.queues);
     this.settleDeps = { ...deps, metrics: this.reports.metrics, flows: flowsOf(deps), failedHook: (job, error) => this.hooks.owe(job, error),
       observe: (job, settled, ms, error) => this.hooks.oweEvent(job, settled, ms, error) };
@@ -75,7 +75,8 @@ export class Manager {
 
   /** Starts the processes and resolves with the exit code once they have all stopped. */
   async run(): Promise<number> {
-    if (await this.nothingToDo()) {
+    await this.hooks.recover();
+    if (!this.hooks.any && await this.nothingToDo()) {
       // --stop-when-empty on an empty queue (a cron run most minutes): no worker process to start.
       announceStart(this.deps, this.worker);
       announceStop(this.deps.logger, this.tally.final('empty'));
@@ -161,6 +162,7 @@ export class Manager {
     switch (message.type) {
       case 'attempts': {
         child.noteAttempts(message.finished, message.ended, message.started, this.deps.clock.now());
+        for (const [, kind] of message.ended) this.tally.counted(kind);
         if (this.tally.started(message.started.length)) this.endRun();
         break;
       }
@@ -183,6 +185,7 @@ export class Manager {
         child.fatal = true;
         break;
       case 'hook-done':
+        this.hooks.ran(child.hooks.get(message.id));
         child.hooks.delete(message.id);
         break;
       case 'due':
@@ -203,7 +206,7 @@ export class Manager {
       case 'stopped':
         child.reason = message.summary.reason;
         child.counts = { done: message.summary.done, failed: message.summary.failed + message.summary.retried };
-        this.tally.add(message.summary, message.waiting);
+        this.tally.stopped(message.summary.reason, message.waiting);
         if (child.reason === 'restart' && !this.stopping) {
           this.deps.logger.info('job:restart was called: stopping after the running jobs');
           this.stop();
@@ -278,11 +281,20 @@ export class Manager {
     this.maybeDone();
   }
 
-  /** Settles what an exited process left running, as its exit kind says; a failed() hook owed goes to a live process. */
+  /**
+   * Settles what an exited process left running, as its exit kind says (a failed() hook owed goes
+   * to a live process); then, unless it stopped as asked (it gave its jobs back itself), gives back
+   * the jobs it had claimed and not started, which only the store knows of.
+   */
   private async settleLeft(child: WorkerChild, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     const left = [...child.running.values()].map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
     child.running.clear();
     for (const result of await settleLeftRunning(this.settleDeps, left, EXIT_ACTIONS[kind].settle, code, signal)) this.tally.settled(result);
+    if (child.reason !== null) return;
+    const released = await this.deps.driver.releaseOwned(child.owner);
+    if (released === 0) return;
+    if (this.tally.capped) this.tally.unused(released);
+    this.deps.logger.warn({ childPid: child.pid, released }, `Gave back ${released} job${released === 1 ? '' : 's'} worker process ${child.pid} had claimed and not started`);
   }
 
   private maybeDone(): void {

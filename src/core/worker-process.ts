@@ -7,7 +7,7 @@
 import { UsageError, coerceError } from './errors.ts';
 import { toWire, type ManagerMessage, type WireAttempt, type WorkerMessage } from './ipc.ts';
 import { runtime } from './runtime.ts';
-import { errorFromWire, runFailedHook } from './settle.ts';
+import { errorFromWire, runFailedHook, type Settled } from './settle.ts';
 import { fireJobEvent } from './job-events.ts';
 import { Worker, type WorkerDeps } from './worker.ts';
 import { announceStart, runLoaded } from './worker-announce.ts';
@@ -28,7 +28,7 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
   // END_DELAY_MS, far inside the manager's kill deadline). The end of code stopped at its timeout
   // goes at once: its kill deadline is near.
   let finished: string[] = [];
-  let ended: string[] = [];
+  let ended: [string, Settled['kind']][] = [];
   let started: WireAttempt[] = [];
   let flushing: Promise<void> | null = null;
   let endTimer: NodeJS.Timeout | null = null;
@@ -62,8 +62,8 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
         if (cut) void flush();
         else endTimer ??= setTimeout(() => void flush(), END_DELAY_MS);
       },
-      attemptEnded: (job) => {
-        ended.push(job.id);
+      attemptEnded: (job, kind) => {
+        ended.push([job.id, kind]);
         endTimer ??= setTimeout(() => void flush(), END_DELAY_MS);
       },
       dueForReplacement: () => void send({ type: 'due' }),
