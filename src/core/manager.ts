@@ -13,7 +13,7 @@
  * - with `--watch`, starts processes with the new code when job files change (watch-generations.ts).
  */
 import { exponentialMs } from './backoff.ts';
-import { EXIT_ACTIONS, classifyExit, settleLeftRunning, type ExitKind } from './child-exit.ts';
+import { EXIT_ACTIONS, classifyExit, giveBackUnstarted, settleLeftRunning, type ExitKind } from './child-exit.ts';
 import type { Clock } from './clock.ts';
 import type { JobConfig } from './config.ts';
 import type { Driver, RestartSignal } from './driver.ts';
@@ -281,20 +281,14 @@ export class Manager {
     this.maybeDone();
   }
 
-  /**
-   * Settles what an exited process left running, as its exit kind says (a failed() hook owed goes
-   * to a live process); then, unless it stopped as asked (it gave its jobs back itself), gives back
-   * the jobs it had claimed and not started, which only the store knows of.
-   */
+  /** Settles what an exited process left running, as its exit kind says (a failed() hook owed goes to a live
+   * process); then, unless it stopped as asked (it gave its jobs back itself), what it had claimed and not started. */
   private async settleLeft(child: WorkerChild, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     const left = [...child.running.values()].map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
     child.running.clear();
     for (const result of await settleLeftRunning(this.settleDeps, left, EXIT_ACTIONS[kind].settle, code, signal)) this.tally.settled(result);
-    if (child.reason !== null) return;
-    const released = await this.deps.driver.releaseOwned(child.owner);
-    if (released === 0) return;
-    if (this.tally.capped) this.tally.unused(released);
-    this.deps.logger.warn({ childPid: child.pid, released }, `Gave back ${released} job${released === 1 ? '' : 's'} worker process ${child.pid} had claimed and not started`);
+    const released = child.reason === null ? await giveBackUnstarted(this.deps, child) : 0;
+    if (released > 0 && this.tally.capped) this.tally.unused(released);
   }
 
   private maybeDone(): void {
