@@ -62,6 +62,7 @@ const server = http.createServer((req, res) => {
       appendFileSync('storage/accepted.log', id + '\\n');
       res.writeHead(201).end();
     } catch (error) {
+      console.error('POST /orders answered 500: ' + String(error));
       res.writeHead(500).end(String(error));
     } finally {
       inflight--;
@@ -240,6 +241,7 @@ async function productionRun(store: Store): Promise<Report> {
       duplicates: duplicates.length, unexplained: unexplained.length, longestHeldMs: Math.max(0, ...kills.map((k) => k.heldMs)),
       summary: summary?.[0] ?? '(none)',
     };
+    console.log(`${store}: ${result.non2xx} answers other than 2xx, ${result.errors} connection errors, ${result.timeouts} timeouts`);
     console.log([
       `| store | req/s | accepted | ran | lost | phantom | duplicates (in flight in a killed process) | longest hold after a kill | summary |`,
       `| ${store} | ${report.reqPerSec} | ${report.accepted} | ${report.ran} | ${report.lost} | ${report.phantom} | ${report.duplicates} (${report.duplicates - report.unexplained}) | ${report.longestHeldMs} ms | ${report.summary} |`,
