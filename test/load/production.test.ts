@@ -172,6 +172,8 @@ async function productionRun(store: Store): Promise<Report> {
   const made: { app?: TestApp } = {};
   const backend = await storeFor(store, () => made.app!);
   const app = (made.app = makeApp({ ...backend.config, sleep_ms: 50, max_job: 0 }));
+  /** The manager and the app, ended whatever happens to the test. */
+  const running: ChildProcess[] = [];
   try {
     app.write('application/jobs/RecordOrder.ts', JOB);
     app.write('server.ts', SERVER);
@@ -181,10 +183,12 @@ async function productionRun(store: Store): Promise<Report> {
     }
     const manager = spawn(process.execPath, [path.join(REPO, 'bin', 'rakit.js'), 'job:runall', '--processes=2', '--concurrency=8'],
       { cwd: app.dir, env: { ...app.env, RAKIT_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    running.push(manager);
     let managerLog = '';
     manager.stderr!.on('data', (d) => (managerLog += d));
     const managerExit = new Promise((resolve) => manager.on('exit', resolve));
     let server = await startServer(app, 0);
+    running.push(server.child);
     const port = server.port;
 
     let n = 0;
@@ -205,6 +209,7 @@ async function productionRun(store: Store): Promise<Report> {
           server.child.kill('SIGTERM');
           await new Promise((resolve) => server.child.once('exit', resolve));
           server = await startServer(app, port);
+          running.push(server.child);
           continue;
         }
         const [victim] = workersOf(manager.pid!);
@@ -224,7 +229,11 @@ async function productionRun(store: Store): Promise<Report> {
     const accepted = new Set(readFileSync(path.join(app.dir, 'storage', 'accepted.log'), 'utf8').split('\n').filter(Boolean));
     const doneIds = () => new Set(lines().filter((l) => l[0] === 'done').map((l) => l[1]!));
     const deadline = Date.now() + 90_000;
-    while ([...accepted].some((id) => !doneIds().has(id)) && Date.now() < deadline) await sleep(500);
+    const waiting = () => {
+      const done = doneIds();
+      return [...accepted].some((id) => !done.has(id));
+    };
+    while (waiting() && Date.now() < deadline) await sleep(500);
     manager.kill('SIGTERM');
     await managerExit;
 
@@ -258,6 +267,7 @@ async function productionRun(store: Store): Promise<Report> {
     expect(Number(summary![3])).toBe(0);
     return report;
   } finally {
+    for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     app.remove();
     await backend.drop();
   }
