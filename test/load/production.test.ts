@@ -11,6 +11,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import knexFactory, { type Knex } from 'knex';
@@ -19,7 +20,7 @@ import { REPO, makeApp, type TestApp } from '../helpers/app.ts';
 import { REDIS_URL, dropRedisPrefix, requireRedis, scratchDatabase, uniqueName } from '../helpers/servers.ts';
 
 type Store = 'sqlite' | 'mysql' | 'pg' | 'redis';
-const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
+const TSX_LOADER = path.join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const JOB = `import { appendFileSync } from 'node:fs';
@@ -158,7 +159,8 @@ function workersOf(managerPid: number): { pid: number; owner: string }[] {
 }
 
 function startServer(app: TestApp, port: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(TSX, ['server.ts'], { cwd: app.dir, env: { ...app.env, PORT: String(port), RAKIT_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // The app's own process (tsx as a loader, not its CLI in front), so a SIGTERM reaches the app and its restart is graceful.
+  const child = spawn(process.execPath, ['--import', pathToFileURL(TSX_LOADER).href, 'server.ts'], { cwd: app.dir, env: { ...app.env, PORT: String(port), RAKIT_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       const m = /listening (\d+)/.exec(String(d));
@@ -202,10 +204,12 @@ async function productionRun(store: Store): Promise<Report> {
     // Two kills of a worker process and one restart of the app, while the load runs.
     const kills: { pid: number; owner: string; at: number; heldMs: number }[] = [];
     const began = Date.now();
+    let restartedAt = 0;
     const chaos = (async () => {
       for (const [at, what] of [[4000, 'kill'], [8000, 'restart'], [11_000, 'kill']] as const) {
         await sleep(Math.max(0, began + at - Date.now()));
         if (what === 'restart') {
+          restartedAt = Date.now();
           server.child.kill('SIGTERM');
           await new Promise((resolve) => server.child.once('exit', resolve));
           server = await startServer(app, port);
@@ -250,6 +254,8 @@ async function productionRun(store: Store): Promise<Report> {
       duplicates: duplicates.length, unexplained: unexplained.length, longestHeldMs: Math.max(0, ...kills.map((k) => k.heldMs)),
       summary: summary?.[0] ?? '(none)',
     };
+    const phantoms = lines().filter(([kind, id]) => kind === 'start' && !accepted.has(id!)).slice(0, 5);
+    if (phantoms.length) console.log(`${store}: phantoms, started at (ms after the start of the load; the app restarted at ${restartedAt - began}):`, phantoms.map(([, id, , at]) => `${id}@${Number(at) - began}`).join(' '));
     console.log(`${store}: ${result.non2xx} answers other than 2xx, ${result.errors} connection errors, ${result.timeouts} timeouts`);
     console.log([
       `| store | req/s | accepted | ran | lost | phantom | duplicates (in flight in a killed process) | longest hold after a kill | summary |`,
