@@ -18,4 +18,12 @@ if (!worker) {
   if (existsSync(fileURLToPath(new URL('../src/', import.meta.url)))) await (await import('../scripts/build.js')).ensureBuilt();
 }
 const { main } = await import('../dist/bin.js');
-process.exit(await main(process.argv.slice(2)));
+const code = await main(process.argv.slice(2));
+// A pipe takes output at its reader's pace, and process.exit() drops what it has not taken yet
+// (`job:failed --json | slow-reader` got 64 KiB): exit once stdout and stderr have handed it all over.
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => {
+  if (stream.destroyed || !stream.writable) return resolve();
+  stream.once('error', resolve); // a reader that went away (EPIPE) takes nothing more
+  stream.write('', resolve);
+})));
+process.exit(code);

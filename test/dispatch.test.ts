@@ -30,6 +30,14 @@ let db: TestDatabase;
 let rt: Runtime;
 const clock = new TestClock();
 const rows = () => db.knex(db.table).select('*').orderBy('id');
+/** A payload whose innermost object is `levels` objects below it (so `levels + 1` deep). */
+function nested(levels: number): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  let node = root;
+  for (let i = 0; i < levels; i++) node = (node.a = {}) as Record<string, unknown>;
+  return root;
+}
+
 const settings = () => ({ database: db.url, table: db.table, failed_table: db.failedTable, timezone: 'Asia/Jakarta', max_payload_bytes: 1000 });
 
 beforeAll(async () => {
@@ -165,10 +173,20 @@ describe('dispatch', () => {
     ['NaN', { n: Number.NaN }, /JSON cannot hold/],
     ['an array', [1, 2], /must be a JSON object/],
     ['too large', { big: 'x'.repeat(2000) }, /over the limit of 1000/],
+    // Under the size limit; deeper than JSON.stringify can go (it would throw a RangeError).
+    ['5,000 levels of nesting below it', nested(5000), /^The payload is nested 5001 levels deep, over the limit of 1000: send flatter data$/],
+    ['64 levels of nesting below it', nested(64), /nested 65 levels deep, over the limit of 64: send flatter data \(or raise max_payload_depth in configure\(\), up to 1000\)/],
   ])('refuses a payload with %s and stores nothing', async (_label, payload, message) => {
     await expect(SendEmail.dispatch(payload as never)).rejects.toThrow(PayloadError);
     await expect(SendEmail.dispatch(payload as never)).rejects.toThrow(message);
     expect(await rows()).toHaveLength(0);
+  });
+
+  it('accepts a payload at the depth limit, and cuts a long input an error repeats', async () => {
+    await SendEmail.dispatch(nested(63) as never);
+    expect(await rows()).toHaveLength(1);
+    const error = await SendEmail.dispatch({ to: 'a@b.c' }).onQueue('q'.repeat(300)).then(() => null, (e: unknown) => e as Error);
+    expect(error?.message).toBe(`Bad queue name "${'q'.repeat(80)}…": start with a letter or digit, then letters, digits and . _ : - (at most 64)`);
   });
 
   it('keeps Dates in payloads as ISO strings', async () => {

@@ -5,7 +5,7 @@
  * process alive meanwhile (keep-alive.ts), and the checks and names every stored job goes
  * through: its queue, its delay, its name and class, its overlap key.
  */
-import { UsageError } from '../infra/errors.ts';
+import { UsageError, cutInput } from '../infra/errors.ts';
 import type { JobClass } from './job-types.ts';
 import { holding } from '../infra/keep-alive.ts';
 import { QUEUE_NAME, assertJobName, storedOverlapKey } from '../infra/naming.ts';
@@ -56,7 +56,7 @@ export abstract class DispatchChain<R> implements PromiseLike<R> {
 }
 
 export function assertQueue(queue: string): void {
-  if (!QUEUE_NAME.test(queue)) throw new UsageError(`Bad queue name "${queue}": start with a letter or digit, then letters, digits and . _ : - (at most 64)`);
+  if (!QUEUE_NAME.test(queue)) throw new UsageError(`Bad queue name "${cutInput(queue)}": start with a letter or digit, then letters, digits and . _ : - (at most 64)`);
 }
 
 export function delayMs(seconds: number): number {

@@ -1,9 +1,12 @@
 /**
  * Payload validation and encoding: a payload is a plain JSON object. Functions, cycles, BigInt,
  * symbols, class instances (other than Date) and non-finite numbers are refused at dispatch,
- * so what is stored is exactly what the job will read back.
+ * so what is stored is exactly what the job will read back. Its size and its depth are limited
+ * (max_payload_bytes, max_payload_depth); the depth is measured without recursion, so a payload
+ * nested thousands of levels deep is a PayloadError, never a RangeError of the call stack.
  */
-import { PayloadError } from '../infra/errors.ts';
+import { MAX_PAYLOAD_DEPTH, configFileName, type JobConfig } from '../infra/config.ts';
+import { PayloadError, cutInput } from '../infra/errors.ts';
 
 export type Payload = Record<string, unknown>;
 
@@ -20,19 +23,50 @@ export function encodePayload(payload: unknown): string {
   if (Object.hasOwn(payload as object, FLOW_KEY)) {
     throw new PayloadError(`Payload key ${FLOW_KEY} is reserved for the workflow data of chains and batches: rename it`);
   }
-  check(payload, '$', new Set());
+  const depth = check(payload);
+  // JSON.stringify itself recurses (and overflows the stack a few thousand levels down).
+  if (depth > MAX_PAYLOAD_DEPTH) throw tooDeep(depth, MAX_PAYLOAD_DEPTH, null);
   return JSON.stringify(payload);
 }
 
-/** Refuses an encoded payload over the configured limit. */
-export function assertPayloadSize(text: string, maxBytes: number): void {
+/** Refuses an encoded payload over the configured size or depth; the message names the app's config file. */
+export function assertPayloadLimits(text: string, config: Pick<JobConfig, 'max_payload_bytes' | 'max_payload_depth' | 'root' | 'source'>): void {
   const bytes = Buffer.byteLength(text);
-  if (bytes > maxBytes) {
+  if (bytes > config.max_payload_bytes) {
     throw new PayloadError(
-      `The payload is ${bytes} bytes, over the limit of ${maxBytes}: send ids, not whole records ` +
-        `(or raise max_payload_bytes in application/config/job.ts)`,
+      `The payload is ${bytes} bytes, over the limit of ${config.max_payload_bytes}: send ids, not whole records ` +
+        `(or raise max_payload_bytes in ${configFileName(config)})`,
     );
   }
+  const max = config.max_payload_depth ?? MAX_PAYLOAD_DEPTH;
+  if (max < MAX_PAYLOAD_DEPTH) {
+    const depth = textDepth(text);
+    if (depth > max) throw tooDeep(depth, max, configFileName(config));
+  }
+}
+
+function tooDeep(depth: number, max: number, configFile: string | null): PayloadError {
+  return new PayloadError(
+    `The payload is nested ${depth} levels deep, over the limit of ${max}: send flatter data` +
+      (configFile ? ` (or raise max_payload_depth in ${configFile}, up to ${MAX_PAYLOAD_DEPTH})` : ''),
+  );
+}
+
+/** The nesting depth of JSON text (the payload object is 1), by one scan. */
+function textDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // a backslash escapes the next character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) deepest = Math.max(deepest, ++depth);
+    else if (c === 125 || c === 93) depth--;
+  }
+  return deepest;
 }
 
 /**
@@ -54,33 +88,56 @@ export function decodePayload(text: string): Payload {
   return value as Payload;
 }
 
-function check(value: unknown, path: string, seen: Set<object>): void {
+/**
+ * Checks every value of a payload by a walk with its own stack (no recursion) and returns the
+ * payload's depth. `seen` holds the objects on the path from the root: a cycle, not a value
+ * shared by two keys.
+ */
+function check(root: unknown): number {
+  const seen = new Set<object>();
+  const stack: { value: unknown; path: string; depth: number; leave?: object }[] = [{ value: root, path: '$', depth: 1 }];
+  let deepest = 1;
+  while (stack.length > 0) {
+    const { value, path, depth, leave } = stack.pop()!;
+    if (leave) {
+      seen.delete(leave);
+      continue;
+    }
+    if (!checkLeaf(value, path)) continue;
+    const object = value as object;
+    if (seen.has(object)) throw new PayloadError(`Payload ${cutInput(path)} refers back to itself (a cycle)`);
+    const proto = Object.getPrototypeOf(object) as unknown;
+    if (!Array.isArray(object) && proto !== Object.prototype && proto !== null) {
+      throw new PayloadError(
+        `Payload ${cutInput(path)} is a ${describe(object)} instance: send plain data (ids, strings, numbers), not objects`,
+      );
+    }
+    deepest = Math.max(deepest, depth);
+    seen.add(object);
+    stack.push({ value: null, path, depth, leave: object });
+    // Pushed in reverse, so the first key is checked first (the error names the first bad value).
+    const entries = Array.isArray(object) ? object.map((item, i) => [`${path}[${i}]`, item] as const)
+      : Object.entries(object).map(([key, item]) => [`${path}.${key}`, item] as const);
+    for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i]![1], path: entries[i]![0], depth: depth + 1 });
+  }
+  return deepest;
+}
+
+/** Checks a value that holds no others; true for an object or array, whose values are checked next. */
+function checkLeaf(value: unknown, path: string): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':
-      return;
+    case 'undefined': // dropped by JSON, as in every JSON API
+      return false;
     case 'number':
-      if (!Number.isFinite(value)) throw new PayloadError(`Payload ${path} is ${value}, which JSON cannot hold`);
-      return;
-    case 'undefined':
-      return; // dropped by JSON, as in every JSON API
+      if (!Number.isFinite(value)) throw new PayloadError(`Payload ${cutInput(path)} is ${value}, which JSON cannot hold`);
+      return false;
     case 'object':
-      break;
+      return value !== null && !(value instanceof Date);
     default:
-      throw new PayloadError(`Payload ${path} is a ${describe(value)}, which is not JSON-serialisable`);
+      throw new PayloadError(`Payload ${cutInput(path)} is a ${describe(value)}, which is not JSON-serialisable`);
   }
-  if (value === null || value instanceof Date) return;
-  if (seen.has(value)) throw new PayloadError(`Payload ${path} refers back to itself (a cycle)`);
-  const proto = Object.getPrototypeOf(value) as unknown;
-  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
-    throw new PayloadError(
-      `Payload ${path} is a ${describe(value)} instance: send plain data (ids, strings, numbers), not objects`,
-    );
-  }
-  seen.add(value);
-  if (Array.isArray(value)) value.forEach((item, i) => check(item, `${path}[${i}]`, seen));
-  else for (const [key, item] of Object.entries(value)) check(item, `${path}.${key}`, seen);
-  seen.delete(value);
 }
 
 function describe(value: unknown): string {

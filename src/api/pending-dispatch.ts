@@ -6,7 +6,7 @@
  * stored it keeps the process alive (keep-alive.ts); afterwards nothing of rakit does.
  */
 import { DispatchChain, assertQueue, delayMs, overlapKeyOf, resolveTarget, type DispatchTarget } from './dispatch-chain.ts';
-import { assertPayloadSize, encodePayload, type Payload } from './payload.ts';
+import { assertPayloadLimits, encodePayload, type Payload } from './payload.ts';
 import { runtime } from './runtime.ts';
 import type { When } from './when.ts';
 
@@ -41,7 +41,7 @@ export class PendingDispatch extends DispatchChain<DispatchResult> {
     const delay = delayMs(this.delaySeconds);
     const rt = await runtime();
     const { name, jobClass } = await resolveTarget(rt.registry, this.target);
-    assertPayloadSize(this.encoded, rt.config.max_payload_bytes);
+    assertPayloadLimits(this.encoded, rt.config);
     const now = rt.clock.now();
     // The date library loads with the first dispatch that names a time, not with every worker.
     const base = this.when === undefined ? now : Math.max(now, (await import('./when.ts')).parseWhen(this.when, rt.config.timezone));

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { findAppFile, importModule, prepareModules } from '../infra/app-files.ts';
-import { DiscoveryError, UnknownJobError, coerceError } from '../infra/errors.ts';
+import { DiscoveryError, UnknownJobError, coerceError, cutInput } from '../infra/errors.ts';
 import { jobListeners, listenedJobNames, type Listener } from './events.ts';
 import { isJobClass } from './job-brand.ts';
 import type { JobClass } from './job-types.ts';
@@ -99,7 +99,7 @@ export class Registry {
     if (this.resolve(name)) return;
     const near = nearestNames(name, this.names());
     throw new UnknownJobError(
-      `Unknown job "${name}": no class in application/jobs and no listener for "rakit.jobs.run: ${name}"` +
+      `Unknown job "${cutInput(name)}": no class in application/jobs and no listener for "rakit.jobs.run: ${cutInput(name)}"` +
         (near.length ? ` — did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''),
     );
   }

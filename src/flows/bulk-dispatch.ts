@@ -7,7 +7,7 @@
  */
 import { DispatchChain, assertQueue, delayMs, overlapKeyOf, resolveTarget, type DispatchTarget } from '../api/dispatch-chain.ts';
 import { UsageError } from '../infra/errors.ts';
-import { assertPayloadSize, encodePayload, type Payload } from '../api/payload.ts';
+import { assertPayloadLimits, encodePayload, type Payload } from '../api/payload.ts';
 import type { DispatchResult } from '../api/pending-dispatch.ts';
 import { runtime } from '../api/runtime.ts';
 
@@ -30,7 +30,7 @@ export class PendingBulkDispatch extends DispatchChain<DispatchResult[]> {
     const delay = delayMs(this.delaySeconds);
     const rt = await runtime();
     const { name, jobClass } = await resolveTarget(rt.registry, this.target);
-    this.encoded.forEach((text, i) => atIndex(i, () => assertPayloadSize(text, rt.config.max_payload_bytes)));
+    this.encoded.forEach((text, i) => atIndex(i, () => assertPayloadLimits(text, rt.config)));
     const queue = this.queueName;
     const scheduledAt = rt.clock.now() + delay;
     const jobs = this.encoded.map((payload) => ({ name, queue, payload, scheduledAt, overlapKey: this.overlapping ? overlapKeyOf(name, jobClass, payload, queue) : null }));

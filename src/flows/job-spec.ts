@@ -9,7 +9,7 @@ import { UsageError } from '../infra/errors.ts';
 import { isJobClass } from '../api/job-brand.ts';
 import type { JobClass } from '../api/job-types.ts';
 import { assertJobName } from '../infra/naming.ts';
-import { assertPayloadSize, encodePayload, type Payload } from '../api/payload.ts';
+import { assertPayloadLimits, encodePayload, type Payload } from '../api/payload.ts';
 import type { Runtime } from '../api/runtime.ts';
 
 /** Where a job instance or a made job keeps its own queue and delay (shared by the ESM and CJS builds). */
@@ -66,7 +66,7 @@ export async function prepareJobs(env: FlowEnv, jobs: readonly JobLike[], queue:
     const name = await nameOf(env, job, `${what}[${i}]`);
     assertJobName(name);
     const payload = encodePayload(job.payload);
-    assertPayloadSize(payload, env.config.max_payload_bytes);
+    assertPayloadLimits(payload, env.config);
     const options = job[DISPATCH_OPTIONS] ?? {};
     const q = options.queue ?? queue;
     assertQueue(q);

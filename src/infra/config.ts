@@ -61,6 +61,8 @@ export interface JobConfigInput {
   timezone?: string;
   /** Largest payload accepted at dispatch, in bytes of JSON. */
   max_payload_bytes?: number;
+  /** Deepest nesting of objects and arrays accepted at dispatch (the payload itself is level 1); at most MAX_PAYLOAD_DEPTH. */
+  max_payload_depth?: number;
   /** A URL (sqlite:path, mysql://, postgres://) or a knex config object. */
   database?: string | Knex.Config;
   /** A Redis URL (redis://host:port/db, redis+cluster://host:port,host:port) or ioredis options. */
@@ -91,6 +93,12 @@ export interface JobConfig extends Required<Omit<JobConfigInput, 'backoff'>> {
   source: string;
 }
 
+/**
+ * The deepest max_payload_depth there can be: JSON.stringify and JSON.parse recurse, and a few
+ * thousand levels exhaust the call stack; no payload of plain data needs more.
+ */
+export const MAX_PAYLOAD_DEPTH = 1000;
+
 export const DEFAULTS: Omit<JobConfig, 'root' | 'source'> = {
   driver: 'database',
   table: 'rakit_jobs',
@@ -103,6 +111,7 @@ export const DEFAULTS: Omit<JobConfig, 'root' | 'source'> = {
   backoff: null,
   timezone: 'UTC',
   max_payload_bytes: 65_536,
+  max_payload_depth: 64,
   database: 'sqlite:storage/database.sqlite',
   redis: 'redis://127.0.0.1:6379/0',
   prefix: 'rakit',
@@ -118,6 +127,11 @@ export const DEFAULTS: Omit<JobConfig, 'root' | 'source'> = {
 /** Identity function that types a configuration object. */
 export function defineConfig(config: JobConfigInput): JobConfigInput {
   return config;
+}
+
+/** The configuration file as a message names it: its path in the app (`application/config/job.js`), or where the settings came from. */
+export function configFileName(config: Pick<JobConfig, 'root' | 'source'>): string {
+  return path.isAbsolute(config.source) ? path.relative(config.root, config.source) : config.source.replace(/^<(.*)>$/, '$1');
 }
 
 export const CONFIG_CANDIDATES = appFileCandidates('application/config/job');
@@ -170,6 +184,9 @@ export function resolveConfig(
   if (config.table === config.failed_table) bad('failed_table', 'different from "table"');
   for (const key of ['max_job', 'max_retries', 'sleep_ms', 'max_payload_bytes'] as const) {
     if (!Number.isInteger(config[key]) || config[key] < 0) bad(key, 'a whole number ≥ 0');
+  }
+  if (!Number.isInteger(config.max_payload_depth) || config.max_payload_depth < 1 || config.max_payload_depth > MAX_PAYLOAD_DEPTH) {
+    bad('max_payload_depth', `a whole number from 1 to ${MAX_PAYLOAD_DEPTH}`);
   }
   if (config.max_retries < 1) bad('max_retries', 'at least 1 (it counts every attempt)');
   if (typeof config.timeout !== 'number' || !(config.timeout > 0)) bad('timeout', 'a number of seconds > 0');

@@ -19,7 +19,12 @@ export class UsageError extends RakitError {
 /** The configuration file is missing or holds a wrong key, type or value. Exit 2. */
 export class ConfigError extends UsageError {}
 
-/** A payload that cannot be stored as JSON, or is too large. */
+/** An input an error repeats, cut to `max` characters and an ellipsis: a 300-character queue name is not read back whole. */
+export function cutInput(text: string, max = 80): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+/** A payload that cannot be stored as JSON, or is too large or too deeply nested. */
 export class PayloadError extends UsageError {}
 
 /** A `when` that cannot be read as a time. */

@@ -3,7 +3,8 @@
  * manager does about each kind of exit (the action table): how the jobs it left running are
  * settled, whether a new process takes its place, and whether the run ends.
  */
-import type { ReservedJob } from '../store/driver.ts';
+import type { Driver, ReservedJob } from '../store/driver.ts';
+import type { Logger } from '../infra/logger.ts';
 import { TimeoutError } from '../infra/errors.ts';
 import type { AttemptPlan } from '../worker/job-policy.ts';
 import { WorkerDiedError } from '../infra/errors.ts';
@@ -89,6 +90,16 @@ export interface LeftRunning {
   plan: AttemptPlan;
   startedAt: number;
   killed: boolean;
+}
+
+/**
+ * Gives back the jobs a process that died had claimed and not started (only the store knows of
+ * them: they were claimed for its owner id); resolves with how many.
+ */
+export async function giveBackUnstarted(deps: { driver: Pick<Driver, 'releaseOwned'>; logger: Logger }, child: { owner: string; pid: number | undefined }): Promise<number> {
+  const released = await deps.driver.releaseOwned(child.owner);
+  if (released > 0) deps.logger.warn({ childPid: child.pid, released }, `Gave back ${released} job${released === 1 ? '' : 's'} worker process ${child.pid} had claimed and not started`);
+  return released;
 }
 
 /** Settles the attempts an exited process left running, as `how` says (see ExitAction). */

@@ -14,9 +14,10 @@ import type { StopReason, WorkerSummary } from '../worker/worker-options.ts';
 export type WorkerMessage =
   /**
    * Job ids of attempts whose code ended (`finished`: their kill deadline is over) and of attempts
-   * whose outcome is recorded (`ended`), then attempts about to start.
+   * whose outcome is recorded (`ended`, with what it was: the run's counts are made of these),
+   * then attempts about to start.
    */
-  | { type: 'attempts'; finished: string[]; ended: string[]; started: WireAttempt[] }
+  | { type: 'attempts'; finished: string[]; ended: [id: string, kind: Settled['kind']][]; started: WireAttempt[] }
   /** Every second: its memory, and the attempts it finished so far (a retried one counts as failed). */
   | { type: 'beat'; rss: number; done: number; failed: number }
   /** The job files have loaded. */

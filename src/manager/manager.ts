@@ -13,7 +13,7 @@
  * - with `--watch`, starts processes with the new code when job files change (watch-generations.ts).
  */
 import { exponentialMs } from '../infra/backoff.ts';
-import { EXIT_ACTIONS, classifyExit, settleLeftRunning, type ExitKind } from './child-exit.ts';
+import { EXIT_ACTIONS, classifyExit, giveBackUnstarted, settleLeftRunning, type ExitKind } from './child-exit.ts';
 import type { Clock } from '../infra/clock.ts';
 import type { JobConfig } from '../infra/config.ts';
 import type { FullDriver } from '../store/driver.ts';
@@ -66,7 +66,7 @@ export class Manager {
 
   constructor(private readonly deps: { driver: FullDriver; config: JobConfig; logger: Logger; clock: Clock }, private readonly options: ManagerOptions) {
     this.tally = new RunTally(options.worker);
-    this.hooks = new OwedHooks(deps.logger);
+    this.hooks = new OwedHooks(deps.logger, deps.driver, () => deps.clock.now());
     this.reports = new ManagerReports(deps, options.worker.queues);
     this.settleDeps = { ...deps, metrics: this.reports.metrics, flows: flowsOf(deps), failedHook: (job, error) => this.hooks.owe(job, error),
       observe: (job, settled, ms, error) => this.hooks.oweEvent(job, settled, ms, error) };
@@ -75,7 +75,8 @@ export class Manager {
 
   /** Starts the processes and resolves with the exit code once they have all stopped. */
   async run(): Promise<number> {
-    if (await this.nothingToDo()) {
+    await this.hooks.recover();
+    if (!this.hooks.any && await this.nothingToDo()) {
       // --stop-when-empty on an empty queue (a cron run most minutes): no worker process to start.
       announceStart(this.deps, this.worker);
       announceStop(this.deps.logger, this.tally.final('empty'));
@@ -140,7 +141,7 @@ export class Manager {
   private killAll(): void {
     for (const child of this.children) {
       if (child.exited) continue;
-      this.deps.logger.warn({ pid: child.pid }, `Worker process ${child.pid} did not stop: killing it (its jobs go back to the queue)`);
+      this.deps.logger.warn({ childPid: child.pid }, `Worker process ${child.pid} did not stop: killing it (its jobs go back to the queue)`);
       child.kill(null);
     }
   }
@@ -153,7 +154,7 @@ export class Manager {
     proc.on('message', (message: WorkerMessage) => this.onMessage(child, message));
     proc.on('exit', (code, signal) => this.onExit(child, code, signal));
     this.reports.started(child);
-    this.deps.logger.debug({ pid: proc.pid }, `Worker process ${proc.pid} started`);
+    this.deps.logger.debug({ childPid: proc.pid }, `Worker process ${proc.pid} started`);
     return child;
   }
 
@@ -161,6 +162,7 @@ export class Manager {
     switch (message.type) {
       case 'attempts': {
         child.noteAttempts(message.finished, message.ended, message.started, this.deps.clock.now());
+        for (const [, kind] of message.ended) this.tally.counted(kind);
         if (this.tally.started(message.started.length)) this.endRun();
         break;
       }
@@ -168,7 +170,7 @@ export class Manager {
         child.counts = { done: message.done, failed: message.failed };
         // Once per process: a second `stop` would not be needed, and it must never turn into a force.
         if (this.worker.memory > 0 && message.rss > this.worker.memory * 1024 * 1024 && !this.stopping && !child.overMemory) {
-          this.deps.logger.warn({ pid: child.proc.pid, rss: message.rss }, `Worker process ${child.proc.pid} is over --memory; replacing it after its running jobs`);
+          this.deps.logger.warn({ childPid: child.proc.pid, rss: message.rss }, `Worker process ${child.proc.pid} is over --memory; replacing it after its running jobs`);
           child.send({ type: 'stop', reason: 'memory' });
           child.overMemory = true;
         }
@@ -183,6 +185,7 @@ export class Manager {
         child.fatal = true;
         break;
       case 'hook-done':
+        this.hooks.ran(child.hooks.get(message.id));
         child.hooks.delete(message.id);
         break;
       case 'due':
@@ -203,7 +206,7 @@ export class Manager {
       case 'stopped':
         child.reason = message.summary.reason;
         child.counts = { done: message.summary.done, failed: message.summary.failed + message.summary.retried };
-        this.tally.add(message.summary, message.waiting);
+        this.tally.stopped(message.summary.reason, message.waiting);
         if (child.reason === 'restart' && !this.stopping) {
           this.deps.logger.info('job:restart was called: stopping after the running jobs');
           this.stop();
@@ -225,7 +228,7 @@ export class Manager {
       const running = child.overdue(now);
       if (!running) continue;
       const job = wire.job(running.wire);
-      this.deps.logger.error({ pid: child.pid, id: job.id, job: job.name },
+      this.deps.logger.error({ childPid: child.pid, id: job.id, job: job.name },
         `Job ${job.name} (id ${job.id}) ran past its timeout of ${wire.timeoutMs(running.wire) / 1000} s: killing worker process ${child.pid}`);
       child.kill(running);
     }
@@ -260,14 +263,14 @@ export class Manager {
     }
     const continuing = !this.stopping && !this.tally.ended && !child.retired;
     const how = signal ?? `code ${code}`;
-    if (kind === 'died-running') this.deps.logger.error({ pid, code, signal }, `Worker process ${pid} died (${how}) while running jobs${continuing ? '; starting another' : ''}`);
+    if (kind === 'died-running') this.deps.logger.error({ childPid: pid, code, signal }, `Worker process ${pid} died (${how}) while running jobs${continuing ? '; starting another' : ''}`);
     if (continuing && action.respawn === 'now') this.spawn();
     else if (continuing && action.respawn === 'backoff') {
       // Died with no job running (a broken environment?): restart, slower when it keeps happening.
       const now = this.deps.clock.now();
       this.crashes = [...this.crashes.filter((t) => now - t < 30_000), now];
       const delay = exponentialMs(this.crashes.length, 100, 5_000);
-      this.deps.logger.error({ pid, code, signal }, `Worker process ${pid} exited unexpectedly (${how}); starting another in ${delay / 1000} s`);
+      this.deps.logger.error({ childPid: pid, code, signal }, `Worker process ${pid} exited unexpectedly (${how}); starting another in ${delay / 1000} s`);
       const timer = setTimeout(() => {
         this.restarts.delete(timer);
         if (!this.stopping) this.spawn();
@@ -278,11 +281,14 @@ export class Manager {
     this.maybeDone();
   }
 
-  /** Settles what an exited process left running, as its exit kind says; a failed() hook owed goes to a live process. */
+  /** Settles what an exited process left running, as its exit kind says (a failed() hook owed goes to a live
+   * process); then, unless it stopped as asked (it gave its jobs back itself), what it had claimed and not started. */
   private async settleLeft(child: WorkerChild, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     const left = [...child.running.values()].map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
     child.running.clear();
     for (const result of await settleLeftRunning(this.settleDeps, left, EXIT_ACTIONS[kind].settle, code, signal)) this.tally.settled(result);
+    const released = child.reason === null ? await giveBackUnstarted(this.deps, child) : 0;
+    if (released > 0 && this.tally.capped) this.tally.unused(released);
   }
 
   private maybeDone(): void {

@@ -1,7 +1,8 @@
 /**
  * The run-wide counts of a manager's run, across its worker processes and their successors:
  * the claim budget of `--once` / `--max-jobs` (each claim asks for its share, so the whole run
- * takes no more), the done / retried / failed / skipped totals, the reason the run stopped, and
+ * takes no more), the done / retried / failed / skipped totals (of outcomes recorded, whoever
+ * recorded them), the reason the run stopped, and
  * with --stop-when-empty the due times of jobs released or retried by processes that stopped first.
  */
 import type { Settled } from '../worker/settle.ts';
@@ -51,19 +52,24 @@ export class RunTally {
     return true;
   }
 
-  /** A process's own summary joins the run's; `waiting`: the due times it stopped before (see `owe`). */
-  add(part: WorkerSummary, waiting?: readonly number[]): void {
+  /**
+   * A process stopped, saying why; `waiting`: the due times it stopped before (see `owe`). Its
+   * counts are not taken from its summary: they were counted attempt by attempt as it recorded
+   * them (`counted`), so a process killed before it could say its summary counts too.
+   */
+  stopped(reason: StopReason, waiting?: readonly number[]): void {
     if (waiting) this.owe(waiting);
-    this.summary.done += part.done;
-    this.summary.retried += part.retried;
-    this.summary.failed += part.failed;
-    this.summary.skipped += part.skipped;
-    if (part.reason !== 'recycled' && part.reason !== 'memory') this.reason ??= part.reason;
+    if (reason !== 'recycled' && reason !== 'memory') this.reason ??= reason;
+  }
+
+  /** An attempt's recorded outcome, by a process or by the manager. */
+  counted(kind: Settled['kind']): void {
+    if (kind === 'done' || kind === 'retried' || kind === 'failed' || kind === 'skipped') this.summary[kind]++;
   }
 
   /** An attempt the manager settled (its process died or was killed). */
   settled(result: Settled): void {
-    if (result.kind === 'retried' || result.kind === 'failed') this.add({ reason: 'recycled', done: 0, retried: result.kind === 'retried' ? 1 : 0, failed: result.kind === 'failed' ? 1 : 0, skipped: 0 });
+    this.counted(result.kind);
     if ('at' in result) this.owe([result.at]);
   }
 

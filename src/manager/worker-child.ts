@@ -4,6 +4,7 @@
  * and what it said, and the ways the manager may stop it.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { BIN, WORKER_ARG, wire, type ManagerMessage, type WireAttempt } from './ipc.ts';
 import { KILL_GRACE_MS } from '../worker/job-policy.ts';
 import type { StopReason, WorkerOptions } from '../worker/worker-options.ts';
@@ -66,9 +67,13 @@ export class WorkerChild {
   /** The failed() hooks sent to it and not yet reported run, by id. */
   readonly hooks = new Map<number, OwedHook>();
 
+  /** Whom its claims are made for: if it dies, what it still holds is given back (Driver.releaseOwned). */
+  readonly owner = `w${randomBytes(6).toString('hex')}`;
+
   /** `generation`: of the job files (--watch); `replaces`: the process it takes over from once it has loaded. */
   constructor(options: WorkerOptions, readonly generation: number, readonly replaces: WorkerChild | null) {
-    this.proc = fork(BIN, [WORKER_ARG], { env: { ...process.env, RAKIT_WORKER: JSON.stringify(options) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const env = { ...process.env, RAKIT_WORKER: JSON.stringify({ ...options, owner: this.owner }) };
+    this.proc = fork(BIN, [WORKER_ARG], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   }
 
   /** It has loaded its job files and said so. */
@@ -116,12 +121,12 @@ export class WorkerChild {
    * What it reported: attempts whose code ended (no deadline any more, but still its own until
    * their outcome is recorded, in case it dies), attempts ended, attempts about to start.
    */
-  noteAttempts(finished: readonly string[], ended: readonly string[], started: readonly WireAttempt[], now: number): void {
+  noteAttempts(finished: readonly string[], ended: readonly (readonly [string, unknown])[], started: readonly WireAttempt[], now: number): void {
     for (const id of finished) {
       const running = this.running.get(id);
       if (running) running.deadline = Infinity;
     }
-    for (const id of ended) this.running.delete(id);
+    for (const [id] of ended) this.running.delete(id);
     for (const w of started) this.running.set(wire.id(w), { wire: w, startedAt: now, deadline: now + wire.timeoutMs(w) + KILL_GRACE_MS });
   }
 

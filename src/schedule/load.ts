@@ -41,6 +41,15 @@ export async function loadSchedule(root: string, timezone: string): Promise<Sche
   return tasks;
 }
 
+/**
+ * Prints a line of schedule:run or schedule:work: on a terminal as it is; elsewhere (the cron
+ * log, which the workers' JSON lines share, or supervisor's) after its time, ISO-8601 UTC as
+ * those lines carry it, so every line of the log says when it was written.
+ */
+export function printLine(line: string): void {
+  console.log(process.stdout.isTTY ? line : `${new Date().toISOString()} ${line}`);
+}
+
 /** The runtime, the app's tasks (`loaded`, or loaded now), and a runner over them, keeping its state in the driver's records. */
 export async function openScheduler(report?: (line: string) => void, loaded?: ScheduledTask[]) {
   const rt = await runtime();

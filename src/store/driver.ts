@@ -20,6 +20,8 @@
  *   return false (and change nothing) when another claim has taken it since.
  * - `fail` moves the job to the failed store in one step (one transaction where the store has
  *   them), which also frees its overlap key.
+ * - A claim made for an `owner` carries it in its token (`claimToken`); `releaseOwned` gives
+ *   back every job still held under it, each in one token-checked step.
  */
 import type { BrowsableQueue, LockBrowser, MetricsStore, PausableQueue, WorkerRegistry } from './admin-store.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -86,6 +88,18 @@ export interface ReserveRequest {
   leases: Leases;
   /** Where a claim reports what it could not undo (an extra job it could not give back). */
   logger?: Pick<Logger, 'warn'>;
+  /** Who claims (a worker process of a manager): its jobs can be given back by `releaseOwned` if it dies. */
+  owner?: string;
+}
+
+/** A claim's token: `<owner>-<random>` for a claim made for an owner, so `releaseOwned` finds its jobs. */
+export function claimToken(owner: string | undefined, random: string): string {
+  return owner ? `${owner}-${random}` : random;
+}
+
+/** Whether a claim token was made for `owner`. */
+export function ownedBy(token: string, owner: string): boolean {
+  return token.startsWith(`${owner}-`);
 }
 
 export interface ReleaseOptions {
@@ -120,6 +134,12 @@ export interface Driver {
   ack(job: ReservedJob): Promise<boolean>;
   release(job: ReservedJob, options: ReleaseOptions): Promise<boolean>;
   fail(job: ReservedJob, failure: Failure): Promise<boolean>;
+  /**
+   * Gives back every job still reserved under claims made for `owner` (its process died before
+   * it started them): each in one atomic step that checks the token, due at its due time, its
+   * claim's attempt given back. Resolves with how many.
+   */
+  releaseOwned(owner: string): Promise<number>;
   stats(): Promise<QueueStats[]>;
   /** Whether a job is due now on one of `queues` (null: any): a cron run's look at an empty queue. */
   hasDue(queues: readonly string[] | null): Promise<boolean>;

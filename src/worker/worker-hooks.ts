@@ -10,6 +10,7 @@ import type { JobConfig } from '../infra/config.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { FullDriver, ReservedJob } from '../store/driver.ts';
 import type { AttemptPlan } from './job-policy.ts';
+import type { Settled } from './settle.ts';
 
 /** Lets a supervisor (the process manager) follow each attempt. */
 export interface WorkerHooks {
@@ -20,8 +21,8 @@ export interface WorkerHooks {
    * outcome is recorded: what follows (the ack, a failed() hook) is not job code and has no deadline.
    */
   codeEnded?(job: ReservedJob, cut: boolean): void;
-  /** After the attempt's outcome is recorded in the driver. */
-  attemptEnded?(job: ReservedJob): void;
+  /** After the attempt's outcome is recorded in the driver: `kind` says what it was. */
+  attemptEnded?(job: ReservedJob, kind: Settled['kind']): void;
   /** A supervisor records this process in the worker registry (heartbeat.ts): it writes no beat of its own. */
   reportedBySupervisor?: boolean;
   /** A supervisor kills this process when an attempt outlives its timeout, and records what it leaves running. */

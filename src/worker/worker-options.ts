@@ -46,6 +46,8 @@ export interface WorkerOptions {
    * waits for them as for its own before it finds the queues empty.
    */
   waitFor?: number[];
+  /** Under the manager: whom its claims are made for (claimToken), so the manager can give back what it held if it dies. */
+  owner?: string;
   /** Under the manager: this process says the run's start line (and the driver's warning) once its jobs have loaded. */
   announceStart?: boolean;
 }

@@ -7,7 +7,7 @@
 import { UsageError, coerceError } from '../infra/errors.ts';
 import { toWire, type ManagerMessage, type WireAttempt, type WorkerMessage } from '../manager/ipc.ts';
 import { runtime } from '../api/runtime.ts';
-import { errorFromWire, runFailedHook } from './settle.ts';
+import { errorFromWire, runFailedHook, type Settled } from './settle.ts';
 import { fireJobEvent } from '../api/job-events.ts';
 import { Worker } from './worker.ts';
 import type { WorkerDeps } from './worker-hooks.ts';
@@ -25,11 +25,11 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
       process.send!(message, undefined, {}, () => resolve());
     });
   // Attempts are reported in few messages: the starts of a claimed batch go together, and job
-  // code waits for its start to be sent; an end rides on the next start (or goes alone after
-  // END_DELAY_MS, far inside the manager's kill deadline). The end of code stopped at its timeout
-  // goes at once: its kill deadline is near.
+  // code waits for its start to be sent; the end of job code rides on the next start (or goes
+  // alone after END_DELAY_MS, far inside the manager's kill deadline). The end of code stopped at
+  // its timeout goes at once: its kill deadline is near; so does a recorded outcome.
   let finished: string[] = [];
-  let ended: string[] = [];
+  let ended: [string, Settled['kind']][] = [];
   let started: WireAttempt[] = [];
   let flushing: Promise<void> | null = null;
   let endTimer: NodeJS.Timeout | null = null;
@@ -63,9 +63,11 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
         if (cut) void flush();
         else endTimer ??= setTimeout(() => void flush(), END_DELAY_MS);
       },
-      attemptEnded: (job) => {
-        ended.push(job.id);
-        endTimer ??= setTimeout(() => void flush(), END_DELAY_MS);
+      // The run's counts are made of these: one recorded but not yet told would be missing from
+      // them if this process died (the outcomes of one batch of acks still go in one message).
+      attemptEnded: (job, kind) => {
+        ended.push([job.id, kind]);
+        void flush();
       },
       dueForReplacement: () => void send({ type: 'due' }),
       ...(options.budgetFromManager ? {

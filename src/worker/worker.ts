@@ -17,7 +17,7 @@ import { WorkerAdmin } from './worker-admin.ts';
 import { idleWait } from './worker-idle.ts';
 import type { WorkerBeat, WorkerEnd } from '../store/admin-store.ts';
 import { RestartWatch } from '../store/restart-watch.ts';
-import { settle, type SettleDeps } from './settle.ts';
+import { settle, type SettleDeps, type Settled } from './settle.ts';
 import { cannotStop, settlementOf, workerSettleDeps } from './worker-outcome.ts';
 import { FORCE_GRACE_MS, claimBudget, stopReason, type StopReason, type WorkerOptions, type WorkerState, type WorkerSummary } from './worker-options.ts';
 
@@ -127,7 +127,7 @@ export class Worker {
       if (free > 0 && this.deps.hooks?.claimBudget) free = await this.deps.hooks.claimBudget(free);
       if (free > 0) {
         try {
-          claimed = await this.acks.claim({ queues: this.options.queues, names: this.options.names, limit: free, paused: this.admin.paused.current, leases: this.policy.leases(), logger });
+          claimed = await this.acks.claim({ queues: this.options.queues, names: this.options.names, limit: free, paused: this.admin.paused.current, leases: this.policy.leases(), logger, owner: this.options.owner });
           failures = 0;
         } catch (error) {
           this.deps.hooks?.unusedBudget?.(free);
@@ -205,14 +205,14 @@ export class Worker {
 
   /** One claimed job from its attempt to its recorded outcome. */
   private async track(job: ReservedJob): Promise<void> {
-    let settled = true;
+    let ended: Settled['kind'] | null = 'lost';
     try {
-      settled = await this.process(job);
+      ended = await this.process(job);
     } catch (error) {
       this.deps.logger.error({ err: coerceError(error), id: job.id, job: job.name }, 'Job bookkeeping failed; its lease will bring it back');
     } finally {
       // A job left to the supervisor is still running as far as it knows.
-      if (settled) this.deps.hooks?.attemptEnded?.(job);
+      if (ended) this.deps.hooks?.attemptEnded?.(job, ended);
       this.running.delete(job.id);
       this.recorded++;
       if (this.overMemory()) this.memoryExceeded = true;
@@ -230,8 +230,8 @@ export class Worker {
     return o.stopWhenEmpty || o.once || o.maxJobs > 0 || this.memoryExceeded || this.quit.signal.aborted;
   }
 
-  /** Runs one attempt and has its outcome recorded; false when it is left to the supervisor (code given up on). */
-  private async process(job: ReservedJob): Promise<boolean> {
+  /** Runs one attempt and has its outcome recorded (what it was); null when it is left to the supervisor (code given up on). */
+  private async process(job: ReservedJob): Promise<Settled['kind'] | null> {
     const { registry, clock, hooks } = this.deps;
     const handler = registry.resolve(job.name);
     const plan = this.policy.plan(job, handler?.kind === 'class' ? handler.jobClass : null, handler !== null);
@@ -259,9 +259,11 @@ export class Worker {
       this.live.delete(attempt);
       if (!keepsSlot) this.freeSlot();
     }
-    if (attempt.abandoned && hooks?.killsStuckAttempts) return false;
+    if (attempt.abandoned && hooks?.killsStuckAttempts) return null;
+    let kind: Settled['kind'] = 'lost';
     try {
       const result = await settle(this.settleDeps, job, settlementOf(outcome, attempt, this.force.signal.aborted), plan, clock.now() - begun);
+      kind = result.kind;
       if (result.kind === 'done') this.summary.done++;
       else if (result.kind === 'failed' || result.kind === 'skipped') this.summary[result.kind]++;
       else if (result.kind === 'retried' || result.kind === 'released') {
@@ -271,7 +273,7 @@ export class Worker {
     } finally {
       if (keepsSlot) this.freeSlot();
     }
-    return true;
+    return kind;
   }
 
   private freeSlot(): void {

@@ -66,6 +66,21 @@ describe('the app config under the binary', () => {
     }
   });
 
+  it('names the config file the app has in a payload error (job.js here, not job.ts)', async () => {
+    const js = makeApp({ database: 'sqlite:storage/jobs.sqlite', max_payload_bytes: 100 });
+    try {
+      rmSync(path.join(js.dir, 'application', 'config', 'job.ts'));
+      js.write('application/config/job.js', "export default { database: 'sqlite:storage/jobs.sqlite', max_payload_bytes: 100 };\n");
+      expect((await js.rakit(['job:table'])).code).toBe(0);
+      expect((await js.rakit(['migrate'])).code).toBe(0);
+      const big = await js.rakit(['job:dispatch', 'record', '--payload', JSON.stringify({ tag: 'x'.repeat(200) })]);
+      expect(big.code).toBe(2);
+      expect(big.stderr).toMatch(/over the limit of 100: send ids, not whole records \(or raise max_payload_bytes in application\/config\/job\.js\)/);
+    } finally {
+      js.remove();
+    }
+  });
+
   it('reports a syntax error in the config with its file and line', async () => {
     app.write('application/config/job.ts', "export default { driver: 'database',, };\n");
     const result = await app.rakit(['job:status']);

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { logLines, makeApp, type TestApp } from '../helpers/app.ts';
 import { requireMemcached, uniqueName } from '../helpers/servers.ts';
+import { parseStrict } from '../helpers/strict-json.ts';
 
 let app: TestApp;
 beforeEach(async () => {
@@ -61,6 +62,12 @@ describe('the process manager', () => {
     expect(f).toMatchObject({ name: 'crasher', attempts: 2 });
     expect(f!.exception).toMatch(/The worker process running job "crasher" \(id \d+\) died \(exit code 7\)/);
     expect(app.ranLog()).toContain(app.ranLog().find((l) => l.startsWith('pid after')));
+    // Every line is one JSON object with each key once: the manager's pid and the child's apart.
+    const lines = run.stderr.split('\n').filter((l) => l.trim() !== '');
+    const parsed = lines.map((l) => parseStrict(l) as { msg: string; pid: number; childPid?: number });
+    const died = parsed.find((l) => /died \(code 7\)/.test(l.msg));
+    expect(died?.childPid).toBeGreaterThan(0);
+    expect(died?.childPid).not.toBe(died?.pid);
   });
 
   it('replaces a worker process after max_job jobs, without a gap: its successor is ready before it stops claiming', async () => {

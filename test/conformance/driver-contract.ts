@@ -219,6 +219,28 @@ export function driverContract(label: string, makeHarness: () => Promise<DriverH
       expect(again!.attempts).toBe(1);
     });
 
+    it('gives back every job claimed for an owner, and only those, with their attempts and due times (releaseOwned)', async () => {
+      fresh();
+      const owner = `w${n}x${Math.random().toString(36).slice(2, 10)}`;
+      const t = clock.now() - 5_000;
+      for (let i = 0; i < 3; i++) await d.push(job({ queue: q('a'), scheduledAt: t + i, payload: `{"i":${i}}` }));
+      await d.push(job({ queue: q('b'), scheduledAt: t + 3, payload: '{"i":3}' }));
+      const mine = await d.reserve({ queues: [q('a'), q('b')], names: null, limit: 4, leases: LEASE, owner });
+      expect(mine).toHaveLength(4);
+      await d.push(job({ queue: q('a'), scheduledAt: t + 4, payload: '{"i":4}' }));
+      // Another owner's claim and an unowned claim, which it must not touch.
+      const [theirs] = await d.reserve({ queues: [q('a')], names: null, limit: 1, leases: LEASE, owner: `${owner}y` });
+      expect(JSON.parse(theirs!.payload).i).toBe(4);
+      expect(await d.ack(mine[0]!)).toBe(true); // one of them finished before its process died
+      expect(await harness.driver(clock).releaseOwned(owner)).toBe(3);
+      // Due again at once (the lease is far off), at their own due times, their attempts given back.
+      const again = await reserve([q('a'), q('b')]);
+      expect(again.map((j) => [JSON.parse(j.payload).i, j.attempts, j.scheduledAt])).toEqual([[1, 1, t + 1], [2, 1, t + 2], [3, 1, t + 3]]);
+      expect(await d.ack(mine[1]!)).toBe(false); // the dead owner's token no longer holds it
+      expect(await d.ack(theirs!)).toBe(true);
+      expect(await d.releaseOwned(owner)).toBe(0);
+    });
+
     it('moves a failed job to the failed store with its error, attempts and payload', async () => {
       fresh();
       const pushed = await d.push(job({ queue: q(), scheduledAt: clock.now(), payload: '{"x":1}' }));

@@ -82,6 +82,24 @@ describe('the scheduler\'s crontab line on shared hosting', () => {
     }
   });
 
+  it('is the same line in the schedule file npx rakit init writes, in each language', () => {
+    for (const file of ['ts/application/schedule.ts', 'esm/application/schedule.js', 'cjs/application/schedule.cjs']) {
+      expect(readFileSync(path.join(REPO, 'templates', 'init', file), 'utf8')).toContain(`//   * * * * * ${README_CRON.replace('/var/www/myapp', '/path/to/app')}\n`);
+    }
+  });
+
+  it('writes a log in which every line carries its time: the scheduler\'s lines and the worker\'s JSON lines', async () => {
+    await dispatch(['logged'], 10);
+    const line = README_CRON.replace('/var/www/myapp', app.dir);
+    const child = spawn('sh', ['-c', line], { env: app.env, detached: true, stdio: 'ignore' });
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+    const log = readFileSync(path.join(app.dir, 'storage', 'rakit-cron.log'), 'utf8').split('\n').filter(Boolean);
+    expect(log.some((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z invoice: (running|dispatched)/.test(l))).toBe(true);
+    expect(log.some((l) => l.includes('"msg":"Job executed: invoice'))).toBe(true);
+    const untimed = log.filter((l) => !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /.test(l) && !(l.startsWith('{') && typeof (JSON.parse(l) as { time?: unknown }).time === 'string'));
+    expect(untimed, log.join('\n')).toEqual([]);
+  });
+
   it('works the queue in a minute the scheduler cannot run (a bad schedule file)', async () => {
     await dispatch(['job-a', 'job-b'], 50);
     app.write('application/schedule.ts', `import { Schedule } from 'rakit';\nSchedule.job('invoice', { n: 'x', ms: 1 }).cron('61 * * * *');\n`);

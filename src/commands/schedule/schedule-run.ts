@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { loadConfig } from '../../infra/config.ts';
-import { loadSchedule, noTasksHint, openScheduler } from '../../schedule/load.ts';
+import { loadSchedule, noTasksHint, openScheduler, printLine } from '../../schedule/load.ts';
 import { mayRunIn } from '../../schedule/runner.ts';
 
 export function scheduleRunCommand(): Command {
@@ -12,9 +12,9 @@ export function scheduleRunCommand(): Command {
       const at = Date.now();
       const config = await loadConfig();
       const tasks = await loadSchedule(config.root, config.timezone);
-      if (tasks.length === 0) return console.log(noTasksHint(config.root, config.source));
-      if (!mayRunIn(tasks, config.timezone, at)) return console.log('No scheduled tasks are due.');
-      const { runner } = await openScheduler((line) => console.log(line), tasks);
-      if ((await runner.runMinute()).length === 0) console.log('No scheduled tasks are due.');
+      if (tasks.length === 0) return printLine(noTasksHint(config.root, config.source));
+      if (!mayRunIn(tasks, config.timezone, at)) return printLine('No scheduled tasks are due.');
+      const { runner } = await openScheduler(printLine, tasks);
+      if ((await runner.runMinute()).length === 0) printLine('No scheduled tasks are due.');
     });
 }

@@ -1,12 +1,12 @@
 import { Command } from 'commander';
 import { coerceError } from '../../infra/errors.ts';
-import { openScheduler } from '../../schedule/load.ts';
+import { openScheduler, printLine } from '../../schedule/load.ts';
 
 export function scheduleWorkCommand(): Command {
   return new Command('schedule:work')
     .description('run the scheduler in the foreground: the due tasks at the start of every minute (SIGTERM/Ctrl-C: stop after the running tasks)')
     .action(async () => {
-      const { rt, runner } = await openScheduler((line) => console.log(line));
+      const { rt, runner } = await openScheduler(printLine);
       const stop = new AbortController();
       const onSignal = (signal: NodeJS.Signals) => {
         if (stop.signal.aborted) {
@@ -15,12 +15,12 @@ export function scheduleWorkCommand(): Command {
           process.kill(process.pid, signal);
           return;
         }
-        console.log('Stopping: waiting for the running tasks to end.');
+        printLine('Stopping: waiting for the running tasks to end.');
         stop.abort();
       };
       process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
       const running = new Set<Promise<unknown>>();
-      console.log('Scheduler working: the due tasks run at the start of every minute.');
+      printLine('Scheduler working: the due tasks run at the start of every minute.');
       try {
         while (!stop.signal.aborted) {
           const next = (Math.floor(rt.clock.now() / 60_000) + 1) * 60_000;

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Leases, ReserveRequest, ReservedJob } from '../../store/driver.ts';
+import { claimToken, type Leases, type ReserveRequest, type ReservedJob } from '../../store/driver.ts';
 import { compareDue } from '../../store/queue-policy.ts';
 import { claimOnMysql, type Cursor } from './database-mysql-claim.ts';
 import { toReserved, type JobRow, type SqlStore, type Statement } from './database-sql.ts';
@@ -62,16 +62,16 @@ export class DatabaseClaims {
    */
   async claimDue(queue: string | null, limit: number, request: ReserveRequest, riding: RidingAcks | null = null): Promise<ReservedJob[]> {
     const { store } = this;
-    const { names, leases, paused = [] } = request;
+    const { names, leases, paused = [], owner } = request;
     const now = store.clock.now();
     const cursor = store.dialect === 'mysql' ? this.cursors.get(queue) : undefined;
     // MySQL has no DELETE ... RETURNING to tell which acks held: its acks go on their own.
     const carry = () => (riding && (store.dialect !== 'mysql' || store.deleteReturns) ? riding.take() : []);
     const claimed = cursor && now - cursor.scannedAt < FULL_SCAN_MS
-      ? await this.claimCarrying(queue, names, paused, limit, leases, cursor, carry(), riding)
+      ? await this.claimCarrying(queue, names, paused, limit, leases, cursor, carry(), riding, owner)
       : [];
     const scanned = claimed.length < limit;
-    if (scanned) claimed.push(...(await this.claimCarrying(queue, names, paused, limit - claimed.length, leases, null, carry(), riding)));
+    if (scanned) claimed.push(...(await this.claimCarrying(queue, names, paused, limit - claimed.length, leases, null, carry(), riding, owner)));
     claimed.sort(compareDue);
     const last = claimed.at(-1);
     if (store.dialect === 'mysql') {
@@ -84,9 +84,9 @@ export class DatabaseClaims {
   /** One claim, retried through deadlocks, with `acks` deleted in its step; their answers go to `riding`. */
   private async claimCarrying(
     queue: string | null, names: readonly string[] | null, paused: readonly string[], limit: number, leases: Leases, after: Cursor | null,
-    acks: readonly ReservedJob[], riding: RidingAcks | null,
+    acks: readonly ReservedJob[], riding: RidingAcks | null, owner?: string,
   ): Promise<ReservedJob[]> {
-    const { claimed, acked } = await this.store.run(() => this.claim(queue, names, paused, limit, leases, after, acks));
+    const { claimed, acked } = await this.store.run(() => this.claim(queue, names, paused, limit, leases, after, acks, owner));
     if (acks.length > 0) riding!.answer(acked);
     return claimed;
   }
@@ -98,11 +98,11 @@ export class DatabaseClaims {
    */
   private async claim(
     queue: string | null, names: readonly string[] | null, paused: readonly string[], limit: number, leases: Leases, after: Cursor | null,
-    acks: readonly ReservedJob[],
+    acks: readonly ReservedJob[], owner?: string,
   ): Promise<{ claimed: ReservedJob[]; acked: (string | number)[] }> {
     const { knex, dialect } = this.store;
     const now = this.store.clock.now();
-    const token = randomUUID();
+    const token = claimToken(owner, randomUUID());
     const oldestDue = (q: Knex.QueryBuilder) => {
       this.store.whereDue(q, now);
       if (queue !== null) q.andWhere('queue', queue);

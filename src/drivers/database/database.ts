@@ -166,6 +166,16 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
       })) === 1);
   }
 
+  /** One statement: every job under the owner's claims given back (the owner's id is letters and digits). */
+  async releaseOwned(owner: string): Promise<number> {
+    return this.run(async () => Number(await this.knex(this.names.table).where('reserved_by', 'like', `${owner}-%`).update({
+      reserved_by: null,
+      reserved_until: null,
+      updated_at: this.clock.now(),
+      attempts: this.knex.raw('CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END'),
+    })));
+  }
+
   async fail(job: ReservedJob, failure: Failure): Promise<boolean> {
     return this.run(() => this.knex.transaction(async (trx) => {
       const deleted = await trx(this.names.table).where({ id: job.id, reserved_by: job.token }).delete();

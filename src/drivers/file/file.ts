@@ -23,7 +23,7 @@ import type { Clock } from '../../infra/clock.ts';
 import type {
   Backend, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
-import { leaseFor } from '../../store/driver.ts';
+import { claimToken, leaseFor, ownedBy } from '../../store/driver.ts';
 import { reserveInOrder, type ListsQueues } from '../../store/queue-policy.ts';
 import { jobState } from '../admin-shared.ts';
 import { FileAdmin } from './file-admin.ts';
@@ -90,7 +90,7 @@ export class FileDriver extends ForwardsToParts implements Backend, ListsQueues,
     await this.recoverLapsed(queue, now);
     const due = (await list(this.dir('pending', queue))).filter((f) => f.endsWith('.job') && Number(f.split('.')[0]) <= now).sort();
     const claimed: ReservedJob[] = [];
-    const token = randomBytes(8).toString('hex');
+    const token = claimToken(request.owner, randomBytes(8).toString('hex'));
     for (const file of due) {
       if (claimed.length >= limit) break;
       const [scheduledAt, id, attempts] = file.split('.');
@@ -141,6 +141,21 @@ export class FileDriver extends ForwardsToParts implements Backend, ListsQueues,
   async release(job: ReservedJob, options: ReleaseOptions): Promise<boolean> {
     const attempts = options.countAttempt ? job.attempts : Math.max(0, job.attempts - 1);
     return renamed(this.reservedPath(job), this.dir('pending', job.queue, `${pad(options.at)}.${job.id}.${attempts}.job`));
+  }
+
+  /** Each reserved file whose token was made for `owner` is renamed back to pending (one rename, as a claim takes it). */
+  async releaseOwned(owner: string): Promise<number> {
+    await this.open();
+    let released = 0;
+    for (const queue of await list(this.dir('reserved'))) {
+      for (const file of await list(this.dir('reserved', queue))) {
+        const [id, attempts, token, , due] = file.split('.');
+        if (!token || !ownedBy(token, owner)) continue;
+        const back = this.dir('pending', queue, `${due}.${id}.${Math.max(0, Number(attempts) - 1)}.job`);
+        if (await renamed(this.dir('reserved', queue, file), back)) released++;
+      }
+    }
+    return released;
   }
 
   async fail(job: ReservedJob, failure: Failure): Promise<boolean> {

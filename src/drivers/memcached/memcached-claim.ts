@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../infra/clock.ts';
-import { leaseFor, type ReserveRequest, type ReservedJob } from '../../store/driver.ts';
+import { claimToken, leaseFor, type ReserveRequest, type ReservedJob } from '../../store/driver.ts';
 import type { Memcached } from './memcached-client.ts';
 import { WINDOW, type MemcachedLog } from './memcached-log.ts';
 
@@ -85,7 +85,7 @@ export class MemcachedClaims {
   private async claimRecords(records: JobRecord[], request: ReserveRequest, now: number, limit: number): Promise<ReservedJob[]> {
     const { mc } = this;
     const claimed: ReservedJob[] = [];
-    const token = randomBytes(8).toString('hex');
+    const token = claimToken(request.owner, randomBytes(8).toString('hex'));
     for (const record of records) {
       if (claimed.length >= limit) break;
       const leaseMs = leaseFor(request.leases, record.name);

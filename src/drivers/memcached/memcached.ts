@@ -27,6 +27,7 @@ import type { Clock } from '../../infra/clock.ts';
 import type {
   Backend, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
+import { ownedBy } from '../../store/driver.ts';
 import { reserveInOrder, type ListsQueues } from '../../store/queue-policy.ts';
 import { jobState } from '../admin-shared.ts';
 import { LazyOpen } from '../lazy-open.ts';
@@ -116,7 +117,7 @@ export class MemcachedDriver extends ForwardsToParts implements Backend, ListsQu
   }
 
   /** Ends `job`'s lease if it still holds it: the lease becomes a tombstone until `done` has run. */
-  private async ending(job: ReservedJob, done: () => Promise<void>): Promise<boolean> {
+  private async ending(job: Pick<ReservedJob, 'id' | 'token'>, done: () => Promise<void>): Promise<boolean> {
     const key = this.mc.key('lease', job.id);
     if (!(await this.mc.swap(key, (v) => (v.split(' ')[0] === job.token ? TOMBSTONE : null), 60))) return false;
     await done();
@@ -140,6 +141,24 @@ export class MemcachedDriver extends ForwardsToParts implements Backend, ListsQu
       await this.mc.swap(this.mc.key('job', job.id), (text) => JSON.stringify({ ...JSON.parse(text), sched: options.at }));
       if (!options.countAttempt) await this.client.decr(this.mc.key('att', job.id), 1).catch(() => undefined);
     });
+  }
+
+  /** A walk along each queue's log reading the leases; each job held for `owner` is given back by `release`, which checks its token. */
+  async releaseOwned(owner: string): Promise<number> {
+    await this.open();
+    const { mc } = this;
+    let released = 0;
+    for (const queue of await this.queueNames()) {
+      const { entries } = await this.logs.slots(`q:${queue}`, 100_000);
+      const ids = [...new Set(entries.map(([, id]) => id).filter((id): id is string => !!id))];
+      const leases = await mc.getMany(ids.map((id) => mc.key('lease', id)));
+      for (const id of ids) {
+        const token = leases.get(mc.key('lease', id))?.split(' ')[0];
+        if (!token || !ownedBy(token, owner)) continue;
+        if (await this.ending({ id, token }, () => this.client.decr(mc.key('att', id), 1).then(() => undefined, () => undefined))) released++;
+      }
+    }
+    return released;
   }
 
   async fail(job: ReservedJob, failure: Failure): Promise<boolean> {

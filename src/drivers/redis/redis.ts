@@ -12,7 +12,7 @@ import type { Clock } from '../../infra/clock.ts';
 import type {
   Backend, Leases, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
-import { leaseFor } from '../../store/driver.ts';
+import { claimToken, leaseFor, ownedBy } from '../../store/driver.ts';
 import { reserveInOrder, type ListsQueues } from '../../store/queue-policy.ts';
 import { LazyOpen } from '../lazy-open.ts';
 import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
@@ -117,7 +117,7 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
       claimFrom: async (queue, limit, request) => {
         const indexes = riding.get(queue) ?? [];
         riding.delete(queue);
-        const r = await this.runClaim(queue, limit, request.leases, request.names ? JSON.stringify(request.names) : '', indexes.map((i) => acks[i]!));
+        const r = await this.runClaim(queue, limit, request.leases, request.names ? JSON.stringify(request.names) : '', indexes.map((i) => acks[i]!), request.owner);
         indexes.forEach((i, n) => (held[i] = r.held[n]));
         return r.jobs;
       },
@@ -127,8 +127,8 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
   }
 
   /** One CLAIM script call: the acks it carries first, then up to `limit` due jobs of `queue`. */
-  private async runClaim(queue: string, limit: number, leases: Leases, names: string, acks: readonly ReservedJob[]): Promise<{ held: boolean[]; jobs: ReservedJob[] }> {
-    const token = randomUUID();
+  private async runClaim(queue: string, limit: number, leases: Leases, names: string, acks: readonly ReservedJob[], owner?: string): Promise<{ held: boolean[]; jobs: ReservedJob[] }> {
+    const token = claimToken(owner, randomUUID());
     const now = this.clock.now();
     const r = await this.lua.rakitClaim(
       this.k(queue, 'pending'), this.k(queue, 'reserved'), this.k(queue, 'att'), this.k(queue, 'tok'), this.k(queue, 'overlap'),
@@ -166,6 +166,21 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
     const m = scripts.MEMBER(memberOf(job.id));
     return (await this.lua.rakitRelease(this.k(job.queue, 'reserved'), this.k(job.queue, 'pending'), this.k(job.queue, 'att'), this.k(job.queue, 'tok'),
       m, job.token, options.at, options.countAttempt ? '1' : '0')) === 1;
+  }
+
+  /** Each queue's claim tokens are read; each job held for `owner` is given back by RELEASE, which checks its token. */
+  async releaseOwned(owner: string): Promise<number> {
+    await this.open();
+    let released = 0;
+    for (const queue of await this.queues()) {
+      const tokens = await this.redis.hgetall(this.k(queue, 'tok'));
+      for (const [m, token] of Object.entries(tokens)) {
+        if (!ownedBy(token, owner)) continue;
+        const due = Number(token.slice(token.lastIndexOf('@') + 1));
+        if (await this.lua.rakitRelease(this.k(queue, 'reserved'), this.k(queue, 'pending'), this.k(queue, 'att'), this.k(queue, 'tok'), m, token, due, '0') === 1) released++;
+      }
+    }
+    return released;
   }
 
   async fail(job: ReservedJob, failure: Failure): Promise<boolean> {
