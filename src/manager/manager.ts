@@ -161,7 +161,7 @@ export class Manager {
   private onMessage(child: WorkerChild, message: WorkerMessage): void {
     switch (message.type) {
       case 'attempts': {
-        child.noteAttempts(message.finished, message.ended, message.started, this.deps.clock.now());
+        child.noteAttempts(message.finished, message.succeeded, message.ended, message.started, this.deps.clock.now());
         for (const [, kind] of message.ended) this.tally.counted(kind);
         if (this.tally.started(message.started.length)) this.endRun();
         break;
@@ -284,9 +284,12 @@ export class Manager {
   /** Settles what an exited process left running, as its exit kind says (a failed() hook owed goes to a live
    * process); then, unless it stopped as asked (it gave its jobs back itself), what it had claimed and not started. */
   private async settleLeft(child: WorkerChild, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    const left = [...child.running.values()].map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
+    const running = [...child.running.values()];
+    const left = running.map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
     child.running.clear();
-    for (const result of await settleLeftRunning(this.settleDeps, left, EXIT_ACTIONS[kind].settle, code, signal)) this.tally.settled(result);
+    const results = await settleLeftRunning(this.settleDeps, left, EXIT_ACTIONS[kind].settle, code, signal);
+    // Lost: the process recorded it before it died; a success it told of was acked, so done.
+    results.forEach((result, i) => (result.kind === 'lost' && running[i]!.succeeded ? this.tally.counted('done') : this.tally.settled(result)));
     const released = child.reason === null ? await giveBackUnstarted(this.deps, child) : 0;
     if (released > 0 && this.tally.capped) this.tally.unused(released);
   }

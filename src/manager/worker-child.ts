@@ -29,6 +29,8 @@ export interface Running {
   startedAt: number;
   /** When its process is killed if its code still runs; Infinity once its code has ended. */
   deadline: number;
+  /** Its code succeeded: if its process dies and the manager finds it acked, it counts as done. */
+  succeeded?: boolean;
 }
 
 /** A failed() hook the manager owes for a job it settled; `sends`: how many processes it went to. */
@@ -121,10 +123,14 @@ export class WorkerChild {
    * What it reported: attempts whose code ended (no deadline any more, but still its own until
    * their outcome is recorded, in case it dies), attempts ended, attempts about to start.
    */
-  noteAttempts(finished: readonly string[], ended: readonly (readonly [string, unknown])[], started: readonly WireAttempt[], now: number): void {
+  noteAttempts(finished: readonly string[], succeeded: readonly string[], ended: readonly (readonly [string, unknown])[], started: readonly WireAttempt[], now: number): void {
     for (const id of finished) {
       const running = this.running.get(id);
       if (running) running.deadline = Infinity;
+    }
+    for (const id of succeeded) {
+      const running = this.running.get(id);
+      if (running) running.succeeded = true;
     }
     for (const [id] of ended) this.running.delete(id);
     for (const w of started) this.running.set(wire.id(w), { wire: w, startedAt: now, deadline: now + wire.timeoutMs(w) + KILL_GRACE_MS });

@@ -20,7 +20,7 @@ export interface WorkerHooks {
    * As soon as the attempt's job code has ended (`cut`: it was stopped at its timeout), before its
    * outcome is recorded: what follows (the ack, a failed() hook) is not job code and has no deadline.
    */
-  codeEnded?(job: ReservedJob, cut: boolean): void;
+  codeEnded?(job: ReservedJob, cut: boolean, succeeded: boolean): void;
   /** After the attempt's outcome is recorded in the driver: `kind` says what it was. */
   attemptEnded?(job: ReservedJob, kind: Settled['kind']): void;
   /** A supervisor records this process in the worker registry (heartbeat.ts): it writes no beat of its own. */

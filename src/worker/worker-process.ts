@@ -29,6 +29,7 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
   // alone after END_DELAY_MS, far inside the manager's kill deadline). The end of code stopped at
   // its timeout goes at once: its kill deadline is near; so does a recorded outcome.
   let finished: string[] = [];
+  let succeeded: string[] = [];
   let ended: [string, Settled['kind']][] = [];
   let started: WireAttempt[] = [];
   let flushing: Promise<void> | null = null;
@@ -38,8 +39,9 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     endTimer = null;
     // A microtask: the starts of one claimed batch are all pushed by one synchronous loop.
     flushing ??= Promise.resolve().then(async () => {
-      const message: WorkerMessage = { type: 'attempts', finished, ended, started };
+      const message: WorkerMessage = { type: 'attempts', finished, succeeded, ended, started };
       finished = [];
+      succeeded = [];
       ended = [];
       started = [];
       flushing = null;
@@ -58,9 +60,11 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
         started.push(toWire(job, plan));
         return flush();
       },
-      codeEnded: (job, cut) => {
+      codeEnded: (job, cut, ok) => {
         finished.push(job.id);
-        if (cut) void flush();
+        // A success's ack rides on the next claim: the manager hears of it first (see ipc.ts).
+        if (ok) succeeded.push(job.id);
+        if (cut || ok) void flush();
         else endTimer ??= setTimeout(() => void flush(), END_DELAY_MS);
       },
       // The run's counts are made of these: one recorded but not yet told would be missing from

@@ -253,7 +253,7 @@ export class Worker {
       }
       if (this.force.signal.aborted) attempt.cut(new ShutdownAbort());
       outcome = !admitted ? { status: 'skipped', why: 'its batch was cancelled' } : await runAttempt(job, handler, plan.timeoutMs, clock, attempt, hooks?.killsStuckAttempts ? undefined : this.cannotStop);
-      if (!attempt.abandoned) hooks?.codeEnded?.(job, attempt.cutReason !== null);
+      if (!attempt.abandoned) hooks?.codeEnded?.(job, attempt.cutReason !== null, outcome.status === 'done');
       keepsSlot = outcome.status === 'error' && !this.force.signal.aborted;
     } finally {
       this.live.delete(attempt);
