@@ -96,12 +96,15 @@ Schedule.call(async () => {
   }, 60_000);
 
   it('a run that froze past its TTL, finishing late, does not release the next run\'s lock', async () => {
-    await roomInMinute(30);
-    const frozen = app.rakit(['schedule:run'], { FREEZE_MS: '4000' });
-    await new Promise((r) => setTimeout(r, 3_000)); // frozen, its lock lapsed after 2 s
-    const next = app.rakit(['schedule:run'], { SLOW_MS: '6000' }); // takes the lock, holds it 6 s
-    await new Promise((r) => setTimeout(r, 2_500));
-    const old = await frozen; // finished meanwhile, and tried to release its (lost) lock
+    await roomInMinute(40);
+    const starts = () => app.ranLog().filter((l) => l.startsWith('start')).length;
+    const before = starts();
+    const frozen = app.rakit(['schedule:run'], { FREEZE_MS: '8000' });
+    await until(() => starts() === before + 1, 20_000); // it holds the lock, and froze
+    await new Promise((r) => setTimeout(r, 2_500)); // its lock's TTL (2 s) lapses
+    const next = app.rakit(['schedule:run'], { SLOW_MS: '15000' }); // takes the lock, holds it 15 s
+    await until(() => starts() === before + 2, 20_000);
+    const old = await frozen; // finished after the next run took the lock, and tried to release its (lost) lock
     expect(old.stdout).toMatch(/slow: success/);
     const third = await app.rakit(['schedule:run']);
     expect(third.stdout).toContain('slow: skipped'); // the next run's lock still held
@@ -111,7 +114,7 @@ Schedule.call(async () => {
     // On a failure, what each run said (a release that failed says so) and the lock's files.
     const said = [old, third, after].map((r) => `${r.stdout}${r.stderr}`).join('\n---\n');
     expect(clear.stdout, `${said}\n---\n${lockFiles(app)}`).toBe('No scheduler locks were held.\n');
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('schedule:work and command tasks', () => {
