@@ -116,7 +116,7 @@ function check(root: unknown): number {
     seen.add(object);
     stack.push({ value: null, path, depth, leave: object });
     // Pushed in reverse, so the first key is checked first (the error names the first bad value).
-    const entries = Array.isArray(object) ? object.map((item, i) => [`${path}[${i}]`, item] as const)
+    const entries = Array.isArray(object) ? Array.from(object as unknown[], (item, i) => [`${path}[${i}]`, item] as const) // holes too
       : Object.entries(object).map(([key, item]) => [`${path}.${key}`, item] as const);
     for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i]![1], path: entries[i]![0], depth: depth + 1 });
   }
