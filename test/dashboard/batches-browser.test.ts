@@ -39,7 +39,7 @@ describe('the Batches page in Chromium', () => {
     browser = await launchBrowser().catch((error: Error) => {
       throw new Error(`Chromium did not start (install it at /usr/bin/chromium or set CHROMIUM_PATH): ${error.message}`);
     });
-  }, 60_000);
+  }, 120_000); // five processes and a browser: on 2 busy cores, more than a minute
   afterAll(async () => {
     await browser?.close();
     await served?.stop();
