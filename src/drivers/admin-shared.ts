@@ -1,16 +1,10 @@
 /**
- * The Jobs page's logic that does not depend on how a store keeps its data (admin-store.ts), for
- * the drivers that cannot ask a query for it (file, memcached): judging a pending job's state,
- * filtering, ordering and paging.
+ * The Jobs page in memory, for the drivers that cannot ask a query for it (file, memcached):
+ * filtering by the rules of store/job-view.ts, ordering and paging.
  */
 import type { JobPage, JobQuery, JobState, JobSummary } from '../store/admin-store.ts';
+import { matchesJob, matchesQueue, searchOf } from '../store/job-view.ts';
 import { compareDue } from '../store/queue-policy.ts';
-
-/** A pending job's state at `now`: a live lease makes it reserved, else its due time decides. */
-export function jobState(scheduledAt: number, leaseUntil: number | null, now: number): JobState {
-  if (leaseUntil !== null && leaseUntil > now) return 'reserved';
-  return scheduledAt <= now ? 'ready' : 'scheduled';
-}
 
 /** Jobs read at once when a search must look at their names. */
 const LOAD_BATCH = 64;
@@ -30,16 +24,15 @@ export interface PendingRef {
 export async function pageJobs<T extends PendingRef>(refs: readonly T[], query: JobQuery, load: (ref: T) => Promise<JobSummary | null>): Promise<JobPage> {
   let kept = refs.filter((r) => (query.state === null || r.state === query.state) && (query.queue === null || r.queue === query.queue));
   const loaded = new Map<T, JobSummary | null>();
-  if (query.search !== null && query.search !== '') {
-    const search = query.search;
-    const part = search.toLowerCase();
-    const byName = kept.filter((ref) => ref.id !== search && !ref.queue.toLowerCase().includes(part));
+  const search = searchOf(query);
+  if (search) {
+    const byName = kept.filter((ref) => ref.id !== search.text && !matchesQueue(search, ref.queue));
     // Names are read in parallel batches: one at a time, 5,000 job files took 5 s.
     for (let i = 0; i < byName.length; i += LOAD_BATCH) {
       const batch = byName.slice(i, i + LOAD_BATCH);
       (await Promise.all(batch.map(load))).forEach((job, k) => loaded.set(batch[k]!, job));
     }
-    kept = kept.filter((ref) => !loaded.has(ref) || loaded.get(ref)?.name.toLowerCase().includes(part));
+    kept = kept.filter((ref) => !loaded.has(ref) || (!!loaded.get(ref) && matchesJob(search, loaded.get(ref)!)));
   }
   kept.sort(compareDue); // the claim order
   const limit = Math.max(0, Math.min(500, query.limit));

@@ -1,19 +1,21 @@
 /**
  * The base of every driver: the services built once over records (store-services.ts), and the
  * browser's and records' methods forwarded to the parts a driver keeps them in (its job and lock
- * browser, its records), once for all drivers.
+ * browser, its failed store, its records), once for all drivers.
  */
 import type { BrowsableQueue, JobPage, JobQuery, JobSummary, LockBrowser, OverlapLock } from '../store/admin-store.ts';
+import type { FailedJob, FailedStore, Requeued } from '../store/driver.ts';
 import type { ListedRecord, RecordStore, StoredRecord } from '../store/record-store.ts';
 import { ServicesOverRecords } from '../store/store-services.ts';
 
 export interface StoreParts {
   jobs: BrowsableQueue;
   locks: LockBrowser;
+  failed: FailedStore;
   records: RecordStore;
 }
 
-export abstract class ForwardsToParts extends ServicesOverRecords implements BrowsableQueue, LockBrowser, RecordStore {
+export abstract class ForwardsToParts extends ServicesOverRecords implements BrowsableQueue, LockBrowser, FailedStore, RecordStore {
   /** Read at each call, so a driver may set it in its constructor. */
   protected abstract readonly parts: StoreParts;
 
@@ -23,6 +25,11 @@ export abstract class ForwardsToParts extends ServicesOverRecords implements Bro
   runJobNow(id: string): Promise<boolean> { return this.parts.jobs.runJobNow(id); }
   listOverlapLocks(): Promise<OverlapLock[]> { return this.parts.locks.listOverlapLocks(); }
   releaseOverlapLock(key: string): Promise<boolean> { return this.parts.locks.releaseOverlapLock(key); }
+  listFailed(limit?: number): Promise<FailedJob[]> { return this.parts.failed.listFailed(limit); }
+  getFailed(id: string): Promise<FailedJob | null> { return this.parts.failed.getFailed(id); }
+  requeueFailed(id: string, at: number): Promise<Requeued> { return this.parts.failed.requeueFailed(id, at); }
+  forgetFailed(id: string): Promise<boolean> { return this.parts.failed.forgetFailed(id); }
+  flushFailed(olderThanMs: number | null): Promise<number> { return this.parts.failed.flushFailed(olderThanMs); }
   getRecord(namespace: string, id: string): Promise<StoredRecord | null> { return this.parts.records.getRecord(namespace, id); }
   casRecord(namespace: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean> {
     return this.parts.records.casRecord(namespace, id, version, value, ttlMs);

@@ -1,14 +1,14 @@
 /**
  * The store contract. A backend (database, redis, file, memcached) is three parts, each native to
- * its store, 24 methods in all (`Backend`):
+ * its store, 25 methods in all (`Backend`):
  * - the queue (`QueuePart`): `Driver`, the worker's eight methods, and `pushMany` (`BulkQueue`);
  *   its speed features (`BatchingQueue`, `WakingQueue`) are optional;
  * - the browser (`BrowserPart`): pending jobs, the failed store, clearing, overlap locks, for
  *   operators (admin-store.ts);
  * - the records (`RecordStore`, record-store.ts): get, compare-and-set with a time to live,
  *   delete, list.
- * Paused queues, the restart signal, the worker registry, metrics and retrying failed jobs are
- * built once over the records (store-services.ts); `FullDriver` is a backend with them, what the
+ * Paused queues, the restart signal, the worker registry, metrics and `job:retry` are built once
+ * over the records and the browser (store-services.ts); `FullDriver` is a backend with them, what the
  * runtime holds. Which queue a claim takes from is decided in queue-policy.ts, once for every driver.
  *
  * Guarantees every driver keeps:
@@ -180,12 +180,22 @@ export interface RetryResult {
   overlapping: string[];
 }
 
-/** The failed-job store behind `job:failed`, `job:forget` and `job:flush` (`job:retry` is built over it, see FailedRetry). */
+/** What putting one failed job back came to: the new job's id, or why it stayed as it was. */
+export type Requeued = { jobId: string } | 'missing' | 'overlapping';
+
+/** The failed-job store behind `job:failed`, `job:forget`, `job:flush` and `job:retry` (built over `requeueFailed`, see FailedRetry). */
 export interface FailedStore {
   /** The oldest failures first, at most `limit` (default 1,000). */
   listFailed(limit?: number): Promise<FailedJob[]>;
   /** One failed job, or null when there is none of that id. */
   getFailed(id: string): Promise<FailedJob | null>;
+  /**
+   * Puts the failed job back on its queue as a new job (attempts from zero, due at `at`) and
+   * forgets it, in one atomic step: a crash leaves it failed or queued, never both, and two
+   * callers never both queue it. `overlapping` (it stays failed) when a pending or running job
+   * holds its overlap key; `missing` when there is no failed job of that id.
+   */
+  requeueFailed(id: string, at: number): Promise<Requeued>;
   /** False when there was none of that id. */
   forgetFailed(id: string): Promise<boolean>;
   /** Deletes failed jobs older than `olderThanMs` epoch ms (all when null); returns how many. */
@@ -234,10 +244,10 @@ export interface FailedRetry {
 /** The queue part: what the worker needs (nine methods), and its optional speed features. */
 export type QueuePart = Driver & BulkQueue & Partial<WakingQueue> & Partial<BatchingQueue>;
 
-/** The browser part: what operators see and change (eleven methods). */
+/** The browser part: what operators see and change (twelve methods). */
 export type BrowserPart = BrowsableQueue & FailedStore & ClearableQueue & LockBrowser;
 
-/** What a backend writes: the queue, the browser and the records (four methods), 24 in all. */
+/** What a backend writes: the queue, the browser and the records (four methods), 25 in all. */
 export type Backend = QueuePart & BrowserPart & RecordStore;
 
 /** The services built once over a backend's records (store-services.ts), for every backend alike. */

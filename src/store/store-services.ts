@@ -1,7 +1,7 @@
 /**
  * The services every backend gets over its records (record-store.ts), written once: paused
  * queues, the restart signal, the worker registry with stop reasons, per-minute metrics, and
- * `job:retry` with its overlap refusal. A backend writes its queue, browser and records
+ * `job:retry` (over the browser's `requeueFailed`). A backend writes its queue, browser and records
  * (driver.ts `Backend`) and extends this class; no driver keeps a copy of any of them. Each
  * change is a compare-and-set, retried when another writer came first, so they hold across
  * processes and hosts on every store exactly as the records do.
@@ -11,21 +11,18 @@
  *   signal / restart         the time of the last `job:restart` (epoch ms)
  *   worker / <worker id>     JSON WorkerRecord, replaced by each beat
  *   metrics / <minute>       JSON MetricSample[] of that minute (minute 0: the all-time totals)
- *   retrying / <failed id>   held for RETRY_HOLD_MS while one caller retries that failed job
  */
 import {
   LIVE_WITHIN_MS, STOPPED_KEPT, TOTALS_MINUTE,
   type MetricSample, type WorkerBeat, type WorkerEnd, type WorkerRecord,
 } from './admin-store.ts';
 import type { Clock } from '../infra/clock.ts';
-import type { FailedJob, NewJob, PushResult, RetryResult, StoreServices } from './driver.ts';
+import type { Requeued, RetryResult, StoreServices } from './driver.ts';
 import { addInto, emptySample } from './metrics-collector.ts';
 import type { ListedRecord, StoredRecord } from './record-store.ts';
 
 /** Compare-and-set attempts before a service gives up on a record many writers contend for. */
 const CAS_TRIES = 100;
-/** How long one retry of a failed job keeps others from retrying it too. */
-const RETRY_HOLD_MS = 60_000;
 /** Read at once when a metrics window is read minute by minute. */
 const READ_WIDTH = 32;
 /** Records listed at most, where a service lists a whole namespace. */
@@ -38,9 +35,7 @@ export abstract class ServicesOverRecords implements StoreServices {
   abstract casRecord(namespace: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean>;
   abstract deleteRecord(namespace: string, id: string, version?: string): Promise<boolean>;
   abstract listRecords(namespace: string, limit: number): Promise<ListedRecord[]>;
-  abstract push(job: NewJob): Promise<PushResult>;
-  abstract getFailed(id: string): Promise<FailedJob | null>;
-  abstract forgetFailed(id: string): Promise<boolean>;
+  abstract requeueFailed(id: string, at: number): Promise<Requeued>;
 
   /**
    * Changes one record: `change` gets its value (null: absent) and returns the new one, null to
@@ -154,36 +149,15 @@ export abstract class ServicesOverRecords implements StoreServices {
     return old.reduce((n, r, i) => n + (dropped[i] ? parseSamples(r.value).length : 0), 0);
   }
 
-  // `job:retry`: one policy for every store.
+  // `job:retry`: one policy for every store, over the browser's atomic `requeueFailed`.
 
-  /**
-   * Each failed job is pushed again as a new job (attempts from zero, due now), then forgotten.
-   * One whose overlap key a pending or running job holds stays failed (`overlapping`). A failed
-   * id another caller is retrying at the same moment counts as missing for this one.
-   */
+  /** Each failed job is put back as a new job due now, unless a pending or running job holds its overlap key. */
   async retryFailed(ids: readonly string[]): Promise<RetryResult> {
     const result: RetryResult = { retried: [], missing: [], overlapping: [] };
     for (const failedId of ids) {
-      if (failedId.length === 0 || failedId.length > 191 || !(await this.casRecord('retrying', failedId, null, '1', RETRY_HOLD_MS))) {
-        result.missing.push(failedId);
-        continue;
-      }
-      try {
-        const failed = await this.getFailed(failedId);
-        if (!failed) {
-          result.missing.push(failedId);
-          continue;
-        }
-        const pushed = await this.push({ name: failed.name, queue: failed.queue, payload: failed.payload, scheduledAt: this.clock.now(), overlapKey: failed.overlapKey });
-        if (pushed.skipped) {
-          result.overlapping.push(failedId);
-          continue;
-        }
-        await this.forgetFailed(failedId);
-        result.retried.push({ failedId, jobId: pushed.id });
-      } finally {
-        await this.deleteRecord('retrying', failedId);
-      }
+      const outcome = failedId.length === 0 || failedId.length > 191 ? 'missing' : await this.requeueFailed(failedId, this.clock.now());
+      if (typeof outcome === 'object') result.retried.push({ failedId, jobId: outcome.jobId });
+      else result[outcome].push(failedId);
     }
     return result;
   }

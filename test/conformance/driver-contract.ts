@@ -333,6 +333,24 @@ export function driverContract(label: string, makeHarness: () => Promise<DriverH
       expect((await d.listFailed()).some((f) => f.id === failed.id)).toBe(true);
     });
 
+    it('puts a failed job back once when several hosts retry it at the same moment', async () => {
+      fresh();
+      const key = `requeue#${q()}`;
+      await d.push(job({ queue: q(), overlapKey: key, scheduledAt: clock.now(), payload: '{"once":1}' }));
+      const [held] = await reserve([q()]);
+      await d.fail(held!, { exception: 'Error: x' });
+      const failed = (await d.listFailed()).find((f) => f.queue === q())!;
+      const hosts = [d, harness.driver(clock), harness.driver(clock), harness.driver(clock)];
+      const outcomes = await Promise.all(hosts.map((h) => h.requeueFailed(failed.id, clock.now())));
+      expect(outcomes.filter((o) => typeof o === 'object')).toHaveLength(1);
+      expect(outcomes.filter((o) => typeof o !== 'object').every((o) => o === 'missing')).toBe(true);
+      expect(await d.getFailed(failed.id)).toBeNull();
+      const again = await reserve([q()], 10);
+      expect(again.map((j) => j.payload)).toEqual(['{"once":1}']);
+      // The requeued job holds its overlap key like any pushed job.
+      expect((await d.push(job({ queue: q(), overlapKey: key, scheduledAt: clock.now() }))).skipped).toBe('overlapping');
+    });
+
     it('forgets one failed job and flushes those older than a time', async () => {
       fresh();
       for (let i = 0; i < 3; i++) {

@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { BrowsableQueue, JobPage, JobQuery, JobState, JobSummary, LockBrowser, OverlapLock } from '../../store/admin-store.ts';
+import { jobState, likePattern, searchOf, type JobSearch } from '../../store/job-view.ts';
 import { isRowId, type JobRow, type SqlStore } from './database-sql.ts';
 
 /** The most jobs one page may ask for. */
@@ -22,7 +23,8 @@ export class DatabaseAdminJobs implements BrowsableQueue, LockBrowser {
       const q = knex(names.table);
       if (query.state) inState(q, query.state, now);
       if (query.queue !== null) q.where('queue', query.queue);
-      if (query.search !== null && query.search !== '') matchSearch(q, query.search);
+      const search = searchOf(query);
+      if (search) matchSearch(q, search);
       return q;
     };
     return this.store.run(async () => {
@@ -89,15 +91,14 @@ function inState(q: Knex.QueryBuilder, state: JobState, now: number): Knex.Query
 }
 
 function stateOf(row: JobRow, now: number): JobState {
-  if (row.reserved_until !== null && Number(row.reserved_until) > now) return 'reserved';
-  return Number(row.scheduled_at) <= now ? 'ready' : 'scheduled';
+  return jobState(Number(row.scheduled_at), row.reserved_until === null ? null : Number(row.reserved_until), now);
 }
 
-/** An exact id, or a case-insensitive part of the name or queue (LIKE's wildcards taken literally). */
-function matchSearch(q: Knex.QueryBuilder, search: string): Knex.QueryBuilder {
-  const pattern = `%${search.toLowerCase().replace(/[!%_]/g, '!$&')}%`;
+/** The search of job-view.ts in SQL. */
+function matchSearch(q: Knex.QueryBuilder, search: JobSearch): Knex.QueryBuilder {
+  const pattern = likePattern(search);
   return q.andWhere((w) => {
-    if (isRowId(search)) w.orWhere('id', search);
+    if (isRowId(search.text)) w.orWhere('id', search.text);
     w.orWhereRaw("LOWER(name) LIKE ? ESCAPE '!'", [pattern]).orWhereRaw("LOWER(queue) LIKE ? ESCAPE '!'", [pattern]);
   });
 }

@@ -1,9 +1,11 @@
 /**
- * The `database` driver's failed store (the failed-jobs table) behind `job:failed`, `job:forget`
- * and `job:flush` (and `job:retry`, store-services.ts).
+ * The `database` driver's failed store (the failed-jobs table) behind `job:failed`, `job:forget`,
+ * `job:flush` and `job:retry` (store-services.ts). A requeue is one transaction: the job inserted
+ * again (its overlap key checked by the unique index, as a push is) and the failed row deleted.
  */
-import type { FailedJob, FailedStore } from '../../store/driver.ts';
-import { isRowId, type SqlStore } from './database-sql.ts';
+import type { FailedJob, FailedStore, Requeued } from '../../store/driver.ts';
+import { sqlErrorCode } from './database-connection.ts';
+import { DUPLICATE, isRowId, type SqlStore } from './database-sql.ts';
 
 export class DatabaseFailedStore implements FailedStore {
   constructor(private readonly store: SqlStore) {}
@@ -25,6 +27,26 @@ export class DatabaseFailedStore implements FailedStore {
       const row = (await this.failed.where('id', id).first()) as Record<string, unknown> | undefined;
       return row ? toFailed(row) : null;
     });
+  }
+
+  async requeueFailed(id: string, at: number): Promise<Requeued> {
+    if (!isRowId(id)) return 'missing';
+    const { knex, names, clock } = this.store;
+    const overlapping = (error: unknown): 'overlapping' => {
+      if (DUPLICATE.has(sqlErrorCode(error))) return 'overlapping';
+      throw error;
+    };
+    return this.store.run(() => knex.transaction(async (trx): Promise<Requeued> => {
+      // Deleted first: a second caller waits on the row, then finds it gone.
+      const row = (await trx(names.failedTable).where('id', id).forUpdate().first()) as Record<string, unknown> | undefined;
+      if (!row || (await trx(names.failedTable).where('id', id).delete()) === 0) return 'missing';
+      const now = clock.now();
+      const jobId = await this.store.insertJob(trx, {
+        name: row.name, queue: row.queue, payloads: row.payloads, without_overlapping: row.overlap_key !== null,
+        overlap_key: row.overlap_key, attempts: 0, scheduled_at: at, created_at: now, updated_at: now,
+      });
+      return { jobId };
+    }).catch(overlapping)); // the duplicate rolled the transaction back: the failed row stays
   }
 
   async forgetFailed(id: string): Promise<boolean> {

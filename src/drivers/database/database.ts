@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import type { Clock } from '../../infra/clock.ts';
 import { UsageError } from '../../infra/errors.ts';
 import type {
-  Backend, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
+  Backend, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
 import { reserveInOrder, type ClaimsOldestFirst } from '../../store/queue-policy.ts';
 import { ackMany } from './database-acks.ts';
@@ -37,7 +37,6 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
   consecutiveIds = true;
   private readonly opened: LazyOpen;
   private readonly claims = new DatabaseClaims(this);
-  private readonly failed = new DatabaseFailedStore(this);
   protected readonly parts: StoreParts;
 
   constructor(
@@ -47,7 +46,7 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
   ) {
     super();
     const jobs = new DatabaseAdminJobs(this);
-    this.parts = { jobs, locks: jobs, records: new DatabaseRecords(this) };
+    this.parts = { jobs, locks: jobs, failed: new DatabaseFailedStore(this), records: new DatabaseRecords(this) };
     const client = String(knex.client.config.client);
     this.dialect = client.includes('sqlite') ? 'sqlite' : client.startsWith('mysql') ? 'mysql' : 'pg';
     this.description = `database (${describeConnection(knex.client.config)})`;
@@ -237,22 +236,6 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
       if (queue !== null) q.andWhere('queue', queue);
       return Number(await q.delete());
     });
-  }
-
-  listFailed(limit?: number): Promise<FailedJob[]> {
-    return this.failed.listFailed(limit);
-  }
-
-  getFailed(id: string): Promise<FailedJob | null> {
-    return this.failed.getFailed(id);
-  }
-
-  forgetFailed(id: string): Promise<boolean> {
-    return this.failed.forgetFailed(id);
-  }
-
-  flushFailed(olderThanMs: number | null): Promise<number> {
-    return this.failed.flushFailed(olderThanMs);
   }
 
   /** Bulk push (record-store.ts), in database-bulk.ts. */

@@ -10,7 +10,8 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { BrowsableQueue, JobPage, JobQuery, JobSummary, LockBrowser, OverlapLock } from '../../store/admin-store.ts';
 import type { Clock } from '../../infra/clock.ts';
-import { jobState, pageJobs, type PendingRef } from '../admin-shared.ts';
+import { jobState } from '../../store/job-view.ts';
+import { pageJobs, type PendingRef } from '../admin-shared.ts';
 import type { FileLocks } from './file-locks.ts';
 import { list, newId, pad, parseHeader, renamed, splitJob } from './file-store.ts';
 

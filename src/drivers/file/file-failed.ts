@@ -1,13 +1,15 @@
 /**
- * The `file` driver's failed store behind `job:failed`, `job:forget` and `job:flush` (and
- * `job:retry`, store-services.ts): `failed/<queue>/<id>.<attempts>.job`, the job file as it
- * was, beside `<id>.err`, its error and failed time.
+ * The `file` driver's failed store behind `job:failed`, `job:forget`, `job:flush` and `job:retry`
+ * (store-services.ts): `failed/<queue>/<id>.<attempts>.job`, the job file as it was, beside
+ * `<id>.err`, its error and failed time. A requeue takes the job's overlap key, then renames its
+ * file into pending/ (one rename: it is failed or queued, never both; of two callers one wins).
  */
-import { readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../../infra/clock.ts';
-import type { FailedJob, FailedStore } from '../../store/driver.ts';
-import { list, parseHeader, readJson, splitJob } from './file-store.ts';
+import type { FailedJob, FailedStore, Requeued } from '../../store/driver.ts';
+import type { FileLocks } from './file-locks.ts';
+import { list, pad, parseHeader, readJson, renamed, splitJob } from './file-store.ts';
 import { flushFailedOneByOne } from '../shared.ts';
 
 const ID = /^[0-9a-z]{8,40}$/;
@@ -20,7 +22,7 @@ export interface FileQueue {
 }
 
 export class FileFailedStore implements FailedStore {
-  constructor(private readonly queue: FileQueue) {}
+  constructor(private readonly queue: FileQueue, private readonly locks: FileLocks) {}
 
   private dir(...parts: string[]): string {
     return path.join(this.queue.root, ...parts);
@@ -68,6 +70,22 @@ export class FileFailedStore implements FailedStore {
       if (file) return { queue, file };
     }
     return null;
+  }
+
+  async requeueFailed(id: string, at: number): Promise<Requeued> {
+    await this.queue.open();
+    const found = await this.findFailed(id);
+    const failed = found && (await this.read(found.queue, found.file));
+    if (!found || !failed) return 'missing';
+    if (failed.overlapKey !== null) {
+      const holder = await this.locks.take(found.queue, failed.overlapKey, id);
+      if (holder !== null && holder !== id) return 'overlapping'; // (the same id: another caller's requeue, the rename decides)
+    }
+    await mkdir(this.dir('pending', found.queue), { recursive: true, mode: 0o700 });
+    // A lost rename leaves a lock taken for a job that is not there: taken over as stale (file-locks.ts).
+    if (!(await renamed(this.dir('failed', found.queue, found.file), this.dir('pending', found.queue, `${pad(at)}.${id}.0.job`)))) return 'missing';
+    await rm(this.dir('failed', found.queue, `${id}.err`), { force: true });
+    return { jobId: id };
   }
 
   async forgetFailed(id: string): Promise<boolean> {

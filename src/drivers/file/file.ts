@@ -21,11 +21,11 @@ import path from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import type { Clock } from '../../infra/clock.ts';
 import type {
-  Backend, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
+  Backend, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
 import { claimToken, leaseFor, ownedBy } from '../../store/driver.ts';
 import { reserveInOrder, type ListsQueues } from '../../store/queue-policy.ts';
-import { jobState } from '../admin-shared.ts';
+import { jobState } from '../../store/job-view.ts';
 import { FileAdmin } from './file-admin.ts';
 import { FileFailedStore, type FileQueue } from './file-failed.ts';
 import { FileLocks } from './file-locks.ts';
@@ -41,7 +41,6 @@ export class FileDriver extends ForwardsToParts implements Backend, ListsQueues,
   readonly description: string;
   private readonly opened: LazyOpen;
   private readonly locks: FileLocks;
-  private readonly failed = new FileFailedStore(this);
   protected readonly parts: StoreParts;
   private watcher: FSWatcher | null = null;
   private readonly wakeup = new Wakeup();
@@ -51,7 +50,7 @@ export class FileDriver extends ForwardsToParts implements Backend, ListsQueues,
     this.description = `file (${root})`;
     this.locks = new FileLocks(root, clock);
     const admin = new FileAdmin(this, this.locks);
-    this.parts = { jobs: admin, locks: admin, records: new FileRecords(this) };
+    this.parts = { jobs: admin, locks: admin, failed: new FileFailedStore(this, this.locks), records: new FileRecords(this) };
     this.opened = new LazyOpen(async () => {
       for (const sub of ['tmp', 'pending', 'reserved', 'failed', 'locks']) await mkdir(this.dir(sub), { recursive: true, mode: 0o700 });
     }, { what: `use ${root} for the file driver`, fix: 'check file_path in application/config/job.ts' });
@@ -205,22 +204,6 @@ export class FileDriver extends ForwardsToParts implements Backend, ListsQueues,
       }
     }
     return n;
-  }
-
-  listFailed(limit?: number): Promise<FailedJob[]> {
-    return this.failed.listFailed(limit);
-  }
-
-  getFailed(id: string): Promise<FailedJob | null> {
-    return this.failed.getFailed(id);
-  }
-
-  forgetFailed(id: string): Promise<boolean> {
-    return this.failed.forgetFailed(id);
-  }
-
-  flushFailed(olderThanMs: number | null): Promise<number> {
-    return this.failed.flushFailed(olderThanMs);
   }
 
 

@@ -12,7 +12,8 @@
 import { randomBytes } from 'node:crypto';
 import type { BrowsableQueue, JobPage, JobQuery, JobSummary, LockBrowser, OverlapLock } from '../../store/admin-store.ts';
 import type { Clock } from '../../infra/clock.ts';
-import { jobState, pageJobs, type PendingRef } from '../admin-shared.ts';
+import { jobState } from '../../store/job-view.ts';
+import { pageJobs, type PendingRef } from '../admin-shared.ts';
 import { leaseUntil, parseRecord, type JobRecord } from './memcached-claim.ts';
 import type { Memcached } from './memcached-client.ts';
 import type { MemcachedLog } from './memcached-log.ts';

@@ -1,9 +1,12 @@
 /**
- * The `memcached` driver's failed store behind `job:failed`, `job:forget` and `job:flush` (and
- * `job:retry`, store-services.ts): `P:failed:job:<id>` holds a failed job's record, listed in the append-only
- * `failed` log (memcached-log.ts). Best effort like the rest: memcached may evict them.
+ * The `memcached` driver's failed store behind `job:failed`, `job:forget`, `job:flush` and
+ * `job:retry` (store-services.ts): `P:failed:job:<id>` holds a failed job's record, listed in the
+ * append-only `failed` log (memcached-log.ts). Best effort like the rest: memcached may evict them.
+ * memcached has no transactions: a requeue holds the id (`add`, so of two callers one wins), pushes
+ * the job, then forgets the failed one; a crash between leaves it in both, never in neither, as a
+ * failure does.
  */
-import type { FailedJob, FailedStore } from '../../store/driver.ts';
+import type { FailedJob, FailedStore, NewJob, PushResult, Requeued } from '../../store/driver.ts';
 import type { Clock } from '../../infra/clock.ts';
 import type { JobRecord } from './memcached-claim.ts';
 import { code, type Memcached } from './memcached-client.ts';
@@ -22,7 +25,11 @@ export interface FailedRecord extends JobRecord {
 export interface MemcachedQueue {
   readonly clock: Clock;
   open(): Promise<void>;
+  push(job: NewJob): Promise<PushResult>;
 }
+
+/** How long a requeue holds a failed id against a second caller. */
+const REQUEUE_HOLD_S = 60;
 
 export class MemcachedFailedStore implements FailedStore {
   constructor(private readonly mc: Memcached, private readonly logs: MemcachedLog, private readonly queue: MemcachedQueue) {}
@@ -54,6 +61,22 @@ export class MemcachedFailedStore implements FailedStore {
     await this.queue.open();
     const text = ID.test(id) ? await this.mc.get(this.mc.key('failed', 'job', id)) : undefined;
     return text === undefined ? null : toFailed(id, JSON.parse(text) as FailedRecord);
+  }
+
+  async requeueFailed(id: string, at: number): Promise<Requeued> {
+    await this.queue.open();
+    const hold = this.mc.key('failed', 'hold', id);
+    if (!ID.test(id) || !(await this.mc.add(hold, '1', REQUEUE_HOLD_S))) return 'missing';
+    try {
+      const failed = await this.getFailed(id);
+      if (!failed) return 'missing';
+      const pushed = await this.queue.push({ name: failed.name, queue: failed.queue, payload: failed.payload, scheduledAt: at, overlapKey: failed.overlapKey });
+      if (pushed.skipped) return 'overlapping';
+      await this.forgetFailed(id);
+      return { jobId: pushed.id };
+    } finally {
+      await this.mc.delete(hold);
+    }
   }
 
   async forgetFailed(id: string): Promise<boolean> {

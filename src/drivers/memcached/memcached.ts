@@ -25,11 +25,11 @@ import type { MemcacheClient } from 'memcache-client';
 import { createMemcacheClient } from './memcached-connection.ts';
 import type { Clock } from '../../infra/clock.ts';
 import type {
-  Backend, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
+  Backend, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
 import { ownedBy } from '../../store/driver.ts';
 import { reserveInOrder, type ListsQueues } from '../../store/queue-policy.ts';
-import { jobState } from '../admin-shared.ts';
+import { jobState } from '../../store/job-view.ts';
 import { LazyOpen } from '../lazy-open.ts';
 import { MemcachedAdmin, type MemcachedAdminQueue } from './memcached-admin.ts';
 import { MemcachedClaims, leaseUntil, parseRecord } from './memcached-claim.ts';
@@ -65,7 +65,7 @@ export class MemcachedDriver extends ForwardsToParts implements Backend, ListsQu
     this.claims = new MemcachedClaims(this.mc, this.logs, clock);
     this.failed = new MemcachedFailedStore(this.mc, this.logs, this);
     const admin = new MemcachedAdmin(this.mc, this.logs, this);
-    this.parts = { jobs: admin, locks: admin, records: new MemcachedRecords(this.mc, clock) };
+    this.parts = { jobs: admin, locks: admin, failed: this.failed, records: new MemcachedRecords(this.mc, clock) };
     this.opened = new LazyOpen(async () => {
       await this.client.version();
     }, { what: `reach memcached at ${servers}`, fix: 'start memcached or fix MEMCACHED_SERVERS / application/config/job.ts' });
@@ -219,22 +219,6 @@ export class MemcachedDriver extends ForwardsToParts implements Backend, ListsQu
       }
     }
     return n;
-  }
-
-  listFailed(limit?: number): Promise<FailedJob[]> {
-    return this.failed.listFailed(limit);
-  }
-
-  getFailed(id: string): Promise<FailedJob | null> {
-    return this.failed.getFailed(id);
-  }
-
-  forgetFailed(id: string): Promise<boolean> {
-    return this.failed.forgetFailed(id);
-  }
-
-  flushFailed(olderThanMs: number | null): Promise<number> {
-    return this.failed.flushFailed(olderThanMs);
   }
 
 

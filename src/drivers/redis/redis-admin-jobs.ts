@@ -9,6 +9,7 @@
  * A reserved job's due time is in its claim token (`token@due`, see redis-scripts.ts).
  */
 import type { BrowsableQueue, JobPage, JobQuery, JobState, JobSummary } from '../../store/admin-store.ts';
+import { jobState, matchesJob, matchesQueue, searchOf, type JobSearch } from '../../store/job-view.ts';
 import { compareDue } from '../../store/queue-policy.ts';
 import { parseId, type RedisKeys } from './redis-failed.ts';
 import { LOAD, parseRecord } from './redis-scripts.ts';
@@ -52,7 +53,7 @@ export class RedisAdminJobs implements BrowsableQueue {
     const offset = Math.max(0, query.offset);
     const limit = Math.max(0, Math.min(query.limit, 500));
     const states = query.state ? [query.state] : ALL_STATES;
-    const search = query.search ? query.search.toLowerCase() : null;
+    const search = searchOf(query);
     // A search that reads as an id (`queue/17`) looks up that job alone, without reading every job's
     // name: no queue or class name holds a `/` (only a legacy listener's name could).
     const byId = query.search?.includes('/') ? parseId(query.search) : null;
@@ -65,7 +66,7 @@ export class RedisAdminJobs implements BrowsableQueue {
     let total = 0;
     const entries: Entry[] = [];
     await Promise.all(queues.map(async (queue) => {
-      if (search === null || queue.toLowerCase().includes(search)) {
+      if (search === null || matchesQueue(search, queue)) {
         const found = await this.entries(queue, states, now, offset + limit);
         total += found.count;
         entries.push(...found.entries);
@@ -129,14 +130,14 @@ export class RedisAdminJobs implements BrowsableQueue {
     return { count: read.reduce((n, r) => n + r.count, 0), entries: read.flatMap((r) => r.found) };
   }
 
-  /** The entries whose job name holds `search` (lowercase), reading header lines only. */
-  private async named(queue: string, entries: Entry[], search: string): Promise<Entry[]> {
+  /** The entries the search matches by id or job name, reading header lines only. */
+  private async named(queue: string, entries: Entry[], search: JobSearch): Promise<Entry[]> {
     const batches = Array.from({ length: Math.ceil(entries.length / PEEK_BATCH) }, (_, i) => entries.slice(i * PEEK_BATCH, (i + 1) * PEEK_BATCH));
     const kept = await Promise.all(batches.map(async (batch) => {
       const peeked = await this.peek(queue, batch.map((e) => e.m), false);
       return batch.filter((_, n) => {
         const rec = peeked[n]![0];
-        return rec !== null && parseRecord(rec)[0].toLowerCase().includes(search);
+        return rec !== null && matchesJob(search, { id: batch[n]!.id, name: parseRecord(rec)[0], queue });
       });
     }));
     return kept.flat();
@@ -168,10 +169,11 @@ export function judge(queue: string, m: string, [rec, pending, reserved, att, to
   const [name, createdAt, overlapKey, payload] = parseRecord(rec);
   const job = { id: idOf(queue, m), name, queue, payload, attempts: Number(att ?? 0), createdAt, overlapKey };
   const lease = reserved === null ? null : Number(reserved);
-  if (lease !== null && lease > now) return { ...job, state: 'reserved', scheduledAt: dueOf(tok) ?? createdAt, reservedUntil: lease };
-  const due = lease ?? (pending === null ? null : Number(pending));
+  // Held: due as its token says; a lapsed lease: due at its end (where the next claim puts it).
+  const due = lease !== null && lease > now ? (dueOf(tok) ?? createdAt) : (lease ?? (pending === null ? null : Number(pending)));
   if (due === null) return null;
-  return { ...job, state: due <= now ? 'ready' : 'scheduled', scheduledAt: due, reservedUntil: null };
+  const state = jobState(due, lease, now);
+  return { ...job, state, scheduledAt: due, reservedUntil: state === 'reserved' ? lease : null };
 }
 
 function idOf(queue: string, m: string): string {

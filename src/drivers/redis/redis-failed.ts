@@ -1,12 +1,14 @@
 /**
- * The `redis` driver's failed store behind `job:failed`, `job:forget` and `job:flush` (and
- * `job:retry`, store-services.ts), with its scripts. A failed job is a hash P:{Q}:f:<m> listed in the queue's
- * P:{Q}:failed sorted set by failed time (the worker's FAIL script writes them).
+ * The `redis` driver's failed store behind `job:failed`, `job:forget`, `job:flush` and `job:retry`
+ * (store-services.ts), with its scripts. A failed job is a hash P:{Q}:f:<m> listed in the queue's
+ * P:{Q}:failed sorted set by failed time (the worker's FAIL script writes them). A requeue is one
+ * script on the queue's slot: the job pushed again (its overlap key checked as PUSH does) and the
+ * failed hash deleted.
  */
 import type { Clock } from '../../infra/clock.ts';
-import type { FailedJob, FailedStore } from '../../store/driver.ts';
+import type { FailedJob, FailedStore, Requeued } from '../../store/driver.ts';
 import type { RedisClient } from './redis-connection.ts';
-import { MEMBER } from './redis-scripts.ts';
+import { MEMBER, PACK } from './redis-scripts.ts';
 
 /** What the failed store needs of the driver: its client, its keys and its queue list. */
 export interface RedisKeys {
@@ -24,6 +26,7 @@ export interface RedisKeys {
 
 type Arg = string | number;
 interface Scripted {
+  rakitRequeueFailed(...keysAndArgs: Arg[]): Promise<[number, string?]>;
   rakitForgetFailed(...keysAndArgs: Arg[]): Promise<number>;
 }
 
@@ -31,6 +34,7 @@ export class RedisFailedStore implements FailedStore {
   private readonly lua: Scripted;
 
   constructor(private readonly store: RedisKeys) {
+    store.redis.defineCommand('rakitRequeueFailed', { lua: REQUEUE_FAILED, numberOfKeys: 4 });
     store.redis.defineCommand('rakitForgetFailed', { lua: FORGET_FAILED, numberOfKeys: 1 });
     this.lua = store.redis as unknown as Scripted;
   }
@@ -54,6 +58,17 @@ export class RedisFailedStore implements FailedStore {
     if (!parsed) return null;
     await this.store.open();
     return toFailed(parsed.queue, parsed.m, await this.store.redis.hgetall(this.store.k(parsed.queue, `f:${parsed.m}`)));
+  }
+
+  async requeueFailed(id: string, at: number): Promise<Requeued> {
+    const parsed = parseId(id);
+    if (!parsed) return 'missing';
+    await this.store.open();
+    const { queue, m } = parsed;
+    const { k } = this.keys();
+    const [status, member] = await this.lua.rakitRequeueFailed(k(queue, 'failed'), k(queue, 'pending'), k(queue, 'overlap'), k(queue, 'seq'),
+      k(queue, `f:${m}`), m, this.store.jobPrefix(queue), at, this.store.clock.now(), this.store.channel(queue));
+    return status === 1 ? { jobId: `${queue}/${Number(member)}` } : status === -1 ? 'overlapping' : 'missing';
   }
 
   async forgetFailed(id: string): Promise<boolean> {
@@ -98,6 +113,28 @@ function toFailed(queue: string, m: string, h: Record<string, string>): FailedJo
     attempts: Number(h.attempts ?? 0), overlapKey: h.okey || null, failedAt: Number(h.failed_at ?? 0),
   };
 }
+
+/**
+ * KEYS: failed, pending, overlap, seq. ARGV: failed key, failed member, job key prefix, due, now,
+ * channel. → {1, new member} | {0} (missing) | {-1} (overlap key held)
+ */
+const REQUEUE_FAILED = `
+${PACK}local f = redis.call('HMGET', ARGV[1], 'name', 'payload', 'okey')
+if not f[1] then return {0} end
+local okey = f[3] or ''
+if okey ~= '' then
+  local holder = redis.call('HGET', KEYS[3], okey)
+  if holder and redis.call('EXISTS', ARGV[3] .. holder) == 1 then return {-1} end
+end
+local m = string.format('%012d', redis.call('INCR', KEYS[4]))
+redis.call('SET', ARGV[3] .. m, pack(f[1], ARGV[5], okey, f[2]))
+redis.call('DEL', ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[2])
+if okey ~= '' then redis.call('HSET', KEYS[3], okey, m) end
+redis.call('ZADD', KEYS[2], ARGV[4], m)
+redis.call('PUBLISH', ARGV[6], '1')
+return {1, m}
+`;
 
 /** KEYS: failed. ARGV: failed key prefix, members... → how many removed */
 const FORGET_FAILED = `

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../infra/clock.ts';
 import type {
-  Backend, Leases, FailedJob, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
+  Backend, Leases, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
 import { claimToken, leaseFor, ownedBy } from '../../store/driver.ts';
 import { reserveInOrder, type ListsQueues } from '../../store/queue-policy.ts';
@@ -51,7 +51,6 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
   private readonly lua: Scripted;
   private readonly opened: LazyOpen;
   private readonly wake: RedisWake;
-  private readonly failed: RedisFailedStore;
   private readonly pusher: RedisPush;
   protected readonly parts: StoreParts;
 
@@ -72,10 +71,9 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
       await this.redis.ping();
     }, { what: `reach Redis at ${this.description.replace(/^redis /, '')}`, fix: 'start Redis or fix REDIS_URL / application/config/job.ts' });
     this.wake = new RedisWake(this.redis, prefix, clock, () => this.queues());
-    this.failed = new RedisFailedStore(this);
     this.pusher = new RedisPush(this, prefix);
     const jobs = new RedisAdminJobs(this);
-    this.parts = { jobs, locks: new RedisLocks(this, jobs), records: new RedisRecords(this.redis, prefix, () => this.open()) };
+    this.parts = { jobs, locks: new RedisLocks(this, jobs), failed: new RedisFailedStore(this), records: new RedisRecords(this.redis, prefix, () => this.open()) };
   }
 
   k(queue: string, part: string): string {
@@ -232,13 +230,6 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
     }
     return n;
   }
-
-
-  listFailed(limit?: number): Promise<FailedJob[]> { return this.failed.listFailed(limit); }
-  getFailed(id: string): Promise<FailedJob | null> { return this.failed.getFailed(id); }
-  forgetFailed(id: string): Promise<boolean> { return this.failed.forgetFailed(id); }
-  flushFailed(olderThanMs: number | null): Promise<number> { return this.failed.flushFailed(olderThanMs); }
-
 
   /** Resolves on a wake message for one of `queues`, after `ms`, or on abort. */
   waitForJob(queues: readonly string[] | null, ms: number, signal: AbortSignal): Promise<void> {
