@@ -8,11 +8,11 @@
  */
 import { UsageError } from '../infra/errors.ts';
 import type { Logger } from '../infra/logger.ts';
-import type { QueuePart, TransactionWriter } from '../store/driver.ts';
+import type { QueuePart, SqlExecute, TransactionWriter } from '../store/driver.ts';
 import { isKnexTransaction } from '../drivers/database/transaction-adapters.ts';
 
 /** An app's transaction: a knex transaction, a `pg` client or `mysql2` connection in one, a better-sqlite3 database inside BEGIN, or a SqlExecute. */
-export type AppTransaction = object;
+export type AppTransaction = SqlExecute | object;
 
 /** What `.afterCommit()` resolves to at once: the job is stored when the transaction commits. */
 export interface QueuedAfterCommit {
