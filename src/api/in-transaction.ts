@@ -79,8 +79,20 @@ export function whenCommitted(trx: unknown, dispatch: () => Promise<unknown>, lo
   if (!isKnexTransaction(trx)) {
     throw new UsageError('afterCommit(): pass a knex transaction, or an AfterCommit you commit() after your COMMIT (new AfterCommit() from rakit)');
   }
-  trx.executionPromise.then(
-    () => dispatch().catch((error: unknown) => logger.error({ err: error }, `Job lost after the commit: ${what} could not be stored`)),
-    () => undefined,
-  );
+  trx.executionPromise.then(() => {
+    const storing: Promise<unknown> = dispatch()
+      .catch((error: unknown) => logger.error({ err: error }, `Job lost after the commit: ${what} could not be stored`))
+      .finally(() => storing && started.delete(storing));
+    started.add(storing);
+  }, () => undefined);
+}
+
+/** Dispatches of committed knex transactions still being stored. */
+const started = new Set<Promise<unknown>>();
+
+/** Resolves once the dispatches of transactions that have committed are stored: closing the runtime waits for them. */
+export async function afterCommitsStored(): Promise<void> {
+  // A commit's callbacks may run just after the caller's own: let them start first.
+  await new Promise((resolve) => setImmediate(resolve));
+  await Promise.allSettled([...started]);
 }
