@@ -79,12 +79,21 @@ export function whenCommitted(trx: unknown, dispatch: () => Promise<unknown>, lo
   if (!isKnexTransaction(trx)) {
     throw new UsageError('afterCommit(): pass a knex transaction, or an AfterCommit you commit() after your COMMIT (new AfterCommit() from rakit)');
   }
+  if (trx.isCompleted()) throw new UsageError('afterCommit(): this knex transaction has already ended: dispatch without afterCommit()');
+  // knex resolves a transaction rolled back without an error too: its ROLLBACK statement tells them apart.
+  let rolledBack = false;
+  const listen = (query: { sql?: unknown }) => {
+    if (typeof query.sql === 'string' && /^\s*ROLLBACK\b/i.test(query.sql)) rolledBack = true;
+  };
+  trx.on('query', listen);
   trx.executionPromise.then(() => {
+    trx.removeListener('query', listen);
+    if (rolledBack) return;
     const storing: Promise<unknown> = dispatch()
       .catch((error: unknown) => logger.error({ err: error }, `Job lost after the commit: ${what} could not be stored`))
       .finally(() => storing && started.delete(storing));
     started.add(storing);
-  }, () => undefined);
+  }, () => trx.removeListener('query', listen));
 }
 
 /** Dispatches of committed knex transactions still being stored. */
