@@ -144,6 +144,15 @@ for (const kind of DATABASES) {
       expect((await jobs()).length).toBe(1);
     });
 
+    it('closing the runtime right after the commit still stores the job that waited for it', async () => {
+      await db.knex.transaction(async (trx) => {
+        await SendEmail.dispatch({ to: 'close' }).afterCommit(trx);
+      });
+      await closeRuntime();
+      expect((await jobs()).length).toBe(1);
+      await configure({ database: db.url, table: db.table, failed_table: db.failedTable }, { root: db.dir, logger: silent });
+    });
+
     it('an AfterCommit the app commits itself stores what waited on it; rolled back, nothing', async () => {
       const later = new AfterCommit();
       await SendEmail.dispatch({ to: '1' }).afterCommit(later);
