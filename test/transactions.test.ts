@@ -117,6 +117,30 @@ for (const kind of DATABASES) {
       expect((await jobs()).length).toBe(1);
     });
 
+    it('when the holder of an overlap key rolls back, the transaction that waited stores its job', async () => {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let first: unknown;
+      const a = db.knex.transaction(async (trx) => {
+        first = await SendEmail.dispatch({ to: 'same' }).withoutOverlapping().withTransaction(trx);
+        await held;
+        throw new Error('rolled back');
+      }).catch(() => undefined);
+      while (first === undefined) await sleep(10);
+      let second: { id?: string } | undefined;
+      const b = db.knex.transaction(async (trx) => {
+        await trx(orders()).insert({ ref: 'B' });
+        second = await SendEmail.dispatch({ to: 'same' }).withoutOverlapping().afterCommit(trx).then(() => SendEmail.dispatch({ to: 'same' }).withoutOverlapping().withTransaction(trx));
+      });
+      await sleep(200);
+      release();
+      await Promise.all([a, b]);
+      expect(second?.id).toMatch(/^\d+$/);
+      await sleep(200);
+      // The after-commit dispatch of the same key came after the commit: skipped, the key being held.
+      expect((await jobs()).length).toBe(1);
+    });
+
     it('a transaction on another database is refused, naming the outbox', async () => {
       const other = await otherDatabase(kind, db.table);
       try {
@@ -140,8 +164,13 @@ for (const kind of DATABASES) {
         await SendEmail.dispatchMany([{ to: 'x' }, { to: 'y' }]).afterCommit(trx);
         await trx.rollback();
       }).catch(() => undefined);
+      await db.knex.transaction(async (trx) => {
+        await SendEmail.dispatch({ to: 'z' }).afterCommit(trx);
+        throw new Error('rolled back');
+      }).catch(() => undefined);
       await sleep(200);
       expect((await jobs()).length).toBe(1);
+      await expect(db.knex.transaction(async (trx) => trx).then((ended) => SendEmail.dispatch({ to: 'late' }).afterCommit(ended as Knex.Transaction))).rejects.toThrow(/already ended/);
     });
 
     it('closing the runtime right after the commit still stores the job that waited for it', async () => {
