@@ -15,6 +15,7 @@ export type { LimitKey } from './middleware/limit-record.ts';
 export type { JobProgress } from './middleware/progress.ts';
 export { Schedule, type ScheduledTask, type ScheduleStore, type LockInfo, type RunRecord } from './schedule/index.ts';
 export { PendingDispatch, type DispatchResult } from './api/pending-dispatch.ts';
+export { AfterCommit, type AppTransaction, type QueuedAfterCommit } from './api/in-transaction.ts';
 export { PendingChain, PendingBatch, PendingBulkDispatch, Batch, MadeJob, type ChainResult, type JobLike } from './flows/index.ts';
 export { defineConfig, type JobConfig, type JobConfigInput } from './infra/config.ts';
 export { configure, closeRuntime } from './api/runtime.ts';

@@ -2,13 +2,15 @@
  * What a single dispatch (pending-dispatch.ts) and a bulk one (flows/bulk-dispatch.ts) share:
  * the options chained on them (`.onQueue()`, `.withoutOverlapping()`, `.delay()`), being a
  * thenable that stores once the synchronous chain is done (one microtask later) and keeps the
- * process alive meanwhile (keep-alive.ts), and the checks and names every stored job goes
- * through: its queue, its delay, its name and class, its overlap key.
+ * process alive meanwhile (keep-alive.ts), the app's transaction it is written in or waits for
+ * (in-transaction.ts), and the checks and names every stored job goes through: its queue, its
+ * delay, its name and class, its overlap key.
  */
 import { UsageError, cutInput } from '../infra/errors.ts';
 import type { JobClass } from './job-types.ts';
 import { holding } from '../infra/keep-alive.ts';
 import { QUEUE_NAME, assertJobName, storedOverlapKey } from '../infra/naming.ts';
+import type { AppTransaction, QueuedAfterCommit } from './in-transaction.ts';
 import type { Payload } from './payload.ts';
 import type { Registry } from './registry.ts';
 
@@ -18,6 +20,10 @@ export abstract class DispatchChain<R> implements PromiseLike<R> {
   protected queueName = 'default';
   protected overlapping = false;
   protected delaySeconds = 0;
+  /** Set by withTransaction(): the app's transaction the job is written in. */
+  protected transaction: AppTransaction | undefined;
+  /** Set by afterCommit(): the transaction whose commit the job waits for. */
+  protected commitOf: AppTransaction | undefined;
   private readonly stored: Promise<R>;
 
   constructor() {
@@ -44,6 +50,30 @@ export abstract class DispatchChain<R> implements PromiseLike<R> {
   delay(seconds: number): this {
     this.delaySeconds = seconds;
     return this;
+  }
+
+  /**
+   * Writes the job in the app's transaction `trx`, where the job store is the app's database: it
+   * commits and rolls back with the app's rows. Elsewhere the dispatch rejects, saying so.
+   */
+  withTransaction(trx: AppTransaction): this {
+    this.transaction = trx;
+    return this;
+  }
+
+  /**
+   * Stores the job once `trx` commits (a knex transaction, or an AfterCommit the app commits),
+   * and never if it rolls back; resolves at once. Kept in memory meanwhile: lost if the process
+   * dies between the commit and the dispatch. Last in the chain.
+   */
+  afterCommit(trx: AppTransaction): PromiseLike<QueuedAfterCommit> {
+    this.commitOf = trx;
+    return this as unknown as PromiseLike<QueuedAfterCommit>;
+  }
+
+  /** Refuses both ways at once. */
+  protected assertOneWay(): void {
+    if (this.transaction !== undefined && this.commitOf !== undefined) throw new UsageError('Use withTransaction() or afterCommit(), not both');
   }
 
   then<A = R, B = never>(onfulfilled?: ((value: R) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {

@@ -9,6 +9,7 @@ import { loadConfig, resolveConfig, type JobConfig, type JobConfigInput } from '
 import type { AdminDriver } from '../store/driver.ts';
 import { createDriver } from '../drivers/index.ts';
 import { holding } from '../infra/keep-alive.ts';
+import { afterCommitsStored } from './in-transaction.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Registry } from './registry.ts';
 
@@ -69,6 +70,7 @@ process.on('beforeExit', () => {
 
 /** Closes the driver's connections, holding the process open until they are closed. */
 export async function closeRuntime(): Promise<void> {
+  if (current) await afterCommitsStored();
   const closing = current;
   current = null;
   if (!closing) return;

@@ -8,8 +8,11 @@
 import { DispatchChain, assertQueue, delayMs, overlapKeyOf, resolveTarget, type DispatchTarget } from '../api/dispatch-chain.ts';
 import { UsageError } from '../infra/errors.ts';
 import { assertPayloadLimits, encodePayload, type Payload } from '../api/payload.ts';
+import { whenCommitted, writerIn } from '../api/in-transaction.ts';
 import type { DispatchResult } from '../api/pending-dispatch.ts';
-import { runtime } from '../api/runtime.ts';
+import { runtime, type Runtime } from '../api/runtime.ts';
+import { holding } from '../infra/keep-alive.ts';
+import type { NewJob, TransactionWriter } from '../store/driver.ts';
 
 export class PendingBulkDispatch extends DispatchChain<DispatchResult[]> {
   private readonly encoded: string[] | Error;
@@ -26,6 +29,7 @@ export class PendingBulkDispatch extends DispatchChain<DispatchResult[]> {
 
   protected async store(): Promise<DispatchResult[]> {
     if (this.encoded instanceof Error) throw this.encoded;
+    this.assertOneWay();
     assertQueue(this.queueName);
     const delay = delayMs(this.delaySeconds);
     const rt = await runtime();
@@ -34,15 +38,24 @@ export class PendingBulkDispatch extends DispatchChain<DispatchResult[]> {
     const queue = this.queueName;
     const scheduledAt = rt.clock.now() + delay;
     const jobs = this.encoded.map((payload) => ({ name, queue, payload, scheduledAt, overlapKey: this.overlapping ? overlapKeyOf(name, jobClass, payload, queue) : null }));
-    const results = jobs.length === 0 ? [] : await rt.driver.pushMany(jobs);
-    const at = new Date(scheduledAt);
-    const out: DispatchResult[] = results.map((r) => r.skipped
-      ? { skipped: 'overlapping', existingId: r.existingId, name, queue }
-      : { id: r.id, name, queue, scheduledAt: at });
-    const skipped = out.filter((r) => r.skipped).length;
-    rt.logger.info({ job: name, queue, added: out.length - skipped, skipped }, `Jobs added: ${out.length - skipped} × ${name}${skipped ? ` (${skipped} skipped as overlapping)` : ''}`);
-    return out;
+    if (this.commitOf !== undefined) {
+      if (jobs.length > 0) whenCommitted(this.commitOf, () => holding(() => pushJobs(rt, rt.driver, jobs, { name, queue, scheduledAt })), rt.logger, `${jobs.length} ${name} jobs`);
+      return { afterCommit: true, name, queue, jobs: jobs.length } as never;
+    }
+    return pushJobs(rt, this.transaction === undefined ? rt.driver : await writerIn(rt.driver, this.transaction), jobs, { name, queue, scheduledAt });
   }
+}
+
+/** Stores the jobs of one name and queue (on the store, or in the app's transaction); one log line. */
+async function pushJobs(rt: Runtime, store: Pick<TransactionWriter, 'pushMany'>, jobs: NewJob[], { name, queue, scheduledAt }: { name: string; queue: string; scheduledAt: number }): Promise<DispatchResult[]> {
+  const results = jobs.length === 0 ? [] : await store.pushMany(jobs);
+  const at = new Date(scheduledAt);
+  const out: DispatchResult[] = results.map((r) => r.skipped
+    ? { skipped: 'overlapping', existingId: r.existingId, name, queue }
+    : { id: r.id, name, queue, scheduledAt: at });
+  const skipped = out.filter((r) => r.skipped).length;
+  rt.logger.info({ job: name, queue, added: out.length - skipped, skipped }, `Jobs added: ${out.length - skipped} × ${name}${skipped ? ` (${skipped} skipped as overlapping)` : ''}`);
+  return out;
 }
 
 /** `fn()`, its error naming the payload at fault: `dispatchMany() payload [3]: ...`. */

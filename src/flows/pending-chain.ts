@@ -3,10 +3,12 @@
  * once the one before it succeeded (after its own retries). Stored back to front: the catch job
  * and every job but the first are held (held.ts), each carrying in its envelope the ids of the
  * held jobs after it, then the first is stored due; chain.ts moves the chain on as each settles.
+ * `.withTransaction(trx)` writes them all in the app's transaction (api/in-transaction.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { UsageError } from '../infra/errors.ts';
 import { holding } from '../infra/keep-alive.ts';
+import { writerIn, type AppTransaction } from '../api/in-transaction.ts';
 import { runtime } from '../api/runtime.ts';
 import { wrapPayload, type ChainFlow } from './envelope.ts';
 import { HELD_AT, drop } from './held.ts';
@@ -26,6 +28,7 @@ export class PendingChain {
   #queue = 'default';
   #delay = 0;
   #catch: JobLike | null = null;
+  #transaction: AppTransaction | undefined;
 
   constructor(private readonly jobs: readonly JobLike[], private readonly env: () => Promise<FlowEnv> = runtime) {}
 
@@ -45,6 +48,12 @@ export class PendingChain {
   catch(job: JobLike): this {
     if (typeof job === 'function') throw new UsageError('A chain is not a promise: give .catch() a job, and await .dispatch()');
     this.#catch = job;
+    return this;
+  }
+
+  /** Writes the chain's jobs in the app's transaction `trx`: they commit and roll back with its rows. */
+  withTransaction(trx: AppTransaction): this {
+    this.#transaction = trx;
     return this;
   }
 
@@ -72,8 +81,9 @@ export class PendingChain {
     if (onCatch) refuseDelay([onCatch], () => 'the chain\'s catch job', 'it runs when a job of the chain fails');
     const id = randomUUID();
     const stored: string[] = [];
+    const store = this.#transaction === undefined ? env.driver : await writerIn(env.driver, this.#transaction);
     const push = async (job: { name: string; queue: string; payload: string }, scheduledAt: number): Promise<string> => {
-      const result = await env.driver.push({ ...job, scheduledAt, overlapKey: null });
+      const result = await store.push({ ...job, scheduledAt, overlapKey: null });
       if (result.skipped) throw new Error('a chain job was skipped as overlapping');
       stored.push(result.id);
       return result.id;
@@ -90,7 +100,8 @@ export class PendingChain {
       env.logger.info({ chain: id, jobs: ids }, `Chain added: ${jobs.map((j) => j.name).join(' → ')}`);
       return { id, jobs: jobs.map((job, k) => ({ id: ids[k]!, name: job.name, queue: job.queue })), catchId };
     } catch (error) {
-      await drop(env.driver, ...stored).catch(() => undefined);
+      // In the app's transaction, its rollback takes them back (and they are not visible from here).
+      if (this.#transaction === undefined) await drop(env.driver, ...stored).catch(() => undefined);
       throw error;
     }
   }

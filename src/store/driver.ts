@@ -241,8 +241,43 @@ export interface FailedRetry {
   retryFailed(ids: readonly string[]): Promise<RetryResult>;
 }
 
-/** The queue part: what the worker needs (nine methods), and its optional speed features. */
-export type QueuePart = Driver & BulkQueue & Partial<WakingQueue> & Partial<BatchingQueue>;
+/**
+ * Writing in an app's own transaction (`.withTransaction(trx)`), where the store can be the app's
+ * SQL database (the `database` driver): a dispatch's jobs, a chain's held jobs and a batch's
+ * record go through the app's connection and commit or roll back with its rows.
+ */
+export interface InTransactionQueue {
+  readonly transactions: TransactionalStore;
+}
+
+export interface TransactionalStore {
+  /**
+   * A writer over `trx`: a knex transaction, a `pg` client or `mysql2` connection inside a
+   * transaction, a better-sqlite3 database inside BEGIN, or a SqlExecute. Rejects with a
+   * UsageError when `trx` is none of these, or cannot see this store's tables.
+   */
+  writerFor(trx: unknown): Promise<TransactionWriter>;
+}
+
+/**
+ * Runs one statement on the app's connection, inside its transaction (an ORM's one-function
+ * adapter): `sql` has the placeholders of the database's own client (`$1` on PostgreSQL, `?` on
+ * MySQL/MariaDB and SQLite), `params` their values. Resolves with the rows (an array of objects,
+ * or an object with `rows`); for a statement that returns none, with anything.
+ */
+export type SqlExecute = (sql: string, params: unknown[]) => Promise<unknown>;
+
+/** What a dispatch writes through an app's transaction. */
+export interface TransactionWriter {
+  push(job: NewJob): Promise<PushResult>;
+  /** As `pushMany`, in the app's transaction: its commit stores them all, its rollback none. */
+  pushMany(jobs: readonly NewJob[]): Promise<PushResult[]>;
+  /** Creates a record (`version` must be null); false when one of that id is there, expired or not. */
+  casRecord(namespace: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean>;
+}
+
+/** The queue part: what the worker needs (nine methods), its optional features. */
+export type QueuePart = Driver & BulkQueue & Partial<WakingQueue> & Partial<BatchingQueue> & Partial<InTransactionQueue>;
 
 /** The browser part: what operators see and change (twelve methods). */
 export type BrowserPart = BrowsableQueue & FailedStore & ClearableQueue & LockBrowser;

@@ -3,8 +3,8 @@
  * MySQL/MariaDB through mysql2, PostgreSQL through pg. This file holds the driver and its simple
  * steps (push, ack, release, fail, counts); the claim is database-claim.ts (MySQL's in
  * database-mysql-claim.ts), batched acks database-acks.ts, the failed store database-failed.ts,
- * the Jobs and Locks pages database-admin-jobs.ts, the records database-records.ts and bulk push
- * database-bulk.ts. Deadlocks, lock-wait timeouts, serialization failures and SQLITE_BUSY are
+ * the Jobs and Locks pages database-admin-jobs.ts, the records database-records.ts, bulk push
+ * database-bulk.ts and writing in an app's transaction database-transaction.ts. Deadlocks, lock-wait timeouts, serialization failures and SQLITE_BUSY are
  * retried here and never reach a job. Times are epoch-ms integers (UTC).
  */
 import type { Knex } from 'knex';
@@ -22,6 +22,7 @@ import { describeConnection, sqlErrorCode } from './database-connection.ts';
 import { DatabaseFailedStore } from './database-failed.ts';
 import { supportsSkipLocked } from './database-mysql-claim.ts';
 import { DatabaseRecords } from './database-records.ts';
+import { DatabaseTransactions } from './database-transaction.ts';
 import { DUPLICATE, missingTable, runSql, type Dialect, type TableNames } from './database-sql.ts';
 import { LazyOpen } from '../lazy-open.ts';
 import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
@@ -37,6 +38,8 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
   consecutiveIds = true;
   private readonly opened: LazyOpen;
   private readonly claims = new DatabaseClaims(this);
+  /** Writing in an app's own transaction (database-transaction.ts). */
+  readonly transactions = new DatabaseTransactions(this);
   protected readonly parts: StoreParts;
 
   constructor(

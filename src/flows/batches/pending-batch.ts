@@ -3,10 +3,14 @@
  * jobs that run in parallel and are counted as one batch. Stored in three steps: the callbacks
  * as held jobs (held.ts), then the batch's record (batch-store.ts), then every job in one
  * `pushMany`; if that fails, the callbacks and the record are removed and the error rethrown.
+ * `.withTransaction(trx)` writes all three in the app's transaction (api/in-transaction.ts), so a
+ * rollback leaves neither jobs nor a record; an empty batch then stores its then and finally jobs
+ * due at once (its catch job not at all), as nothing outside the transaction can see them to promote.
  */
 import { randomUUID } from 'node:crypto';
 import { UsageError } from '../../infra/errors.ts';
 import { holding } from '../../infra/keep-alive.ts';
+import { writerIn, type AppTransaction } from '../../api/in-transaction.ts';
 import { runtime } from '../../api/runtime.ts';
 import { Batch } from './batch-handle.ts';
 import { newRecord } from './batch-record.ts';
@@ -22,6 +26,7 @@ export class PendingBatch {
   #name: string | null = null;
   #allowFailures = false;
   readonly #callbacks: Partial<Record<BatchCallback, JobLike>> = {};
+  #transaction: AppTransaction | undefined;
 
   constructor(private readonly jobs: readonly JobLike[], private readonly env: () => Promise<FlowEnv> = runtime) {}
 
@@ -58,6 +63,12 @@ export class PendingBatch {
     return this;
   }
 
+  /** Writes the batch (its jobs, callbacks and record) in the app's transaction `trx`: committed and rolled back with its rows. */
+  withTransaction(trx: AppTransaction): this {
+    this.#transaction = trx;
+    return this;
+  }
+
   /** Stores the batch; resolves to it, or rejects having stored nothing. */
   dispatch(): Promise<Batch> {
     return holding(() => this.store());
@@ -74,28 +85,34 @@ export class PendingBatch {
     assertQueue(this.#queue);
     const env = await this.env();
     const jobs = await prepareJobs(env, this.jobs, this.#queue, 'batch');
-    const kinds = Object.keys(this.#callbacks) as BatchCallback[];
+    const inTransaction = this.#transaction !== undefined;
+    const store = this.#transaction === undefined ? env.driver : await writerIn(env.driver, this.#transaction);
+    // An empty batch in a transaction: then and finally due at once, catch never needed.
+    const dueAtOnce = inTransaction && jobs.length === 0;
+    const kinds = (Object.keys(this.#callbacks) as BatchCallback[]).filter((kind) => !(dueAtOnce && kind === 'catch'));
     const callbacks = await prepareJobs(env, kinds.map((k) => this.#callbacks[k]!), this.#queue, 'batch callback');
     refuseDelay(callbacks, (k) => `the batch's ${kinds[k]} job`, 'it runs when the batch gets there');
     const id = randomUUID();
     const now = env.clock.now();
-    const pushed = await env.driver.pushMany(callbacks.map((job, k) => ({
-      name: job.name, queue: job.queue, payload: wrapPayload({ batch: id, callback: kinds[k]! }, job.payload), scheduledAt: HELD_AT, overlapKey: null,
+    const pushed = await store.pushMany(callbacks.map((job, k) => ({
+      name: job.name, queue: job.queue, payload: wrapPayload({ batch: id, callback: kinds[k]! }, job.payload), scheduledAt: dueAtOnce ? now : HELD_AT, overlapKey: null,
     })));
     const callbackIds = Object.fromEntries(kinds.map((kind, k) => [kind, pushed[k]!.id!]));
     const record = newRecord({ id, name: this.#name, queue: this.#queue, total: jobs.length, queues: [...new Set(jobs.map((job) => job.queue))], allowFailures: this.#allowFailures, callbacks: callbackIds, createdAt: now });
     if (jobs.length === 0) record.finishedAt = now;
     try {
-      await createBatch(env.driver, record);
-      await env.driver.pushMany(jobs.map((job, i) => ({
+      await createBatch(store, record);
+      await store.pushMany(jobs.map((job, i) => ({
         name: job.name, queue: job.queue, payload: wrapPayload({ batch: id, i }, job.payload), scheduledAt: now + job.delayMs, overlapKey: null,
       })));
     } catch (error) {
+      // In the app's transaction, its rollback takes them back.
+      if (inTransaction) throw error;
       await drop(env.driver, ...Object.values(callbackIds)).catch(() => undefined);
       await deleteBatch(env.driver, id).catch(() => undefined);
       throw error;
     }
-    if (jobs.length === 0) await runCallbacks(env.driver, record);
+    if (jobs.length === 0 && !inTransaction) await runCallbacks(env.driver, record);
     env.logger.info({ batch: id, jobs: jobs.length }, `Batch added: ${this.#name ?? id} (${jobs.length} jobs)`);
     return new Batch(env, record);
   }
