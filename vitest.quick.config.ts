@@ -27,6 +27,7 @@ const QUICK = [
   'test/cli/in-process.test.ts',
   'test/cli/scenario.test.ts',
   'test/layout.test.ts',
+  'test/api/results.test.ts',
 ];
 
 /** The stores the quick tier covers (TEST_STORES, test/helpers/servers.ts); the full tier covers all seven. */

@@ -19,6 +19,7 @@ export { AfterCommit, type AppTransaction, type QueuedAfterCommit } from './api/
 export { PendingChain, PendingBatch, PendingBulkDispatch, Batch, MadeJob, type ChainResult, type JobLike } from './flows/index.ts';
 export { defineConfig, type JobConfig, type JobConfigInput } from './infra/config.ts';
 export { configure, closeRuntime } from './api/runtime.ts';
+export { JobResultError, type ResultOptions } from './api/job-result.ts';
 export {
   RakitError, UsageError, ConfigError, PayloadError, DateError, UnknownJobError, DiscoveryError,
   ConnectionError, DatabaseError, TimeoutError, WorkerDiedError, UnrecoverableError,

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'job:run': async () => (await import('./commands/work/job-run.ts')).jobRunCommand(),
   'job:dispatch': async () => (await import('./commands/work/job-dispatch.ts')).jobDispatchCommand(),
   'job:failed': async () => (await import('./commands/admin/job-failed.ts')).jobFailedCommand(),
+  'job:show': async () => (await import('./commands/admin/job-show.ts')).jobShowCommand(),
   'job:retry': async () => (await import('./commands/admin/job-retry.ts')).jobRetryCommand(),
   'job:forget': async () => (await import('./commands/admin/job-forget.ts')).jobForgetCommand(),
   'job:flush': async () => (await import('./commands/admin/job-flush.ts')).jobFlushCommand(),

@@ -8,6 +8,7 @@ import { PendingChain } from '../flows/pending-chain.ts';
 import { MadeJob, type JobLike } from '../flows/job-spec.ts';
 import { holding } from '../infra/keep-alive.ts';
 import { onJobEvent } from './job-events.ts';
+import { jobResult } from './job-result.ts';
 import type { Payload } from './payload.ts';
 import { PendingDispatch } from './pending-dispatch.ts';
 import { closeRuntime, configure, runtime } from './runtime.ts';
@@ -69,6 +70,11 @@ export const Job = {
    * error is logged and never changes the outcome.
    */
   on: onJobEvent,
+  /**
+   * What job `id`'s run() returned, once it has finished (waiting up to `timeoutMs`, default 30 s);
+   * rejects with a JobResultError when it failed for good (job-result.ts).
+   */
+  result: jobResult,
   /** Sets the configuration in code instead of application/config/job.ts. */
   configure,
   /** Closes the connections so a script can exit. */

@@ -63,6 +63,10 @@ export interface JobConfigInput {
   max_payload_bytes?: number;
   /** Deepest nesting of objects and arrays accepted at dispatch (the payload itself is level 1); at most MAX_PAYLOAD_DEPTH. */
   max_payload_depth?: number;
+  /** Hours a job's result (what run() returned) is kept, for `job:show` and `Job.result()`; 0 keeps none. */
+  result_retention_hours?: number;
+  /** Largest result kept, in bytes of JSON; a larger one is noted as too large, not kept. */
+  max_result_bytes?: number;
   /** A URL (sqlite:path, mysql://, postgres://) or a knex config object. */
   database?: string | Knex.Config;
   /** A Redis URL (redis://host:port/db, redis+cluster://host:port,host:port) or ioredis options. */
@@ -112,6 +116,8 @@ export const DEFAULTS: Omit<JobConfig, 'root' | 'source'> = {
   timezone: 'UTC',
   max_payload_bytes: 65_536,
   max_payload_depth: 64,
+  result_retention_hours: 24,
+  max_result_bytes: 65_536,
   database: 'sqlite:storage/database.sqlite',
   redis: 'redis://127.0.0.1:6379/0',
   prefix: 'rakit',
@@ -191,6 +197,8 @@ export function resolveConfig(
   if (config.max_retries < 1) bad('max_retries', 'at least 1 (it counts every attempt)');
   if (typeof config.timeout !== 'number' || !(config.timeout > 0)) bad('timeout', 'a number of seconds > 0');
   for (const key of ['logging', 'metrics'] as const) if (typeof config[key] !== 'boolean') bad(key, 'true or false');
+  if (typeof config.result_retention_hours !== 'number' || !(config.result_retention_hours >= 0)) bad('result_retention_hours', 'a number of hours ≥ 0 (0 keeps no results)');
+  if (!Number.isInteger(config.max_result_bytes) || config.max_result_bytes < 2 || config.max_result_bytes > 512 * 1024) bad('max_result_bytes', 'a whole number of bytes from 2 to 524288');
   if (typeof config.metrics_retention_hours !== 'number' || !(config.metrics_retention_hours > 0)) bad('metrics_retention_hours', 'a number of hours > 0');
   for (const key of ['dashboard_password', 'dashboard_token'] as const) if (typeof config[key] !== 'string') bad(key, 'a string');
   if (!Array.isArray(config.dashboard_mask) || !config.dashboard_mask.every((f) => typeof f === 'string' && f !== '')) bad('dashboard_mask', 'a list of payload field names');

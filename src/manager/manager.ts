@@ -22,6 +22,7 @@ import { wire, type WorkerMessage } from './ipc.ts';
 import type { Logger } from '../infra/logger.ts';
 import { readRestartMark } from '../store/restart-watch.ts';
 import type { SettleDeps } from '../worker/settle.ts';
+import { resultsOf } from '../worker/worker-outcome.ts';
 import { WatchGenerations } from './watch-generations.ts';
 import { WorkerChild } from './worker-child.ts';
 import { OwedHooks } from './owed-hooks.ts';
@@ -68,7 +69,7 @@ export class Manager {
     this.tally = new RunTally(options.worker);
     this.hooks = new OwedHooks(deps.logger, deps.driver, () => deps.clock.now());
     this.reports = new ManagerReports(deps, options.worker.queues);
-    this.settleDeps = { ...deps, metrics: this.reports.metrics, flows: flowsOf(deps), failedHook: (job, error) => this.hooks.owe(job, error),
+    this.settleDeps = { ...deps, metrics: this.reports.metrics, flows: flowsOf(deps), results: resultsOf(deps), failedHook: (job, error) => this.hooks.owe(job, error),
       observe: (job, settled, ms, error) => this.hooks.oweEvent(job, settled, ms, error) };
     this.worker = { ...options.worker, runStartedAt: deps.clock.now(), replaceAfter: options.recycleAfter, budgetFromManager: this.tally.capped };
   }

@@ -21,7 +21,8 @@ import { middlewareOf, runThrough } from '../middleware/pipeline.ts';
 import type { RecordStore } from '../store/record-store.ts';
 
 export type AttemptOutcome =
-  | { status: 'done' }
+  /** `value`: what run() returned, when anything (kept as the job's result, job-results.ts). */
+  | { status: 'done'; value?: unknown }
   /** Held back by the job or its middleware (`release`): due again at `at`, the attempt not counted. */
   | { status: 'released'; at: number; why: string; routine: boolean }
   /** Not run, on purpose (skipIf, a middleware that did not call next(), a cancelled batch): acked, not counted as done. */
@@ -139,13 +140,15 @@ export async function runAttempt(job: ReservedJob, handler: Handler | null, time
     } else work = runListeners(handler.listeners, payload);
     // A job's code ends when its promise settles, not when its signal aborts: until then the
     // attempt holds its slot (a forced stop may give up on it, see `abandon`).
+    let value = work;
     if (isThenable(work)) {
       const running = Promise.resolve(work);
       running.catch(() => undefined);
-      await Promise.race([running, attempt.givenUp()]);
+      value = await Promise.race([running, attempt.givenUp()]);
     }
     if (attempt.cutReason) return { status: 'error', error: attempt.cutReason, final: false };
-    return attempt.ended ?? DONE;
+    // A listener's value is not a result: only a class's run() has one.
+    return attempt.ended ?? (value === undefined || handler.kind !== 'class' ? DONE : { status: 'done', value });
   } catch (thrown) {
     // Cut short (timeout, forced stop): that is the outcome, whatever the code threw on its way out.
     const error = attempt.cutReason ?? coerceError(thrown);

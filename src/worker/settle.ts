@@ -14,10 +14,12 @@ import type { Logger } from '../infra/logger.ts';
 import type { MetricsCollector } from '../store/metrics-collector.ts';
 import { decodePayload, type Payload } from '../api/payload.ts';
 import type { Registry } from '../api/registry.ts';
+import type { JobResults } from '../store/job-results.ts';
 import { throughOutage } from '../store/retry.ts';
 
 export type Settlement =
-  | { kind: 'done' }
+  /** `value`: what run() returned, kept as the job's result before the ack (job-results.ts). */
+  | { kind: 'done'; value?: unknown }
   /** Not run on purpose (skipIf, a middleware, a cancelled batch): acked; `why` ends the log line. */
   | { kind: 'skip'; why: string }
   /**
@@ -48,6 +50,8 @@ export interface SettleDeps {
    * `concerns` says is in none is settled without it: no await, no round trip.
    */
   flows?: { concerns(job: ReservedJob): boolean; beforeFinal(job: ReservedJob, outcome: 'done' | 'failed', error: Error | null): Promise<void> } | null;
+  /** Keeps results and final failures for job:show and Job.result(); absent when none are kept. */
+  results?: Pick<JobResults, 'keepValue' | 'keepFailure'> | null;
   /** Told of every recorded outcome, after it is recorded (the job events, src/api/job-events.ts). */
   observe?(job: ReservedJob, settled: Settled, ms: number, error: Error | null): void;
 }
@@ -79,6 +83,10 @@ async function record(deps: SettleDeps, job: ReservedJob, settlement: Settlement
   if (settlement.kind === 'done' || settlement.kind === 'skip') {
     // A skipped job is final too: a chain moves on, a batch counts it.
     if (deps.flows?.concerns(job)) await throughOutage(() => deps.flows!.beforeFinal(job, 'done', null), clock);
+    if (settlement.kind === 'done' && settlement.value !== undefined && deps.results) {
+      const { value } = settlement;
+      await throughOutage(() => deps.results!.keepValue(job.id, value, clock.now()), clock);
+    }
     const held = await (deps.ack ? deps.ack(job) : throughOutage(() => driver.ack(job), clock));
     if (!held) {
       logger.warn(fields, `Job ${settlement.kind === 'done' ? 'executed' : 'skipped'}: ${job.name}, but its lease had lapsed and another worker holds it`);
@@ -112,6 +120,7 @@ async function record(deps: SettleDeps, job: ReservedJob, settlement: Settlement
     return { kind: 'retried', at };
   }
   if (deps.flows?.concerns(job)) await throughOutage(() => deps.flows!.beforeFinal(job, 'failed', error), clock);
+  if (deps.results) await throughOutage(() => deps.results!.keepFailure(job.id, error, clock.now()), clock);
   if (!(await throughOutage(() => driver.fail(job, { exception: describeFailure(error) }), clock))) {
     logger.warn(fields, `Job failed: ${job.name}, but its lease had lapsed and another worker holds it`);
     return { kind: 'lost' };

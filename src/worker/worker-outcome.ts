@@ -10,11 +10,18 @@ import { jobEventObserver } from '../api/job-events.ts';
 import { runFailedHook, type SettleDeps, type Settlement } from './settle.ts';
 import type { WorkerAdmin } from './worker-admin.ts';
 import type { WorkerDeps } from './worker-hooks.ts';
+import { JobResults } from '../store/job-results.ts';
+
+/** Results kept as the config says (none with result_retention_hours: 0). */
+export function resultsOf(deps: Pick<WorkerDeps, 'driver' | 'config' | 'logger'>): JobResults | null {
+  return deps.config.result_retention_hours > 0 ? new JobResults(deps.driver, deps.config, deps.logger) : null;
+}
 
 export function workerSettleDeps(deps: WorkerDeps, acks: AckBatcher, admin: WorkerAdmin, flows: Flows | null): SettleDeps {
   return {
     flows,
     metrics: admin.metrics,
+    results: resultsOf(deps),
     driver: deps.driver, clock: deps.clock, logger: deps.logger,
     ack: (job) => acks.ack(job),
     failedHook: (job, error) => runFailedHook(deps.registry, deps.logger, job, error),
@@ -30,7 +37,7 @@ export function settlementOf(outcome: AttemptOutcome, attempt: Attempt, forced: 
     // Cut short by us, not by the job: back to the queue uncounted.
     return { kind: 'release', why: attempt.abandoned ? 'worker forced to stop; its code did not end and stops with this process' : 'worker forced to stop' };
   }
-  if (outcome.status === 'done') return DONE;
+  if (outcome.status === 'done') return outcome.value === undefined ? DONE : { kind: 'done', value: outcome.value };
   if (outcome.status === 'released') return { kind: 'release', why: outcome.why, at: outcome.at, routine: outcome.routine };
   return outcome.status === 'skipped' ? { kind: 'skip', why: outcome.why } : { kind: 'failure', error: outcome.error, final: outcome.final };
 }

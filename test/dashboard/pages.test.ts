@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminDriver } from '../../src/store/driver.ts';
 import { systemClock } from '../../src/infra/clock.ts';
 import { reportProgress } from '../../src/middleware/progress.ts';
+import { JobResults } from '../../src/store/job-results.ts';
 import { closeRuntime } from '../../src/api/runtime.ts';
 import { STORES } from '../helpers/stores.ts';
 import { SCREENSHOTS, beatWeb1, driverOf, failMore, fixtureApp, launchBrowser, serve, type Fixture, type Served } from './harness.ts';
@@ -64,6 +65,17 @@ for (const target of TARGETS) {
       await expect(row('mail').innerText()).resolves.toContain('paused');
       await expect(row('default').innerText()).resolves.toContain('running');
       await expect(page.locator('#rakit-charts').count()).resolves.toBe(1);
+    });
+
+    it('a finished job\'s page shows the result its run() returned, masked, or its final error', async () => {
+      const results = new JobResults(driver, { result_retention_hours: 1, max_result_bytes: 65_536 }, { warn: () => undefined });
+      await results.keepValue('done/1', { sent: 3, password: 'hunter2' }, systemClock.now());
+      await results.keepFailure('done/2', new Error('smtp down'), systemClock.now());
+      await open('/jobs/done%2F1', target.label === 'sqlite' ? 'job-result' : undefined);
+      await expect(page.locator('main').innerText()).resolves.toMatch(/State\s+finished[\s\S]*Result[\s\S]*"sent": 3/);
+      await expect(page.locator('pre.payload').innerText()).resolves.not.toContain('hunter2');
+      await open('/jobs/done%2F2');
+      await expect(page.locator('main').innerText()).resolves.toMatch(/State\s+failed[\s\S]*Error: smtp down/);
     });
 
     it('Jobs lists the pending jobs with the progress they reported, searches them, and masks payload fields at any depth', async () => {

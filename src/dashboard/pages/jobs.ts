@@ -1,6 +1,6 @@
 /**
  * Jobs: the pending jobs (ready, scheduled, reserved) in claim order, paged, filtered by state
- * and queue and searched by id, name or queue; one job's detail; cancel a pending job, run a
+ * and queue and searched by id, name or queue; one job's detail (once finished, its kept result); cancel a pending job, run a
  * scheduled one now. A job that reports progress (`this.progress(40, 'chunk 4/10')`) shows it.
  */
 import type { Context, Hono } from 'hono';
@@ -11,6 +11,7 @@ import { listProgress, PROGRESS_NAMESPACE, type JobProgress } from '../../middle
 import type { Dashboard, DashboardEnv } from '../context.ts';
 import { at, relative } from '../format.ts';
 import { maskedPayload } from '../mask.ts';
+import { readResult } from '../../store/job-results.ts';
 import { action, done, link, page, table } from '../layout.ts';
 
 const PAGE_SIZE = 50;
@@ -57,7 +58,23 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
     const id = c.req.param('id');
     const [job, record] = await Promise.all([d.driver.getJob(id), d.driver.getRecord(PROGRESS_NAMESPACE, id)]);
     const reported = record ? (JSON.parse(record.value) as JobProgress) : null;
-    if (!job) return page(c, d, 'Job not found', html`<p>No pending job has this id: it ran, failed or was cancelled. <a href="${link(d, '/jobs')}">All jobs</a></p>`, 404);
+    if (!job) return finished(c, id);
+    return pendingPage(c, job, reported);
+  });
+
+  /** A job no longer pending: its kept result (or final error), else not found. */
+  const finished = async (c: Context<DashboardEnv>, id: string) => {
+    const result = await readResult(d.driver, id);
+    if (result) {
+      const value = !result.done ? html`<h2>Error</h2><pre class="payload">${result.error}</pre>`
+        : 'dropped' in result ? html`<p>Its result was not kept: ${result.dropped}</p>`
+          : html`<h2>Result</h2><pre class="payload">${maskedPayload(JSON.stringify(result.value), d.config.dashboard_mask)}</pre>`;
+      return page(c, d, `Job ${id}`, html`<dl class="facts"><dt>State</dt><dd>${result.done ? 'finished' : 'failed'}</dd><dt>${result.done ? 'Finished' : 'Failed'}</dt><dd>${at(result.at, zone)}</dd></dl>${value}`);
+    }
+    return page(c, d, 'Job not found', html`<p>No pending job has this id: it ran, failed or was cancelled. <a href="${link(d, '/jobs')}">All jobs</a></p>`, 404);
+  };
+
+  const pendingPage = (c: Context<DashboardEnv>, job: JobSummary, reported: JobProgress | null) => {
     const now = d.clock.now();
     return page(c, d, `Job ${job.id}`, html`
       <dl class="facts">
@@ -71,7 +88,7 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
       </dl>
       <h2>Payload</h2><pre class="payload">${maskedPayload(job.payload, d.config.dashboard_mask)}</pre>
       <p class="actions">${actions(c, job)}</p>`);
-  });
+  };
 
   /** Run now and Cancel of a pending job: none while it runs; none while its workflow holds it. */
   const actions = (c: Context<DashboardEnv>, job: JobSummary) => heldBy(job) || job.state === 'reserved' ? '' : html`${job.state === 'scheduled' ? action(c, d, `/jobs/${encodeURIComponent(job.id)}/run-now`, 'Run now') : ''}
