@@ -35,14 +35,29 @@ export const Schedule = {
     if (typeof fn !== 'function') throw new UsageError('Schedule.call() takes a function');
     return add(new ScheduledTask({ kind: 'call', fn }));
   },
-  /** Every task declared, checked for names that are missing or used twice. */
+  /**
+   * Every task declared. Unnamed tasks of one job or command are told apart by a derived name
+   * (ScheduledTask.derivedName); names still used twice (given twice, or the same job with the
+   * same payload at the same times) are refused.
+   */
   tasks(): ScheduledTask[] {
+    const tasks = [...list()];
+    const unnamed = new Map<string, ScheduledTask[]>();
+    for (const task of tasks.filter((t) => !t.named)) unnamed.set(task.taskName, [...(unnamed.get(task.taskName) ?? []), task]);
+    for (const group of unnamed.values()) {
+      if (group.length < 2) continue;
+      // The least detail that tells the group's tasks apart.
+      const level = ([1, 2, 3] as const).find((l) => new Set(group.map((t) => t.derivedName(l))).size === group.length) ?? 3;
+      for (const task of group) task.useDerivedName(task.derivedName(level));
+    }
     const seen = new Set<string>();
-    for (const task of list()) {
-      if (seen.has(task.taskName)) throw new UsageError(`Two scheduled tasks are named "${task.taskName}": give one of them .name('...')`);
+    for (const task of tasks) {
+      if (seen.has(task.taskName)) {
+        throw new UsageError(`Two scheduled tasks are named "${task.taskName}"${task.named ? '' : ' (the same job or command with the same payload and queue at the same times)'}: give one of them .name('...'), or remove one`);
+      }
       seen.add(task.taskName);
     }
-    return [...list()];
+    return tasks;
   },
   /** Forgets every task (tests, and apps that build their schedule again). */
   clear(): void {

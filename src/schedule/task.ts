@@ -4,6 +4,7 @@
  * which constraints, and how (queue, overlap, one server, catch-up, hooks, output files).
  * Nothing here runs anything: the runner (runner.ts) reads these fields.
  */
+import { createHash } from 'node:crypto';
 import { UsageError } from '../infra/errors.ts';
 import type { JobClass } from '../api/job-types.ts';
 import type { Payload } from '../api/payload.ts';
@@ -38,12 +39,43 @@ export class ScheduledTask {
   readonly hooks: { before: Hook[]; after: Hook[]; success: Hook[]; failure: Hook[] } = { before: [], after: [], success: [], failure: [] };
   output: { file: string; append: boolean } | null = null;
   private given: string | null = null;
+  /** Set by Schedule.tasks() when tasks of one job or command share a name: see `deriveName`. */
+  private derived: string | null = null;
 
   constructor(readonly action: TaskAction) {}
 
-  /** The task's name: given by `.name()`, else the job's name or the command. */
+  /** The task's name: given by `.name()`, else the job's name or the command (with a derived mark when several share it). */
   get taskName(): string {
     if (this.given) return this.given;
+    if (this.derived) return this.derived;
+    return this.baseName;
+  }
+
+  /** Whether `.name()` named it. */
+  get named(): boolean {
+    return this.given !== null;
+  }
+
+  /**
+   * A name that tells this task apart from others of the same job or command, at `level`: 1, its
+   * payload and queue (`report {"team":"ops"}`); 2, its times too (`report {"team":"ops"} (0 8 * * *)`);
+   * 3, or when longer than a name may be, 8 hex digits of all that (`report #753e7948`). Stable
+   * while those stay the same, so its locks and run history carry over from deploy to deploy.
+   */
+  derivedName(level: 1 | 2 | 3): string {
+    const what = this.action.kind === 'job' ? `${JSON.stringify(this.action.payload)}${this.queue ? ` on ${this.queue}` : ''}` : '';
+    const when = `(${this.expression}${this.zone ? ` ${this.zone}` : ''})`;
+    const name = level === 1 ? `${this.baseName} ${what}` : `${this.baseName} ${what ? `${what} ` : ''}${when}`;
+    if (level < 3 && name.length <= 191) return name;
+    return `${this.baseName.slice(0, 180)} #${createHash('sha1').update(JSON.stringify([this.baseName, what, when])).digest('hex').slice(0, 8)}`;
+  }
+
+  /** Called by Schedule.tasks(): this task goes by `name` (one of derivedName's). */
+  useDerivedName(name: string): void {
+    this.derived = name;
+  }
+
+  private get baseName(): string {
     if (this.action.kind === 'command') return this.action.command;
     if (this.action.kind === 'job') return typeof this.action.job === 'string' ? this.action.job : this.action.job.nameOfJob;
     throw new UsageError('A Schedule.call() task needs a name: Schedule.call(fn).name(\'refresh-rates\')');

@@ -57,12 +57,44 @@ describe('mistakes are caught when the schedule loads', () => {
     expect(() => Schedule.call(() => undefined).everyMinute().taskName).toThrow(/needs a name/);
   });
 
-  it('names job and command tasks after what they run, and refuses two tasks of one name', () => {
+  it('names job and command tasks after what they run, and tells apart tasks of one job without .name()', () => {
     Schedule.clear();
     Schedule.job('send-digest', {}).daily();
     Schedule.command('job:flush --hours=168').weekly();
     expect(Schedule.tasks().map((t) => t.taskName)).toEqual(['send-digest', 'job:flush --hours=168']);
+    // The same job twice, with another payload and time: each gets a stable derived name.
     Schedule.job('send-digest', { to: 'b' }).hourly();
-    expect(() => Schedule.tasks()).toThrow(/Two scheduled tasks are named "send-digest"/);
+    const names = Schedule.tasks().map((t) => t.taskName);
+    expect(names).toEqual(['send-digest {}', 'job:flush --hours=168', 'send-digest {"to":"b"}']);
+    // Stable: declared again (the next deploy, the next cron run), the same names.
+    Schedule.clear();
+    Schedule.job('send-digest', {}).daily();
+    Schedule.command('job:flush --hours=168').weekly();
+    Schedule.job('send-digest', { to: 'b' }).hourly();
+    expect(Schedule.tasks().map((t) => t.taskName)).toEqual(names);
+    // Only the payload differs, or only the time: still apart.
+    Schedule.clear();
+    Schedule.job('report', { team: 'a' }).dailyAt('08:00');
+    Schedule.job('report', { team: 'b' }).dailyAt('08:00');
+    Schedule.job('report', { team: 'a' }).dailyAt('09:00');
+    expect(Schedule.tasks().map((t) => t.taskName)).toEqual(['report {"team":"a"} (0 8 * * *)', 'report {"team":"b"} (0 8 * * *)', 'report {"team":"a"} (0 9 * * *)']);
+    // A payload too long for a name: a short stable mark instead.
+    Schedule.clear();
+    Schedule.job('report', { team: 'x'.repeat(300) }).daily();
+    Schedule.job('report', { team: 'y' }).daily();
+    expect(Schedule.tasks().map((t) => t.taskName)).toEqual([expect.stringMatching(/^report #[0-9a-f]{8}$/), 'report {"team":"y"}']);
+    Schedule.clear();
+    Schedule.job('report', { team: 'a' }).dailyAt('08:00');
+    Schedule.job('report', { team: 'b' }).dailyAt('08:00');
+    Schedule.job('report', { team: 'a' }).dailyAt('09:00');
+    // .name() still overrides, and a name given twice, or the very same task twice, is refused.
+    Schedule.job('report', { team: 'c' }).daily().name('team-c');
+    expect(Schedule.tasks().at(-1)!.taskName).toBe('team-c');
+    Schedule.job('other', {}).daily().name('team-c');
+    expect(() => Schedule.tasks()).toThrow(/Two scheduled tasks are named "team-c": give one of them \.name/);
+    Schedule.clear();
+    Schedule.job('report', { team: 'a' }).dailyAt('08:00');
+    Schedule.job('report', { team: 'a' }).dailyAt('08:00');
+    expect(() => Schedule.tasks()).toThrow(/Two scheduled tasks are named "report #[0-9a-f]{8}" \(the same job or command with the same payload and queue at the same times\)/);
   });
 });
