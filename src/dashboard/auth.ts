@@ -45,6 +45,8 @@ export function authenticate(d: Dashboard, sessions: Sessions) {
       // A proxy on this machine would make every client look local.
       const proxied = c.req.header('x-forwarded-for') !== undefined || c.req.header('forwarded') !== undefined;
       if (!LOOPBACK.test(clientOf(c)) || proxied) return c.text('The dashboard has no password: it serves this machine only (set dashboard_password).', 403);
+      // A scrape is no visitor: no session, no cookie (a scraper would pile up one per scrape).
+      if (c.req.path.slice(d.basePath.length) === '/metrics') return next();
       const now = d.clock.now();
       const sid = (await sessions.read(c, now)) ?? (await sessions.start(c, now));
       c.set('sid', sid);

@@ -91,7 +91,7 @@ describe.each(STORES)('metrics routes on $label', (store) => {
     for (const [metric, field] of [['rakit_jobs_done_total', 'done'], ['rakit_jobs_failed_total', 'failed'], ['rakit_jobs_retried_total', 'retried']] as const) {
       expect(family(metric).type).toBe('COUNTER');
       expect(family(metric).metrics.map((m) => [m.labels, Number(m.value)]))
-        .toEqual(totals.map((t) => [{ queue: t.queue, job: t.name }, t[field]]));
+        .toEqual(totals.map((t) => [{ queue: t.queue, job_name: t.name }, t[field]]));
     }
   });
 
@@ -101,7 +101,7 @@ describe.each(STORES)('metrics routes on $label', (store) => {
     // The parser groups only histograms without labels: its series are read as plain samples.
     const families = parsePrometheusTextFormat(text.replace('# TYPE rakit_job_runtime_seconds histogram', ''));
     const email = (suffix: string) => families.find((f) => f.name === `rakit_job_runtime_seconds${suffix}`)!.metrics
-      .filter((m) => m.labels!.queue === 'default' && m.labels!.job === 'send-email');
+      .filter((m) => m.labels!.queue === 'default' && m.labels!.job_name === 'send-email');
     const buckets = Object.fromEntries(email('_bucket').map((m) => [m.labels!.le, Number(m.value)]));
     expect(buckets).toEqual({
       '0.005': 3, '0.01': 3, '0.025': 9, '0.05': 9, '0.1': 10, '0.25': 10, '0.5': 10, '1': 10, '2.5': 10,

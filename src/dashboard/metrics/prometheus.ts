@@ -2,10 +2,13 @@
  * `/metrics` in the Prometheus text format, built by prom-client in a fresh Registry per scrape
  * from what the store holds, so every host serving it says the same:
  * - counters `rakit_jobs_done_total`, `rakit_jobs_failed_total`, `rakit_jobs_retried_total` and
- *   the histogram `rakit_job_runtime_seconds`, per {queue, job}, from the all-time totals
+ *   the histogram `rakit_job_runtime_seconds`, per {queue, job_name}, from the all-time totals
  *   (TOTALS_MINUTE), which only grow;
  * - gauges `rakit_queue_jobs` per {queue, state} (ready, scheduled, reserved, failed),
  *   `rakit_queue_paused` per {queue} (1 or 0) and `rakit_workers_live`.
+ *
+ * The job's label is `job_name`: Prometheus keeps `job` for the scrape job (a scraped `job` label
+ * is stored as `exported_job`, and a query by `job` would find nothing).
  *
  * prom-client's Histogram can only observe values one by one; the stored histogram is bucket
  * counts already, so it is registered as a metric of our own whose `get()` gives the cumulative
@@ -20,10 +23,10 @@ export type MetricsSource = Pick<AdminDriver, 'stats' | 'pausedQueues' | 'listWo
 
 const STATES = ['ready', 'scheduled', 'reserved', 'failed'] as const;
 
-/** The runtime histogram of the totals rows, per {queue, job}, in seconds. */
+/** The runtime histogram of the totals rows, per {queue, job_name}, in seconds. */
 function runtimeHistogram(totals: readonly MetricSample[]): Metric {
   const values = totals.flatMap((s) => {
-    const labels = { queue: s.queue, job: s.name };
+    const labels = { queue: s.queue, job_name: s.name };
     let cumulative = 0;
     const buckets = RUNTIME_BUCKETS_MS.map((ms, i) => {
       cumulative += s.buckets[i] ?? 0;
@@ -58,13 +61,13 @@ export async function prometheusText(driver: MetricsSource, config: { metrics: b
   ]);
   const registry = new Registry();
   const registers = [registry];
-  const jobLabels = ['queue', 'job'] as const;
+  const jobLabels = ['queue', 'job_name'] as const;
   if (config.metrics) {
     const done = new Counter({ name: 'rakit_jobs_done_total', help: 'Attempts that succeeded, per queue and job', labelNames: jobLabels, registers });
     const failed = new Counter({ name: 'rakit_jobs_failed_total', help: 'Attempts that failed for good, per queue and job', labelNames: jobLabels, registers });
     const retried = new Counter({ name: 'rakit_jobs_retried_total', help: 'Attempts that failed and were retried, per queue and job', labelNames: jobLabels, registers });
     for (const s of totals) {
-      const labels = { queue: s.queue, job: s.name };
+      const labels = { queue: s.queue, job_name: s.name };
       done.inc(labels, s.done);
       failed.inc(labels, s.failed);
       retried.inc(labels, s.retried);
