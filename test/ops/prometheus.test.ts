@@ -91,7 +91,7 @@ describe('/metrics read by a real Prometheus', () => {
 
   it('answers the documented PromQL over a real scrape, the job as job_name and the scrape as job', async () => {
     // Two scrapes at least, so rate() has two samples.
-    await until(async () => (await query('count_over_time(rakit_workers_live[1m])').catch(() => []))[0]?.value[1] >= '2', 60_000, 250);
+    await until(async () => Number((await query('count_over_time(rakit_workers_live[1m])').catch(() => []))[0]?.value[1] ?? 0) >= 2, 60_000, 250);
     const done = await query('rakit_jobs_done_total{job_name="record"}');
     expect(done.map((r) => [r.metric.job, r.metric.job_name, r.metric.queue, r.value[1]])).toEqual([['rakit', 'record', 'default', '5']]);
     expect(await query('rakit_jobs_done_total{job="record"}')).toEqual([]);
