@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUNTIME_BUCKETS_MS, TOTALS_MINUTE, type MetricSample } from '../../src/store/admin-store.ts';
 import type { AdminDriver } from '../../src/store/driver.ts';
 import { metricsRoutes, type SeriesResponse } from '../../src/dashboard/metrics/routes.ts';
+import { queuesInSight } from '../../src/store/queues-in-sight.ts';
 import { RedisDriver } from '../../src/drivers/redis/redis.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { createTestDatabase } from '../helpers/database.ts';
@@ -152,5 +153,19 @@ describe.each(STORES)('metrics routes on $label', (store) => {
     expect((await app.request('/assets/uplot.min.css')).headers.get('content-type')).toMatch(/^text\/css/);
     expect(await (await app.request('/assets/charts.js')).text()).toContain('/api/series');
     expect((await app.request('/assets/nope.js')).status).toBe(404);
+  });
+
+  it('keeps every queue in sight: an emptied one that worked in the last hour, one a live worker listens on; not one idle for longer', async () => {
+    await driver.addMetrics([sample(MINUTE, 'emptied', 'send-email', { done: 1, buckets: buckets({ 0: 1 }) }), sample(MINUTE - 2 * 3_600_000, 'gone', 'send-email', { done: 1, buckets: buckets({ 0: 1 }) })]);
+    await driver.beat({ id: 'h:3:1', host: 'h', pid: 3, queues: ['nightly'], running: [], startedAt: NOW - 10_000, beatAt: NOW - 1_000, done: 0, failed: 0 });
+    await driver.beat({ id: 'h:4:1', host: 'h', pid: 4, queues: ['stopped'], running: [], startedAt: NOW - 10_000, beatAt: NOW - 1_000, done: 0, failed: 0 });
+    await driver.workerStopped('h:4:1', 'signal', NOW - 500);
+    const inSight = await queuesInSight(driver, NOW);
+    expect(inSight.map((q) => q.queue)).toEqual(['default', 'emptied', 'low', 'nightly']);
+    expect(inSight.find((q) => q.queue === 'emptied')).toEqual({ queue: 'emptied', ready: 0, scheduled: 0, reserved: 0, failed: 0, paused: false });
+    const family = await scrape();
+    const queues = new Set(family('rakit_queue_jobs').metrics.map((m) => m.labels!.queue));
+    expect([...queues].sort()).toEqual(['default', 'emptied', 'low', 'nightly']);
+    expect(family('rakit_queue_paused').metrics.map((m) => m.labels!.queue)).toEqual(['default', 'emptied', 'low', 'nightly']);
   });
 });

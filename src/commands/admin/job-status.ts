@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { listProgress } from '../../middleware/progress.ts';
 import { runtime } from '../../api/runtime.ts';
+import { queuesInSight } from '../../store/queues-in-sight.ts';
 import { formatTable } from '../table.ts';
 
 /** Progress records `job:status` reads (the most recent first). */
@@ -12,17 +13,14 @@ export function jobStatusCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
       const rt = await runtime();
-      const [stats, pausedList, progress] = await Promise.all([rt.driver.stats(), rt.driver.pausedQueues(), listProgress(rt.driver, PROGRESS_SHOWN)]);
-      const paused = new Set(pausedList);
-      // A paused queue shows even with no job in it: the pause is still in force.
-      const rows = [...stats, ...pausedList.filter((q) => !stats.some((s) => s.queue === q)).map((queue) => ({ queue, ready: 0, scheduled: 0, reserved: 0, failed: 0 }))]
-        .map((s) => ({ ...s, paused: paused.has(s.queue) }));
+      // Emptied queues stay in sight: paused, listened on by workers, or worked in the last hour.
+      const [rows, progress] = await Promise.all([queuesInSight(rt.driver, rt.clock.now(), rt.config.metrics), listProgress(rt.driver, PROGRESS_SHOWN)]);
       if (flags.json) {
         console.log(JSON.stringify({ driver: rt.config.driver, queues: rows, progress }));
         return;
       }
       if (rows.length === 0) {
-        console.log(`No jobs (${rt.driver.description}).`);
+        console.log(`No jobs, workers or recent work (${rt.driver.description}).`);
         return;
       }
       const total = rows.reduce((t, s) => ({ ready: t.ready + s.ready, scheduled: t.scheduled + s.scheduled, reserved: t.reserved + s.reserved, failed: t.failed + s.failed }),

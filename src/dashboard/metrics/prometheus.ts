@@ -5,7 +5,8 @@
  *   the histogram `rakit_job_runtime_seconds`, per {queue, job_name}, from the all-time totals
  *   (TOTALS_MINUTE), which only grow;
  * - gauges `rakit_queue_jobs` per {queue, state} (ready, scheduled, reserved, failed),
- *   `rakit_queue_paused` per {queue} (1 or 0) and `rakit_workers_live`.
+ *   `rakit_queue_paused` per {queue} (1 or 0), for every queue in sight (queues-in-sight.ts:
+ *   an emptied queue reads 0, it does not vanish), and `rakit_workers_live`.
  *
  * The job's label is `job_name`: Prometheus keeps `job` for the scrape job (a scraped `job` label
  * is stored as `exported_job`, and a query by `job` would find nothing).
@@ -17,6 +18,7 @@
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { RUNTIME_BUCKETS_MS, TOTALS_MINUTE, type MetricSample } from '../../store/admin-store.ts';
 import type { AdminDriver } from '../../store/driver.ts';
+import { queuesInSight } from '../../store/queues-in-sight.ts';
 
 /** What `/metrics` reads: queue counts, paused queues, workers and the metrics totals. */
 export type MetricsSource = Pick<AdminDriver, 'stats' | 'pausedQueues' | 'listWorkers' | 'readMetrics'>;
@@ -55,8 +57,8 @@ function runtimeHistogram(totals: readonly MetricSample[]): Metric {
  * histogram; the gauges are read from the queues either way.
  */
 export async function prometheusText(driver: MetricsSource, config: { metrics: boolean }, now: number = Date.now()): Promise<{ contentType: string; body: string }> {
-  const [stats, paused, workers, totals] = await Promise.all([
-    driver.stats(), driver.pausedQueues(), driver.listWorkers(now),
+  const [queues, workers, totals] = await Promise.all([
+    queuesInSight(driver, now, config.metrics), driver.listWorkers(now),
     config.metrics ? driver.readMetrics(TOTALS_MINUTE, TOTALS_MINUTE + 1) : Promise.resolve([]),
   ]);
   const registry = new Registry();
@@ -75,10 +77,9 @@ export async function prometheusText(driver: MetricsSource, config: { metrics: b
     registry.registerMetric(runtimeHistogram(totals));
   }
   const depth = new Gauge({ name: 'rakit_queue_jobs', help: 'Jobs per queue and state (failed: in the failed store)', labelNames: ['queue', 'state'] as const, registers });
-  for (const q of stats) for (const state of STATES) depth.set({ queue: q.queue, state }, q[state]);
+  for (const q of queues) for (const state of STATES) depth.set({ queue: q.queue, state }, q[state]);
   const pausedGauge = new Gauge({ name: 'rakit_queue_paused', help: 'Whether the queue is paused (1) or not (0)', labelNames: ['queue'] as const, registers });
-  const queues = new Set([...stats.map((q) => q.queue), ...paused]);
-  for (const queue of [...queues].sort()) pausedGauge.set({ queue }, paused.includes(queue) ? 1 : 0);
+  for (const q of queues) pausedGauge.set({ queue: q.queue }, q.paused ? 1 : 0);
   const live = new Gauge({ name: 'rakit_workers_live', help: 'Worker processes beating now, on every host', registers });
   live.set(workers.filter((w) => w.stoppedAt === null && w.end === null).length);
   return { contentType: registry.contentType, body: await registry.metrics() };

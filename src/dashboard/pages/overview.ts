@@ -4,18 +4,15 @@
  */
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
-import type { QueueStats } from '../../store/driver.ts';
+import { queuesInSight } from '../../store/queues-in-sight.ts';
 import type { Dashboard, DashboardEnv } from '../context.ts';
 import { action, done, hidden, link, page, table } from '../layout.ts';
 import { chartsPanel } from '../metrics/panel.ts';
 
 export function overviewRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
   app.get('/', async (c) => {
-    const [stats, paused] = await Promise.all([d.driver.stats(), d.driver.pausedQueues()]);
-    const rows = new Map<string, QueueStats>(stats.map((s) => [s.queue, s]));
-    // A paused queue shows even while it holds no job.
-    for (const queue of paused) if (!rows.has(queue)) rows.set(queue, { queue, ready: 0, scheduled: 0, reserved: 0, failed: 0 });
-    const queues = [...rows.values()].sort((a, b) => a.queue.localeCompare(b.queue));
+    // Emptied queues stay: those paused, listened on by workers, or that worked in the last hour.
+    const queues = await queuesInSight(d.driver, d.clock.now(), d.config.metrics);
     const count = (n: number, href: string) => (n > 0 ? html`<a href="${link(d, href)}">${n}</a>` : html`<span class="zero">0</span>`);
     return page(c, d, 'Overview', html`
       <section class="cards">
@@ -24,7 +21,7 @@ export function overviewRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
       </section>
       <h2>Queues</h2>
       ${table(['Queue', 'Ready', 'Scheduled', 'Reserved', 'Failed', 'State', ''], queues.map((q) => {
-        const isPaused = paused.includes(q.queue);
+        const isPaused = q.paused;
         const jobs = (state: string) => `/jobs?queue=${encodeURIComponent(q.queue)}&state=${state}`;
         return html`<tr data-queue="${q.queue}">
           <td><a href="${link(d, `/jobs?queue=${encodeURIComponent(q.queue)}`)}">${q.queue}</a></td>
@@ -33,7 +30,7 @@ export function overviewRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
           <td>${isPaused ? html`<span class="badge paused">paused</span>` : html`<span class="badge running">running</span>`}</td>
           <td class="actions">${isPaused ? action(c, d, '/queues/resume', 'Resume', { queue: q.queue }) : action(c, d, '/queues/pause', 'Pause', { queue: q.queue })}</td>
         </tr>`;
-      }), 'No jobs in any queue.')}
+      }), 'No queue has jobs, workers or recent work.')}
       ${d.readOnly ? '' : html`<form method="post" action="${link(d, '/queues/pause')}" class="row">${hidden(c)}
         <label>Pause a queue by name <input name="queue" required placeholder="queue"></label><button>Pause</button></form>`}
       <h2>Throughput</h2>
