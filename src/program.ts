@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   migrate: async () => (await import('./commands/setup/migrate.ts')).migrateCommand(),
   'job:runall': async () => (await import('./commands/work/job-runall.ts')).jobRunallCommand(),
   'job:run': async () => (await import('./commands/work/job-run.ts')).jobRunCommand(),
+  'job:relay': async () => (await import('./commands/work/job-relay.ts')).jobRelayCommand(),
   'job:dispatch': async () => (await import('./commands/work/job-dispatch.ts')).jobDispatchCommand(),
   'job:failed': async () => (await import('./commands/admin/job-failed.ts')).jobFailedCommand(),
   'job:show': async () => (await import('./commands/admin/job-show.ts')).jobShowCommand(),

@@ -9,6 +9,8 @@
 import { UsageError } from '../infra/errors.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { QueuePart, SqlExecute, TransactionWriter } from '../store/driver.ts';
+import type { JobConfig } from '../infra/config.ts';
+import type { Clock } from '../infra/clock.ts';
 import { isKnexTransaction } from '../drivers/database/transaction-adapters.ts';
 
 /** An app's transaction: a knex transaction, a `pg` client or `mysql2` connection in one, a better-sqlite3 database inside BEGIN, or a SqlExecute. */
@@ -23,14 +25,17 @@ export interface QueuedAfterCommit {
   jobs: number;
 }
 
-/** The writer of `trx` on this store; a store that cannot write in it throws, naming what can. */
-export async function writerIn(driver: Pick<QueuePart, 'transactions' | 'description'>, trx: unknown): Promise<TransactionWriter> {
-  if (!driver.transactions) {
-    throw new UsageError(`withTransaction(): the job store is ${driver.description}, not the app's SQL database, so a job cannot be written in the app's transaction. `
-      + 'A job store elsewhere will take jobs through an outbox table in the app\'s database, which is not built yet; meanwhile make the job store the app\'s database '
-      + '(driver: \'database\'), or use .afterCommit(trx), which dispatches once the transaction commits and loses the job if the process dies in between');
-  }
-  return driver.transactions.writerFor(trx);
+/**
+ * The writer of `trx`: the job store itself where it is the app's database; else, with
+ * `outbox: true`, the outbox table in the app's database (src/outbox/); else it throws, naming both.
+ */
+export async function writerIn(env: { driver: Pick<QueuePart, 'transactions' | 'description'>; config: JobConfig; clock: Clock }, trx: unknown): Promise<TransactionWriter> {
+  const { driver, config } = env;
+  if (driver.transactions) return driver.transactions.writerFor(trx);
+  if (config.outbox) return (await import('../outbox/outbox-store.ts')).outboxWriterFor(config, trx, () => env.clock.now());
+  throw new UsageError(`withTransaction(): the job store is ${driver.description}, not the app's SQL database, so a job cannot be written in the app's transaction. `
+    + 'Set outbox: true in application/config/job.ts (then rakit job:table && rakit migrate): the job goes to an outbox table in the app\'s database (`database`), '
+    + 'and job:runall moves it to the job store once committed; or use .afterCommit(trx), which dispatches once the transaction commits and loses the job if the process dies in between');
 }
 
 /**

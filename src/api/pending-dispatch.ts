@@ -58,7 +58,7 @@ export class PendingDispatch extends DispatchChain<DispatchResult> {
       whenCommitted(this.commitOf, () => holding(() => pushJob(rt, rt.driver, job)), rt.logger, `a ${name} job`);
       return { afterCommit: true, name, queue, jobs: 1 } as never;
     }
-    return pushJob(rt, this.transaction === undefined ? rt.driver : await writerIn(rt.driver, this.transaction), job);
+    return pushJob(rt, this.transaction === undefined ? rt.driver : await writerIn(rt, this.transaction), job);
   }
 }
 

@@ -42,7 +42,7 @@ export class PendingBulkDispatch extends DispatchChain<DispatchResult[]> {
       if (jobs.length > 0) whenCommitted(this.commitOf, () => holding(() => pushJobs(rt, rt.driver, jobs, { name, queue, scheduledAt })), rt.logger, `${jobs.length} ${name} jobs`);
       return { afterCommit: true, name, queue, jobs: jobs.length } as never;
     }
-    return pushJobs(rt, this.transaction === undefined ? rt.driver : await writerIn(rt.driver, this.transaction), jobs, { name, queue, scheduledAt });
+    return pushJobs(rt, this.transaction === undefined ? rt.driver : await writerIn(rt, this.transaction), jobs, { name, queue, scheduledAt });
   }
 }
 

@@ -27,12 +27,23 @@ export interface Flow {
   i?: number;
   /** Set on a batch's callback jobs. */
   callback?: BatchCallback;
+  /** Set on a job the outbox relay moved: its row's mark, which one copy runs under (src/outbox/outbox-runs.ts). */
+  outbox?: string;
 }
 
 /** `userText` (an encoded payload, `{...}`) with `flow` as its first key. */
 export function wrapPayload(flow: Flow, userText: string): string {
   const head = `${FLOW_PREFIX}${JSON.stringify(flow)}`;
   return userText.length > 2 ? `${head},${userText.slice(1)}` : `${head}}`;
+}
+
+/** `text` (a stored payload) with `add` merged into its envelope, or given one. */
+export function addToFlow(add: Flow, text: string): string {
+  const flow = readFlow(text);
+  if (!flow) return wrapPayload(add, text);
+  const user = JSON.parse(text) as Record<string, unknown>;
+  delete user[FLOW_KEY];
+  return wrapPayload({ ...flow, ...add }, JSON.stringify(user));
 }
 
 /** Whether a stored payload carries a workflow envelope (one `startsWith`). */

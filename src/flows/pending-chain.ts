@@ -81,7 +81,7 @@ export class PendingChain {
     if (onCatch) refuseDelay([onCatch], () => 'the chain\'s catch job', 'it runs when a job of the chain fails');
     const id = randomUUID();
     const stored: string[] = [];
-    const store = this.#transaction === undefined ? env.driver : await writerIn(env.driver, this.#transaction);
+    const store = this.#transaction === undefined ? env.driver : await writerIn(env, this.#transaction);
     const push = async (job: { name: string; queue: string; payload: string }, scheduledAt: number): Promise<string> => {
       const result = await store.push({ ...job, scheduledAt, overlapKey: null });
       if (result.skipped) throw new Error('a chain job was skipped as overlapping');

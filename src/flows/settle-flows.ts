@@ -16,6 +16,7 @@ import { BatchGroups } from './batches/batch-group.ts';
 import { settleChainJob } from './chain.ts';
 import { inWorkflow, readFlow } from './envelope.ts';
 import { bindBatch } from './job-context.ts';
+import { mayRunOutboxJob } from '../outbox/outbox-runs.ts';
 import type { FlowEnv } from './job-spec.ts';
 
 export interface FlowDeps {
@@ -45,9 +46,13 @@ export class Flows {
     return inWorkflow(job.payload);
   }
 
-  /** False when the job must not run (its batch was cancelled): the worker settles it as skipped, the batch counts it so. */
-  async admit(job: ReservedJob, context: object): Promise<boolean> {
+  /**
+   * True, or why the job must not run: its batch was cancelled (the batch counts it as skipped),
+   * or it is a second copy of an outbox job (src/outbox/outbox-runs.ts). The worker settles it as skipped.
+   */
+  async admit(job: ReservedJob, context: object): Promise<true | string> {
     const flow = readFlow(job.payload);
+    if (flow?.outbox && !(await mayRunOutboxJob(this.store, flow.outbox, job.id))) return 'a copy of an outbox job another job already runs';
     if (!flow?.batch) return true;
     const id = flow.batch;
     bindBatch(context, () => this.open(id));
@@ -61,7 +66,7 @@ export class Flows {
     }
     this.skipped.add(claimOf(job));
     // Settled as skipped, logged there: "Job skipped: NAME (its batch was cancelled)".
-    return false;
+    return 'its batch was cancelled';
   }
 
   /** settle.ts's seam: idempotent, runs again if the job runs again. */

@@ -45,6 +45,14 @@ export interface JobConfigInput {
   table?: string;
   /** Failed-jobs table (database driver). */
   failed_table?: string;
+  /**
+   * Dispatches written in an app's transaction (`withTransaction(trx)`) while the job store is not
+   * that database go to an outbox table in `database` (the app's), moved to the job store by the
+   * relay `job:runall` runs (src/outbox/).
+   */
+  outbox?: boolean;
+  /** The outbox table, in `database`. */
+  outbox_table?: string;
   /** Jobs a worker process runs before it is replaced; caps one-shot runs. 0 = no limit. */
   max_job?: number;
   /** Total attempts of a job whose class does not declare `tries`. */
@@ -106,6 +114,8 @@ export const MAX_PAYLOAD_DEPTH = 1000;
 export const DEFAULTS: Omit<JobConfig, 'root' | 'source'> = {
   driver: 'database',
   table: 'rakit_jobs',
+  outbox: false,
+  outbox_table: 'rakit_outbox',
   failed_table: 'rakit_failed_jobs',
   max_job: 100,
   max_retries: 3,
@@ -184,10 +194,11 @@ export function resolveConfig(
     throw new ConfigError(`${source}: "${key}" must be ${want}, got ${JSON.stringify(config[key as keyof JobConfig])}`);
   };
   if (!DRIVERS.includes(config.driver)) bad('driver', `one of ${DRIVERS.join(', ')}`);
-  for (const key of ['table', 'failed_table'] as const) {
+  for (const key of ['table', 'failed_table', 'outbox_table'] as const) {
     if (typeof config[key] !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(config[key])) bad(key, 'a table name (letters, digits, _)');
   }
   if (config.table === config.failed_table) bad('failed_table', 'different from "table"');
+  if (typeof config.outbox !== 'boolean') bad('outbox', 'true or false');
   for (const key of ['max_job', 'max_retries', 'sleep_ms', 'max_payload_bytes'] as const) {
     if (!Number.isInteger(config[key]) || config[key] < 0) bad(key, 'a whole number ≥ 0');
   }

@@ -247,12 +247,12 @@ export class Worker {
     try {
       // A job of a cancelled batch is not run, only counted; one in no workflow is not awaited for.
       const admitted = !this.flows?.concerns(job) || (await this.flows.admit(job, attempt));
-      if (admitted && hooks?.attemptStarting) {
+      if (admitted === true && hooks?.attemptStarting) {
         await hooks.attemptStarting(job, plan);
         begun = clock.now();
       }
       if (this.force.signal.aborted) attempt.cut(new ShutdownAbort());
-      outcome = !admitted ? { status: 'skipped', why: 'its batch was cancelled' } : await runAttempt(job, handler, plan.timeoutMs, clock, attempt, hooks?.killsStuckAttempts ? undefined : this.cannotStop);
+      outcome = admitted !== true ? { status: 'skipped', why: admitted } : await runAttempt(job, handler, plan.timeoutMs, clock, attempt, hooks?.killsStuckAttempts ? undefined : this.cannotStop);
       if (!attempt.abandoned) hooks?.codeEnded?.(job, attempt.cutReason !== null, outcome.status === 'done');
       keepsSlot = outcome.status === 'error' && !this.force.signal.aborted;
     } finally {

@@ -1,11 +1,23 @@
 import { Command } from 'commander';
 import { listProgress } from '../../middleware/progress.ts';
-import { runtime } from '../../api/runtime.ts';
+import { runtime, type Runtime } from '../../api/runtime.ts';
 import { queuesInSight } from '../../store/queues-in-sight.ts';
 import { formatTable } from '../table.ts';
 
 /** Progress records `job:status` reads (the most recent first). */
 const PROGRESS_SHOWN = 100;
+
+/** Jobs waiting in the outbox, or null when there is none (outbox off, or the job store is the app's database). */
+async function outboxBacklog(rt: Runtime): Promise<number | null> {
+  if (!rt.config.outbox || rt.config.driver === 'database') return null;
+  const { openRelay } = await import('../../outbox/outbox-store.ts');
+  const outbox = openRelay(rt.config, rt.driver, rt.logger);
+  try {
+    return await outbox.relay.backlog();
+  } finally {
+    await outbox.close();
+  }
+}
 
 export function jobStatusCommand(): Command {
   return new Command('job:status')
@@ -14,11 +26,12 @@ export function jobStatusCommand(): Command {
     .action(async (flags: { json?: boolean }) => {
       const rt = await runtime();
       // Emptied queues stay in sight: paused, listened on by workers, or worked in the last hour.
-      const [rows, progress] = await Promise.all([queuesInSight(rt.driver, rt.clock.now(), rt.config.metrics), listProgress(rt.driver, PROGRESS_SHOWN)]);
+      const [rows, progress, outbox] = await Promise.all([queuesInSight(rt.driver, rt.clock.now(), rt.config.metrics), listProgress(rt.driver, PROGRESS_SHOWN), outboxBacklog(rt)]);
       if (flags.json) {
-        console.log(JSON.stringify({ driver: rt.config.driver, queues: rows, progress }));
+        console.log(JSON.stringify({ driver: rt.config.driver, queues: rows, progress, ...(outbox === null ? {} : { outbox }) }));
         return;
       }
+      if (outbox !== null) console.log(`Outbox (${rt.config.outbox_table}): ${outbox} committed job${outbox === 1 ? '' : 's'} waiting for the relay (job:runall, job:relay).\n`);
       if (rows.length === 0) {
         console.log(`No jobs, workers or recent work (${rt.driver.description}).`);
         return;

@@ -8,8 +8,20 @@ export function jobTableCommand(): Command {
     .description('write the migration that creates the jobs and failed-jobs tables (then run rakit migrate)')
     .action(async () => {
       const config = await loadConfig();
+      if (config.outbox && config.driver !== 'database') {
+        // The job store is elsewhere: the app's database gets the outbox table only.
+        const { outboxMigration, outboxMigrationName } = await import('../../outbox/outbox-table.ts');
+        await writeMigrationOnce(config, {
+          label: `The outbox migration for "${config.outbox_table}"`,
+          marker: `_create_${config.outbox_table}_table.`,
+          tables: [config.outbox_table],
+          fileName: (stamp, language) => outboxMigrationName(config.outbox_table, stamp, language),
+          body: (language) => outboxMigration(config.outbox_table, language),
+        });
+        return;
+      }
       if (config.driver !== 'database') {
-        console.log(`The ${config.driver} driver keeps its jobs without tables; nothing to write.`);
+        console.log(`The ${config.driver} driver keeps its jobs without tables; nothing to write (with outbox: true, the outbox table in your database).`);
         return;
       }
       await writeMigrationOnce(config, {

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import type { Backoff } from '../../infra/backoff.ts';
 import { UsageError } from '../../infra/errors.ts';
 import { Manager } from '../../manager/manager.ts';
-import { runtime } from '../../api/runtime.ts';
+import { runtime, type Runtime } from '../../api/runtime.ts';
 import { Worker } from '../../worker/worker.ts';
 import { runLoaded } from '../../worker/worker-announce.ts';
 import { DEFAULT_WORKER_OPTIONS, EXIT_CODES, type WorkerOptions } from '../../worker/worker-options.ts';
@@ -93,11 +93,38 @@ export async function runWorker(flags: WorkerFlags, extra: Partial<WorkerOptions
     target.stop();
   };
   process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
+  const relay = await startRelay(rt);
   try {
     if (supervised) return await supervised.run();
     rt.logger.warn('--in-process: a job that blocks the event loop or ignores its AbortSignal cannot be stopped, at its timeout or by a signal');
     return EXIT_CODES[(await runLoaded(rt, inline!, options, true)).reason];
   } finally {
     process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
+    await relay?.stop();
   }
+}
+
+/**
+ * With `outbox: true` and a job store that is not the app's database, the outbox relay
+ * (src/outbox/): what was committed before the run is moved first, so the run sees it; then the
+ * relay runs beside the worker until it stops.
+ */
+async function startRelay(rt: Runtime): Promise<{ stop(): Promise<void> } | null> {
+  if (!rt.config.outbox || rt.config.driver === 'database') return null;
+  const { openRelay } = await import('../../outbox/outbox-store.ts');
+  const outbox = openRelay(rt.config, rt.driver, rt.logger);
+  const moved = await outbox.relay.drain().catch((error: unknown) => {
+    rt.logger.warn({ err: error }, `Outbox relay: ${(error as Error).message}; the worker starts, the relay keeps trying`);
+    return 0;
+  });
+  if (moved > 0) rt.logger.info({ jobs: moved }, `Outbox: moved ${moved} committed job${moved === 1 ? '' : 's'} to the queues`);
+  const stopping = new AbortController();
+  const running = outbox.relay.run(stopping.signal);
+  return {
+    async stop() {
+      stopping.abort();
+      await running;
+      await outbox.close();
+    },
+  };
 }

@@ -20,8 +20,8 @@ import { databaseError } from './database-connection.ts';
 import type { Dialect } from './database-sql.ts';
 import { appConnection, type AppConnection, type CompiledStatement, type Row } from './transaction-adapters.ts';
 
-/** What a later plan offers a job store that is not the app's database. */
-const OUTBOX = 'a job store elsewhere will take jobs through an outbox table in the app\'s database (not built yet)';
+/** What serves an app whose database is not the job store's. */
+const OUTBOX = 'with the job store on another database, dispatch with .afterCommit(trx); the outbox (outbox: true) serves job stores that are not SQL databases (Redis, file, memcached)';
 
 export class DatabaseTransactions implements TransactionalStore {
   /** The store's own fingerprint, read once through its own connection. */
@@ -133,7 +133,7 @@ class AppTransactionWriter implements TransactionWriter {
 }
 
 /** A query compiled for the store's dialect; booleans bound as 1/0 where the column is an integer (SQLite, MySQL). */
-function compile(dialect: Dialect, query: Knex.QueryBuilder): CompiledStatement {
+export function compile(dialect: Dialect, query: Knex.QueryBuilder): CompiledStatement {
   const compiled = query.toSQL();
   const native = compiled.toNative();
   return { sql: compiled.sql, native: native.sql, bindings: native.bindings.map((v) => (typeof v === 'boolean' && dialect !== 'pg' ? Number(v) : v)) };

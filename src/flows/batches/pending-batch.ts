@@ -86,7 +86,7 @@ export class PendingBatch {
     const env = await this.env();
     const jobs = await prepareJobs(env, this.jobs, this.#queue, 'batch');
     const inTransaction = this.#transaction !== undefined;
-    const store = this.#transaction === undefined ? env.driver : await writerIn(env.driver, this.#transaction);
+    const store = this.#transaction === undefined ? env.driver : await writerIn(env, this.#transaction);
     // An empty batch in a transaction: then and finally due at once, catch never needed.
     const dueAtOnce = inTransaction && jobs.length === 0;
     const kinds = (Object.keys(this.#callbacks) as BatchCallback[]).filter((kind) => !(dueAtOnce && kind === 'catch'));
