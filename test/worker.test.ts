@@ -52,7 +52,7 @@ class SlowBackoff extends Jobable {
 }
 class Sleeper extends Jobable<{ ms: number }> {
   async run() {
-    await new Promise((r) => setTimeout(r, this.get('ms')));
+    await new Promise((r) => setTimeout(r, this.get('ms'))); // its work: time on purpose
     ran.push(`slept ${this.id}`);
   }
 }
@@ -63,7 +63,9 @@ class Cooperative extends Jobable {
     await new Promise((_, reject) => this.signal.addEventListener('abort', () => reject(this.signal.reason)));
   }
 }
-/** Ignores its signal and ends by itself after `ms`. */
+/** Set when an Ignores attempt's signal aborts. */
+let ignoresCut = false;
+/** Ignores its signal (it only notes when it aborts) and ends by itself after `ms`. */
 class Ignores extends Jobable<{ ms: number }> {
   static timeout = 0.2;
   static tries = 1;
@@ -72,7 +74,8 @@ class Ignores extends Jobable<{ ms: number }> {
   }
   async run() {
     ran.push('ignores start');
-    await new Promise((r) => setTimeout(r, this.get('ms')));
+    this.signal.addEventListener('abort', () => (ignoresCut = true), { once: true });
+    await new Promise((r) => setTimeout(r, this.get('ms'))); // its work, past its timeout: time on purpose
     ran.push('ignores end');
   }
 }
@@ -232,8 +235,9 @@ describe('worker', () => {
     await bench.push(Ignores, { ms: 2600 }, { overlapKey: 'ignores:only-one' });
     await bench.push(Record, { tag: 'waits its turn' });
     const run = bench.worker({ stopWhenEmpty: true, concurrency: 1 }).run();
+    ignoresCut = false;
     await until(() => ran.includes('ignores start'));
-    await new Promise((r) => setTimeout(r, 500)); // past its timeout of 0.2 s
+    await until(() => ignoresCut, { timeoutMs: 2000, what: 'the attempt to reach its timeout of 0.2 s (its signal aborts)' });
     const again = await bench.deps.driver.push({ name: 'ignores', queue: 'default', payload: '{"ms":1}', scheduledAt: bench.clock.now(), overlapKey: 'ignores:only-one' });
     expect(again.skipped).toBe('overlapping');
     expect(await bench.deps.driver.listFailed()).toEqual([]);

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeApp } from '../helpers/app.ts';
+import { until } from '../helpers/clock.ts';
 import { scratchDatabase, uniqueName } from '../helpers/servers.ts';
 import { privateMariadb, privateRedis, type PrivateServer } from './servers.ts';
 
@@ -106,9 +107,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const managerExit = new Promise<number | null>((resolve) => manager.on('close', resolve));
     const killed = new Set<string>();
     let backAt: number | null = null;
-    await sleep(800);
+    await until(() => readLog(app.dir).some((l) => l.kind === 'start'), { timeoutMs: 60_000, everyMs: 50, what: 'the worker processes to start jobs' });
     for (let k = 0; k < o.kills; k++) {
-      await sleep(200 + Math.random() * 400);
+      await sleep(200 + Math.random() * 400); // kills at random moments: the chaos itself
       const children = childrenOf(manager.pid!);
       if (children.length === 0) continue; // all killed, replacements on their way
       const victim = children[Math.floor(Math.random() * children.length)]!;
@@ -121,12 +122,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     log(`${o.store}: ${killed.size} worker processes killed`);
     if (o.restart && server) {
-      // Restart under load, with no kill around it, and watch the workers come back.
-      await sleep(1000);
+      // Restart under load, with no kill around it (every killed process replaced, each replacement at work), and watch the workers come back.
+      await until(() => {
+        const children = childrenOf(manager.pid!);
+        const working = new Set(readLog(app.dir).filter((l) => l.kind === 'start').map((l) => l.pid));
+        return children.length === o.processes && children.every((pid) => !killed.has(pid) && working.has(pid));
+      }, { timeoutMs: 30_000, everyMs: 50, what: `${o.processes} worker processes, none of them killed, to be at work` });
       log(`${o.store}: restarting the server`);
       await server.restart();
       backAt = Date.now();
-      await sleep(5000);
+      await sleep(5000); // the 5 s after the server's return that the report counts the workers back in: wall time
     }
 
     let sigtermExit: number | null = null;

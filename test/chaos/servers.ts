@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { until } from '../helpers/clock.ts';
 
 export interface PrivateServer {
   url: string;
@@ -13,13 +14,7 @@ export interface PrivateServer {
   stop(): void;
 }
 
-async function waitFor(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`${what} did not come up`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = (check: () => boolean, what: string) => until(check, { timeoutMs: 20_000, everyMs: 100, what });
 
 const ok = (cmd: string, args: string[]) => {
   try {
@@ -41,7 +36,7 @@ export async function privateMariadb(port: number): Promise<PrivateServer> {
   const ping = () => ok('mariadb-admin', ['-h127.0.0.1', `-P${port}`, '-uroot', 'ping']);
   const start = async () => {
     proc = spawn('mariadbd', ['--no-defaults', `--datadir=${dir}/data`, `--port=${port}`, `--socket=${dir}/sock`, '--user=root', '--bind-address=127.0.0.1', '--max-connections=500'], { stdio: 'ignore' });
-    await waitFor(ping, 'private MariaDB');
+    await waitFor(ping, 'the private MariaDB to answer');
   };
   await start();
   execFileSync('mariadb', ['-h127.0.0.1', `-P${port}`, '-uroot', '-e', 'CREATE DATABASE chaos']);
@@ -49,7 +44,7 @@ export async function privateMariadb(port: number): Promise<PrivateServer> {
     url: `mysql://root@127.0.0.1:${port}/chaos`,
     async restart() {
       execFileSync('mariadb-admin', ['-h127.0.0.1', `-P${port}`, '-uroot', 'shutdown']);
-      await waitFor(() => !ping(), 'MariaDB shutdown');
+      await waitFor(() => !ping(), 'the private MariaDB to shut down');
       await start();
     },
     stop() {
@@ -66,14 +61,14 @@ export async function privateRedis(port: number): Promise<PrivateServer> {
   const start = async () => {
     execFileSync('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'yes', '--dir', dir,
       '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--logfile', path.join(dir, 'log')]);
-    await waitFor(ping, 'private Redis');
+    await waitFor(ping, 'the private Redis to answer');
   };
   await start();
   return {
     url: `redis://127.0.0.1:${port}/0`,
     async restart() {
       ok('redis-cli', ['-p', String(port), 'shutdown']);
-      await waitFor(() => !ping(), 'Redis shutdown');
+      await waitFor(() => !ping(), 'the private Redis to shut down');
       await start();
     },
     stop() {

@@ -85,7 +85,7 @@ for (const target of TARGETS) {
       child.stderr!.on('data', (d) => (stderr += d));
       const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
       await until(() => app.ranLog().some((l) => l.startsWith('start Awaiter 1')), 30_000);
-      await new Promise((r) => setTimeout(r, 2500)); // past its timeout, before the kill
+      await new Promise((r) => setTimeout(r, 2500)); // wall time: past its timeout (2 s), before the kill (2 s later)
       const again = await app.rakit(['job:dispatch', 'awaiter', '--payload', '{"n":2}', '--queue', 'mail', '--without-overlapping']);
       expect(again.stdout).toMatch(/^Skipped: awaiter is already pending or running/m);
       expect(await exit, stderr).toBe(0);

@@ -76,7 +76,7 @@ import { Jobable } from 'rakit';
 export default class Stamp extends Jobable {
   async run() {
     const start = Date.now();
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 150)); // its work: time on purpose
     appendFileSync('storage/ran.log', \`stamp \${process.pid} \${start} \${Date.now()}\\n\`);
   }
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { REPO, makeApp, type TestApp } from '../helpers/app.ts';
+import { until } from '../helpers/clock.ts';
 
 const BIN = path.join(REPO, 'bin', 'rakit.js');
 
@@ -55,7 +56,9 @@ describe('failed() hooks the manager owes', () => {
     const db = new Database(path.join(app.dir, 'storage', 'jobs.sqlite'), { readonly: true });
     const owed = () => (db.prepare("SELECT COUNT(*) AS n FROM rakit_jobs_records WHERE namespace = 'owed-hook'").get() as { n: number }).n;
     try {
-      for (let i = 0; i < 600 && !(app.ranLog().some((l) => l.startsWith('blocker start')) && owed() > 0); i++) await sleep(100);
+      await until(() => app.ranLog().some((l) => l.startsWith('blocker start')) && owed() > 0, {
+        timeoutMs: 60_000, everyMs: 100, what: 'the blocker to start while the failed() hook of the exiter is owed',
+      });
       expect(owed()).toBeGreaterThan(0);
       // The whole process group: the manager and the process spinning with the hook unread.
       process.kill(-manager.pid!, 'SIGKILL');
@@ -66,7 +69,7 @@ describe('failed() hooks the manager owes', () => {
     await new Promise((resolve) => manager.on('exit', resolve));
     expect(hooks()).toEqual([]);
     // The next manager takes over hooks recorded HANDOVER_MS (30 s) ago or more.
-    await sleep(30_500);
+    await sleep(30_500); // wall time: the hand-over age is measured on the clock
     const next = await app.rakit(['job:runall', '--stop-when-empty']);
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).toMatch(/Running the failed\(\) hook of job exiter \(id \d+\) that a stopped manager owed/);

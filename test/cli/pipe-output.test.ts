@@ -42,7 +42,7 @@ async function readSlowly(args: string[]): Promise<{ out: string; code: number |
   const chunks: Buffer[] = [];
   for await (const chunk of createReadStream(fifo, { highWaterMark: 16_384 })) {
     chunks.push(chunk as Buffer);
-    await sleep(10);
+    await sleep(10); // a slow reader is what this checks: time on purpose
   }
   return { out: Buffer.concat(chunks).toString(), code: await exited };
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logLines, makeApp, type TestApp } from '../helpers/app.ts';
 import { until } from '../helpers/clock.ts';
+import { childPids, gone } from '../helpers/processes.ts';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -33,7 +34,7 @@ export default class Waits extends Jobable {
   static timeout = 20;
   async run() {
     appendFileSync('storage/ran.log', 'waits start\\n');
-    await new Promise((r) => setTimeout(r, 15_000));
+    await new Promise((r) => setTimeout(r, 15_000)); // its work: time on purpose
     appendFileSync('storage/ran.log', 'waits end\\n');
   }
 }
@@ -45,7 +46,7 @@ export default class Naps extends Jobable {
   static timeout = 20;
   async run() {
     appendFileSync('storage/ran.log', 'naps start\\n');
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 2000)); // its work: time on purpose
     appendFileSync('storage/ran.log', 'naps end\\n');
   }
 }
@@ -55,20 +56,31 @@ export default class Naps extends Jobable {
 });
 afterAll(() => app?.remove());
 
-/** Runs the worker, waits for `started` in the ran log, signals twice; the time from the second signal to the exit. */
-async function stopTwice(args: string[], started: string, signal: NodeJS.Signals = 'SIGINT') {
+/**
+ * Runs the worker, waits for `started` in the ran log, signals twice; the time from the second
+ * signal to the exit. `loopBlocked`: the job blocks the event loop of the process that gets the
+ * signals (--in-process), which cannot take the first before the second comes.
+ */
+async function stopTwice(args: string[], started: string, signal: NodeJS.Signals = 'SIGINT', loopBlocked = false) {
   rmSync(path.join(app.dir, 'storage', 'ran.log'), { force: true });
   const child = app.spawnRakit(['job:runall', ...args]);
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
   await until(() => app.ranLog().includes(started), 30_000);
-  await new Promise((r) => setTimeout(r, 300));
+  const workers = childPids(child.pid!);
   child.kill(signal);
-  await new Promise((r) => setTimeout(r, 300));
+  if (loopBlocked) {
+    // Nothing to wait on: the process says nothing until the job ends. Both signals come while it is blocked.
+    await new Promise((r) => setTimeout(r, 300));
+  } else {
+    await until(() => stderr.includes(`${signal}: finishing running jobs`), { timeoutMs: 10_000, what: `the worker to take the first ${signal}` });
+  }
   const second = Date.now();
   child.kill(signal);
   const code = await exit;
+  // Before the next run starts: the worker processes it killed are gone as well.
+  await until(() => workers.every(gone), { timeoutMs: 10_000, what: 'the worker processes of the stopped run to exit' });
   return { code, ms: Date.now() - second, msgs: logLines(stderr).map((l) => l.msg) };
 }
 
@@ -92,7 +104,6 @@ describe('a second signal', () => {
       expect(run.msgs.at(-1)).toMatch(/^Worker stopped \(forced\)/);
       expect(app.ranLog()).not.toContain(`${name} end`);
       await expectGivenBackUncounted();
-      await new Promise((r) => setTimeout(r, 300));
     });
   }
 
@@ -107,7 +118,7 @@ describe('a second signal', () => {
 
   it('with --in-process, says that a job blocking the event loop cannot be interrupted; the worker exits once it ends', async () => {
     await app.rakit(['job:dispatch', 'busy', '--payload', '{"ms":4000}']);
-    const run = await stopTwice(['--in-process'], 'busy start');
+    const run = await stopTwice(['--in-process'], 'busy start', 'SIGINT', true);
     expect(run.code).toBe(0);
     expect(run.msgs).toContain('--in-process: a job that blocks the event loop or ignores its AbortSignal cannot be stopped, at its timeout or by a signal');
     // The signals wait for the loop: the job ran to its end, then the worker stopped at once.
@@ -123,9 +134,11 @@ describe('a manager lost after its first signal', () => {
     rmSync(path.join(app.dir, 'storage', 'ran.log'), { force: true });
     await app.rakit(['job:dispatch', 'naps']);
     const manager = app.spawnRakit(['job:runall']);
+    let stderr = '';
+    manager.stderr!.on('data', (d) => (stderr += d));
     await until(() => app.ranLog().includes('naps start'), 30_000);
     manager.kill('SIGTERM'); // the first phase: finish the running jobs
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => stderr.includes('SIGTERM: finishing running jobs'), { timeoutMs: 10_000, what: 'the manager to take the SIGTERM' });
     manager.kill('SIGKILL'); // the worker process loses its manager
     await until(() => app.ranLog().includes('naps end'), 10_000);
     // Done and acknowledged: not given back to the queue as a forced stop would.

@@ -66,10 +66,12 @@ describe('worker commands', () => {
   it('on a second SIGTERM gives the running job back to the queue uncounted', async () => {
     await dispatch('slow', { ms: 20_000 });
     const child = app.spawnRakit(['job:runall']);
+    let logs = '';
+    child.stderr!.on('data', (d) => (logs += d));
     const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
     await until(() => app.ranLog().filter((l) => l.startsWith('slow start')).length === 2, 20_000);
     child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => logs.includes('SIGTERM: finishing running jobs'), { timeoutMs: 10_000, what: 'the worker to take the first SIGTERM' });
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
     const status = JSON.parse((await app.rakit(['job:status', '--json'])).stdout);

@@ -8,7 +8,7 @@ import {
   LIVE_WITHIN_MS, RUNTIME_BUCKETS_MS, STOPPED_KEPT, TOTALS_MINUTE, type MetricSample, type WorkerBeat,
 } from '../../src/store/admin-store.ts';
 import type { AdminDriver, Leases, NewJob } from '../../src/store/driver.ts';
-import { TestClock } from '../helpers/clock.ts';
+import { TestClock, until } from '../helpers/clock.ts';
 
 export interface AdminHarness {
   /** A new driver instance on the same store (as another worker process or host would have). */
@@ -335,7 +335,7 @@ export function adminContract(label: string, makeHarness: () => Promise<AdminHar
         expect((await harness.driver(clock).readMetrics(m, m + MINUTE)).filter((s) => s.queue === q()).map((s) => s.done)).toEqual([1]);
         const other = harness.driver(clock);
         const mine = async () => (await other.readMetrics(m, m + MINUTE)).filter((s) => s.queue === q());
-        for (let waited = 0; (await mine()).length > 0 && waited < 5_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+        await until(async () => (await mine()).length === 0, { timeoutMs: 5_000, everyMs: 100, what: 'the minute to be forgotten at its keep time' });
         expect(await mine()).toEqual([]);
         expect(clock.now()).toBeGreaterThanOrEqual(m + keepMs);
         expect((await d.readMetrics(TOTALS_MINUTE, TOTALS_MINUTE + 1)).filter((s) => s.queue === q()).map((s) => s.done)).toEqual([1]);

@@ -165,7 +165,7 @@ export function flowContract(label: string, makeHarness: () => Promise<FlowHarne
         for (const id of ['a', 'b', 'c']) {
           await (id === 'b' ? other : d).casRecord(ns(), id, null, `v-${id}`, null);
           clock.advance(10);
-          await sleep(5);
+          await sleep(5); // a store may order writes by a stamp of real time (its server's clock): real time passes too
         }
         await d.casRecord(ns('elsewhere'), 'z', null, 'not listed', null);
         // Writing `a` again makes it the newest.

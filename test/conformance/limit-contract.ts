@@ -38,7 +38,7 @@ export function limitContract(label: string, makeHarness: () => Promise<FlowHarn
         while (Date.now() < until) {
           const take = await takeRate(store, k, 5, 1_000, clock);
           if (take.ok) taken.push(take.at);
-          else await sleep(Math.max(1, Math.min(take.retryAt, until) - Date.now()));
+          else await sleep(Math.max(1, Math.min(take.retryAt, until) - Date.now())); // a rate per second: wall time
         }
       }));
       taken.sort((a, b) => a - b);
@@ -76,13 +76,13 @@ export function limitContract(label: string, makeHarness: () => Promise<FlowHarn
           const holder = `job-${i}-${round}`;
           if (!(await acquirePlace(store, k, 3, holder, clock.now() + 60_000, clock))) {
             refused++;
-            await sleep(20);
+            await sleep(20); // tries again a little later, as a released job would: time on purpose
             continue;
           }
           running++;
           most = Math.max(most, running);
           runs++;
-          await sleep(30);
+          await sleep(30); // holds its place a while, as a running job does: time on purpose
           running--;
           await releasePlace(store, k, holder, clock);
         }

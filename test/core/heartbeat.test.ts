@@ -14,7 +14,7 @@ class Registry implements WorkerRegistry {
   attempts = 0;
   async beat(beat: WorkerBeat) {
     this.attempts++;
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 5)); // a store's round trip: time on purpose, so a beat is under way when the stop comes
     if (this.failing) throw new Error('store down');
     this.log.push(`beat ${beat.pid} running=${beat.running.length} done=${beat.done}`);
   }

@@ -104,7 +104,7 @@ describe('file driver: its own files', () => {
       writeFileSync(lock, 'live');
       let added = false;
       const adding = driver.addMetrics([sample]).then(() => (added = true));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await new Promise((resolve) => setTimeout(resolve, 300)); // a negative check: 300 ms in which it must not get through
       expect(added).toBe(false);
       rmSync(lock);
       await adding;

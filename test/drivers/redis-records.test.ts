@@ -18,7 +18,7 @@ describe('redis: records with a time to live', () => {
     try {
       for (let i = 0; i < 30; i++) expect(await driver.casRecord('progress', `old-${i}`, null, '{}', 300)).toBe(true);
       expect(await driver.casRecord('progress', 'kept', null, '{}', null)).toBe(true);
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      await new Promise((resolve) => setTimeout(resolve, 600)); // wall time: their 300 ms to live lapses on Redis's clock
       for (let i = 0; i < 3; i++) expect(await driver.casRecord('progress', `new-${i}`, null, '{}', 60_000)).toBe(true);
       expect((await raw.zrange(`${prefix}:{~r:progress}:index`, 0, -1)).sort()).toEqual(['kept', 'new-0', 'new-1', 'new-2']);
       expect((await raw.zrange(`${prefix}:{~r:progress}:expiry`, 0, -1)).sort()).toEqual(['new-0', 'new-1', 'new-2']);

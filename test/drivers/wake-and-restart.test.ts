@@ -9,7 +9,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/infra/config.ts';
-import type { FullDriver } from '../../src/store/driver.ts';
+import type { FullDriver, WakingQueue } from '../../src/store/driver.ts';
 import { FileDriver } from '../../src/drivers/file/file.ts';
 import { RedisDriver } from '../../src/drivers/redis/redis.ts';
 import { Jobable } from '../../src/api/jobable.ts';
@@ -26,25 +26,50 @@ class Ping extends Jobable {
   }
 }
 
+/** What the worker's idle waits on the driver have been: how many began, and whether one is under way. */
+interface IdleWaits {
+  begun: number;
+  waiting: boolean;
+}
+
 function startWorker(driver: FullDriver, sleepMs: number) {
   const registry = new Registry(os.tmpdir());
   registry.remember(Ping);
   const clock = new TestClock();
+  const idle: IdleWaits = { begun: 0, waiting: false };
+  // The driver as the worker sees it, its idle waits counted.
+  const watched = new Proxy(driver, {
+    get(target, key) {
+      if (key === 'waitForJob') {
+        return (...args: Parameters<WakingQueue['waitForJob']>) => {
+          idle.begun++;
+          idle.waiting = true;
+          return target.waitForJob!(...args).finally(() => (idle.waiting = false));
+        };
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
   const worker = new Worker(
-    { driver, registry, clock, logger: pino({ level: 'silent' }), config: resolveConfig({}) },
+    { driver: watched, registry, clock, logger: pino({ level: 'silent' }), config: resolveConfig({}) },
     { ...DEFAULT_WORKER_OPTIONS, sleepMs },
   );
-  return { worker, run: worker.run() };
+  return { worker, run: worker.run(), idle };
 }
 
 const push = (driver: FullDriver) =>
   driver.push({ name: 'ping', queue: 'default', payload: '{}', scheduledAt: Date.now(), overlapKey: null });
 
 /** Dispatches while the worker idles and returns how long it took the job to start, in ms. */
-async function wakeLatency(driver: FullDriver, pusher: FullDriver): Promise<number[]> {
+async function wakeLatency(idle: IdleWaits, pusher: FullDriver): Promise<number[]> {
   const latencies: number[] = [];
+  // The worker's first wait only subscribes (or starts watching) and returns: the first real one is the second.
+  let waitsBefore = 1;
   for (let i = 0; i < 5; i++) {
-    await new Promise((r) => setTimeout(r, 150)); // let the worker settle into its idle wait
+    // Dispatch once the worker is in an idle wait begun after the last dispatch.
+    await until(() => idle.waiting && idle.begun > waitsBefore, { timeoutMs: 4000, what: 'the worker to settle into its idle wait' });
+    waitsBefore = idle.begun;
     const before = done.length;
     const sent = Date.now();
     await push(pusher);
@@ -60,9 +85,9 @@ describe('idle workers wake on a dispatch instead of sleeping out --sleep', () =
     const prefix = uniqueName('w');
     const driver = new RedisDriver(url, prefix, new TestClock());
     const pusher = new RedisDriver(url, prefix, new TestClock());
-    const { worker, run } = startWorker(driver, 10_000);
+    const { worker, run, idle } = startWorker(driver, 10_000);
     try {
-      const latencies = await wakeLatency(driver, pusher);
+      const latencies = await wakeLatency(idle, pusher);
       console.log(`redis wake latency (ms): ${latencies.join(', ')}`);
       expect(Math.max(...latencies)).toBeLessThan(100);
     } finally {
@@ -78,9 +103,9 @@ describe('idle workers wake on a dispatch instead of sleeping out --sleep', () =
     const root = mkdtempSync(path.join(os.tmpdir(), 'rakit-wake-'));
     const driver = new FileDriver(root, new TestClock());
     const pusher = new FileDriver(root, new TestClock());
-    const { worker, run } = startWorker(driver, 10_000);
+    const { worker, run, idle } = startWorker(driver, 10_000);
     try {
-      const latencies = await wakeLatency(driver, pusher);
+      const latencies = await wakeLatency(idle, pusher);
       console.log(`file wake latency (ms): ${latencies.join(', ')}`);
       expect(Math.max(...latencies)).toBeLessThan(500);
     } finally {
@@ -105,6 +130,14 @@ describe('redis restarts', () => {
       // already down
     }
   };
+  const url = `redis://127.0.0.1:${port}/0`;
+  /** redis-server --daemonize returns before the server listens. */
+  const answering = () => until(() => requireRedis(url).then(() => true, () => false), { timeoutMs: 5000, everyMs: 50, what: `the redis-server on port ${port} to answer` });
+  /** The worker's wake-up subscription is in place on the server. */
+  const subscribed = () => {
+    const ask = (...args: string[]) => execFileSync('redis-cli', ['-p', String(port), 'pubsub', ...args], { encoding: 'utf8' }).trim();
+    return Number(ask('numpat')) > 0 || ask('channels') !== '';
+  };
   afterAll(() => {
     stop();
     rmSync(dir, { recursive: true, force: true });
@@ -112,10 +145,7 @@ describe('redis restarts', () => {
 
   it('the worker, its wake-up subscription included, comes back by itself after Redis restarts', async () => {
     start();
-    const url = await requireRedis(`redis://127.0.0.1:${port}/0`).catch(async () => {
-      await new Promise((r) => setTimeout(r, 500));
-      return requireRedis(`redis://127.0.0.1:${port}/0`);
-    });
+    await answering();
     const driver = new RedisDriver(url, 'r', new TestClock());
     // --sleep=20000: only the re-made subscription can wake the worker in time.
     const { worker, run } = startWorker(driver, 20_000);
@@ -129,15 +159,13 @@ describe('redis restarts', () => {
       await pusher1.close();
 
       stop();
-      await new Promise((r) => setTimeout(r, 1500)); // the worker's connections fail and retry
+      // An outage, not a blip: 1.5 s down (wall time) while the worker's connections fail and retry.
+      await new Promise((r) => setTimeout(r, 1500));
       start();
       const restarted = Date.now();
-      await requireRedis(url).catch(async () => {
-        await new Promise((r) => setTimeout(r, 500));
-        return requireRedis(url);
-      });
-      // Give ioredis its reconnect and re-subscribe, then dispatch once.
-      await new Promise((r) => setTimeout(r, 1500));
+      await answering();
+      // ioredis reconnects and subscribes again by itself: dispatch once it has.
+      await until(subscribed, { timeoutMs: 5000, everyMs: 50, what: 'the worker to subscribe again after the restart' });
       const pusher2 = new RedisDriver(url, 'r', new TestClock());
       await push(pusher2);
       await until(() => done.length === before + 2, 5000).catch((e) => {

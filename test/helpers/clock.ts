@@ -49,11 +49,26 @@ export class TestClock implements Clock {
   }
 }
 
-/** Polls `check` every `everyMs` until it holds; throws after `timeoutMs`. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, everyMs = 5): Promise<void> {
+export interface UntilOptions {
+  /** Gives up after this long (10 s unless told). */
+  timeoutMs?: number;
+  /** Looks again this often (5 ms unless told). */
+  everyMs?: number;
+  /** What is waited for, for the message when it does not happen: "the worker to start the job". */
+  what?: string;
+}
+
+/**
+ * Polls `check` until it holds; throws after the timeout, naming what it waited for. A test
+ * waits on this (or moves a TestClock) instead of sleeping a fixed time, unless wall time is
+ * what it checks. `until(check, 15_000)` and `until(check, 15_000, 200)` still work.
+ */
+export async function until(check: () => boolean | Promise<boolean>, options: number | UntilOptions = {}, everyMs?: number): Promise<void> {
+  const o: UntilOptions = typeof options === 'number' ? { timeoutMs: options, everyMs } : options;
+  const timeoutMs = o.timeoutMs ?? 10_000;
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, everyMs));
+    if (Date.now() > end) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${o.what ?? 'a condition'}`);
+    await new Promise((r) => setTimeout(r, o.everyMs ?? 5));
   }
 }

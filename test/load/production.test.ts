@@ -31,7 +31,7 @@ export default class RecordOrder extends Jobable<{ id: string }> {
   async run() {
     const id = this.get('id');
     appendFileSync('storage/ran.log', \`start \${id} \${process.pid} \${Date.now()}\\n\`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    await new Promise((resolve) => setTimeout(resolve, 2)); // its work: a little time on purpose
     appendFileSync('storage/ran.log', \`done \${id} \${process.pid} \${Date.now()}\\n\`);
   }
 }
@@ -207,7 +207,7 @@ async function productionRun(store: Store): Promise<Report> {
     let restartedAt = 0;
     const chaos = (async () => {
       for (const [at, what] of [[4000, 'kill'], [8000, 'restart'], [11_000, 'kill']] as const) {
-        await sleep(Math.max(0, began + at - Date.now()));
+        await sleep(Math.max(0, began + at - Date.now())); // the chaos's timeline within the 15 s of load: wall time
         if (what === 'restart') {
           restartedAt = Date.now();
           server.child.kill('SIGTERM');

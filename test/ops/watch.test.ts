@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/clock.ts';
 import { logLines, makeApp, type TestApp } from '../helpers/app.ts';
+import { childPids, gone } from '../helpers/processes.ts';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -42,9 +43,13 @@ describe('job:runall --watch', () => {
       await until(() => app.ranLog().some((l) => l.startsWith('slow done')), 15_000);
 
       // A changed class: the new code runs.
+      const older = childPids(worker.pid!);
       app.write('application/jobs/Fresh.ts', job('fresh v2'));
       await until(() => logLines(logs).filter((l) => l.msg === 'Job files changed: starting worker processes with the new code').length >= 2, 15_000);
-      await new Promise((r) => setTimeout(r, 1500));
+      // The older processes retire once one with the new code has loaded it: none of them is left to take the next job.
+      await until(() => older.every(gone) && childPids(worker.pid!).some((pid) => !older.includes(pid)), {
+        timeoutMs: 15_000, what: 'the worker processes of the old code to give way to one with the new code',
+      });
       await dispatch('fresh', { n: 2 });
       await until(() => app.ranLog().includes('fresh v2 2'), 15_000);
 

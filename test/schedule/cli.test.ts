@@ -68,7 +68,7 @@ Schedule.call(async () => {
   appendFileSync('storage/ran.log', \`start \${process.pid}\\n\`);
   // FREEZE_MS: the process stops dead (no timer runs, so nobody renews its lock).
   if (process.env.FREEZE_MS) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(process.env.FREEZE_MS));
-  await sleep(Number(process.env.SLOW_MS ?? 0));
+  await sleep(Number(process.env.SLOW_MS ?? 0)); // its work: time on purpose
   appendFileSync('storage/ran.log', \`done \${process.pid}\\n\`);
 }).name('slow').everyMinute().withoutOverlapping(2);
 `;
@@ -128,7 +128,7 @@ import { Schedule } from 'rakit';
 Schedule.command('job:status --json').everyMinute().appendOutputTo('storage/status.log').name('status');
 Schedule.call(async () => {
   appendFileSync('storage/ran.log', 'start\\n');
-  await sleep(3000);
+  await sleep(3000); // its work: time on purpose, the 3 s the run's record reports
   appendFileSync('storage/ran.log', 'done\\n');
 }).everyMinute().name('slow');
 `);

@@ -27,7 +27,7 @@ export default class Invoice extends Jobable<{ n: string; ms: number }> {
   static tries = 3;
   async run() {
     appendFileSync('storage/ran.log', \`start \${this.get('n')}\\n\`);
-    await sleep(this.get('ms'), undefined, { signal: this.signal });
+    await sleep(this.get('ms'), undefined, { signal: this.signal }); // its work: time on purpose
     appendFileSync('storage/ran.log', \`done \${this.get('n')}\\n\`);
   }
 }
@@ -54,10 +54,16 @@ afterEach(() => app?.remove());
 function cronRun() {
   const child = spawn('sh', ['-c', SCHEDULER_CRON(app.dir)], { env: app.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  let ended = false;
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
-  const exit = new Promise<{ code: number | null; output: string }>((resolve) => child.on('close', (code) => resolve({ code, output })));
-  return { child, exit };
+  const exit = new Promise<{ code: number | null; output: string }>((resolve) => child.on('close', (code) => {
+    ended = true;
+    resolve({ code, output });
+  }));
+  /** Past its schedule:run, it works the queue; or it ended (its exit code then says how). */
+  const working = () => ended || /Worker started on /.test(output);
+  return { child, exit, working };
 }
 
 async function dispatch(names: string[], ms: number) {
@@ -112,8 +118,10 @@ describe('the scheduler\'s crontab line on shared hosting', () => {
   it('overlapping runs queue each minute\'s task once and run every job once', async () => {
     await dispatch(Array.from({ length: 20 }, (_, i) => `job-${i}`), 200);
     await roomInMinute(40);
-    const runs = [cronRun().exit];
-    await new Promise((r) => setTimeout(r, 500));
+    const first = cronRun();
+    const runs = [first.exit];
+    // The second starts while the first works the queue.
+    await until(first.working, { timeoutMs: 30_000, what: 'the first cron run to start working' });
     runs.push(cronRun().exit);
     const results = await Promise.all(runs);
     for (const r of results) expect(r.code, r.output).toBe(0);
@@ -142,6 +150,7 @@ describe('the scheduler\'s crontab line on shared hosting', () => {
     while (count('done').size < 3 + minutes.size && Date.now() < deadline) {
       const r = await (await minuteRun()).exit;
       expect(r.code, r.output).toBe(0);
+      // Wall time: the killed job comes back only once its lease lapses; a run a second, as cron would start them.
       await new Promise((r) => setTimeout(r, 1000));
     }
     const done = count('done');

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logLines, makeApp, type TestApp } from '../helpers/app.ts';
+import { until } from '../helpers/clock.ts';
 import { STORES } from '../helpers/stores.ts';
 
 const LIMITED = `import { appendFileSync } from 'node:fs';
@@ -163,7 +164,7 @@ export default class Capped extends Jobable {
   static middleware = [concurrencyLimited({ key: 'pdf', max: 2 })];
   async run() {
     appendFileSync('storage/capped.log', \`start \${Date.now()}\\n\`);
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 150)); // its work, holding its place: time on purpose
     appendFileSync('storage/capped.log', \`end \${Date.now()}\\n\`);
   }
 }
@@ -197,6 +198,7 @@ export default class Reporter extends Jobable {
   async run() {
     await this.progress(40, 'chunk 4/10');
     appendFileSync('storage/ran.log', 'reporter 40\\n');
+    // Waits (up to 20 s) for the test's go, once the test has read the progress at 40.
     for (let i = 0; i < 400 && !existsSync('storage/go'); i++) await new Promise((r) => setTimeout(r, 50));
     await this.progress(100, 'all 10 chunks');
   }
@@ -228,14 +230,13 @@ await Job.close();
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const dashboard = app.spawnRakit(['job:dashboard', `--port=${port}`, '--read-only']);
     try {
-      for (let i = 0; i < 200 && !app.ranLog().includes('reporter 40'); i++) await new Promise((r) => setTimeout(r, 50));
+      await until(() => app.ranLog().includes('reporter 40'), { timeoutMs: 10_000, everyMs: 50, what: 'the reporter job to report 40 %' });
       const status = JSON.parse((await app.rakit(['job:status', '--json'])).stdout) as { progress: { id: string; percent: number; message: string; name: string }[] };
       expect(status.progress).toContainEqual(expect.objectContaining({ id: reporterId, name: 'reporter', percent: 40, message: 'chunk 4/10' }));
       let page = '';
-      for (let i = 0; i < 100 && !page; i++) {
-        page = await fetch(`http://127.0.0.1:${port}/jobs`).then((r) => r.text(), () => '');
-        if (!page) await new Promise((r) => setTimeout(r, 100));
-      }
+      await until(async () => (page = await fetch(`http://127.0.0.1:${port}/jobs`).then((r) => r.text(), () => '')) !== '', {
+        timeoutMs: 10_000, everyMs: 100, what: 'the dashboard to answer GET /jobs',
+      });
       const row = /<tr data-job="[^"]+">(?:(?!<\/tr>)[\s\S])*reporter(?:(?!<\/tr>)[\s\S])*<\/tr>/.exec(page)?.[0] ?? page;
       expect(row).toContain('<progress max="100" value="40">');
       expect(row).toContain('chunk 4/10');

@@ -31,7 +31,7 @@ import { Jobable } from 'rakit';
 export default class Step extends Jobable<{ n: number }> {
   static tries = 1;
   async run() {
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 20)); // its work: time on purpose
     appendFileSync('storage/ran.log', 'step ' + this.get('n') + ' on ' + this.queue + '\\n');
   }
 }
