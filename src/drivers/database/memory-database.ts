@@ -15,7 +15,6 @@ export async function memoryDatabase(config: JobConfig, clock: Clock): Promise<A
   const knex = createKnex('sqlite::memory:', config.root, { queue: true });
   const migration: { up?: (k: typeof knex) => Promise<void> } = {};
   // The CommonJS text of the migration assigns exports.up; it is our own text, not the app's.
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   new Function('exports', jobTablesMigration(config.table, config.failed_table, 'cjs'))(migration);
   await migration.up!(knex);
   return new DatabaseDriver(knex, { table: config.table, failedTable: config.failed_table }, clock);
