@@ -14,6 +14,8 @@ export type RunStored = (ids: readonly string[]) => Promise<void>;
 interface Scope {
   ids: string[];
   run: RunStored | null;
+  /** The dispatch's first reading of its runtime's clock: when it was dispatched. */
+  at: number | null;
 }
 
 const scope = new AsyncLocalStorage<Scope>();
@@ -21,7 +23,7 @@ const scope = new AsyncLocalStorage<Scope>();
 /** Stores a dispatch with `store`, then runs what the store asked to be run (noteStored). */
 export function storing<T>(store: () => Promise<T>): Promise<T> {
   return holding(async () => {
-    const stored: Scope = { ids: [], run: null };
+    const stored: Scope = { ids: [], run: null, at: null };
     const result = await scope.run(stored, store);
     if (stored.run && stored.ids.length > 0) await stored.run(stored.ids);
     return result;
@@ -34,4 +36,16 @@ export function noteStored(ids: readonly string[], run: RunStored): void {
   if (!current) return;
   current.ids.push(...ids);
   current.run = run;
+}
+
+/** A reading of the runtime's clock; the first inside a dispatch is kept as its time (dispatchedAt). */
+export function noteReading(time: number): number {
+  const current = scope.getStore();
+  if (current && current.at === null) current.at = time;
+  return time;
+}
+
+/** When the current dispatch first read the clock (the time its delays count from); null outside one or before. */
+export function dispatchedAt(): number | null {
+  return scope.getStore()?.at ?? null;
 }

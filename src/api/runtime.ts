@@ -12,6 +12,7 @@ import { holding } from '../infra/keep-alive.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Registry } from './registry.ts';
 import { fakeDriver, faking } from '../inline/fake-store.ts';
+import { noteReading } from './dispatch-scope.ts';
 
 export interface Runtime {
   config: JobConfig;
@@ -46,7 +47,9 @@ function faked(rt: Runtime): Runtime {
     const handler = rt.registry.resolve(name);
     return handler?.kind === 'class' ? handler.jobClass : null;
   };
-  return { ...rt, driver: fakeDriver(rt.driver, () => rt.clock.now(), classOf) };
+  // A dispatch's first clock reading is its time, so a recorded delay is the one it was given.
+  const clock: Clock = { now: () => noteReading(rt.clock.now()), sleep: (ms, signal) => rt.clock.sleep(ms, signal), after: (ms, fn) => rt.clock.after(ms, fn) };
+  return { ...rt, clock, driver: fakeDriver(rt.driver, () => rt.clock.now(), classOf) };
 }
 
 /** Sets the configuration programmatically (tests, apps that keep config elsewhere). */

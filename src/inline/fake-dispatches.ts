@@ -81,7 +81,8 @@ function read(state: FakeState): { push: FakePush; flow: Flow | null; view: Disp
 export function dispatchedJobs(state: FakeState): Dispatched[] {
   const all = read(state);
   const chainHeads = new Set(chainsOf(state).map((chain) => chain.jobs[0]!.id));
-  return all.filter(({ flow, view }) => flow === null || chainHeads.has(view.id)).map(({ view }) => view);
+  // A held job in no workflow is a chain's catch job: it belongs to its chain.
+  return all.filter(({ flow, push, view }) => (flow === null && !isHeld(push.job.scheduledAt)) || chainHeads.has(view.id)).map(({ view }) => view);
 }
 
 export function chainsOf(state: FakeState): FakeChain[] {

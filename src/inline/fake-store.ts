@@ -2,14 +2,17 @@
  * `Job.fake()`: while it is on, the runtime's driver (runtime.ts) is seen through this store,
  * the one seam every dispatch kind (single, bulk, chain, batch) reaches. A faked job is recorded
  * here, in this process, and stored nowhere: the jobs of the faked classes (all with `fake()`),
- * and every chain's and batch's jobs, with their batch's record. Anything else goes to the real
- * driver. fake-dispatches.ts reads the record; fake-assertions.ts asserts on it.
+ * and every chain's and batch's jobs (a chain's catch job too: the one job stored held outside a
+ * workflow), with their batch's record. Anything else goes to the real driver.
+ * fake-dispatches.ts reads the record; fake-assertions.ts asserts on it.
  */
 import { inWorkflow } from '../flows/envelope.ts';
+import { isHeld } from '../flows/held.ts';
 import { BATCH_NAMESPACE } from '../flows/batches/batch-store.ts';
 import type { JobClass } from '../api/job-types.ts';
 import type { FullDriver, NewJob, PushResult } from '../store/driver.ts';
 import type { StoredRecord } from '../store/record-store.ts';
+import { dispatchedAt } from '../api/dispatch-scope.ts';
 import { overriding } from './overriding.ts';
 
 /** A job the fake kept instead of storing it: as dispatch handed it to the driver. */
@@ -60,10 +63,10 @@ export function fakeDriver(real: FullDriver, now: () => number, classOf: (name: 
   const current = fakeState();
   const known = seen.get(real);
   if (known?.state === current) return known.driver;
-  const covers = (job: NewJob): boolean => current.only === null || current.only.has(job.name) || inWorkflow(job.payload);
+  const covers = (job: NewJob): boolean => current.only === null || current.only.has(job.name) || inWorkflow(job.payload) || isHeld(job.scheduledAt);
   const keep = (job: NewJob): PushResult => {
     const id = `fake-${++next}`;
-    current.pushes.push({ id, job, jobClass: classOf(job.name), at: now() });
+    current.pushes.push({ id, job, jobClass: classOf(job.name), at: dispatchedAt() ?? now() });
     return { id };
   };
   const ours = (id: string): boolean => id.startsWith('fake-');
