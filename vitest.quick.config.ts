@@ -26,6 +26,8 @@ const QUICK = [
   'test/cli/in-process.test.ts',
   'test/cli/scenario.test.ts',
   'test/layout.test.ts',
+  'test/api/fake.test.ts',
+  'test/drivers/sync.test.ts',
 ];
 
 /** The stores the quick tier covers (TEST_STORES, test/helpers/servers.ts); the full tier covers all seven. */

@@ -6,7 +6,8 @@
  * Its rules (docs/decisions.md): a delay, a retry's backoff and a hold-back are not waited for
  * (the skipping clock, infra/clock.ts); a final failure rejects the dispatch that stored the job,
  * once its failed() hook and its workflow's catch job have run; dispatches made together run one
- * after another; a dispatch made by a running job runs inside it.
+ * after another; a dispatch made by a running job runs inside it; jobs added to a batch by one of
+ * its jobs (not a dispatch) run later in the same loop.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { noteStored, type RunStored } from '../api/dispatch-scope.ts';

@@ -1,7 +1,8 @@
 /**
  * The sync driver: a dispatch runs its jobs before it resolves, in this process, with their
  * middleware, tries and failed(); a final failure rejects the dispatch; chains, batches and
- * nested dispatches run; delays and backoffs are not waited for; job:runall has nothing to run.
+ * nested dispatches run, and jobs a batch job adds to its batch; delays and backoffs are not waited
+ * for; job:runall has nothing to run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -38,6 +39,14 @@ class Flaky extends Jobable<{ failures: number }> {
   }
   failed(error: Error) {
     seen.push(`failed: ${error.message}`);
+  }
+}
+class Grower extends Jobable<{ more: string[] }> {
+  async run() {
+    seen.push('grower');
+    const batch = await this.batch();
+    await batch!.add(this.payload.more.map((step) => new Step({ step })));
+    seen.push('grower added');
   }
 }
 class Parent extends Jobable {
@@ -105,6 +114,29 @@ describe('the sync driver', () => {
     const batch = await Job.batch([new Step({ step: 'p' }), new Step({ step: 'q' })]).then(new Step({ step: 'then' })).finally(new Step({ step: 'finally' })).dispatch();
     expect(seen.filter((s) => !s.startsWith('before')).sort()).toEqual(['finally', 'p', 'q', 'then']);
     expect((await batch.fresh())?.finished).toBe(true);
+  });
+
+  it('runs the jobs a batch job adds to its batch before the batch finishes', async () => {
+    const batch = await Job.batch([new Grower({ more: ['r', 's'] })]).then(new Step({ step: 'then' })).dispatch();
+    const ran = seen.filter((s) => !s.startsWith('before'));
+    expect(ran.slice(0, 2)).toEqual(['grower', 'grower added']);
+    expect(ran.slice(2, 4).sort()).toEqual(['r', 's']);
+    expect(ran[4]).toBe('then');
+    const fresh = await batch.fresh();
+    expect([fresh?.finished, fresh?.totalJobs, fresh?.processedJobs]).toEqual([true, 3, 3]);
+  });
+
+  it('counts the final failure of an added job for its batch, throwing it to no one', async () => {
+    class FlakyGrower extends Jobable {
+      async run() {
+        await (await this.batch())!.add([new Flaky({ failures: 9 })]);
+      }
+    }
+    const batch = await Job.batch([new FlakyGrower()]).allowFailures().finally(new Step({ step: 'finally' })).dispatch();
+    expect(seen).toContain('failed: flaky 3');
+    expect(seen.at(-1)).toBe('finally');
+    const fresh = await batch.fresh();
+    expect([fresh?.finished, fresh?.totalJobs, fresh?.failedJobs]).toEqual([true, 2, 1]);
   });
 
   it('runs a dispatch made by a running job inside it', async () => {
