@@ -101,6 +101,10 @@ describe('Job.fake()', () => {
     Job.assertDispatched(SendEmail);
     Job.assertNotDispatched(ResizeImage);
     expect(await stored()).toBe(2);
+    // A chain is faked whole, its catch job too, whatever the classes.
+    await Job.chain([new ResizeImage({ path: '3.png' })]).catch(new Notify({ who: 'ops' })).dispatch();
+    expect(Job.assertChained([ResizeImage]).catch?.name).toBe('notify');
+    expect(await stored()).toBe(2);
     await db.knex(db.table).delete();
   });
 
