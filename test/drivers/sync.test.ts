@@ -132,7 +132,7 @@ describe('the sync driver', () => {
         await (await this.batch())!.add([new Flaky({ failures: 9 })]);
       }
     }
-    const batch = await Job.batch([new FlakyGrower()]).allowFailures().finally(new Step({ step: 'finally' })).dispatch();
+    const batch = await Job.batch([new FlakyGrower({})]).allowFailures().finally(new Step({ step: 'finally' })).dispatch();
     expect(seen).toContain('failed: flaky 3');
     expect(seen.at(-1)).toBe('finally');
     const fresh = await batch.fresh();
