@@ -27,6 +27,7 @@ const QUICK = [
   'test/cli/scenario.test.ts',
   'test/layout.test.ts',
   'test/api/fake.test.ts',
+  'test/api/fake-stores.test.ts',
   'test/drivers/sync.test.ts',
 ];
 
