@@ -29,6 +29,9 @@ const QUICK = [
   'test/layout.test.ts',
   'test/api/results.test.ts',
   'test/outbox.test.ts',
+  'test/api/fake.test.ts',
+  'test/api/fake-stores.test.ts',
+  'test/drivers/sync.test.ts',
 ];
 
 /** The stores the quick tier covers (TEST_STORES, test/helpers/servers.ts); the full tier covers all seven. */

@@ -19,7 +19,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(ROOT, 'src');
 const DIST = path.join(ROOT, 'dist');
 const STAMP = path.join(DIST, '.source');
-const ENTRIES = ['src/bin.ts', 'src/index.ts'];
+// dist/index.js is the public API (src/index.ts) as src/esm-index.ts offers it to the CommonJS build.
+const ENTRIES = [{ in: 'src/bin.ts', out: 'bin' }, { in: 'src/esm-index.ts', out: 'index' }];
 const SELF = fileURLToPath(import.meta.url);
 const TYPES = path.join(DIST, 'types');
 
@@ -144,7 +145,7 @@ export async function ensureBuilt() {
     });
     await buildCommonJs(staging);
     // Chunks first, entry points last: an entry never names a chunk that is not there yet.
-    const entries = new Set(ENTRIES.map((e) => path.basename(e, '.ts') + '.js'));
+    const entries = new Set(ENTRIES.map((e) => `${e.out}.js`));
     const built = readdirSync(staging).sort((a, b) => Number(entries.has(a.replace(/\.map$/, ''))) - Number(entries.has(b.replace(/\.map$/, ''))));
     for (const file of built) renameSync(path.join(staging, file), path.join(DIST, file));
     // Chunks and lazy modules of earlier builds (their names carry a hash): a process started a

@@ -6,6 +6,8 @@
  *   after it, as a script that dispatches must do;
  * - ```js (`// dispatch.mjs`, `// dispatch.cjs`): run by test/package/installed.test.ts, in the
  *   JavaScript apps that installed the packed tarball;
+ * - ```js of docs/testing-your-jobs.md (`// src/…`, `// test/…`): run by
+ *   test/package/fake-runners.test.ts under vitest, jest and node:test, in an app that installed it;
  * - ```sh: each command line runs in the app with `npx` finding the rakit binary; it must exit 0.
  *   `npm install rakit` is left to test/package/installed.test.ts, which installs the tarball.
  *   A worker that runs until stopped (`job:runall` without a stop flag) must still be running

@@ -8,7 +8,7 @@
  */
 import { UsageError, cutInput } from '../infra/errors.ts';
 import type { JobClass } from './job-types.ts';
-import { holding } from '../infra/keep-alive.ts';
+import { storing } from './dispatch-scope.ts';
 import { QUEUE_NAME, assertJobName, storedOverlapKey } from '../infra/naming.ts';
 import type { AppTransaction, QueuedAfterCommit } from './in-transaction.ts';
 import type { Payload } from './payload.ts';
@@ -28,7 +28,7 @@ export abstract class DispatchChain<R> implements PromiseLike<R> {
 
   constructor() {
     // The subclass's constructor has run by the time this microtask does.
-    this.stored = Promise.resolve().then(() => holding(() => this.store()));
+    this.stored = Promise.resolve().then(() => storing(() => this.store()));
   }
 
   /** Checks and stores the job(s); every failure rejects the dispatch, never silently. */

@@ -14,6 +14,10 @@ import { PendingDispatch } from './pending-dispatch.ts';
 import { closeRuntime, configure, runtime } from './runtime.ts';
 import type { When } from './when.ts';
 import { Worker } from '../worker/worker.ts';
+import {
+  assertBatched, assertChained, assertDispatched, assertDispatchedTimes, assertNotDispatched, assertNothingDispatched, assertPushedOn, dispatched,
+} from '../inline/fake-assertions.ts';
+import { startFake, stopFake } from '../inline/fake-store.ts';
 import { DEFAULT_WORKER_OPTIONS, type WorkerOptions, type WorkerSummary } from '../worker/worker-options.ts';
 
 /** What `Job.run` may be told: the worker options a user sets (the names and stop-when-empty are its own). */
@@ -75,6 +79,30 @@ export const Job = {
    * rejects with a JobResultError when it failed for good (job-result.ts).
    */
   result: jobResult,
+  /**
+   * For an app's tests: from now on nothing is stored; each dispatch is recorded for the
+   * assertions below. `Job.fake([SendEmail])` fakes only those classes (or names), and every
+   * chain and batch; other jobs are stored as usual. Calling it again forgets what it recorded.
+   */
+  fake: startFake,
+  /** Ends `Job.fake()`: dispatches are stored again. */
+  restore: stopFake,
+  /** The recorded dispatches of a class or name (single, bulk, a chain's first job) that the predicate accepts. */
+  dispatched,
+  /** Fails unless a job of the class (or name) was dispatched, one the predicate accepts if given. */
+  assertDispatched,
+  /** Fails unless it was dispatched exactly `times` times (default 1). */
+  assertDispatchedTimes,
+  /** Fails if a job of the class (or name) was dispatched, one the predicate accepts if given. */
+  assertNotDispatched,
+  /** Fails if anything was dispatched: a job, a chain, a batch. */
+  assertNothingDispatched,
+  /** Fails unless a job of the class was dispatched on `queue`. */
+  assertPushedOn,
+  /** Fails unless a chain of exactly these jobs (classes, names or job objects) was dispatched, in this order; returns it. */
+  assertChained,
+  /** Fails unless a batch the predicate accepts was dispatched; returns it. */
+  assertBatched,
   /** Sets the configuration in code instead of application/config/job.ts. */
   configure,
   /** Closes the connections so a script can exit. */

@@ -4,7 +4,7 @@
  * When nothing else is left for the process to do, its connections are closed (keep-alive.ts).
  */
 import type { Clock } from '../infra/clock.ts';
-import { systemClock } from '../infra/clock.ts';
+import { skippingClock, systemClock } from '../infra/clock.ts';
 import { loadConfig, resolveConfig, type JobConfig, type JobConfigInput } from '../infra/config.ts';
 import type { AdminDriver } from '../store/driver.ts';
 import { createDriver } from '../drivers/index.ts';
@@ -12,6 +12,8 @@ import { holding } from '../infra/keep-alive.ts';
 import { afterCommitsStored } from './in-transaction.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Registry } from './registry.ts';
+import { fakeDriver, faking } from '../inline/fake-store.ts';
+import { noteReading } from './dispatch-scope.ts';
 
 export interface Runtime {
   config: JobConfig;
@@ -30,13 +32,25 @@ export interface RuntimeOptions {
   root?: string;
 }
 
-/** The runtime of this process, loading application/config/job.ts on first use. */
+/** The runtime of this process, loading application/config/job.ts on first use; its driver seen through the fake while `Job.fake()` is on. */
 export function runtime(): Promise<Runtime> {
   current ??= loadConfig().then(async (config) => build(config, {})).catch((error: unknown) => {
     current = null;
     throw error;
   });
-  return current;
+  return faking() ? current.then(faked) : current;
+}
+
+/** The seam of `Job.fake()`: every dispatch gets its driver from runtime(). */
+function faked(rt: Runtime): Runtime {
+  if (!faking()) return rt;
+  const classOf = (name: string) => {
+    const handler = rt.registry.resolve(name);
+    return handler?.kind === 'class' ? handler.jobClass : null;
+  };
+  // A dispatch's first clock reading is its time, so a recorded delay is the one it was given.
+  const clock: Clock = { now: () => noteReading(rt.clock.now()), sleep: (ms, signal) => rt.clock.sleep(ms, signal), after: (ms, fn) => rt.clock.after(ms, fn) };
+  return { ...rt, clock, driver: fakeDriver(rt.driver, () => rt.clock.now(), classOf) };
 }
 
 /** Sets the configuration programmatically (tests, apps that keep config elsewhere). */
@@ -51,16 +65,14 @@ export async function configure(input: JobConfigInput | JobConfig, options: Runt
 }
 
 async function build(config: JobConfig, options: RuntimeOptions): Promise<Runtime> {
-  const clock = options.clock ?? systemClock;
+  const sync = config.driver === 'sync';
+  const clock = options.clock ?? (sync ? skippingClock() : systemClock);
   // pino loads with the first runtime, not with every module that may make one (`rakit --help`).
   const logger = options.logger ?? (await import('../infra/logger.ts')).createLogger({ logging: config.logging, timezone: config.timezone });
-  return {
-    config,
-    clock,
-    registry: new Registry(config.root),
-    logger,
-    driver: await createDriver(config, clock),
-  };
+  const parts = { config, clock, registry: new Registry(config.root), logger };
+  const driver = await createDriver(config, clock);
+  // The sync driver runs what a dispatch stored before it resolves, with the worker's loop (loaded only then).
+  return { ...parts, driver: sync ? (await import('../inline/sync-driver.ts')).syncDriver({ ...parts, driver }) : driver };
 }
 
 // The event loop is empty (idle connections do not count): close them, and the process ends.

@@ -29,5 +29,9 @@ export async function createDriver(config: JobConfig, clock: Clock): Promise<Adm
       const { MemcachedDriver } = await import('./memcached/memcached.ts');
       return new MemcachedDriver(config.memcached, config.prefix, clock);
     }
+    case 'sync': {
+      const { memoryDatabase } = await import('./database/memory-database.ts');
+      return memoryDatabase(config, clock);
+    }
   }
 }

@@ -10,7 +10,11 @@ import { isJobClass } from '../api/job-brand.ts';
 import type { JobClass } from '../api/job-types.ts';
 import { assertJobName } from '../infra/naming.ts';
 import { assertPayloadLimits, encodePayload, type Payload } from '../api/payload.ts';
-import type { Runtime } from '../api/runtime.ts';
+import type { Registry } from '../api/registry.ts';
+import type { Clock } from '../infra/clock.ts';
+import type { JobConfig } from '../infra/config.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { FullDriver } from '../store/driver.ts';
 
 /** Where a job instance or a made job keeps its own queue and delay (shared by the ESM and CJS builds). */
 export const DISPATCH_OPTIONS: unique symbol = Symbol.for('rakit.dispatchOptions') as never;
@@ -56,7 +60,14 @@ export interface PreparedJob {
   delayMs: number;
 }
 
-export type FlowEnv = Pick<Runtime, 'driver' | 'registry' | 'config' | 'clock' | 'logger'>;
+/** What a workflow is stored and settled with: the runtime's parts (runtime.ts), named here so the worker needs no runtime. */
+export interface FlowEnv {
+  driver: FullDriver;
+  registry: Registry;
+  config: JobConfig;
+  clock: Clock;
+  logger: Logger;
+}
 
 /** Checks and encodes jobs; `queue` is the default of those that set none. Throws before anything is stored. */
 export async function prepareJobs(env: FlowEnv, jobs: readonly JobLike[], queue: string, what: string): Promise<PreparedJob[]> {

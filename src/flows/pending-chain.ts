@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { UsageError } from '../infra/errors.ts';
-import { holding } from '../infra/keep-alive.ts';
 import { writerIn, type AppTransaction } from '../api/in-transaction.ts';
+import { storing } from '../api/dispatch-scope.ts';
 import { runtime } from '../api/runtime.ts';
 import { wrapPayload, type ChainFlow } from './envelope.ts';
 import { HELD_AT, drop } from './held.ts';
@@ -59,7 +59,7 @@ export class PendingChain {
 
   /** Stores the chain: resolves once every job is stored, rejects (storing nothing) on bad input. */
   dispatch(): Promise<ChainResult> {
-    return holding(() => this.store());
+    return storing(() => this.store());
   }
 
   /** A chain is not a promise: `await Job.chain([...])` without `.dispatch()` rejects saying so, rather than storing nothing. */

@@ -60,7 +60,35 @@ export interface AppFiles {
   prepareModules?(files: readonly string[], root: string): Promise<void>;
 }
 
-const asIs = (file: string) => import(pathToFileURL(file).href) as Promise<Record<string, unknown>>;
+/**
+ * The module system's own `require` where rakit runs as CommonJS (dist/index.cjs, `require('rakit')`,
+ * whose modules all have its URL); undefined in an ES module. A host may give that build a `require` of its own and no `import()`:
+ * jest without --experimental-vm-modules does.
+ */
+const cjsRequire: ((id: string) => unknown) | undefined = import.meta.url.endsWith('.cjs') ? require : undefined;
+
+/** A CommonJS file of the app: `.cjs`, or `.js` where the nearest package.json has no `"type": "module"`. */
+function isCommonJs(file: string): boolean {
+  const extension = path.extname(file);
+  if (extension !== '.js') return extension === '.cjs';
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return !isEsmPackage(dir);
+    if (path.dirname(dir) === dir) return true;
+  }
+}
+
+/**
+ * A file imported as it is. In the CommonJS build a CommonJS file is required, as `import()`
+ * would load it, its exports then seen as `import()` sees them (`default` and their names).
+ */
+function asIs(file: string): Promise<Record<string, unknown>> {
+  if (cjsRequire && isCommonJs(file)) {
+    const exports = cjsRequire(file);
+    const named = exports !== null && typeof exports === 'object' ? (exports as Record<string, unknown>) : {};
+    return Promise.resolve({ ...named, default: exports });
+  }
+  return import(pathToFileURL(file).href) as Promise<Record<string, unknown>>;
+}
 
 let current: AppFiles = { importConfig: asIs, importModule: asIs };
 

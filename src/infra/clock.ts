@@ -28,3 +28,21 @@ export const systemClock: Clock = {
     return () => clearTimeout(timer);
   },
 };
+
+/**
+ * The sync driver's clock: its waits pass at once, moving its time ahead instead (a retry's
+ * backoff, a limit's hold-back), so a job run inline never makes its dispatcher wait, and a
+ * retry is due as soon as its wait has been "slept". Timers set with `after` (a job's timeout)
+ * are real ones.
+ */
+export function skippingClock(): Clock {
+  let ahead = 0;
+  return {
+    now: () => Date.now() + ahead,
+    sleep: (ms, signal) => {
+      if (!signal?.aborted && ms > 0) ahead += ms;
+      return new Promise<void>((resolve) => setImmediate(resolve));
+    },
+    after: systemClock.after,
+  };
+}

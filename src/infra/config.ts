@@ -34,7 +34,8 @@ export interface RedisOptionsInput {
   [option: string]: unknown;
 }
 
-export const DRIVERS = ['database', 'redis', 'file', 'memcached'] as const;
+/** `sync` keeps nothing: each job runs inside the process that dispatches it (docs/testing-your-jobs.md). */
+export const DRIVERS = ['database', 'redis', 'file', 'memcached', 'sync'] as const;
 export type DriverName = (typeof DRIVERS)[number];
 
 /** What `application/config/job.ts` exports (every key optional). */

@@ -23,6 +23,8 @@ export interface WorkerHooks {
   codeEnded?(job: ReservedJob, cut: boolean, succeeded: boolean): void;
   /** After the attempt's outcome is recorded in the driver: `kind` says what it was. */
   attemptEnded?(job: ReservedJob, kind: Settled['kind']): void;
+  /** After the attempt's outcome is recorded, with the attempt's error (the sync driver hands a final one to the dispatcher). */
+  settled?(job: ReservedJob, settled: Settled, error: Error | null): void;
   /** A supervisor records this process in the worker registry (heartbeat.ts): it writes no beat of its own. */
   reportedBySupervisor?: boolean;
   /** A supervisor kills this process when an attempt outlives its timeout, and records what it leaves running. */

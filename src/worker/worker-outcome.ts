@@ -18,6 +18,8 @@ export function resultsOf(deps: Pick<WorkerDeps, 'driver' | 'config' | 'logger'>
 }
 
 export function workerSettleDeps(deps: WorkerDeps, acks: AckBatcher, admin: WorkerAdmin, flows: Flows | null): SettleDeps {
+  const events = jobEventObserver(deps.logger);
+  const told = deps.hooks?.settled;
   return {
     flows,
     metrics: admin.metrics,
@@ -25,7 +27,10 @@ export function workerSettleDeps(deps: WorkerDeps, acks: AckBatcher, admin: Work
     driver: deps.driver, clock: deps.clock, logger: deps.logger,
     ack: (job) => acks.ack(job),
     failedHook: (job, error) => runFailedHook(deps.registry, deps.logger, job, error),
-    observe: jobEventObserver(deps.logger),
+    observe: told ? (job, settled, ms, error) => {
+      events(job, settled, ms, error);
+      told(job, settled, error);
+    } : events,
   };
 }
 

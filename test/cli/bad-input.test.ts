@@ -63,7 +63,7 @@ const cases: Case[] = [
     () => writeConfig(app.dir, { ...CONFIG, drivr: 'redis' }), () => writeConfig(app.dir, CONFIG)],
   ['a config value of the wrong type', ['job:runall', '--once'], 2, /job\.ts: "max_retries" must be a whole number ≥ 0, got "three"/,
     () => writeConfig(app.dir, { ...CONFIG, max_retries: 'three' }), () => writeConfig(app.dir, CONFIG)],
-  ['an unknown driver', ['job:status'], 2, /"driver" must be one of database, redis, file, memcached, got "mongo"/,
+  ['an unknown driver', ['job:status'], 2, /"driver" must be one of database, redis, file, memcached, sync, got "mongo"/,
     () => writeConfig(app.dir, { ...CONFIG, driver: 'mongo' }), () => writeConfig(app.dir, CONFIG)],
   ['a bad timezone', ['job:status'], 2, /"timezone": Unknown timezone "Mars\/Olympus"/,
     () => writeConfig(app.dir, { ...CONFIG, timezone: 'Mars/Olympus' }), () => writeConfig(app.dir, CONFIG)],

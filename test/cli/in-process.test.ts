@@ -78,7 +78,7 @@ describe('config errors, in process', () => {
   const configs: [string, Record<string, unknown>, RegExp][] = [
     ['an unknown key', { ...CONFIG, drivr: 'redis' }, /application\/config\/job\.ts: unknown key "drivr" \(did you mean "driver"\?\)/],
     ['a value of the wrong type', { ...CONFIG, max_retries: 'three' }, /job\.ts: "max_retries" must be a whole number ≥ 0, got "three"/],
-    ['an unknown driver', { ...CONFIG, driver: 'mongo' }, /"driver" must be one of database, redis, file, memcached, got "mongo"/],
+    ['an unknown driver', { ...CONFIG, driver: 'mongo' }, /"driver" must be one of database, redis, file, memcached, sync, got "mongo"/],
     ['a bad timezone', { ...CONFIG, timezone: 'Mars/Olympus' }, /"timezone": Unknown timezone "Mars\/Olympus"/],
     ['a SQLite folder that does not exist', { ...CONFIG, database: 'sqlite:/nonexistent/dir/x.sqlite' }, /the folder of the SQLite file \/nonexistent\/dir\/x\.sqlite does not exist: create it/],
   ];
@@ -100,7 +100,7 @@ describe('config errors, in process', () => {
   it('an environment override is checked like the file: JOB_DRIVER and a missing table', async () => {
     const driver = await rakit(['job:status'], { JOB_DRIVER: 'mongo' });
     expect(driver.code).toBe(2);
-    expect(driver.stderr).toMatch(/"driver" must be one of database, redis, file, memcached, got "mongo"/);
+    expect(driver.stderr).toMatch(/"driver" must be one of database, redis, file, memcached, sync, got "mongo"/);
     const table = await rakit(['job:runall', '--once', '--in-process'], { DATABASE_URL: 'sqlite:storage/empty.sqlite' });
     expect(table.code).toBe(2);
     expect(table.stderr.trimEnd().split('\n').at(-1)).toBe('rakit: Table "rakit_jobs" is missing: run `rakit job:table && rakit migrate`');

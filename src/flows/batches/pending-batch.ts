@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { UsageError } from '../../infra/errors.ts';
-import { holding } from '../../infra/keep-alive.ts';
 import { writerIn, type AppTransaction } from '../../api/in-transaction.ts';
+import { storing } from '../../api/dispatch-scope.ts';
 import { runtime } from '../../api/runtime.ts';
 import { Batch } from './batch-handle.ts';
 import { newRecord } from './batch-record.ts';
@@ -71,7 +71,7 @@ export class PendingBatch {
 
   /** Stores the batch; resolves to it, or rejects having stored nothing. */
   dispatch(): Promise<Batch> {
-    return holding(() => this.store());
+    return storing(() => this.store());
   }
 
   private callback(kind: BatchCallback, job: JobLike): this {
