@@ -20,7 +20,7 @@ async function run(argv: string[]): Promise<number> {
       const { runWorkerProcess } = await import('./worker/worker-process.ts');
       return await runWorkerProcess(JSON.parse(process.env.RAKIT_WORKER ?? '{}'));
     }
-    return await (await import('./program.ts')).runProgram(argv);
+    return await (await import('./commands/program.ts')).runProgram(argv);
   } catch (thrown) {
     const error = coerceError(thrown);
     // Lines logged before the error come first (a command that logged has loaded the logger already).

@@ -27,7 +27,7 @@ export {
 export { dashboardHandler, type DashboardHandler } from './dashboard/handler.ts';
 export type { DashboardOptions } from './dashboard/context.ts';
 export type { Payload } from './api/payload.ts';
-export type { When } from './api/when.ts';
+export type { When } from './infra/when.ts';
 export type { Backoff } from './infra/backoff.ts';
 export type { WorkerSummary } from './worker/worker-options.ts';
 export type * from './store/driver.ts';

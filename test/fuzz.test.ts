@@ -12,7 +12,7 @@ import { backoffList, jsonObject, queueList, seconds, wholeNumber } from '../src
 import { DateError, PayloadError } from '../src/infra/errors.ts';
 import { Jobable } from '../src/api/jobable.ts';
 import { closeRuntime, configure } from '../src/api/runtime.ts';
-import { parseWhen } from '../src/api/when.ts';
+import { parseWhen } from '../src/infra/when.ts';
 import { makeApp, type TestApp } from './helpers/app.ts';
 import { TestClock } from './helpers/clock.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';

@@ -15,7 +15,7 @@ import { closeRuntime, configure } from '../src/api/runtime.ts';
 import { createKnex } from '../src/drivers/database/database-connection.ts';
 import { RedisDriver } from '../src/drivers/redis/redis.ts';
 import { systemClock } from '../src/infra/clock.ts';
-import { OutboxRelay } from '../src/outbox/relay.ts';
+import { OutboxRelay } from '../src/flows/outbox/relay.ts';
 import { makeApp, writeConfig, type TestApp } from './helpers/app.ts';
 import { DATABASES, dropRedisPrefix, requireRedis, scratchDatabase, uniqueName } from './helpers/servers.ts';
 

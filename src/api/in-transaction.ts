@@ -32,7 +32,7 @@ export interface QueuedAfterCommit {
 export async function writerIn(env: { driver: Pick<QueuePart, 'transactions' | 'description'>; config: JobConfig; clock: Clock }, trx: unknown): Promise<TransactionWriter> {
   const { driver, config } = env;
   if (driver.transactions) return driver.transactions.writerFor(trx);
-  if (config.outbox) return (await import('../outbox/outbox-store.ts')).outboxWriterFor(config, trx, () => env.clock.now());
+  if (config.outbox) return (await import('../flows/outbox/outbox-store.ts')).outboxWriterFor(config, trx, () => env.clock.now());
   throw new UsageError(`withTransaction(): the job store is ${driver.description}, not the app's SQL database, so a job cannot be written in the app's transaction. `
     + 'Set outbox: true in application/config/job.ts (then rakit job:table && rakit migrate): the job goes to an outbox table in the app\'s database (`database`), '
     + 'and job:runall moves it to the job store once committed; or use .afterCommit(trx), which dispatches once the transaction commits and loses the job if the process dies in between');

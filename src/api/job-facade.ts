@@ -12,12 +12,12 @@ import { jobResult } from './job-result.ts';
 import type { Payload } from './payload.ts';
 import { PendingDispatch } from './pending-dispatch.ts';
 import { closeRuntime, configure, runtime } from './runtime.ts';
-import type { When } from './when.ts';
+import type { When } from '../infra/when.ts';
 import { Worker } from '../worker/worker.ts';
 import {
   assertBatched, assertChained, assertDispatched, assertDispatchedTimes, assertNotDispatched, assertNothingDispatched, assertPushedOn, dispatched,
-} from '../inline/fake-assertions.ts';
-import { startFake, stopFake } from '../inline/fake-store.ts';
+} from './inline/fake-assertions.ts';
+import { startFake, stopFake } from './inline/fake-store.ts';
 import { DEFAULT_WORKER_OPTIONS, type WorkerOptions, type WorkerSummary } from '../worker/worker-options.ts';
 
 /** What `Job.run` may be told: the worker options a user sets (the names and stop-when-empty are its own). */

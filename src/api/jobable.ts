@@ -14,7 +14,7 @@ import type { Batch } from '../flows/batches/batch-handle.ts';
 import { PendingBulkDispatch } from '../flows/bulk-dispatch.ts';
 import { batchOfContext } from '../flows/job-context.ts';
 import { DISPATCH_OPTIONS, type DispatchOptions } from '../flows/job-spec.ts';
-import type { When } from './when.ts';
+import type { When } from '../infra/when.ts';
 
 let contextOf: (job: Jobable<any>) => JobContext | undefined;
 

@@ -12,7 +12,7 @@ import { DispatchChain, assertQueue, delayMs, overlapKeyOf, resolveTarget, type 
 import { whenCommitted, writerIn } from './in-transaction.ts';
 import { assertPayloadLimits, encodePayload, type Payload } from './payload.ts';
 import { runtime, type Runtime } from './runtime.ts';
-import type { When } from './when.ts';
+import type { When } from '../infra/when.ts';
 
 export type DispatchResult =
   | { id: string; name: string; queue: string; scheduledAt: Date; skipped?: undefined }
@@ -49,7 +49,7 @@ export class PendingDispatch extends DispatchChain<DispatchResult> {
     assertPayloadLimits(this.encoded, rt.config);
     const now = rt.clock.now();
     // The date library loads with the first dispatch that names a time, not with every worker.
-    const base = this.when === undefined ? now : Math.max(now, (await import('./when.ts')).parseWhen(this.when, rt.config.timezone));
+    const base = this.when === undefined ? now : Math.max(now, (await import('../infra/when.ts')).parseWhen(this.when, rt.config.timezone));
     const scheduledAt = base + delay;
     const queue = this.queueName;
     const overlapKey = this.overlapping ? overlapKeyOf(name, jobClass, this.encoded, queue) : null;

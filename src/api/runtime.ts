@@ -12,7 +12,7 @@ import { holding } from '../infra/keep-alive.ts';
 import { afterCommitsStored } from './in-transaction.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Registry } from './registry.ts';
-import { fakeDriver, faking } from '../inline/fake-store.ts';
+import { fakeDriver, faking } from './inline/fake-store.ts';
 import { noteReading } from './dispatch-scope.ts';
 
 export interface Runtime {
@@ -72,7 +72,7 @@ async function build(config: JobConfig, options: RuntimeOptions): Promise<Runtim
   const parts = { config, clock, registry: new Registry(config.root), logger };
   const driver = await createDriver(config, clock);
   // The sync driver runs what a dispatch stored before it resolves, with the worker's loop (loaded only then).
-  return { ...parts, driver: sync ? (await import('../inline/sync-driver.ts')).syncDriver({ ...parts, driver }) : driver };
+  return { ...parts, driver: sync ? (await import('./inline/sync-driver.ts')).syncDriver({ ...parts, driver }) : driver };
 }
 
 // The event loop is empty (idle connections do not count): close them, and the process ends.

@@ -30,7 +30,7 @@ export async function createDriver(config: JobConfig, clock: Clock): Promise<Adm
       return new MemcachedDriver(config.memcached, config.prefix, clock);
     }
     case 'sync': {
-      const { memoryDatabase } = await import('./database/memory-database.ts');
+      const { memoryDatabase } = await import('../api/inline/memory-database.ts');
       return memoryDatabase(config, clock);
     }
   }

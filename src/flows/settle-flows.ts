@@ -16,7 +16,7 @@ import { BatchGroups } from './batches/batch-group.ts';
 import { settleChainJob } from './chain.ts';
 import { inWorkflow, readFlow } from './envelope.ts';
 import { bindBatch } from './job-context.ts';
-import { mayRunOutboxJob } from '../outbox/outbox-runs.ts';
+import { mayRunOutboxJob } from './outbox/outbox-runs.ts';
 import type { FlowEnv } from './job-spec.ts';
 
 export interface FlowDeps {

@@ -10,7 +10,7 @@ export function jobTableCommand(): Command {
       const config = await loadConfig();
       if (config.outbox && config.driver !== 'database') {
         // The job store is elsewhere: the app's database gets the outbox table only.
-        const { outboxMigration, outboxMigrationName } = await import('../../outbox/outbox-table.ts');
+        const { outboxMigration, outboxMigrationName } = await import('../../flows/outbox/outbox-table.ts');
         await writeMigrationOnce(config, {
           label: `The outbox migration for "${config.outbox_table}"`,
           marker: `_create_${config.outbox_table}_table.`,

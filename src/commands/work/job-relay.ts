@@ -10,7 +10,7 @@ export function jobRelayCommand(): Command {
     .action(async (flags: { once?: boolean }) => {
       const rt = await runtime();
       if (!rt.config.outbox) throw new UsageError('The outbox is off: set outbox: true in application/config/job.ts (then rakit job:table && rakit migrate)');
-      const { openRelay } = await import('../../outbox/outbox-store.ts');
+      const { openRelay } = await import('../../flows/outbox/outbox-store.ts');
       const outbox = openRelay(rt.config, rt.driver, rt.logger);
       try {
         if (flags.once) {

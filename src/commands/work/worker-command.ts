@@ -111,7 +111,7 @@ export async function runWorker(flags: WorkerFlags, extra: Partial<WorkerOptions
  */
 async function startRelay(rt: Runtime): Promise<{ stop(): Promise<void> } | null> {
   if (!rt.config.outbox || rt.config.driver === 'database') return null;
-  const { openRelay } = await import('../../outbox/outbox-store.ts');
+  const { openRelay } = await import('../../flows/outbox/outbox-store.ts');
   const outbox = openRelay(rt.config, rt.driver, rt.logger);
   const moved = await outbox.relay.drain().catch((error: unknown) => {
     rt.logger.warn({ err: error }, `Outbox relay: ${(error as Error).message}; the worker starts, the relay keeps trying`);

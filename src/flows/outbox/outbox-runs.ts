@@ -5,7 +5,7 @@
  * with the id of the job that took it). A copy that finds the mark taken by another job is not
  * run; the job that took it may run again (its own retry).
  */
-import type { RecordStore } from '../store/record-store.ts';
+import type { RecordStore } from '../../store/record-store.ts';
 
 /** How long a mark is kept: longer than any relay takes to push a row again. */
 const MARK_TTL_MS = 7 * 24 * 3_600_000;

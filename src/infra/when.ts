@@ -5,7 +5,7 @@
  * Unix seconds (1970) to a parser.
  */
 import { DateTime } from 'luxon';
-import { DateError } from '../infra/errors.ts';
+import { DateError } from './errors.ts';
 
 export type When = Date | string | number;
 

@@ -8,10 +8,10 @@
  * It waits for rows on PostgreSQL's NOTIFY (the writer sends it at commit), elsewhere by a short poll.
  */
 import type { Knex } from 'knex';
-import type { Logger } from '../infra/logger.ts';
-import type { QueuePart } from '../store/driver.ts';
-import { addToFlow } from '../flows/envelope.ts';
-import type { Dialect } from '../drivers/database/database-sql.ts';
+import type { Logger } from '../../infra/logger.ts';
+import type { QueuePart } from '../../store/driver.ts';
+import { addToFlow } from '../envelope.ts';
+import type { Dialect } from '../../drivers/database/database-sql.ts';
 import type { OutboxJob } from './outbox-table.ts';
 import { OUTBOX_CHANNEL } from './outbox-writer.ts';
 

@@ -4,7 +4,7 @@
  * what was dispatched instead.
  */
 import { AssertionError } from 'node:assert';
-import type { JobClass, JobInstance } from '../api/job-types.ts';
+import type { JobClass, JobInstance } from '../job-types.ts';
 import { batchesOf, chainsOf, dispatchedJobs, type Dispatched, type FakeBatch, type FakeChain } from './fake-dispatches.ts';
 import { fakeState } from './fake-store.ts';
 

@@ -4,8 +4,8 @@
  * that order); `uid` names the row across stores, so a job relayed twice runs once
  * (outbox-runs.ts); `jobs` holds the dispatch's jobs in order, `n` how many.
  */
-import { DECLARE } from '../drivers/database/migrations.ts';
-import { SOURCE_EXTENSION, type AppLanguage } from '../infra/app-files.ts';
+import { DECLARE } from '../../drivers/database/migrations.ts';
+import { SOURCE_EXTENSION, type AppLanguage } from '../../infra/app-files.ts';
 
 /** What one outbox row holds of each job: the job as dispatch hands it to a driver. */
 export interface OutboxJob {

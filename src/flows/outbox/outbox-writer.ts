@@ -8,11 +8,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { UsageError } from '../infra/errors.ts';
-import type { NewJob, PushResult, TransactionWriter } from '../store/driver.ts';
-import { compile } from '../drivers/database/database-transaction.ts';
-import type { Dialect } from '../drivers/database/database-sql.ts';
-import type { AppConnection } from '../drivers/database/transaction-adapters.ts';
+import { UsageError } from '../../infra/errors.ts';
+import type { NewJob, PushResult, TransactionWriter } from '../../store/driver.ts';
+import { compile } from '../../drivers/database/database-transaction.ts';
+import type { Dialect } from '../../drivers/database/database-sql.ts';
+import type { AppConnection } from '../../drivers/database/transaction-adapters.ts';
 import type { OutboxJob } from './outbox-table.ts';
 
 /** The channel the relay listens on (PostgreSQL). */

@@ -4,11 +4,11 @@
  * them), the chains in order with their catch job, and the batches with their jobs, callbacks
  * and options. Each job comes with its payload, queue, time and a job object made from them.
  */
-import type { JobClass, JobInstance } from '../api/job-types.ts';
-import { decodePayload, type Payload } from '../api/payload.ts';
-import type { BatchRecord } from '../flows/batches/batch-record.ts';
-import { readFlow, type BatchCallback, type Flow } from '../flows/envelope.ts';
-import { isHeld } from '../flows/held.ts';
+import type { JobClass, JobInstance } from '../job-types.ts';
+import { decodePayload, type Payload } from '../payload.ts';
+import type { BatchRecord } from '../../flows/batches/batch-record.ts';
+import { readFlow, type BatchCallback, type Flow } from '../../flows/envelope.ts';
+import { isHeld } from '../../flows/held.ts';
 import type { FakePush, FakeState } from './fake-store.ts';
 
 /** A job the fake recorded. */

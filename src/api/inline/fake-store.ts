@@ -6,13 +6,13 @@
  * workflow), with their batch's record. Anything else goes to the real driver.
  * fake-dispatches.ts reads the record; fake-assertions.ts asserts on it.
  */
-import { inWorkflow } from '../flows/envelope.ts';
-import { isHeld } from '../flows/held.ts';
-import { BATCH_NAMESPACE } from '../flows/batches/batch-store.ts';
-import type { JobClass } from '../api/job-types.ts';
-import type { FullDriver, NewJob, PushResult } from '../store/driver.ts';
-import type { StoredRecord } from '../store/record-store.ts';
-import { dispatchedAt } from '../api/dispatch-scope.ts';
+import { inWorkflow } from '../../flows/envelope.ts';
+import { isHeld } from '../../flows/held.ts';
+import { BATCH_NAMESPACE } from '../../flows/batches/batch-store.ts';
+import type { JobClass } from '../job-types.ts';
+import type { FullDriver, NewJob, PushResult } from '../../store/driver.ts';
+import type { StoredRecord } from '../../store/record-store.ts';
+import { dispatchedAt } from '../dispatch-scope.ts';
 import { overriding } from './overriding.ts';
 
 /** A job the fake kept instead of storing it: as dispatch handed it to the driver. */

@@ -5,12 +5,12 @@
  * loads only when the outbox is used.
  */
 import type { Knex } from 'knex';
-import type { JobConfig } from '../infra/config.ts';
-import type { Logger } from '../infra/logger.ts';
-import type { QueuePart, TransactionWriter } from '../store/driver.ts';
-import { createKnex } from '../drivers/database/database-connection.ts';
-import type { Dialect } from '../drivers/database/database-sql.ts';
-import { appConnection } from '../drivers/database/transaction-adapters.ts';
+import type { JobConfig } from '../../infra/config.ts';
+import type { Logger } from '../../infra/logger.ts';
+import type { QueuePart, TransactionWriter } from '../../store/driver.ts';
+import { createKnex } from '../../drivers/database/database-connection.ts';
+import type { Dialect } from '../../drivers/database/database-sql.ts';
+import { appConnection } from '../../drivers/database/transaction-adapters.ts';
 import { OutboxWriter } from './outbox-writer.ts';
 import { OutboxRelay } from './relay.ts';
 

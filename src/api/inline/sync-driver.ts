@@ -10,12 +10,12 @@
  * its jobs (not a dispatch) run later in the same loop.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { noteStored, type RunStored } from '../api/dispatch-scope.ts';
-import { isHeld } from '../flows/held.ts';
-import type { FullDriver, NewJob, PushResult } from '../store/driver.ts';
-import { Worker } from '../worker/worker.ts';
-import type { WorkerDeps } from '../worker/worker-hooks.ts';
-import { DEFAULT_WORKER_OPTIONS } from '../worker/worker-options.ts';
+import { noteStored, type RunStored } from '../dispatch-scope.ts';
+import { isHeld } from '../../flows/held.ts';
+import type { FullDriver, NewJob, PushResult } from '../../store/driver.ts';
+import { Worker } from '../../worker/worker.ts';
+import type { WorkerDeps } from '../../worker/worker-hooks.ts';
+import { DEFAULT_WORKER_OPTIONS } from '../../worker/worker-options.ts';
 import { overriding } from './overriding.ts';
 
 /** The runtime's driver in sync mode: `deps.driver` (the memory store) whose pushes are run at dispatch. */

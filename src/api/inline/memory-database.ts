@@ -6,9 +6,9 @@
 import type { Clock } from '../../infra/clock.ts';
 import type { JobConfig } from '../../infra/config.ts';
 import type { AdminDriver } from '../../store/driver.ts';
-import { createKnex } from './database-connection.ts';
-import { DatabaseDriver } from './database.ts';
-import { jobTablesMigration } from './migrations.ts';
+import { createKnex } from '../../drivers/database/database-connection.ts';
+import { DatabaseDriver } from '../../drivers/database/database.ts';
+import { jobTablesMigration } from '../../drivers/database/migrations.ts';
 
 export async function memoryDatabase(config: JobConfig, clock: Clock): Promise<AdminDriver> {
   // One connection, kept: a second one, or a reaped one, would be another (empty) database.

@@ -2,7 +2,7 @@
  * A driver seen through a few methods of its own (the sync driver's push, the fake's): every
  * other method is the driver's, bound to it, so its state stays in one object.
  */
-import type { FullDriver } from '../store/driver.ts';
+import type { FullDriver } from '../../store/driver.ts';
 
 export function overriding(base: FullDriver, own: Partial<FullDriver>): FullDriver {
   const bound = new Map<PropertyKey, unknown>();
