@@ -46,6 +46,17 @@ function failure(fn: () => unknown): string {
 }
 
 describe('Job.fake()', () => {
+  it('records a dispatch written in the app\'s transaction, and stores it nowhere; jobs it does not fake go in the transaction', async () => {
+    Job.fake([SendEmail]);
+    await db.knex.transaction(async (trx) => {
+      await SendEmail.dispatch({ to: 'in-trx@example.com' }).withTransaction(trx);
+      await Notify.dispatch({ who: 'real' }).withTransaction(trx);
+    });
+    Job.assertDispatched(SendEmail, (job) => job.payload.to === 'in-trx@example.com');
+    expect(Number(await stored())).toBe(1);
+    await db.knex(db.table).delete();
+  });
+
   it('records every dispatch kind and stores nothing', async () => {
     Job.fake();
     await SendEmail.dispatch({ to: 'a@example.com' });

@@ -10,7 +10,8 @@ import { inWorkflow } from '../../flows/envelope.ts';
 import { isHeld } from '../../flows/held.ts';
 import { BATCH_NAMESPACE } from '../../flows/batches/batch-store.ts';
 import type { JobClass } from '../job-types.ts';
-import type { FullDriver, NewJob, PushResult } from '../../store/driver.ts';
+import type { FullDriver, NewJob, PushResult, TransactionWriter } from '../../store/driver.ts';
+import { UsageError } from '../../infra/errors.ts';
 import type { StoredRecord } from '../../store/record-store.ts';
 import { dispatchedAt } from '../dispatch-scope.ts';
 import { overriding } from './overriding.ts';
@@ -77,6 +78,26 @@ export function fakeDriver(real: FullDriver, now: () => number, classOf: (name: 
       const stored = theirs.length > 0 ? await real.pushMany(theirs) : [];
       let k = 0;
       return jobs.map((job) => (covers(job) ? keep(job) : stored[k++]!));
+    },
+    // withTransaction() while faking: faked jobs are kept as any dispatch; others go to the real store's transaction.
+    transactions: {
+      async writerFor(trx) {
+        const writer = real.transactions ? await real.transactions.writerFor(trx) : null;
+        const theirs = (): TransactionWriter => {
+          if (!writer) throw new UsageError(`withTransaction() while Job.fake() is on: this job is not faked and ${real.description} cannot write in the app's transaction; fake it too`);
+          return writer;
+        };
+        return {
+          push: async (job) => (covers(job) ? keep(job) : theirs().push(job)),
+          async pushMany(jobs) {
+            const rest = jobs.filter((job) => !covers(job));
+            const stored = rest.length > 0 ? await theirs().pushMany(rest) : [];
+            let k = 0;
+            return jobs.map((job) => (covers(job) ? keep(job) : stored[k++]!));
+          },
+          casRecord: (namespace, id, version, value, ttlMs) => driver.casRecord(namespace, id, version, value, ttlMs),
+        };
+      },
     },
     runJobNow: async (id) => ours(id) || real.runJobNow(id),
     cancelJob: async (id) => ours(id) || real.cancelJob(id),
