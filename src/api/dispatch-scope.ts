@@ -2,8 +2,10 @@
  * What every dispatch (single, bulk, chain, batch) is stored inside, the one seam between a
  * dispatch and what follows its storing: `storing()` keeps the process alive while it is stored
  * and, where the store asks for it (the `sync` driver, through `noteStored`), runs the jobs it
- * stored before the dispatch resolves, so their final failure rejects the dispatch. Elsewhere a
- * dispatch pays one AsyncLocalStorage scope and nothing else.
+ * stored before the dispatch resolves, so their final failure rejects the dispatch. The scope is
+ * an AsyncLocalStorage, used only once the sync driver or `Job.fake()` asks for it (`useScopes`):
+ * on Node 20 a first `AsyncLocalStorage.run` makes every later promise of the process pay for
+ * async hooks, so an app on a real store never runs one.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { holding } from '../infra/keep-alive.ts';
@@ -19,9 +21,17 @@ interface Scope {
 }
 
 const scope = new AsyncLocalStorage<Scope>();
+/** Set once the sync driver is built or Job.fake() turned on. */
+let scoped = false;
+
+/** From now on dispatches are stored inside a scope (the sync driver, Job.fake()). */
+export function useScopes(): void {
+  scoped = true;
+}
 
 /** Stores a dispatch with `store`, then runs what the store asked to be run (noteStored). */
 export function storing<T>(store: () => Promise<T>): Promise<T> {
+  if (!scoped) return holding(store);
   return holding(async () => {
     const stored: Scope = { ids: [], run: null, at: null };
     const result = await scope.run(stored, store);

@@ -13,7 +13,7 @@ import type { JobClass } from '../job-types.ts';
 import type { FullDriver, NewJob, PushResult, TransactionWriter } from '../../store/driver.ts';
 import { UsageError } from '../../infra/errors.ts';
 import type { StoredRecord } from '../../store/record-store.ts';
-import { dispatchedAt } from '../dispatch-scope.ts';
+import { dispatchedAt, useScopes } from '../dispatch-scope.ts';
 import { overriding } from './overriding.ts';
 
 /** A job the fake kept instead of storing it: as dispatch handed it to the driver. */
@@ -40,6 +40,7 @@ const seen = new WeakMap<FullDriver, { state: FakeState; driver: FullDriver }>()
 
 /** Turns the fake on (again, forgetting what it recorded): every job, or only these classes or names. */
 export function startFake(jobs?: readonly (JobClass | string)[]): void {
+  useScopes();
   if (jobs !== undefined && !Array.isArray(jobs)) throw new TypeError('Job.fake() takes an array of job classes or names');
   const only = jobs === undefined ? null : new Set(jobs.map((job) => (typeof job === 'string' ? job : job.nameOfJob)));
   state = { only, pushes: [], batches: new Map() };

@@ -10,7 +10,7 @@
  * its jobs (not a dispatch) run later in the same loop.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { noteStored, type RunStored } from '../dispatch-scope.ts';
+import { noteStored, useScopes, type RunStored } from '../dispatch-scope.ts';
 import { isHeld } from '../../flows/held.ts';
 import type { FullDriver, NewJob, PushResult } from '../../store/driver.ts';
 import { Worker } from '../../worker/worker.ts';
@@ -20,6 +20,7 @@ import { overriding } from './overriding.ts';
 
 /** The runtime's driver in sync mode: `deps.driver` (the memory store) whose pushes are run at dispatch. */
 export function syncDriver(deps: Omit<WorkerDeps, 'hooks'>): FullDriver {
+  useScopes();
   const base = deps.driver;
   const failures = new Map<string, { error: Error; seq: number }>();
   let seq = 0;
