@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'job:dispatch': async () => (await import('./commands/work/job-dispatch.ts')).jobDispatchCommand(),
   'job:failed': async () => (await import('./commands/admin/job-failed.ts')).jobFailedCommand(),
   'job:show': async () => (await import('./commands/admin/job-show.ts')).jobShowCommand(),
+  'job:cancel': async () => (await import('./commands/admin/job-cancel.ts')).jobCancelCommand(),
   'job:retry': async () => (await import('./commands/admin/job-retry.ts')).jobRetryCommand(),
   'job:forget': async () => (await import('./commands/admin/job-forget.ts')).jobForgetCommand(),
   'job:flush': async () => (await import('./commands/admin/job-flush.ts')).jobFlushCommand(),
