@@ -28,6 +28,7 @@ const QUICK = [
   'test/cli/scenario.test.ts',
   'test/layout.test.ts',
   'test/api/results.test.ts',
+  'test/cli/cancel-in-process.test.ts',
 ];
 
 /** The stores the quick tier covers (TEST_STORES, test/helpers/servers.ts); the full tier covers all seven. */

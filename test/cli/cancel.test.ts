@@ -7,48 +7,14 @@
  * `Job.cancel` from a script: the time from the call to the abort each job saw, p50 and p99
  * printed per store (`CANCEL TIMING`), each within the poll period and a read.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeApp, type TestApp } from '../helpers/app.ts';
 import { until } from '../helpers/clock.ts';
 import { STORES } from '../helpers/stores.ts';
-
-const JOBS: Record<string, string> = {
-  // Watches its signal, then takes up to \`cleanup\` ms to stop (less once storage/release exists).
-  'Watcher.ts': `import { appendFileSync, existsSync } from 'node:fs';
-import { Jobable } from 'rakit';
-export default class Watcher extends Jobable<{ cleanup?: number; key?: string }> {
-  static timeout = 60; static tries = 3; static backoff = 0;
-  uniqueId() { return String(this.get('key') ?? 'none'); }
-  async run() {
-    appendFileSync('storage/ran.log', \`start \${this.id} \${Date.now()}\\n\`);
-    await new Promise<void>((resolve) => this.signal.addEventListener('abort', () => {
-      appendFileSync('storage/ran.log', \`abort \${this.id} \${Date.now()} \${(this.signal.reason as Error).name}\\n\`);
-      const until = Date.now() + (this.get('cleanup') ?? 0);
-      const look = () => (Date.now() >= until || existsSync('storage/release') ? resolve() : setTimeout(look, 10));
-      look();
-    }, { once: true }));
-    appendFileSync('storage/ran.log', \`end \${this.id} \${Date.now()}\\n\`);
-  }
-  async failed() { appendFileSync('storage/ran.log', \`failed \${this.id}\\n\`); }
-}
-`,
-  // Ignores its signal.
-  'Ignorer.ts': `import { appendFileSync } from 'node:fs';
-import { Jobable } from 'rakit';
-export default class Ignorer extends Jobable {
-  static timeout = 60; static tries = 3; static backoff = 0;
-  async run() {
-    appendFileSync('storage/ran.log', \`start \${this.id} \${Date.now()}\\n\`);
-    await new Promise((resolve) => setTimeout(resolve, 30_000));
-    appendFileSync('storage/ran.log', \`end \${this.id} \${Date.now()}\\n\`);
-  }
-  async failed() { appendFileSync('storage/ran.log', \`failed \${this.id}\\n\`); }
-}
-`,
-};
+import { CANCEL_JOBS, lastLine } from '../helpers/cancel-jobs.ts';
 
 /** Dispatches `n` watchers; prints their ids. */
 const DISPATCH = `import { Job } from 'rakit';
@@ -68,12 +34,26 @@ for (const id of JSON.parse(process.env.IDS!) as string[]) {
 console.log(JSON.stringify(out));
 await Job.close();`;
 
+/**
+ * Warmed up (a pending job dispatched and cancelled), it waits for job ID's abort, then at once
+ * dispatches a job of the same overlap key; prints whether it was skipped and whether ID's code had ended.
+ */
+const PROBE = `import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { Job } from 'rakit';
+const id = process.env.ID!;
+const warm = await Job.dispatch('watcher', { key: 'warm' }).delay(3600);
+const warmCancel = await Job.cancel(warm.id!);
+writeFileSync('storage/probe-ready', '');
+const log = () => (existsSync('storage/ran.log') ? readFileSync('storage/ran.log', 'utf8') : '');
+while (!log().includes(\`abort \${id} \`)) await new Promise((r) => setTimeout(r, 5));
+const again = await Job.dispatch('watcher', { key: 'k1' }).withoutOverlapping();
+console.log(JSON.stringify({ warmCancel, skipped: again.skipped ?? null, ended: log().includes(\`end \${id} \`) }));
+await Job.close();`;
+
 const RESULT = `import { Job } from 'rakit';
 try { console.log(JSON.stringify({ value: await Job.result(process.env.ID!, { timeoutMs: 2000 }) })); }
 catch (error) { console.log(JSON.stringify({ error: (error as Error).name + ': ' + (error as Error).message })); }
 await Job.close();`;
-
-const lastLine = <T>(text: string): T => JSON.parse(text.trim().split('\n').at(-1)!) as T;
 
 function runall(app: TestApp, args: string[]) {
   const child = app.spawnRakit(['job:runall', '--stop-when-empty', ...args]);
@@ -97,7 +77,7 @@ for (const store of STORES) {
       const made = await store.setup(scratch);
       drop = made.drop;
       app = makeApp({ ...made.config, sleep_ms: 50 });
-      for (const [file, source] of Object.entries(JOBS)) app.write(`application/jobs/${file}`, source);
+      for (const [file, source] of Object.entries(CANCEL_JOBS)) app.write(`application/jobs/${file}`, source);
       if (store.database) for (const args of [['job:table'], ['migrate']]) expect((await app.rakit(args)).code).toBe(0);
     });
     afterAll(async () => {
@@ -112,16 +92,16 @@ for (const store of STORES) {
       const ignorer = lastLine<{ id: string }>((await dispatch('ignorer')).stdout).id;
       // One process each: the kill of the one that ignores its signal is no concern of the other.
       const run = runall(app, ['--processes=2', '--concurrency=1']);
+      const probe = app.script('probe.ts', PROBE.replace('process.env.ID!', JSON.stringify(watcher)));
+      await until(() => existsSync(path.join(app.dir, 'storage', 'probe-ready')), 30_000);
       await until(() => app.ranLog().filter((l) => l.startsWith('start ')).length === 2, 30_000);
 
       const cancel = await app.rakit(['job:cancel', watcher, ignorer, '--json']);
       expect(cancel.code, cancel.stderr).toBe(0);
       expect(lastLine(cancel.stdout)).toEqual({ [watcher]: 'requested', [ignorer]: 'requested' });
-      await until(() => app.ranLog().some((l) => l.startsWith(`abort ${watcher} `)), 5_000);
-      // Its code is still cleaning up: its overlap key is still held.
-      const again = await dispatch('watcher', ['--payload', '{"key":"k1"}', '--without-overlapping']);
-      expect(again.stdout).toMatch(/"skipped":"overlapping"/);
-      expect(app.ranLog().some((l) => l.startsWith(`end ${watcher} `))).toBe(false);
+      // Right after its abort, its code still cleaning up: its overlap key is still held.
+      const probed = await probe;
+      expect(lastLine(probed.stdout), probed.stderr).toEqual({ warmCancel: 'cancelled', skipped: 'overlapping', ended: false });
       app.write('storage/release', '');
 
       expect(await run.exit, run.output()).toBe(0);
