@@ -28,11 +28,11 @@ export function watchCancels(children: ReadonlySet<WorkerChild>, deps: { driver:
     },
     cancel(id) {
       const found = find(id);
-      if (!found || found.running.cancelled) return;
+      // Its deadline is Infinity once its code has ended: its outcome stands, and is being recorded.
+      if (!found || found.running.cancelled || found.running.deadline === Infinity) return;
       const { child, running } = found;
       running.cancelled = true;
-      // Infinity: its code has ended already, and its outcome is being recorded.
-      if (running.deadline !== Infinity) running.deadline = Math.min(running.deadline, deps.clock.now() + KILL_GRACE_MS);
+      running.deadline = Math.min(running.deadline, deps.clock.now() + KILL_GRACE_MS);
       deps.logger.info({ childPid: child.pid, id }, `Job ${id} was cancelled: asking worker process ${child.pid} to stop it`);
       child.send({ type: 'cancel', id });
     },
