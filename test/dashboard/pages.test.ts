@@ -189,7 +189,7 @@ for (const target of TARGETS) {
       const [running] = await driver.reserve({ queues: ['exports'], names: null, limit: 1, leases: { byName: {}, defaultMs: 60_000 } });
       expect(running?.id).toBe(pushed.id);
       await open(`/jobs/${encodeURIComponent(running!.id)}`);
-      await click('p.actions', 'Cancel');
+      await click('main', 'Cancel');
       expect(await flash()).toContain(`Job ${running!.id} is running: its worker was asked to stop it`);
       // The request a worker reads (store/cancel-requests.ts); the job stays until its worker records it cancelled.
       expect(await driver.getRecord('cancel', running!.id)).not.toBeNull();
