@@ -32,6 +32,7 @@ const QUICK = [
   'test/api/fake.test.ts',
   'test/api/fake-stores.test.ts',
   'test/drivers/sync.test.ts',
+  'test/cli/cancel-in-process.test.ts',
 ];
 
 /** The stores the quick tier covers (TEST_STORES, test/helpers/servers.ts); the full tier covers all seven. */

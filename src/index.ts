@@ -20,9 +20,10 @@ export { PendingChain, PendingBatch, PendingBulkDispatch, Batch, MadeJob, type C
 export { defineConfig, type JobConfig, type JobConfigInput } from './infra/config.ts';
 export { configure, closeRuntime } from './api/runtime.ts';
 export { JobResultError, type ResultOptions } from './api/job-result.ts';
+export type { CancelOutcome } from './flows/cancel-job.ts';
 export {
   RakitError, UsageError, ConfigError, PayloadError, DateError, UnknownJobError, DiscoveryError,
-  ConnectionError, DatabaseError, TimeoutError, WorkerDiedError, UnrecoverableError,
+  ConnectionError, DatabaseError, TimeoutError, CancelledError, WorkerDiedError, UnrecoverableError,
 } from './infra/errors.ts';
 export { dashboardHandler, type DashboardHandler } from './dashboard/handler.ts';
 export type { DashboardOptions } from './dashboard/context.ts';

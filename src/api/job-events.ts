@@ -1,5 +1,5 @@
 /**
- * Job events: `Job.on('completed' | 'failed' | 'retrying' | 'released' | 'skipped', listener)`, registered in
+ * Job events: `Job.on('completed' | 'failed' | 'retrying' | 'released' | 'skipped' | 'cancelled', listener)`, registered in
  * application/events.ts, told of every recorded outcome (settle's `observe`) in the process that
  * ran the job. Attempts the process manager settles (a timeout kill, a crashed process) are
  * forwarded to a live worker process, which fires them there (owed-hooks.ts): the manager never
@@ -12,7 +12,7 @@ import type { Logger } from '../infra/logger.ts';
 import { decodePayload, type Payload } from './payload.ts';
 import type { Settled } from '../worker/settle.ts';
 
-export type JobEventName = 'completed' | 'failed' | 'retrying' | 'released' | 'skipped';
+export type JobEventName = 'completed' | 'failed' | 'retrying' | 'released' | 'skipped' | 'cancelled';
 
 export interface JobEvent {
   event: JobEventName;
@@ -29,7 +29,7 @@ export interface JobEvent {
 
 export type JobEventListener = (event: JobEvent) => unknown;
 
-const EVENT_OF: Partial<Record<Settled['kind'], JobEventName>> = { done: 'completed', failed: 'failed', retried: 'retrying', released: 'released', skipped: 'skipped' };
+const EVENT_OF: Partial<Record<Settled['kind'], JobEventName>> = { done: 'completed', failed: 'failed', retried: 'retrying', released: 'released', skipped: 'skipped', cancelled: 'cancelled' };
 const NAMES = new Set<string>(Object.values(EVENT_OF));
 
 /** One table per process, shared by the ES-module and CommonJS builds (as events.ts does). */

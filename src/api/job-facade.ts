@@ -5,6 +5,8 @@
 import { PendingBatch } from '../flows/batches/pending-batch.ts';
 import { PendingBulkDispatch } from '../flows/bulk-dispatch.ts';
 import { PendingChain } from '../flows/pending-chain.ts';
+import { cancelJob, type CancelOutcome } from '../flows/cancel-job.ts';
+import { JobResults } from '../store/job-results.ts';
 import { MadeJob, type JobLike } from '../flows/job-spec.ts';
 import { holding } from '../infra/keep-alive.ts';
 import { onJobEvent } from './job-events.ts';
@@ -70,7 +72,7 @@ export const Job = {
   },
   /**
    * Listens to every job's outcomes in the processes that run jobs (register in
-   * application/events.ts): 'completed', 'failed' (final), 'retrying', 'released', 'skipped' (acked without running). A listener's
+   * application/events.ts): 'completed', 'failed' (final), 'retrying', 'released', 'skipped' (acked without running), 'cancelled' (a running job stopped by a cancel). A listener's
    * error is logged and never changes the outcome.
    */
   on: onJobEvent,
@@ -103,6 +105,19 @@ export const Job = {
   assertChained,
   /** Fails unless a batch the predicate accepts was dispatched; returns it. */
   assertBatched,
+  /**
+   * Cancels job `id` on whatever host runs it: a pending job is deleted ('cancelled'); a running
+   * one is asked to stop ('requested': its AbortSignal fires within a second, it is recorded
+   * cancelled once its code has stopped, and killed KILL_GRACE_MS later under `job:runall` if it
+   * ignores the signal); 'missing' when it is neither (finished, or no such job). A job held by
+   * its chain or batch is refused with a UsageError.
+   */
+  cancel(id: string): Promise<CancelOutcome> {
+    return holding(async () => {
+      const rt = await runtime();
+      return cancelJob(rt.driver, id, { now: rt.clock.now(), by: 'api', results: new JobResults(rt.driver, rt.config, rt.logger) });
+    });
+  },
   /** Sets the configuration in code instead of application/config/job.ts. */
   configure,
   /** Closes the connections so a script can exit. */

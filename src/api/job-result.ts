@@ -1,7 +1,7 @@
 /**
  * `Job.result(id, { timeoutMs })`: waits for a job's result (store/job-results.ts) from app code,
  * on any host sharing the store. Resolves with what run() returned; rejects with a
- * JobResultError when the job failed for good, or its result was not kept, and with a
+ * JobResultError when the job failed for good, was cancelled, or its result was not kept, and with a
  * TimeoutError when it has not finished in time. A job that finished without returning anything
  * (or that the store does not know) resolves with undefined once it is no longer pending.
  */
@@ -15,7 +15,7 @@ export interface ResultOptions {
   timeoutMs?: number;
 }
 
-/** The job failed for good (its error line), or its result was not kept (why). */
+/** The job failed for good (its error line), was cancelled, or its result was not kept (why). */
 export class JobResultError extends RakitError {}
 
 const FIRST_POLL_MS = 25;
@@ -36,7 +36,7 @@ async function waitForResult(id: string, options: ResultOptions): Promise<unknow
     const settled = kept ?? ((await rt.driver.getJob(id)) === null ? await readResult(rt.driver, id) ?? 'nothing' : null);
     if (settled === 'nothing') return undefined;
     if (settled) {
-      if (!settled.done) throw new JobResultError(`Job ${id} failed: ${settled.error}`);
+      if (!settled.done) throw new JobResultError('cancelled' in settled ? `Job ${id} was cancelled: ${settled.error}` : `Job ${id} failed: ${settled.error}`);
       if ('dropped' in settled) throw new JobResultError(`Job ${id} finished, but its result was not kept: ${settled.dropped}`);
       return settled.value;
     }

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'job:dispatch': async () => (await import('./work/job-dispatch.ts')).jobDispatchCommand(),
   'job:failed': async () => (await import('./admin/job-failed.ts')).jobFailedCommand(),
   'job:show': async () => (await import('./admin/job-show.ts')).jobShowCommand(),
+  'job:cancel': async () => (await import('./admin/job-cancel.ts')).jobCancelCommand(),
   'job:retry': async () => (await import('./admin/job-retry.ts')).jobRetryCommand(),
   'job:forget': async () => (await import('./admin/job-forget.ts')).jobForgetCommand(),
   'job:flush': async () => (await import('./admin/job-flush.ts')).jobFlushCommand(),

@@ -1,11 +1,16 @@
 /**
- * A pending job cancelled from outside its workflow (the dashboard's Cancel), and what a held job
- * is waiting for. A cancelled batch job is counted in its batch as skipped, so the batch can still
+ * A job cancelled from outside its workflow (`rakit job:cancel`, `Job.cancel`, the dashboard's
+ * Cancel), and what a held job is waiting for. A pending job is deleted; a running one is asked
+ * to stop (store/cancel-requests.ts: its process aborts its signal, and records it cancelled
+ * once its code has stopped). A cancelled batch job is counted in its batch as skipped, so the batch can still
  * finish; a cancelled chain step takes the rest of its chain and the chain's catch job with it, as
  * none of them can run any more. A held job (held.ts) belongs to its workflow: it is neither made
  * due nor cancelled by hand (`heldBy` says why).
  */
-import type { JobSummary } from '../store/admin-store.ts';
+import type { BrowsableQueue, JobSummary } from '../store/admin-store.ts';
+import { requestCancel } from '../store/cancel-requests.ts';
+import type { JobResults } from '../store/job-results.ts';
+import { UsageError } from '../infra/errors.ts';
 import { isPending, withOutcome } from './batches/batch-record.ts';
 import { finishIfDone, runCallbacks, type FlowStore } from './batches/batch-settle.ts';
 import { updateBatch } from './batches/batch-store.ts';
@@ -31,4 +36,33 @@ export async function cancelPendingJob(store: FlowStore, job: Pick<JobSummary, '
     if (record) await runCallbacks(store, record);
   }
   return true;
+}
+
+/** What a cancel did: a pending job deleted, a running one asked to stop, or no such job (finished or never there). */
+export type CancelOutcome = 'cancelled' | 'requested' | 'missing';
+
+/**
+ * Cancels job `id`, pending or running (see the header); a held job is refused (UsageError): its
+ * workflow owns it. A pending job's cancel is kept as its result, so Job.result() says so.
+ */
+export async function cancelJob(
+  store: FlowStore & Pick<BrowsableQueue, 'getJob'>, id: string,
+  how: { now: number; by: 'cli' | 'api' | 'dashboard'; results: Pick<JobResults, 'keepCancelled'> | null },
+): Promise<CancelOutcome> {
+  // A pending job claimed between the read and the delete is running: look again.
+  for (let i = 0; i < 3; i++) {
+    const job = await store.getJob(id);
+    if (!job) return 'missing';
+    if (job.state === 'reserved') {
+      await requestCancel(store, id, { at: how.now, by: how.by });
+      return 'requested';
+    }
+    const held = heldBy(job);
+    if (held) throw new UsageError(`Job ${id} is held by its ${held}: its workflow makes it due or drops it (cancel the batch or the job before it instead)`);
+    if (await cancelPendingJob(store, job, how.now)) {
+      await how.results?.keepCancelled(id, `cancelled while pending (${how.by})`, how.now);
+      return 'cancelled';
+    }
+  }
+  return 'missing';
 }

@@ -15,6 +15,7 @@ import type { FlowStore } from './batches/batch-settle.ts';
 import { BatchGroups } from './batches/batch-group.ts';
 import { settleChainJob } from './chain.ts';
 import { inWorkflow, readFlow } from './envelope.ts';
+import { drop } from './held.ts';
 import { bindBatch } from './job-context.ts';
 import { mayRunOutboxJob } from './outbox/outbox-runs.ts';
 import type { FlowEnv } from './job-spec.ts';
@@ -70,13 +71,17 @@ export class Flows {
   }
 
   /** settle.ts's seam: idempotent, runs again if the job runs again. */
-  async beforeFinal(job: ReservedJob, outcome: 'done' | 'failed'): Promise<void> {
+  async beforeFinal(job: ReservedJob, outcome: 'done' | 'failed' | 'cancelled'): Promise<void> {
     const flow = readFlow(job.payload);
     if (!flow) return;
-    if (flow.chain) await settleChainJob(this.store, flow.chain, outcome);
+    // A running job cancelled ends its workflow as a pending one cancelled does (cancel-job.ts).
+    if (flow.chain) {
+      if (outcome === 'cancelled') await drop(this.store, flow.chain.next, ...flow.chain.rest, flow.chain.catch);
+      else await settleChainJob(this.store, flow.chain, outcome);
+    }
     if (flow.batch && flow.i !== undefined) {
       const skipped = this.skipped.delete(claimOf(job));
-      await this.groups.settle(flow.batch, flow.i, outcome === 'done' && skipped ? 'skipped' : outcome);
+      await this.groups.settle(flow.batch, flow.i, (outcome === 'done' && skipped) || outcome === 'cancelled' ? 'skipped' : outcome);
     }
   }
 

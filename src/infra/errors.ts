@@ -55,6 +55,14 @@ export class TimeoutError extends Error {
   }
 }
 
+/** The attempt was cancelled from outside (`rakit job:cancel`, `Job.cancel`, the dashboard): the reason its AbortSignal gives. */
+export class CancelledError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CancelledError';
+  }
+}
+
 /** A worker process died under its job: a crash, a stray `process.exit()`, a kill from outside. */
 export class WorkerDiedError extends Error {
   constructor(readonly exitCode: number | null, readonly signal: string | null, message: string) {

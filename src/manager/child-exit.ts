@@ -90,6 +90,8 @@ export interface LeftRunning {
   plan: AttemptPlan;
   startedAt: number;
   killed: boolean;
+  /** It was cancelled: whatever ended its process, it is recorded cancelled. */
+  cancelled?: boolean;
 }
 
 /**
@@ -105,9 +107,10 @@ export async function giveBackUnstarted(deps: { driver: Pick<Driver, 'releaseOwn
 /** Settles the attempts an exited process left running, as `how` says (see ExitAction). */
 export async function settleLeftRunning(deps: SettleDeps, left: LeftRunning[], how: ExitAction['settle'], code: number | null, signal: string | null): Promise<Settled[]> {
   const results: Settled[] = [];
-  for (const { job, plan, startedAt, killed } of left) {
+  for (const { job, plan, startedAt, killed, cancelled } of left) {
     let settlement: Settlement = { kind: 'release', why: 'its worker process was stopped' };
-    if (how === 'died') settlement = { kind: 'failure', error: WorkerDiedError.of(job, code, signal), final: false };
+    if (cancelled) settlement = { kind: 'cancel', how: killed ? 'its code ignored its signal: its worker process was killed' : 'its worker process ended' };
+    else if (how === 'died') settlement = { kind: 'failure', error: WorkerDiedError.of(job, code, signal), final: false };
     else if (how === 'killed' && killed) {
       const error = new TimeoutError(`Job "${job.name}" (id ${job.id}) ran past its timeout of ${plan.timeoutMs / 1000} s and was stopped by killing its worker process`);
       settlement = { kind: 'failure', error, final: false };

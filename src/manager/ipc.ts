@@ -42,6 +42,8 @@ export type ManagerMessage =
   /** Stop claiming, finish the running jobs; `reason` for the summary. */
   | { type: 'stop'; reason?: StopReason }
   | { type: 'force' }
+  /** Job `id` was cancelled (a request the manager read): abort its attempt's signal. */
+  | { type: 'cancel'; id: string }
   /** The answer to `want`. */
   | { type: 'grant'; n: number }
   /** Run the class's failed() hook for a job the manager failed (its process was killed or died). */

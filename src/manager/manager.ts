@@ -1,6 +1,7 @@
 /**
  * The process manager behind `rakit job:runall` and `rakit job:run`: forks `--processes` worker
  * processes and never runs job code itself. It
+ * - reads the cancel requests for its processes and kills one whose cancelled job does not stop (manager-cancels.ts);
  * - enforces hard timeouts: a process whose attempt runs KILL_GRACE_MS past its timeout is killed,
  *   the attempt settled as a TimeoutError, the other jobs given back uncounted, a process started;
  * - settles what an exited process left running by the exit classification (child-exit.ts);
@@ -26,6 +27,7 @@ import { resultsOf } from '../worker/worker-outcome.ts';
 import { WatchGenerations } from './watch-generations.ts';
 import { WorkerChild } from './worker-child.ts';
 import { OwedHooks } from './owed-hooks.ts';
+import { watchCancels } from './manager-cancels.ts';
 import { ManagerReports } from './manager-reports.ts';
 import { flowsOf } from '../flows/settle-flows.ts';
 import { RunTally } from './run-tally.ts';
@@ -62,11 +64,13 @@ export class Manager {
   private readonly watch = new WatchGenerations();
   private worker: WorkerOptions;
   private readonly tally: RunTally;
+  private readonly cancels: ReturnType<typeof watchCancels>;
   /** A process was asked to say the run's start line (the first one, once it has loaded the jobs). */
   private announced = false;
 
   constructor(private readonly deps: { driver: FullDriver; config: JobConfig; logger: Logger; clock: Clock }, private readonly options: ManagerOptions) {
     this.tally = new RunTally(options.worker);
+    this.cancels = watchCancels(this.children, deps);
     this.hooks = new OwedHooks(deps.logger, deps.driver, () => deps.clock.now());
     this.reports = new ManagerReports(deps, options.worker.queues);
     this.settleDeps = { ...deps, metrics: this.reports.metrics, flows: flowsOf(deps), results: resultsOf(deps), failedHook: (job, error) => this.hooks.owe(job, error),
@@ -94,6 +98,7 @@ export class Manager {
       await finished;
       clearInterval(deadlines);
     }
+    this.cancels.close();
     await this.watch.close();
     await this.reports.close();
     // A run ended by bad code or config ends on that error (printed by the process that met it).
@@ -164,6 +169,7 @@ export class Manager {
       case 'attempts': {
         child.noteAttempts(message.finished, message.succeeded, message.ended, message.started, this.deps.clock.now());
         for (const [, kind] of message.ended) this.tally.counted(kind);
+        if (message.started.length > 0) this.cancels.wake();
         if (this.tally.started(message.started.length)) this.endRun();
         break;
       }
@@ -229,8 +235,9 @@ export class Manager {
       const running = child.overdue(now);
       if (!running) continue;
       const job = wire.job(running.wire);
-      this.deps.logger.error({ childPid: child.pid, id: job.id, job: job.name },
-        `Job ${job.name} (id ${job.id}) ran past its timeout of ${wire.timeoutMs(running.wire) / 1000} s: killing worker process ${child.pid}`);
+      this.deps.logger.error({ childPid: child.pid, id: job.id, job: job.name }, running.cancelled
+        ? `Job ${job.name} (id ${job.id}) was cancelled and did not stop: killing worker process ${child.pid}`
+        : `Job ${job.name} (id ${job.id}) ran past its timeout of ${wire.timeoutMs(running.wire) / 1000} s: killing worker process ${child.pid}`);
       child.kill(running);
     }
   }
@@ -286,7 +293,7 @@ export class Manager {
    * process); then, unless it stopped as asked (it gave its jobs back itself), what it had claimed and not started. */
   private async settleLeft(child: WorkerChild, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     const running = [...child.running.values()];
-    const left = running.map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor }));
+    const left = running.map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor, cancelled: r.cancelled }));
     child.running.clear();
     const results = await settleLeftRunning(this.settleDeps, left, EXIT_ACTIONS[kind].settle, code, signal);
     // Lost: the process recorded it before it died; a success it told of was acked, so done.

@@ -31,6 +31,8 @@ export interface Running {
   deadline: number;
   /** Its code succeeded: if its process dies and the manager finds it acked, it counts as done. */
   succeeded?: boolean;
+  /** Cancelled (manager-cancels.ts): however its process ends, it is recorded cancelled. */
+  cancelled?: boolean;
 }
 
 /** A failed() hook the manager owes for a job it settled; `sends`: how many processes it went to. */

@@ -4,7 +4,7 @@
  * `Job.result()` can read it on any host. Written before the job's ack, so a job that is no
  * longer pending has its result stored already. A job whose run() returns nothing writes nothing:
  * results cost a job one record write only when it has one. A final failure is kept too (its
- * error), so a caller waiting on `Job.result()` learns of it instead of waiting out its timeout.
+ * error, or its cancel), so a caller waiting on `Job.result()` learns of it instead of waiting out its timeout.
  */
 import type { Logger } from '../infra/logger.ts';
 import { RECORD_ID_MAX, type RecordStore } from './record-store.ts';
@@ -14,7 +14,9 @@ export type KeptResult =
   | { done: true; value: unknown; at: number }
   /** The value was not kept: larger than max_result_bytes, or not JSON. */
   | { done: true; dropped: string; at: number }
-  | { done: false; error: string; at: number };
+  | { done: false; error: string; at: number }
+  /** Cancelled (`rakit job:cancel`, `Job.cancel`, the dashboard): `error` says how. */
+  | { done: false; cancelled: true; error: string; at: number };
 
 export interface ResultSettings {
   /** 0 keeps none. */
@@ -58,6 +60,12 @@ export class JobResults {
   keepFailure(jobId: string, error: Error, at: number): Promise<void> {
     if (!this.keeps) return Promise.resolve();
     return this.put(jobId, { done: false, error: `${error.name}: ${error.message}`, at });
+  }
+
+  /** Keeps a cancel: a pending job deleted, or a running one stopped (`how`). */
+  keepCancelled(jobId: string, how: string, at: number): Promise<void> {
+    if (!this.keeps) return Promise.resolve();
+    return this.put(jobId, { done: false, cancelled: true, error: how, at });
   }
 
   private put(jobId: string, kept: KeptResult): Promise<void> {

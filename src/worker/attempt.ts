@@ -40,7 +40,8 @@ export class ShutdownAbort extends Error {
 const DONE: AttemptOutcome = { status: 'done' };
 
 /**
- * A running attempt that can be cut short from outside: by its timeout, or by a forced stop.
+ * A running attempt that can be cut short from outside: by its timeout, a cancel (CancelledError)
+ * or a forced stop.
  * Cutting aborts its signal and fixes its outcome, but the attempt lasts until its code has
  * really ended (or the worker gives up on that code: `abandon`, at a forced stop), so it keeps
  * its slot, its overlap key and its lease meanwhile. It is also the context the job instance

@@ -5,6 +5,8 @@
  * payload, with the real error (thrown, TimeoutError, or the death of its process). Given back:
  * released without counting the attempt (a forced stop, a bystander of a killed process, a
  * hold-back). Skipped (never run on purpose): acked as done is, but logged and counted apart.
+ * Cancelled (from outside, once its code stopped): acked, kept as cancelled, not counted in the
+ * metrics (neither done nor failed nor retried).
  */
 import type { Clock } from '../infra/clock.ts';
 import type { Driver, ReservedJob } from '../store/driver.ts';
@@ -28,10 +30,12 @@ export type Settlement =
    */
   | { kind: 'release'; why: string; at?: number; routine?: boolean }
   /** `final`: no retry can help, whatever tries are left. */
-  | { kind: 'failure'; error: Error; final: boolean };
+  | { kind: 'failure'; error: Error; final: boolean }
+  /** Cancelled from outside once its code stopped (or its process was killed): acked, neither failed nor retried; `how` ends the log line. */
+  | { kind: 'cancel'; how: string };
 
 /** `at`: when a released or retried job is due again. */
-export type Settled = { kind: 'done' | 'failed' | 'lost' } | { kind: 'skipped'; why: string } | { kind: 'released' | 'retried'; at: number };
+export type Settled = { kind: 'done' | 'failed' | 'lost' | 'cancelled' } | { kind: 'skipped'; why: string } | { kind: 'released' | 'retried'; at: number };
 
 export interface SettleDeps {
   driver: Pick<Driver, 'ack' | 'release' | 'fail'>;
@@ -49,9 +53,9 @@ export interface SettleDeps {
    * between it and the ack), so it must be idempotent. Absent: no job is in a workflow. A job that
    * `concerns` says is in none is settled without it: no await, no round trip.
    */
-  flows?: { concerns(job: ReservedJob): boolean; beforeFinal(job: ReservedJob, outcome: 'done' | 'failed', error: Error | null): Promise<void> } | null;
-  /** Keeps results and final failures for job:show and Job.result(); absent when none are kept. */
-  results?: Pick<JobResults, 'keepValue' | 'keepFailure'> | null;
+  flows?: { concerns(job: ReservedJob): boolean; beforeFinal(job: ReservedJob, outcome: 'done' | 'failed' | 'cancelled', error: Error | null): Promise<void> } | null;
+  /** Keeps results, final failures and cancels for job:show and Job.result(); absent when none are kept. */
+  results?: Pick<JobResults, 'keepValue' | 'keepFailure' | 'keepCancelled'> | null;
   /** Told of every recorded outcome, after it is recorded (the job events, src/api/job-events.ts). */
   observe?(job: ReservedJob, settled: Settled, ms: number, error: Error | null): void;
 }
@@ -99,6 +103,7 @@ async function record(deps: SettleDeps, job: ReservedJob, settlement: Settlement
     logger.info({ ...fields, status: 'SKIPPED', why: settlement.why }, `Job skipped: ${job.name} (${settlement.why})`);
     return { kind: 'skipped', why: settlement.why };
   }
+  if (settlement.kind === 'cancel') return recordCancel(deps, job, settlement.how, fields);
   if (settlement.kind === 'release') {
     const at = settlement.at ?? clock.now();
     if (!(await throughOutage(() => driver.release(job, { at, countAttempt: false }), clock))) return { kind: 'lost' };
@@ -128,6 +133,23 @@ async function record(deps: SettleDeps, job: ReservedJob, settlement: Settlement
   logger.error({ ...fields, status: 'FAIL', err: error.message }, `Job failed: ${job.name} (after ${job.attempts} attempts): ${error.message}`);
   await deps.failedHook(job, error);
   return { kind: 'failed' };
+}
+
+/**
+ * A cancelled attempt whose code has stopped: its workflow moves on as for a cancelled pending job
+ * (a chain's rest is dropped, a batch counts it skipped), its cancel is kept, and it is acked at
+ * once (not batched), which frees its overlap key.
+ */
+async function recordCancel(deps: SettleDeps, job: ReservedJob, how: string, fields: ReturnType<typeof attemptFields>): Promise<Settled> {
+  const { clock, logger } = deps;
+  if (deps.flows?.concerns(job)) await throughOutage(() => deps.flows!.beforeFinal(job, 'cancelled', null), clock);
+  if (deps.results) await throughOutage(() => deps.results!.keepCancelled(job.id, how, clock.now()), clock);
+  if (!(await throughOutage(() => deps.driver.ack(job), clock))) {
+    logger.warn(fields, `Job cancelled: ${job.name}, but its lease had lapsed and another worker holds it`);
+    return { kind: 'lost' };
+  }
+  logger.warn({ ...fields, status: 'CANCELLED' }, `Job cancelled: ${job.name} (${how})`);
+  return { kind: 'cancelled' };
 }
 
 /** Runs the failed() hook of `job`'s class, if it has one, on a job object as its last attempt saw it. */

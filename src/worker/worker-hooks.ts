@@ -29,6 +29,8 @@ export interface WorkerHooks {
   reportedBySupervisor?: boolean;
   /** A supervisor kills this process when an attempt outlives its timeout, and records what it leaves running. */
   killsStuckAttempts?: boolean;
+  /** A supervisor reads the cancel requests for this process and sends them (Worker.cancel): it reads none itself. */
+  cancelsFromSupervisor?: boolean;
   /** A run-wide cap on claims (`--once`, `--max-jobs` across processes): how many of `n` this claim may take. */
   claimBudget?(n: number): Promise<number>;
   /** Gives back the part of a budget a claim did not use. */

@@ -11,6 +11,7 @@ import { runFailedHook, type SettleDeps, type Settlement } from './settle.ts';
 import type { WorkerAdmin } from './worker-admin.ts';
 import type { WorkerDeps } from './worker-hooks.ts';
 import { JobResults } from '../store/job-results.ts';
+import { CancelledError } from '../infra/errors.ts';
 
 /** Results kept as the config says (none with result_retention_hours: 0). */
 export function resultsOf(deps: Pick<WorkerDeps, 'driver' | 'config' | 'logger'>): JobResults | null {
@@ -38,6 +39,8 @@ const DONE: Settlement = { kind: 'done' };
 
 /** The settlement of an attempt's outcome; `forced`: the worker was forced to stop. */
 export function settlementOf(outcome: AttemptOutcome, attempt: Attempt, forced: boolean): Settlement {
+  // Cancelled from outside: that stands, whatever its code did after its signal aborted.
+  if (attempt.cutReason instanceof CancelledError) return { kind: 'cancel', how: attempt.abandoned ? 'its code ignored its signal and was given up on' : 'its code stopped' };
   if (forced && (outcome.status === 'error' || attempt.cutReason)) {
     // Cut short by us, not by the job: back to the queue uncounted.
     return { kind: 'release', why: attempt.abandoned ? 'worker forced to stop; its code did not end and stops with this process' : 'worker forced to stop' };

@@ -55,6 +55,7 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
     ...rt,
     hooks: {
       killsStuckAttempts: true,
+      cancelsFromSupervisor: true,
       reportedBySupervisor: true,
       attemptStarting: (job, plan) => {
         started.push(toWire(job, plan));
@@ -90,6 +91,9 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
       // `stop` may come more than once (it is the first phase only); `force` is the second.
       case 'stop':
         if (!worker.stopping) worker.stop(message.reason);
+        break;
+      case 'cancel':
+        worker.cancel(message.id);
         break;
       case 'force':
         worker.forceStop();

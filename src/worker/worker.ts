@@ -9,7 +9,7 @@ import { AckBatcher } from './ack-batcher.ts';
 import { Attempt, ShutdownAbort, runAttempt, type AttemptOutcome, type OnStuck } from './attempt.ts';
 import { exponentialMs } from '../infra/backoff.ts';
 import type { ReservedJob } from '../store/driver.ts';
-import { UsageError, coerceError } from '../infra/errors.ts';
+import { CancelledError, UsageError, coerceError } from '../infra/errors.ts';
 import { JobPolicy } from './job-policy.ts';
 import { flowsOf, type Flows } from '../flows/settle-flows.ts';
 import type { WorkerDeps } from './worker-hooks.ts';
@@ -51,11 +51,23 @@ export class Worker {
     this.acks = new AckBatcher(deps.driver, deps.clock);
     this.policy = new JobPolicy(deps.registry, options, deps.config);
     this.restart = new RestartWatch(deps.driver, deps.clock, options.restartMark);
-    this.admin = new WorkerAdmin(deps, !deps.hooks?.reportedBySupervisor);
+    const running = this.running;
+    this.admin = new WorkerAdmin(deps, !deps.hooks?.reportedBySupervisor, deps.hooks?.cancelsFromSupervisor ? null
+      : { holds: (id) => running.has(id), get busy() { return running.size > 0; }, cancel: (id) => void this.cancel(id) });
     this.flows = flowsOf(deps);
     this.settleDeps = workerSettleDeps(deps, this.acks, this.admin, this.flows);
     this.cannotStop = cannotStop(deps.logger);
     this.retryTimes = [...(options.waitFor ?? [])];
+  }
+
+  /** A cancel request for job `id`: its running attempt's signal aborts, and it is recorded cancelled once its code stops. */
+  cancel(id: string): boolean {
+    for (const attempt of this.live) {
+      if (attempt.id !== id) continue;
+      attempt.cut(new CancelledError(`Job "${attempt.job.name}" (id ${id}) was cancelled`));
+      return true;
+    }
+    return false;
   }
 
   /** First call: stop claiming, finish running jobs (`reason`: why, for the summary). Second call: abort and release them. */
@@ -200,6 +212,7 @@ export class Worker {
     this.claimedCount++;
     if (this.claimedCount === this.options.replaceAfter) this.deps.hooks?.dueForReplacement?.();
     this.busy++;
+    this.admin.cancels?.wake();
     this.running.set(job.id, { job, at: this.deps.clock.now(), done: this.track(job) });
   }
 

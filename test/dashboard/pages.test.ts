@@ -183,6 +183,18 @@ for (const target of TARGETS) {
       expect((await driver.listFailed()).filter((f) => f.queue === 'bulk')).toEqual([]);
       expect((await driver.listJobs({ state: null, queue: 'bulk', search: null, offset: 0, limit: 10 })).total).toBe(3);
     });
+
+    it('Cancel of a running job asks its worker to stop it', async () => {
+      const pushed = await driver.push({ name: 'long-export', queue: 'exports', payload: '{}', scheduledAt: Date.now(), overlapKey: null });
+      const [running] = await driver.reserve({ queues: ['exports'], names: null, limit: 1, leases: { byName: {}, defaultMs: 60_000 } });
+      expect(running?.id).toBe(pushed.id);
+      await open(`/jobs/${encodeURIComponent(running!.id)}`);
+      await click('main', 'Cancel');
+      expect(await flash()).toContain(`Job ${running!.id} is running: its worker was asked to stop it`);
+      // The request a worker reads (store/cancel-requests.ts); the job stays until its worker records it cancelled.
+      expect(await driver.getRecord('cancel', running!.id)).not.toBeNull();
+      expect(await driver.getJob(running!.id)).toMatchObject({ state: 'reserved' });
+    });
   });
 }
 

@@ -3,7 +3,7 @@
  * beyond the end-to-end run (test/workflows/workflows.test.ts): a chain stops at a final failure
  * and runs its catch job once; a job never sees its workflow data; a batch job can read and grow
  * its batch; bulk dispatch keeps order and overlap keys; the reserved key is refused; a job
- * cancelled by hand settles its workflow; a cancelled batch whose jobs were cleared finishes;
+ * cancelled by hand settles its workflow, a running one too (Job.cancel); a cancelled batch whose jobs were cleared finishes;
  * misuse of a chain is refused saying why.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +36,14 @@ class Grow extends Jobable<{ n: number }> {
     if (this.get('n') === 0) await batch!.add([new Grow({ n: 10 }), new Grow({ n: 11 })]);
   }
 }
+/** Runs until its signal aborts (a cancel). */
+class Waits extends Jobable<{ tag: string }> {
+  static jobName = 'waits';
+  async run() {
+    ran.push(`waits ${this.get('tag')}`);
+    await new Promise((resolve) => this.signal.addEventListener('abort', resolve, { once: true }));
+  }
+}
 class Note extends Jobable<{ tag: string }> {
   static jobName = 'note';
   uniqueId() {
@@ -53,7 +61,7 @@ describe('workflows in one worker', () => {
   const work = () => bench.worker({ stopWhenEmpty: true }).run();
 
   beforeAll(async () => {
-    bench = await workerBench({}, Step, Grow, Note);
+    bench = await workerBench({}, Step, Grow, Note, Waits);
   });
   afterAll(async () => {
     await closeRuntime();
@@ -104,6 +112,27 @@ describe('workflows in one worker', () => {
     const chain = await new PendingChain([new Step({ n: 1 }), new Step({ n: 2 }), new Step({ n: 3 })], env).catch(new Note({ tag: 'caught' })).dispatch();
     expect(await cancelPendingJob(driver, (await driver.getJob(chain.jobs[0]!.id))!, bench.clock.now())).toBe(true);
     for (const id of [chain.jobs[1]!.id, chain.jobs[2]!.id, chain.catchId!]) expect(await driver.getJob(id)).toBeNull();
+  });
+
+  it('a running chain step cancelled takes the rest and the catch with it; a running batch job cancelled counts as not run', async () => {
+    ran.length = 0;
+    const driver = bench.deps.driver;
+    await configure(bench.deps.config, { clock: bench.clock, logger: bench.deps.logger });
+    const chain = await new PendingChain([new Waits({ tag: 'chain' }), new Step({ n: 9 })], env).catch(new Note({ tag: 'caught' })).dispatch();
+    const batch = await new PendingBatch([new Waits({ tag: 'batch' }), new Note({ tag: 'member' })], env).finally(new Note({ tag: 'finally' })).onQueue('cancels').dispatch();
+    const member = (await driver.listJobs({ state: null, queue: 'cancels', search: 'waits', offset: 0, limit: 10 })).jobs[0]!.id;
+    const running = bench.worker({ stopWhenEmpty: true, queues: ['cancels', 'default'], concurrency: 4 }).run();
+    for (let i = 0; i < 500 && ran.filter((l) => l.startsWith('waits')).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await Job.cancel(chain.jobs[0]!.id)).toBe('requested');
+    expect(await Job.cancel(member)).toBe('requested');
+    const summary = await running;
+    expect(summary).toMatchObject({ failed: 0, retried: 0 });
+    expect(ran).not.toContain('step 9 n');
+    expect(ran).not.toContain('caught');
+    for (const id of [chain.jobs[0]!.id, chain.jobs[1]!.id, chain.catchId!, member]) expect(await driver.getJob(id)).toBeNull();
+    expect(ran.at(-1)).toBe('finally 2/2');
+    expect(batchView((await readBatch(driver, batch.id))!)).toMatchObject({ doneJobs: 1, skippedJobs: 1, status: 'finished' });
+    expect(await driver.listFailed()).toHaveLength(1); // the first test's, only
   });
 
   it('cancelling a batch whose remaining jobs were cleared (job:clear) finishes it and runs finally; listing keeps the newest created', async () => {

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { runtime } from '../../api/runtime.ts';
 import { readResult } from '../../store/job-results.ts';
 
-/** `rakit job:show ID`: one job, pending or failed, and its result once it has finished. */
+/** `rakit job:show ID`: one job, pending or failed, and its result once it has finished (or its cancel). */
 export function jobShowCommand(): Command {
   return new Command('job:show')
     .description('show one job: pending, failed, or its result once finished (kept result_retention_hours)')
@@ -27,7 +27,7 @@ export function jobShowCommand(): Command {
         console.log(failed.exception);
       }
       if (result) {
-        const head = `Job ${id} ${result.done ? 'finished' : 'failed'} at ${at(result.at)}`;
+        const head = `Job ${id} ${result.done ? 'finished' : 'cancelled' in result ? 'was cancelled' : 'failed'} at ${at(result.at)}`;
         if (!result.done) console.log(`${head}: ${result.error}`);
         else if ('dropped' in result) console.log(`${head}; its result was not kept: ${result.dropped}`);
         else console.log(`${head}. Result:\n${JSON.stringify(result.value, null, 2)}`);

@@ -1,17 +1,17 @@
 /**
  * Jobs: the pending jobs (ready, scheduled, reserved) in claim order, paged, filtered by state
- * and queue and searched by id, name or queue; one job's detail (once finished, its kept result); cancel a pending job, run a
- * scheduled one now. A job that reports progress (`this.progress(40, 'chunk 4/10')`) shows it.
+ * and queue and searched by id, name or queue; one job's detail (once finished, its kept result); cancel a job (a pending one is
+ * deleted, a running one asked to stop: flows/cancel-job.ts), run a scheduled one now. A job that reports progress (`this.progress(40, 'chunk 4/10')`) shows it.
  */
 import type { Context, Hono } from 'hono';
 import { html } from 'hono/html';
 import type { JobState, JobSummary } from '../../store/admin-store.ts';
-import { cancelPendingJob, heldBy } from '../../flows/cancel-job.ts';
+import { cancelJob, heldBy } from '../../flows/cancel-job.ts';
 import { listProgress, PROGRESS_NAMESPACE, type JobProgress } from '../../middleware/progress.ts';
 import type { Dashboard, DashboardEnv } from '../context.ts';
 import { at, relative } from '../format.ts';
 import { maskedPayload } from '../mask.ts';
-import { readResult } from '../../store/job-results.ts';
+import { JobResults, readResult } from '../../store/job-results.ts';
 import { action, done, link, page, table } from '../layout.ts';
 
 const PAGE_SIZE = 50;
@@ -69,7 +69,8 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
       const value = !result.done ? html`<h2>Error</h2><pre class="payload">${result.error}</pre>`
         : 'dropped' in result ? html`<p>Its result was not kept: ${result.dropped}</p>`
           : html`<h2>Result</h2><pre class="payload">${maskedPayload(JSON.stringify(result.value), d.config.dashboard_mask)}</pre>`;
-      return page(c, d, `Job ${id}`, html`<dl class="facts"><dt>State</dt><dd>${result.done ? 'finished' : 'failed'}</dd><dt>${result.done ? 'Finished' : 'Failed'}</dt><dd>${at(result.at, zone)}</dd></dl>${value}`);
+      const state = result.done ? 'finished' : 'cancelled' in result ? 'cancelled' : 'failed';
+      return page(c, d, `Job ${id}`, html`<dl class="facts"><dt>State</dt><dd>${state}</dd><dt>${state[0]!.toUpperCase() + state.slice(1)}</dt><dd>${at(result.at, zone)}</dd></dl>${value}`);
     }
     return page(c, d, 'Job not found', html`<p>No pending job has this id: it ran, failed or was cancelled. <a href="${link(d, '/jobs')}">All jobs</a></p>`, 404);
   };
@@ -90,8 +91,8 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
       <p class="actions">${actions(c, job)}</p>`);
   };
 
-  /** Run now and Cancel of a pending job: none while it runs; none while its workflow holds it. */
-  const actions = (c: Context<DashboardEnv>, job: JobSummary) => heldBy(job) || job.state === 'reserved' ? '' : html`${job.state === 'scheduled' ? action(c, d, `/jobs/${encodeURIComponent(job.id)}/run-now`, 'Run now') : ''}
+  /** Run now (a scheduled job) and Cancel (a running job is asked to stop); none while its workflow holds it. */
+  const actions = (c: Context<DashboardEnv>, job: JobSummary) => heldBy(job) ? '' : html`${job.state === 'scheduled' ? action(c, d, `/jobs/${encodeURIComponent(job.id)}/run-now`, 'Run now') : ''}
     ${action(c, d, `/jobs/${encodeURIComponent(job.id)}/cancel`, 'Cancel', {}, 'danger')}`;
 
   app.post('/jobs/:id/cancel', async (c) => {
@@ -99,8 +100,10 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
     const job = await d.driver.getJob(id);
     const held = job && heldBy(job);
     if (held) return refuse(c, d, id, held);
-    const cancelled = job !== null && (await cancelPendingJob(d.driver, job, d.clock.now()));
-    return done(c, d, '/jobs', cancelled ? `Cancelled job ${id}.` : `Job ${id} is not pending any more (running, done or gone).`);
+    const outcome = await cancelJob(d.driver, id, { now: d.clock.now(), by: 'dashboard', results: new JobResults(d.driver, d.config, console) });
+    return done(c, d, '/jobs', outcome === 'cancelled' ? `Cancelled job ${id}.`
+      : outcome === 'requested' ? `Job ${id} is running: its worker was asked to stop it (within about a second; it is recorded cancelled once its code has stopped).`
+        : `Job ${id} is not pending or running any more (done or gone).`);
   });
   app.post('/jobs/:id/run-now', async (c) => {
     const id = c.req.param('id');
