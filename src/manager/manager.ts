@@ -32,21 +32,10 @@ import { ManagerReports } from './manager-reports.ts';
 import { flowsOf } from '../flows/settle-flows.ts';
 import { RunTally } from './run-tally.ts';
 import { announceStart, announceStop } from '../worker/worker-announce.ts';
-import { FORCE_GRACE_MS, type WorkerOptions } from '../worker/worker-options.ts';
+import type { WorkerOptions } from '../worker/worker-options.ts';
+import { FORCE_KILL_MS, type ManagerOptions } from './manager-options.ts';
 
-/** At a forced stop, processes still running this long after it are killed. */
-export const FORCE_KILL_MS = FORCE_GRACE_MS + 1_000;
-
-export interface ManagerOptions {
-  /** Worker processes to keep running. */
-  processes: number;
-  /** What each worker process does. */
-  worker: WorkerOptions;
-  /** Replace a process after this many jobs (0 = never). */
-  recycleAfter: number;
-  /** `--watch`: the folder whose changes bring up processes with new code. */
-  watch?: string;
-}
+export { FORCE_KILL_MS, type ManagerOptions } from './manager-options.ts';
 
 export class Manager {
   private readonly children = new Set<WorkerChild>();
@@ -174,13 +163,7 @@ export class Manager {
         break;
       }
       case 'beat':
-        child.counts = { done: message.done, failed: message.failed };
-        // Once per process: a second `stop` would not be needed, and it must never turn into a force.
-        if (this.worker.memory > 0 && message.rss > this.worker.memory * 1024 * 1024 && !this.stopping && !child.overMemory) {
-          this.deps.logger.warn({ childPid: child.proc.pid, rss: message.rss }, `Worker process ${child.proc.pid} is over --memory; replacing it after its running jobs`);
-          child.send({ type: 'stop', reason: 'memory' });
-          child.overMemory = true;
-        }
+        child.beat(message, this.stopping ? 0 : this.worker.memory, this.deps.logger);
         break;
       case 'ready':
         child.markReady();

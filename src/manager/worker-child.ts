@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { BIN, WORKER_ARG, wire, type ManagerMessage, type WireAttempt } from './ipc.ts';
 import { KILL_GRACE_MS } from '../worker/job-policy.ts';
 import type { StopReason, WorkerOptions } from '../worker/worker-options.ts';
+import type { Logger } from '../infra/logger.ts';
 
 /**
  * max_job: a process that has run its jobs is replaced once it has also worked this many times
@@ -68,6 +69,17 @@ export class WorkerChild {
   stopSent = false;
   /** Attempts it finished, as it last said (a retried one counts as failed). */
   counts = { done: 0, failed: 0 };
+
+  /** Its beat: its counts, and a stop once it is over `memoryMb` (0: no limit, or the run is stopping anyway). */
+  beat(beat: { done: number; failed: number; rss: number }, memoryMb: number, logger: Pick<Logger, 'warn'>): void {
+    this.counts = { done: beat.done, failed: beat.failed };
+    // Once per process: a second `stop` would not be needed, and it must never turn into a force.
+    if (memoryMb > 0 && beat.rss > memoryMb * 1024 * 1024 && !this.overMemory) {
+      logger.warn({ childPid: this.proc.pid, rss: beat.rss }, `Worker process ${this.proc.pid} is over --memory; replacing it after its running jobs`);
+      this.send({ type: 'stop', reason: 'memory' });
+      this.overMemory = true;
+    }
+  }
   /** The failed() hooks sent to it and not yet reported run, by id. */
   readonly hooks = new Map<number, OwedHook>();
 
