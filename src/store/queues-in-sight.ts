@@ -20,8 +20,10 @@ export type QueueSource = Pick<FullDriver, 'stats' | 'pausedQueues' | 'listWorke
 /** Sorted by queue name. `metrics`: false when none are kept (then recent work is not looked at). */
 export async function queuesInSight(driver: QueueSource, now: number, metrics = true): Promise<QueueInSight[]> {
   const from = Math.floor((now - RECENT_MS) / MINUTE_MS) * MINUTE_MS;
-  const [stats, paused, workers, recent] = await Promise.all([
-    driver.stats(), driver.pausedQueues(), driver.listWorkers(now),
+  // The counts first: they open the store, so an unreachable one is named as such (not as a raw socket error).
+  const stats = await driver.stats();
+  const [paused, workers, recent] = await Promise.all([
+    driver.pausedQueues(), driver.listWorkers(now),
     metrics ? driver.readMetrics(from, now + MINUTE_MS) : Promise.resolve([]),
   ]);
   const rows = new Map<string, QueueStats>(stats.map((s) => [s.queue, s]));

@@ -26,7 +26,9 @@ export function jobStatusCommand(): Command {
     .action(async (flags: { json?: boolean }) => {
       const rt = await runtime();
       // Emptied queues stay in sight: paused, listened on by workers, or worked in the last hour.
-      const [rows, progress, outbox] = await Promise.all([queuesInSight(rt.driver, rt.clock.now(), rt.config.metrics), listProgress(rt.driver, PROGRESS_SHOWN), outboxBacklog(rt)]);
+      // The queues first: they open the store, so an unreachable one is named as such.
+      const rows = await queuesInSight(rt.driver, rt.clock.now(), rt.config.metrics);
+      const [progress, outbox] = await Promise.all([listProgress(rt.driver, PROGRESS_SHOWN), outboxBacklog(rt)]);
       if (flags.json) {
         console.log(JSON.stringify({ driver: rt.config.driver, queues: rows, progress, ...(outbox === null ? {} : { outbox }) }));
         return;
