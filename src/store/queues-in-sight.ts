@@ -5,6 +5,7 @@
  * when it is empty now) and whether it is paused. An emptied queue stays in sight while workers
  * listen on it or it worked lately.
  */
+import type { WorkerRecord } from './admin-store.ts';
 import type { FullDriver, QueueStats } from './driver.ts';
 
 /** How far back a queue that finished jobs stays in sight though empty. */
@@ -19,6 +20,11 @@ export type QueueSource = Pick<FullDriver, 'stats' | 'pausedQueues' | 'listWorke
 
 /** Sorted by queue name. `metrics`: false when none are kept (then recent work is not looked at). */
 export async function queuesInSight(driver: QueueSource, now: number, metrics = true): Promise<QueueInSight[]> {
+  return (await queuesAndWorkers(driver, now, metrics)).queues;
+}
+
+/** The same, with the worker records it read on the way (the /metrics gauges count the live ones). */
+export async function queuesAndWorkers(driver: QueueSource, now: number, metrics = true): Promise<{ queues: QueueInSight[]; workers: WorkerRecord[] }> {
   const from = Math.floor((now - RECENT_MS) / MINUTE_MS) * MINUTE_MS;
   // The counts first: they open the store, so an unreachable one is named as such (not as a raw socket error).
   const stats = await driver.stats();
@@ -32,5 +38,5 @@ export async function queuesInSight(driver: QueueSource, now: number, metrics = 
     if (!rows.has(queue)) rows.set(queue, { queue, ready: 0, scheduled: 0, reserved: 0, failed: 0 });
   }
   const pausedSet = new Set(paused);
-  return [...rows.values()].map((s) => ({ ...s, paused: pausedSet.has(s.queue) })).sort((a, b) => a.queue.localeCompare(b.queue));
+  return { queues: [...rows.values()].map((s) => ({ ...s, paused: pausedSet.has(s.queue) })).sort((a, b) => a.queue.localeCompare(b.queue)), workers };
 }

@@ -18,7 +18,7 @@
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { RUNTIME_BUCKETS_MS, TOTALS_MINUTE, type MetricSample } from '../../store/admin-store.ts';
 import type { AdminDriver } from '../../store/driver.ts';
-import { queuesInSight } from '../../store/queues-in-sight.ts';
+import { queuesAndWorkers } from '../../store/queues-in-sight.ts';
 
 /** What `/metrics` reads: queue counts, paused queues, workers and the metrics totals. */
 export type MetricsSource = Pick<AdminDriver, 'stats' | 'pausedQueues' | 'listWorkers' | 'readMetrics'>;
@@ -57,8 +57,8 @@ function runtimeHistogram(totals: readonly MetricSample[]): Metric {
  * histogram; the gauges are read from the queues either way.
  */
 export async function prometheusText(driver: MetricsSource, config: { metrics: boolean }, now: number = Date.now()): Promise<{ contentType: string; body: string }> {
-  const [queues, workers, totals] = await Promise.all([
-    queuesInSight(driver, now, config.metrics), driver.listWorkers(now),
+  const [{ queues, workers }, totals] = await Promise.all([
+    queuesAndWorkers(driver, now, config.metrics),
     config.metrics ? driver.readMetrics(TOTALS_MINUTE, TOTALS_MINUTE + 1) : Promise.resolve([]),
   ]);
   const registry = new Registry();

@@ -16,6 +16,12 @@ export interface TableNames {
 
 export type Dialect = 'sqlite' | 'mysql' | 'pg';
 
+/** The dialect of a knex instance (its client: better-sqlite3, mysql2, pg). */
+export function dialectOf(knex: Knex): Dialect {
+  const client = String(knex.client.config.client);
+  return client.includes('sqlite') ? 'sqlite' : client.startsWith('mysql') ? 'mysql' : 'pg';
+}
+
 export interface SqlStore {
   readonly knex: Knex;
   readonly names: TableNames;

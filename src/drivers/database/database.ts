@@ -23,7 +23,7 @@ import { DatabaseFailedStore } from './database-failed.ts';
 import { supportsSkipLocked } from './database-mysql-claim.ts';
 import { DatabaseRecords } from './database-records.ts';
 import { DatabaseTransactions } from './database-transaction.ts';
-import { DUPLICATE, missingTable, runSql, type Dialect, type TableNames } from './database-sql.ts';
+import { DUPLICATE, dialectOf, missingTable, runSql, type Dialect, type TableNames } from './database-sql.ts';
 import { LazyOpen } from '../lazy-open.ts';
 import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
 
@@ -50,8 +50,7 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
     super();
     const jobs = new DatabaseAdminJobs(this);
     this.parts = { jobs, locks: jobs, failed: new DatabaseFailedStore(this), records: new DatabaseRecords(this) };
-    const client = String(knex.client.config.client);
-    this.dialect = client.includes('sqlite') ? 'sqlite' : client.startsWith('mysql') ? 'mysql' : 'pg';
+    this.dialect = dialectOf(knex);
     this.description = `database (${describeConnection(knex.client.config)})`;
     this.opened = new LazyOpen(() => this.connect(), {
       what: `reach the database at ${describeConnection(knex.client.config)}`,

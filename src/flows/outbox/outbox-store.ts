@@ -9,18 +9,13 @@ import type { JobConfig } from '../../infra/config.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { QueuePart, TransactionWriter } from '../../store/driver.ts';
 import { createKnex } from '../../drivers/database/database-connection.ts';
-import type { Dialect } from '../../drivers/database/database-sql.ts';
+import { dialectOf } from '../../drivers/database/database-sql.ts';
 import { appConnection } from '../../drivers/database/transaction-adapters.ts';
 import { OutboxWriter } from './outbox-writer.ts';
 import { OutboxRelay } from './relay.ts';
 
 /** One knex per configuration, for compiling the writers' statements (it connects to nothing). */
 const compilers = new WeakMap<JobConfig, Knex>();
-
-function dialectOf(knex: Knex): Dialect {
-  const client = String(knex.client.config.client);
-  return client.includes('sqlite') ? 'sqlite' : client.startsWith('mysql') ? 'mysql' : 'pg';
-}
 
 export function outboxWriterFor(config: JobConfig, trx: unknown, now: () => number): TransactionWriter {
   const connection = appConnection(trx);

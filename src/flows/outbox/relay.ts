@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import type { Logger } from '../../infra/logger.ts';
 import type { QueuePart } from '../../store/driver.ts';
 import { addToFlow } from '../envelope.ts';
-import type { Dialect } from '../../drivers/database/database-sql.ts';
+import { dialectOf, type Dialect } from '../../drivers/database/database-sql.ts';
 import type { OutboxJob } from './outbox-table.ts';
 import { OUTBOX_CHANNEL } from './outbox-writer.ts';
 
@@ -42,8 +42,7 @@ export class OutboxRelay {
     private readonly driver: Pick<QueuePart, 'pushMany'>,
     private readonly logger: Pick<Logger, 'info' | 'warn'>,
   ) {
-    const client = String(knex.client.config.client);
-    this.dialect = client.includes('sqlite') ? 'sqlite' : client.startsWith('mysql') ? 'mysql' : 'pg';
+    this.dialect = dialectOf(knex);
   }
 
   /** One step: up to ROWS committed rows moved; how many jobs were pushed. */
