@@ -92,6 +92,8 @@ export interface LeftRunning {
   killed: boolean;
   /** It was cancelled: whatever ended its process, it is recorded cancelled. */
   cancelled?: boolean;
+  /** Its process told that its code succeeded. */
+  succeeded?: boolean;
 }
 
 /**
@@ -107,7 +109,7 @@ export async function giveBackUnstarted(deps: { driver: Pick<Driver, 'releaseOwn
 /** Settles the attempts an exited process left running, as `how` says (see ExitAction). */
 export async function settleLeftRunning(deps: SettleDeps, left: LeftRunning[], how: ExitAction['settle'], code: number | null, signal: string | null): Promise<Settled[]> {
   const results: Settled[] = [];
-  for (const { job, plan, startedAt, killed, cancelled } of left) {
+  for (const { job, plan, startedAt, killed, cancelled, succeeded } of left) {
     let settlement: Settlement = { kind: 'release', why: 'its worker process was stopped' };
     if (cancelled) settlement = { kind: 'cancel', how: killed ? 'its code ignored its signal: its worker process was killed' : 'its worker process ended' };
     else if (how === 'died') settlement = { kind: 'failure', error: WorkerDiedError.of(job, code, signal), final: false };
@@ -115,7 +117,20 @@ export async function settleLeftRunning(deps: SettleDeps, left: LeftRunning[], h
       const error = new TimeoutError(`Job "${job.name}" (id ${job.id}) ran past its timeout of ${plan.timeoutMs / 1000} s and was stopped by killing its worker process`);
       settlement = { kind: 'failure', error, final: false };
     }
-    results.push(await settle(deps, job, settlement, plan, deps.clock.now() - startedAt));
+    const settled = await settle(deps, job, settlement, plan, deps.clock.now() - startedAt);
+    results.push(settled.kind === 'lost' && (succeeded || await acked(deps.driver, job.id)) ? { kind: 'done' } : settled);
   }
   return results;
+}
+
+/**
+ * Lost (the process recorded it before it died) and held nowhere, pending or failed: its process
+ * acked it, a success whose ack rode on its next claim before the process could tell of it.
+ */
+async function acked(driver: SettleDeps['driver'], id: string): Promise<boolean> {
+  try {
+    return (await driver.getJob(id)) === null && (await driver.getFailed(id)) === null;
+  } catch {
+    return false; // the store is out of reach: it stays lost
+  }
 }

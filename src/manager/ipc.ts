@@ -15,9 +15,10 @@ export type WorkerMessage =
   /**
    * Job ids of attempts whose code ended (`finished`: their kill deadline is over) and of attempts
    * whose outcome is recorded (`ended`, with what it was: the run's counts are made of these),
-   * then attempts about to start. `succeeded`: those of `finished` whose code succeeded, told before
-   * their ack (which rides on the next claim) can be recorded, so a process killed in between
-   * still has them counted as done.
+   * then attempts about to start. `succeeded`: those of `finished` whose code succeeded. Ends ride
+   * on the next start (one message per job at concurrency 1), so a process may die after a
+   * success's ack was recorded and before it told of it: the manager then finds the job held
+   * nowhere in the store and counts it done (child-exit.ts).
    */
   | { type: 'attempts'; finished: string[]; succeeded: string[]; ended: [id: string, kind: Settled['kind']][]; started: WireAttempt[] }
   /** Every second: its memory, and the attempts it finished so far (a retried one counts as failed). */

@@ -276,11 +276,9 @@ export class Manager {
    * process); then, unless it stopped as asked (it gave its jobs back itself), what it had claimed and not started. */
   private async settleLeft(child: WorkerChild, kind: ExitKind, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     const running = [...child.running.values()];
-    const left = running.map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor, cancelled: r.cancelled }));
+    const left = running.map((r) => ({ job: wire.job(r.wire), plan: wire.plan(r.wire), startedAt: r.startedAt, killed: r === child.killedFor, cancelled: r.cancelled, succeeded: r.succeeded }));
     child.running.clear();
-    const results = await settleLeftRunning(this.settleDeps, left, EXIT_ACTIONS[kind].settle, code, signal);
-    // Lost: the process recorded it before it died; a success it told of was acked, so done.
-    results.forEach((result, i) => (result.kind === 'lost' && running[i]!.succeeded ? this.tally.counted('done') : this.tally.settled(result)));
+    for (const result of await settleLeftRunning(this.settleDeps, left, EXIT_ACTIONS[kind].settle, code, signal)) this.tally.settled(result);
     const released = child.reason === null ? await giveBackUnstarted(this.deps, child) : 0;
     if (released > 0 && this.tally.capped) this.tally.unused(released);
   }

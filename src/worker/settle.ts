@@ -9,7 +9,7 @@
  * metrics (neither done nor failed nor retried).
  */
 import type { Clock } from '../infra/clock.ts';
-import type { Driver, ReservedJob } from '../store/driver.ts';
+import type { Driver, FullDriver, ReservedJob } from '../store/driver.ts';
 import { TimeoutError, WorkerDiedError, coerceError } from '../infra/errors.ts';
 import type { AttemptPlan } from './job-policy.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -38,7 +38,7 @@ export type Settlement =
 export type Settled = { kind: 'done' | 'failed' | 'lost' | 'cancelled' } | { kind: 'skipped'; why: string } | { kind: 'released' | 'retried'; at: number };
 
 export interface SettleDeps {
-  driver: Pick<Driver, 'ack' | 'release' | 'fail'>;
+  driver: Pick<Driver, 'ack' | 'release' | 'fail'> & Pick<FullDriver, 'getJob' | 'getFailed'>;
   clock: Clock;
   logger: Logger;
   /** Records a done job (the worker batches these); `driver.ack` otherwise. */

@@ -63,9 +63,11 @@ export async function runWorkerProcess(options: WorkerOptions): Promise<number> 
       },
       codeEnded: (job, cut, ok) => {
         finished.push(job.id);
-        // A success's ack rides on the next claim: the manager hears of it first (see ipc.ts).
+        // Told with the next start, not alone (one message per job at concurrency 1): a process
+        // that dies after the ack of a success it had not told of is settled by the store's word
+        // (settleLeftRunning: acked is done).
         if (ok) succeeded.push(job.id);
-        if (cut || ok) void flush();
+        if (cut) void flush();
         else endTimer ??= setTimeout(() => void flush(), END_DELAY_MS);
       },
       // The run's counts are made of these: one recorded but not yet told would be missing from

@@ -13,6 +13,7 @@ import { Jobable } from '../../src/api/jobable.ts';
 import { Registry } from '../../src/api/registry.ts';
 import { WorkerDiedError } from '../../src/infra/errors.ts';
 import { errorFromWire, errorToWire, runFailedHook, settle, type SettleDeps } from '../../src/worker/settle.ts';
+import { settleLeftRunning } from '../../src/manager/child-exit.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
@@ -109,5 +110,19 @@ describe('settle', () => {
     expect(died).toBeInstanceOf(WorkerDiedError);
     expect(died).toMatchObject({ signal: 'SIGKILL', exitCode: null });
     expect(died!.message).toMatch(/died \(SIGKILL\)$/);
+  });
+
+  it('a job a dead process left running counts as done when the process had acked it before telling of its success, lost when another holds it, retried when it was still its own', async () => {
+    const { deps, job, driver } = await setup();
+    const left = (j: ReservedJob) => [{ job: j, plan: { ...plan, timeoutMs: 60_000 } as never, startedAt: 0, killed: false }];
+    // Acked (its ack rode on the process's next claim), not told: held nowhere, so done.
+    await driver.ack(job);
+    expect(await settleLeftRunning(deps, left(job), 'died', null, 'SIGKILL')).toEqual([{ kind: 'done' }]);
+    // Held by another worker after its lease lapsed: lost, not done.
+    await driver.push({ name: 'mail', queue: 'q', payload: '{}', scheduledAt: deps.clock.now() - 1, overlapKey: null });
+    const [other] = await driver.reserve({ queues: null, names: null, limit: 1, leases: { byName: {}, defaultMs: 60_000 } });
+    expect(await settleLeftRunning(deps, left({ ...other!, token: 'not-ours' }), 'died', null, 'SIGKILL')).toEqual([{ kind: 'lost' }]);
+    // Still its own: failed with the death and retried.
+    expect((await settleLeftRunning(deps, left(other!), 'died', null, 'SIGKILL'))[0]!.kind).toBe('retried');
   });
 });

@@ -147,13 +147,19 @@ function ackStatement(knex: Knex, table: string, acks: readonly ReservedJob[]): 
   return { sql: `${sql} RETURNING id`, bindings };
 }
 
-/** PostgreSQL: the acks' DELETE and the claim's UPDATE in one statement; one row at least, whose `rakit_acked` lists the acked ids. */
+/**
+ * PostgreSQL: the acks' DELETE and the claim's UPDATE in one statement; one row at least, the first
+ * of which lists the acked ids in `rakit_acked` as one comma-separated string. Only the first row
+ * carries it, and as text rather than an array: repeated on each of 50 claimed rows, a bigint
+ * array cost the worker more CPU to parse than the rest of the claim.
+ */
 async function claimOnPostgres(knex: Knex, ack: Statement, update: Statement): Promise<{ claimed: ReservedJob[]; acked: string[] }> {
   const { rows } = (await knex.raw(
-    `WITH acked AS (${ack.sql}), claimed AS (${update.sql}) SELECT (SELECT array_agg(id) FROM acked) AS rakit_acked, claimed.* FROM (SELECT 1) AS one LEFT JOIN claimed ON true`,
+    `WITH acked AS (${ack.sql}), claimed AS (${update.sql}) SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT string_agg(id::text, ',') FROM acked) END AS rakit_acked, claimed.* FROM (SELECT 1) AS one LEFT JOIN claimed ON true`,
     [...ack.bindings, ...update.bindings] as Knex.RawBinding[],
-  )) as { rows: (JobRow & { rakit_acked: string[] | null })[] };
-  return { claimed: rows.filter((row) => row.id !== null).map(toReserved), acked: rows[0]?.rakit_acked ?? [] };
+  )) as { rows: (JobRow & { rakit_acked: string | null })[] };
+  const acked = rows[0]?.rakit_acked;
+  return { claimed: rows.filter((row) => row.id !== null).map(toReserved), acked: acked ? acked.split(',') : [] };
 }
 
 /** SQLite: the acks' DELETE and the claim's UPDATE in one transaction, run at once on the connection (one commit). */
