@@ -10,6 +10,7 @@ const QUICK = [
   'test/config.test.ts',
   'test/discovery.test.ts',
   'test/dispatch.test.ts',
+  'test/dedup.test.ts',
   'test/transactions.test.ts',
   'test/logger.test.ts',
   'test/worker.test.ts',

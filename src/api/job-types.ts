@@ -54,4 +54,6 @@ export interface JobClass<P extends Payload = any> {
   backoff?: Backoff;
   jobName?: string;
   middleware?: readonly JobMiddleware[];
+  uniqueFor?: number;
+  uniqueUntil?: 'finished' | 'started';
 }

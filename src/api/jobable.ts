@@ -43,6 +43,10 @@ export abstract class Jobable<P extends Payload = Payload> implements JobInstanc
   static jobName?: string;
   /** Run around each attempt's run(), in order: rateLimited(...), concurrencyLimited(...), throttleExceptions(...), skipIf(...), or `(job, next) => ...`. */
   static middleware?: readonly JobMiddleware[];
+  /** Seconds: at most one dispatch of a job with its overlap key (name, uniqueId(), queue) per window; the others are skipped. */
+  static uniqueFor?: number;
+  /** With `.withoutOverlapping()`: the key is held until the job finishes (default) or until it starts. */
+  static uniqueUntil?: 'finished' | 'started';
 
   static {
     contextOf = (job) => job.#context;

@@ -13,13 +13,23 @@ import { whenCommitted, writerIn } from './in-transaction.ts';
 import { assertPayloadLimits, encodePayload, type Payload } from './payload.ts';
 import { runtime, type Runtime } from './runtime.ts';
 import type { When } from '../infra/when.ts';
+import { UsageError } from '../infra/errors.ts';
+import type { JobClass } from './job-types.ts';
+import { addToFlow } from '../flows/envelope.ts';
+import { storeInWindow, type DedupWindow } from '../flows/dedup.ts';
 
+/**
+ * What a dispatch did. `outcome`: `stored`; `replaced` (a debounced job took the place of a
+ * pending one); `skipped`: nothing stored, because a job with its overlap key is pending or
+ * running (`overlapping`) or one was already dispatched in its window (`throttled`).
+ */
 export type DispatchResult =
-  | { id: string; name: string; queue: string; scheduledAt: Date; skipped?: undefined }
-  | { skipped: 'overlapping'; existingId: string | null; name: string; queue: string; id?: undefined; scheduledAt?: undefined };
+  | { outcome: 'stored' | 'replaced'; id: string; name: string; queue: string; scheduledAt: Date; skipped?: undefined }
+  | { outcome: 'skipped'; skipped: 'overlapping' | 'throttled'; existingId: string | null; name: string; queue: string; id?: undefined; scheduledAt?: undefined };
 
 export class PendingDispatch extends DispatchChain<DispatchResult> {
   private readonly encoded: string | Error;
+  private window: DedupWindow | null = null;
 
   constructor(private readonly target: DispatchTarget, payload: Payload, private readonly when?: When) {
     super();
@@ -39,6 +49,21 @@ export class PendingDispatch extends DispatchChain<DispatchResult> {
     return this.withoutOverlapping();
   }
 
+  /**
+   * Of a burst of dispatches with `key`, runs the last once: the job is due `ms` from now, and a
+   * pending job this key named before is cancelled (`outcome: 'replaced'`).
+   */
+  debounce(key: string, ms: number): this {
+    this.window = { kind: 'debounce', key: assertWindow('debounce', key, ms), ms };
+    return this;
+  }
+
+  /** At most one dispatch with `key` per `ms`: the others store nothing (`skipped: 'throttled'`, with the id stored in the window). */
+  throttle(key: string, ms: number): this {
+    this.window = { kind: 'throttle', key: assertWindow('throttle', key, ms), ms };
+    return this;
+  }
+
   protected async store(): Promise<DispatchResult> {
     if (this.encoded instanceof Error) throw this.encoded;
     this.assertOneWay();
@@ -53,7 +78,15 @@ export class PendingDispatch extends DispatchChain<DispatchResult> {
     const scheduledAt = base + delay;
     const queue = this.queueName;
     const overlapKey = this.overlapping ? overlapKeyOf(name, jobClass, this.encoded, queue) : null;
-    const job: NewJob = { name, queue, payload: this.encoded, scheduledAt, overlapKey };
+    const unlock = overlapKey !== null && jobClass?.uniqueUntil === 'started';
+    const job: NewJob = { name, queue, payload: unlock ? addToFlow({ unlock: 'started' }, this.encoded) : this.encoded, scheduledAt, overlapKey };
+    const window = this.window ?? uniqueForWindow(name, jobClass, this.encoded, queue);
+    if (window) {
+      if (this.transaction !== undefined || this.commitOf !== undefined) throw new UsageError(`A ${window.kind} window cannot be kept in the app's transaction: dispatch ${name} after the commit`);
+      const { outcome, id } = await storeInWindow(rt.driver, window, job, () => rt.clock.now(), (windowed) => rt.driver.push(windowed));
+      if (outcome === 'skipped') return skippedResult(rt, job, window.kind === 'throttle' && id !== null ? 'throttled' : 'overlapping', id);
+      return { outcome, id: id!, name, queue, scheduledAt: new Date(window.kind === 'debounce' ? Math.max(scheduledAt, now + window.ms) : scheduledAt) };
+    }
     if (this.commitOf !== undefined) {
       whenCommitted(this.commitOf, () => holding(() => pushJob(rt, rt.driver, job)), rt.logger, `a ${name} job`);
       return { afterCommit: true, name, queue, jobs: 1 } as never;
@@ -66,14 +99,30 @@ export class PendingDispatch extends DispatchChain<DispatchResult> {
 async function pushJob(rt: Runtime, store: Pick<TransactionWriter, 'push'>, job: NewJob): Promise<DispatchResult> {
   const { name, queue, scheduledAt } = job;
   const result = await store.push(job);
-  if (result.skipped) {
-    rt.logger.info({ job: name, queue, existingId: result.existingId }, `Job skipped: ${name} is already pending or running`);
-    return { skipped: 'overlapping', existingId: result.existingId, name, queue };
-  }
+  if (result.skipped) return skippedResult(rt, job, 'overlapping', result.existingId);
   // Debug: an app that dispatches on every request would write a line per request at info.
   // Only when logged: a dispatch loop pays for no date string or log object.
   if (rt.logger.isLevelEnabled('debug')) {
     rt.logger.debug({ id: result.id, job: name, queue, scheduledAt: new Date(scheduledAt).toISOString() }, `Job added: ${name}`);
   }
-  return { id: result.id, name, queue, scheduledAt: new Date(scheduledAt) };
+  return { outcome: 'stored', id: result.id, name, queue, scheduledAt: new Date(scheduledAt) };
+}
+
+function skippedResult(rt: Runtime, { name, queue }: NewJob, why: 'overlapping' | 'throttled', existingId: string | null): DispatchResult {
+  rt.logger.info({ job: name, queue, existingId }, why === 'overlapping' ? `Job skipped: ${name} is already pending or running` : `Job skipped: ${name} was already dispatched in its window`);
+  return { outcome: 'skipped', skipped: why, existingId, name, queue };
+}
+
+/** The class's `uniqueFor` as a throttle window over its overlap key. */
+function uniqueForWindow(name: string, jobClass: JobClass | null, encoded: string, queue: string): DedupWindow | null {
+  const seconds = jobClass?.uniqueFor;
+  if (seconds === undefined) return null;
+  if (!(seconds > 0) || !Number.isFinite(seconds)) throw new UsageError(`${jobClass!.name}.uniqueFor must be a number of seconds > 0, got ${String(seconds)}`);
+  return { kind: 'throttle', key: overlapKeyOf(name, jobClass, encoded, queue), ms: Math.round(seconds * 1000) };
+}
+
+function assertWindow(kind: string, key: string, ms: number): string {
+  if (typeof key !== 'string' || key.length === 0) throw new UsageError(`.${kind}() needs a key: a non-empty string`);
+  if (!(ms > 0) || !Number.isFinite(ms)) throw new UsageError(`Bad .${kind}() window ${String(ms)}: give a number of milliseconds > 0`);
+  return key;
 }

@@ -51,8 +51,8 @@ async function pushJobs(rt: Runtime, store: Pick<TransactionWriter, 'pushMany'>,
   const results = jobs.length === 0 ? [] : await store.pushMany(jobs);
   const at = new Date(scheduledAt);
   const out: DispatchResult[] = results.map((r) => r.skipped
-    ? { skipped: 'overlapping', existingId: r.existingId, name, queue }
-    : { id: r.id, name, queue, scheduledAt: at });
+    ? { outcome: 'skipped', skipped: 'overlapping', existingId: r.existingId, name, queue }
+    : { outcome: 'stored', id: r.id, name, queue, scheduledAt: at });
   const skipped = out.filter((r) => r.skipped).length;
   rt.logger.info({ job: name, queue, added: out.length - skipped, skipped }, `Jobs added: ${out.length - skipped} × ${name}${skipped ? ` (${skipped} skipped as overlapping)` : ''}`);
   return out;

@@ -29,6 +29,10 @@ export interface Flow {
   callback?: BatchCallback;
   /** Set on a job the outbox relay moved: its row's mark, which one copy runs under (src/outbox/outbox-runs.ts). */
   outbox?: string;
+  /** A debounced job's key (dedup.ts): it runs only if still the one named for it. */
+  debounce?: string;
+  /** Its overlap key is freed as it starts (`static uniqueUntil = 'started'`). */
+  unlock?: 'started';
 }
 
 /** `userText` (an encoded payload, `{...}`) with `flow` as its first key. */

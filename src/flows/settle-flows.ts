@@ -18,6 +18,7 @@ import { inWorkflow, readFlow } from './envelope.ts';
 import { drop } from './held.ts';
 import { bindBatch } from './job-context.ts';
 import { mayRunOutboxJob } from './outbox/outbox-runs.ts';
+import { mayStartDebounced } from './dedup.ts';
 import type { FlowEnv } from './job-spec.ts';
 
 export interface FlowDeps {
@@ -54,6 +55,13 @@ export class Flows {
   async admit(job: ReservedJob, context: object): Promise<true | string> {
     const flow = readFlow(job.payload);
     if (flow?.outbox && !(await mayRunOutboxJob(this.store, flow.outbox, job.id))) return 'a copy of an outbox job another job already runs';
+    // At its first attempt only: a retry of a job that started runs whatever was dispatched since.
+    if (flow?.debounce && job.attempts === 1) {
+      const may = await mayStartDebounced(this.store, flow.debounce, job.id);
+      if (may !== true) return may;
+    }
+    // The first attempt frees it: by a retry's time a new dispatch may hold the key.
+    if (flow?.unlock && job.overlapKey !== null && job.attempts === 1) await this.store.releaseOverlapLock(job.overlapKey);
     if (!flow?.batch) return true;
     const id = flow.batch;
     bindBatch(context, () => this.open(id));

@@ -46,6 +46,21 @@ function failure(fn: () => unknown): string {
 }
 
 describe('Job.fake()', () => {
+  it('keeps deduplication windows in the fake, not in the store: each test starts with none', async () => {
+    for (let run = 0; run < 2; run++) {
+      Job.fake();
+      const first = await SendEmail.dispatch({ to: 'a@b.c' }).throttle('welcome:a', 60_000);
+      const again = await SendEmail.dispatch({ to: 'a@b.c' }).throttle('welcome:a', 60_000);
+      expect([first.outcome, again.outcome, again.skipped]).toEqual(['stored', 'skipped', 'throttled']);
+      const debounced = await Notify.dispatch({ who: 'x' }).debounce('notify:x', 1_000);
+      expect(debounced.outcome).toBe('stored');
+      Job.assertDispatchedTimes(SendEmail, 1);
+      Job.restore();
+    }
+    expect(await db.knex(`${db.table}_records`).count({ n: '*' }).first()).toEqual({ n: 0 });
+    expect(await stored()).toBe(0);
+  });
+
   it('records a dispatch written in the app\'s transaction, and stores it nowhere; jobs it does not fake go in the transaction', async () => {
     Job.fake([SendEmail]);
     await db.knex.transaction(async (trx) => {

@@ -3,11 +3,12 @@ import { driverContract } from './driver-contract.ts';
 import { batchContract } from './batch-contract.ts';
 import { flowContract } from './flow-contract.ts';
 import { limitContract } from './limit-contract.ts';
+import { dedupContract } from './dedup-contract.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { DATABASES } from '../helpers/servers.ts';
 
 for (const kind of DATABASES) {
-  for (const contract of [driverContract, adminContract, flowContract, batchContract, limitContract]) {
+  for (const contract of [driverContract, adminContract, flowContract, batchContract, limitContract, dedupContract]) {
     contract(`database on ${kind}`, async () => {
       const db = await createTestDatabase(kind);
       return { driver: (clock) => db.driver(clock), teardown: () => db.drop() };

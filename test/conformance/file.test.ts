@@ -8,6 +8,7 @@ import { driverContract, type DriverHarness } from './driver-contract.ts';
 import { batchContract } from './batch-contract.ts';
 import { flowContract } from './flow-contract.ts';
 import { limitContract } from './limit-contract.ts';
+import { dedupContract } from './dedup-contract.ts';
 
 const file = async (): Promise<DriverHarness> => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'rakit-file-'));
@@ -30,3 +31,4 @@ adminContract('file', file);
 flowContract('file', file);
 batchContract('file', file);
 limitContract('file', file);
+dedupContract('file', file);

@@ -9,6 +9,7 @@ import { driverContract, type DriverHarness } from './driver-contract.ts';
 import { batchContract } from './batch-contract.ts';
 import { flowContract } from './flow-contract.ts';
 import { limitContract } from './limit-contract.ts';
+import { dedupContract } from './dedup-contract.ts';
 import { requireMemcached, uniqueName } from '../helpers/servers.ts';
 import { TestClock } from '../helpers/clock.ts';
 
@@ -35,6 +36,7 @@ adminContract('memcached', memcached);
 flowContract('memcached', memcached);
 batchContract('memcached', memcached);
 limitContract('memcached', memcached);
+dedupContract('memcached', memcached);
 
 describe('memcached driver: the look past the head', () => {
   it('finds a due job behind more running ones than its first look reads, and behind a window of finished ones', async () => {

@@ -7,6 +7,7 @@ import { driverContract } from './driver-contract.ts';
 import { batchContract } from './batch-contract.ts';
 import { flowContract } from './flow-contract.ts';
 import { limitContract } from './limit-contract.ts';
+import { dedupContract } from './dedup-contract.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { covers, dropClusterPrefix, dropRedisPrefix, requireCluster, requireRedis, uniqueName } from '../helpers/servers.ts';
 
@@ -16,7 +17,7 @@ const targets: [string, () => Promise<string>, (url: string, prefix: string) => 
 ];
 
 for (const [label, reach, drop] of targets.filter(([label]) => covers(/cluster/i.test(label) ? 'cluster' : 'redis'))) {
-  for (const contract of [driverContract, adminContract, flowContract, batchContract, limitContract]) contract(label, async () => {
+  for (const contract of [driverContract, adminContract, flowContract, batchContract, limitContract, dedupContract]) contract(label, async () => {
     const url = await reach();
     const prefix = uniqueName('t');
     const drivers: FullDriver[] = [];

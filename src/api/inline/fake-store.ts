@@ -9,6 +9,7 @@
 import { inWorkflow } from '../../flows/envelope.ts';
 import { isHeld } from '../../flows/held.ts';
 import { BATCH_NAMESPACE } from '../../flows/batches/batch-store.ts';
+import { WINDOW_NAMESPACES } from '../../flows/dedup.ts';
 import type { JobClass } from '../job-types.ts';
 import type { FullDriver, NewJob, PushResult, TransactionWriter } from '../../store/driver.ts';
 import { UsageError } from '../../infra/errors.ts';
@@ -32,6 +33,8 @@ export interface FakeState {
   pushes: FakePush[];
   /** The records of faked batches, by batch id. */
   batches: Map<string, StoredRecord>;
+  /** Deduplication windows' records, by `namespace/id`. */
+  windows: Map<string, StoredRecord>;
 }
 
 let state: FakeState | null = null;
@@ -43,7 +46,7 @@ export function startFake(jobs?: readonly (JobClass | string)[]): void {
   useScopes();
   if (jobs !== undefined && !Array.isArray(jobs)) throw new TypeError('Job.fake() takes an array of job classes or names');
   const only = jobs === undefined ? null : new Set(jobs.map((job) => (typeof job === 'string' ? job : job.nameOfJob)));
-  state = { only, pushes: [], batches: new Map() };
+  state = { only, pushes: [], batches: new Map(), windows: new Map() };
 }
 
 export function stopFake(): void {
@@ -103,20 +106,33 @@ export function fakeDriver(real: FullDriver, now: () => number, classOf: (name: 
     runJobNow: async (id) => ours(id) || real.runJobNow(id),
     cancelJob: async (id) => ours(id) || real.cancelJob(id),
     async getRecord(namespace, id) {
-      return namespace === BATCH_NAMESPACE ? current.batches.get(id) ?? null : real.getRecord(namespace, id);
+      const [map, key] = keptIn(current, namespace, id);
+      return map ? map.get(key) ?? null : real.getRecord(namespace, id);
     },
     async casRecord(namespace, id, version, value, ttlMs) {
-      if (namespace !== BATCH_NAMESPACE) return real.casRecord(namespace, id, version, value, ttlMs);
-      if ((current.batches.get(id)?.version ?? null) !== version) return false;
-      current.batches.set(id, { value, version: String(++next) });
+      const [map, key] = keptIn(current, namespace, id);
+      if (!map) return real.casRecord(namespace, id, version, value, ttlMs);
+      if ((map.get(key)?.version ?? null) !== version) return false;
+      map.set(key, { value, version: String(++next) });
       return true;
     },
     async deleteRecord(namespace, id, version) {
-      if (namespace !== BATCH_NAMESPACE) return real.deleteRecord(namespace, id, version);
-      if (version !== undefined && current.batches.get(id)?.version !== version) return false;
-      return current.batches.delete(id);
+      const [map, key] = keptIn(current, namespace, id);
+      if (!map) return real.deleteRecord(namespace, id, version);
+      if (version !== undefined && map.get(key)?.version !== version) return false;
+      return map.delete(key);
     },
   });
   seen.set(real, { state: current, driver });
   return driver;
+}
+
+/**
+ * Where a fake keeps a record in memory rather than in the real store: batches (asserted on), and
+ * deduplication windows (flows/dedup.ts), which must not outlive the test. Their time to live is
+ * not kept: a fake lasts one test.
+ */
+function keptIn(state: FakeState, namespace: string, id: string): [Map<string, StoredRecord> | null, string] {
+  if (namespace === BATCH_NAMESPACE) return [state.batches, id];
+  return WINDOW_NAMESPACES.has(namespace) ? [state.windows, `${namespace}/${id}`] : [null, id];
 }

@@ -10,13 +10,13 @@
  * - nothing pending: `then` made due if nothing failed and the batch was not cancelled (else
  *   dropped), `catch` dropped if nothing failed, `finally` made due.
  */
-import type { BrowsableQueue } from '../../store/admin-store.ts';
+import type { BrowsableQueue, LockBrowser } from '../../store/admin-store.ts';
 import type { RecordStore } from '../../store/record-store.ts';
 import { countsOf, withOutcome, type BatchRecord, type JobOutcome } from './batch-record.ts';
 import { updateBatch } from './batch-store.ts';
 import { drop, promote } from '../held.ts';
 
-export type FlowStore = Pick<RecordStore, 'getRecord' | 'casRecord' | 'deleteRecord' | 'listRecords'> & Pick<BrowsableQueue, 'runJobNow' | 'cancelJob'>;
+export type FlowStore = Pick<RecordStore, 'getRecord' | 'casRecord' | 'deleteRecord' | 'listRecords'> & Pick<BrowsableQueue, 'runJobNow' | 'cancelJob'> & Pick<LockBrowser, 'releaseOverlapLock'>;
 
 /** Counts job `i` of batch `id` as `outcome` and runs the callbacks now due. */
 export async function settleBatchJob(store: FlowStore, id: string, i: number, outcome: JobOutcome, now: number): Promise<BatchRecord | null> {
