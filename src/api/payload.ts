@@ -94,6 +94,7 @@ export function decodePayload(text: string): Payload {
  * shared by two keys.
  */
 function check(root: unknown): number {
+  if (isFlat(root)) return 1;
   const seen = new Set<object>();
   const stack: { value: unknown; path: string; depth: number; leave?: object }[] = [{ value: root, path: '$', depth: 1 }];
   let deepest = 1;
@@ -121,6 +122,32 @@ function check(root: unknown): number {
     for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i]![1], path: entries[i]![0], depth: depth + 1 });
   }
   return deepest;
+}
+
+/**
+ * The common payload, a plain object of strings, finite numbers, booleans and nulls (ids, names,
+ * flags), in one pass that allocates nothing; anything else takes the walk, which names what is wrong.
+ */
+function isFlat(root: unknown): boolean {
+  if (Object.getPrototypeOf(root) !== Object.prototype) return false;
+  for (const key in root as object) {
+    const value = (root as Record<string, unknown>)[key];
+    switch (typeof value) {
+      case 'string':
+      case 'boolean':
+      case 'undefined':
+        continue;
+      case 'number':
+        if (Number.isFinite(value)) continue;
+        return false;
+      case 'object':
+        if (value === null) continue;
+        return false;
+      default:
+        return false;
+    }
+  }
+  return true;
 }
 
 /** Checks a value that holds no others; true for an object or array, whose values are checked next. */
