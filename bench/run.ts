@@ -16,6 +16,8 @@
  * `metrics: false`, in alternating order once per round (the ratio on/off, median over rounds).
  * The cost of each feature (bench/features.ts): middleware, progress, batch and chain jobs
  * against plain ones at c=1 and c=50, once per round (`features-sqlite`, `features-redis` in --only).
+ * Dispatch on a request's path (bench/http.ts): a node:http app awaiting one dispatch per request
+ * under autocannon, ours against BullMQ's queue.add and against no dispatch (`http` in --only).
  * Options: --jobs N (default 20000; concurrency 1 uses N/4), --rounds N (default 3),
  * --rss-jobs N (default 1000000, the target's length; 0 skips), --only a,b (subjects; `shell`
  * names the whole-process rows, `metrics-sqlite` and `metrics-redis` the metrics cost alone),
@@ -31,6 +33,7 @@ import { REPO } from '../test/helpers/app.ts';
 import { benchApp, emptyRunMs, fill, markedMs, median, OUR_STORES, workOff } from './ours.ts';
 import { FEATURES, featureCost, featureRows, type FeatureCost } from './features.ts';
 import { shellRuns } from './shell.ts';
+import { httpRows, httpTable } from './http.ts';
 
 const { values } = parseArgs({ options: {
   jobs: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' }, 'rss-jobs': { type: 'string', default: '1000000' }, only: { type: 'string' },
@@ -178,6 +181,7 @@ for (const [store, costs] of Object.entries(metricsRounds)) {
 Object.assign(extra, featureRows(featureRounds));
 if (RSS_JOBS > 0 && OPS.has('c50') && (!ONLY || ONLY.includes('rakit-redis'))) Object.assign(extra, await rssOverLongRun(RSS_JOBS));
 const shell = !ONLY || ONLY.includes('shell') ? await shellRuns(['sqlite', 'redis'], N, ROUNDS, true) : null;
+const http = !ONLY || ONLY.includes('http') ? await httpRows(['redis', 'mysql', 'pg', 'sqlite'], 10) : null;
 
 /** RSS of the manager and its worker process while one run works off `n` jobs on Redis. */
 async function rssOverLongRun(n: number): Promise<Record<string, number>> {
@@ -222,6 +226,7 @@ const ratio = (ours: string, theirs: string, measure: Measure) => {
   return i < 0 || j < 0 ? NaN : median(rounds.map((r) => r[i]![measure] / r[j]![measure]));
 };
 const by = (s: string) => rows.find((r) => r.subject === s);
+const httpRow = (prefix: string) => http?.find((r) => r.subject.startsWith(prefix));
 const targets: [string, number, number, string][] = [
   ['redis c=50 / BullMQ', ratio('rakit-redis', 'bullmq', 'c50'), 3, '≥'],
   ['redis c=50 / bee-queue', ratio('rakit-redis', 'bee-queue', 'c50'), 2, '≥'],
@@ -243,6 +248,10 @@ const targets: [string, number, number, string][] = [
   ['metrics on / off c=50 (redis)', extra['metrics on / off (redis)'] ?? NaN, 0.95, '≥'],
   ['shell: shipped / engine time (sqlite)', shell?.ratios.sqlite ?? NaN, 1.25, '≤'],
   ['shell: shipped / engine time (redis)', shell?.ratios.redis ?? NaN, 1.25, '≤'],
+  ['http req/s: rakit-redis / BullMQ', (httpRow('rakit-redis')?.requestsPerSecond ?? NaN) / (httpRow('bullmq')?.requestsPerSecond ?? NaN), 1.5, '≥'],
+  ['http dispatch p99 ms (redis)', httpRow('rakit-redis')?.p99 ?? NaN, 2, '≤'],
+  ['http dispatch p99 ms (MariaDB)', httpRow('rakit-mysql')?.p99 ?? NaN, 5, '≤'],
+  ['http dispatch p99 ms (PostgreSQL)', httpRow('rakit-pg')?.p99 ?? NaN, 5, '≤'],
 ];
 const targetTable = [
   '| measure | value | target | met |', '|---|---:|---:|---|',
@@ -257,9 +266,14 @@ if (shell) {
   console.log(['| run | ms | jobs/s |', '|---|---:|---:|', ...shell.rows.map((r) => `| ${r.subject} | ${f(r.ms)} | ${f(r.jobsPerSecond)} |`)].join('\n'));
   console.log('');
 }
+if (http) {
+  console.log('Dispatch on a request\'s path: a node:http app awaiting one dispatch per request, autocannon at 20 connections for 10 s, shipped logging\n');
+  console.log(httpTable(http));
+  console.log('');
+}
 console.log(Object.entries(extra).map(([k, v]) => `- ${k}: ${f(v, Math.abs(v) < 10 ? 2 : 1)}`).join('\n'));
 console.log('');
 console.log(targetTable);
 mkdirSync(path.join(REPO, 'bench', 'results'), { recursive: true });
-writeFileSync(path.join(REPO, 'bench', 'results', 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, jobs: N, rounds, rows, shell, extra, metricsRounds, targets: targets.map(([name, value, target, cmp]) => ({ name, value, target, cmp })) }, null, 2)}\n`);
+writeFileSync(path.join(REPO, 'bench', 'results', 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, jobs: N, rounds, rows, shell, http, extra, metricsRounds, targets: targets.map(([name, value, target, cmp]) => ({ name, value, target, cmp })) }, null, 2)}\n`);
 process.exit(0);
