@@ -72,12 +72,6 @@ export class OutboxRelay {
     return moved;
   }
 
-  /** Jobs waiting in the outbox (committed rows). */
-  async backlog(): Promise<number> {
-    const [row] = (await this.knex(this.table).sum({ n: 'n' })) as { n: unknown }[];
-    return Number(row?.n ?? 0);
-  }
-
   /** Relays until `signal` aborts: at once while rows keep coming, else on NOTIFY or every POLL_MS. */
   async run(signal: AbortSignal): Promise<void> {
     const unlisten = this.dialect === 'pg' ? await this.listen().catch(() => null) : null;
