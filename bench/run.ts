@@ -18,6 +18,8 @@
  * against plain ones at c=1 and c=50, once per round (`features-sqlite`, `features-redis` in --only).
  * Dispatch on a request's path (bench/http.ts): a node:http app awaiting one dispatch per request
  * under autocannon, ours against BullMQ's queue.add and against no dispatch (`http` in --only).
+ * The outbox's lag (bench/outbox.ts): commit → job pushed and started, Redis with the app's data
+ * on PostgreSQL, MariaDB and SQLite, and the idle relay's queries (`outbox` in --only).
  * Options: --jobs N (default 20000; concurrency 1 uses N/4), --rounds N (default 3),
  * --rss-jobs N (default 1000000, the target's length; 0 skips), --only a,b (subjects; `shell`
  * names the whole-process rows, `metrics-sqlite` and `metrics-redis` the metrics cost alone),
@@ -34,6 +36,7 @@ import { benchApp, emptyRunMs, fill, markedMs, median, OUR_STORES, workOff } fro
 import { FEATURES, featureCost, featureRows, type FeatureCost } from './features.ts';
 import { shellRuns } from './shell.ts';
 import { httpRows, httpTable } from './http.ts';
+import { OUTBOX_STORES, outboxLag, outboxRows, type OutboxLag } from './outbox.ts';
 
 const { values } = parseArgs({ options: {
   jobs: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' }, 'rss-jobs': { type: 'string', default: '1000000' }, only: { type: 'string' },
@@ -179,6 +182,14 @@ for (const [store, costs] of Object.entries(metricsRounds)) {
   extra[`metrics on / off (${store})`] = median(costs.map((c) => c.on / c.off));
 }
 Object.assign(extra, featureRows(featureRounds));
+if (!ONLY || ONLY.includes('outbox')) {
+  const lags: OutboxLag[] = [];
+  for (const store of OUTBOX_STORES) {
+    process.stderr.write(`outbox lag, redis+${store}…\n`);
+    lags.push(await outboxLag(store));
+  }
+  Object.assign(extra, outboxRows(lags));
+}
 if (RSS_JOBS > 0 && OPS.has('c50') && (!ONLY || ONLY.includes('rakit-redis'))) Object.assign(extra, await rssOverLongRun(RSS_JOBS));
 const shell = !ONLY || ONLY.includes('shell') ? await shellRuns(['sqlite', 'redis'], N, ROUNDS, true) : null;
 const http = !ONLY || ONLY.includes('http') ? await httpRows(['redis', 'mysql', 'pg', 'sqlite'], 10) : null;
@@ -241,6 +252,7 @@ const targets: [string, number, number, string][] = [
   ['PostgreSQL c=50 / graphile-worker', ratio('rakit-pg', 'graphile-worker', 'c50'), 3, '≥'],
   ['SQLite c=50 jobs/s', by('rakit-sqlite')?.c50 ?? NaN, 10_000, '≥'],
   ['redis p99 dispatch→start ms', by('rakit-redis')?.p99 ?? NaN, 5, '≤'],
+  ...OUTBOX_STORES.map((s): [string, number, number, string] => [`outbox p99 commit→started ms (redis+${s})`, extra[`outbox commit→started p99 ms (redis+${s})`] ?? NaN, 50, '≤']),
   ['empty --stop-when-empty run ms (sqlite)', extra['cold start ms (sqlite)'] ?? NaN, 300, '≤'],
   ['RSS growth % over the long run', extra['RSS growth %'] ?? NaN, 10, '≤'],
   ['manager / in-process c=50 (redis)', extra['manager / in-process (redis)'] ?? NaN, 0.9, '≥'],

@@ -7,6 +7,7 @@
  * from commit to the queue, with the relay running.
  */
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import knexFactory, { type Knex } from 'knex';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +106,31 @@ for (const kind of DATABASES) {
       expect(ran('once')).toBe(1);
       expect(run.stderr).toContain('Job skipped: record (a copy of an outbox job another job already runs)');
     }, 60_000);
+
+    it.runIf(kind === 'sqlite')('a relay step on SQLite holds the write lock from its start: an app committing meanwhile cannot fail it', async () => {
+      await knex.transaction(async (trx) => {
+        await Job.dispatch('record', { tag: 'locked' }).onQueue('locked').withTransaction(trx);
+      });
+      const other = new Database(path.join(app.dir, 'storage', 'app.sqlite'), { timeout: 0 });
+      let appWrote = true;
+      const relay = new OutboxRelay(knex, TABLE, {
+        async pushMany(jobs) {
+          // Between the relay's read and its delete, the app commits a row (or finds the lock held).
+          try {
+            other.prepare("INSERT INTO orders (ref) VALUES ('meanwhile')").run();
+          } catch {
+            appWrote = false;
+          }
+          return driver.pushMany(jobs);
+        },
+      }, silent);
+      try {
+        await expect(relay.relayOnce()).resolves.toBe(1);
+        expect(appWrote).toBe(false); // it waits for the relay, not the other way round
+      } finally {
+        other.close();
+      }
+    }, 30_000);
 
     it('moves a committed job to the queue within milliseconds while the relay runs', async () => {
       const relay = new OutboxRelay(knex, TABLE, driver, silent);

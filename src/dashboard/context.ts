@@ -30,6 +30,8 @@ export interface Dashboard {
   zoneOf(task: ScheduledTask): string;
   readOnly: boolean;
   basePath: string;
+  /** Jobs committed to the outbox and not yet moved to the job store; null without an outbox (src/flows/outbox/). */
+  outboxBacklog(): Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,8 @@ export async function openDashboard(options: DashboardOptions = {}): Promise<Das
   const tasks = await loadSchedule(rt.config.root, rt.config.timezone);
   const schedule = new ScheduleStore(rt.driver, rt.clock);
   const runner = new ScheduleRunner(tasks, { store: schedule, clock: rt.clock, timezone: rt.config.timezone, root: rt.config.root });
+  // With an outbox, one connection to the app's database, opened for the server's lifetime.
+  const outbox = rt.config.outbox && rt.config.driver !== 'database' ? (await import('../flows/outbox/outbox-store.ts')).openBacklog(rt.config) : null;
   return {
     driver: rt.driver,
     config: rt.config,
@@ -62,6 +66,7 @@ export async function openDashboard(options: DashboardOptions = {}): Promise<Das
     zoneOf: (task) => runner.zoneOf(task),
     readOnly: options.readOnly ?? false,
     basePath: (options.basePath ?? '').replace(/\/+$/, ''),
-    close: async () => undefined, // the runtime's driver is closed with the runtime
+    outboxBacklog: async () => (outbox ? outbox.read() : null),
+    close: async () => outbox?.close(), // the runtime's driver is closed with the runtime
   };
 }

@@ -65,6 +65,7 @@ for (const target of TARGETS) {
       await expect(row('mail').innerText()).resolves.toContain('paused');
       await expect(row('default').innerText()).resolves.toContain('running');
       await expect(page.locator('#rakit-charts').count()).resolves.toBe(1);
+      await expect(page.locator('.card.outbox').count()).resolves.toBe(0); // no outbox configured
     });
 
     it('a finished job\'s page shows the result its run() returned, masked, or its final error', async () => {

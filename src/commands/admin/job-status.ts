@@ -10,12 +10,11 @@ const PROGRESS_SHOWN = 100;
 /** Jobs waiting in the outbox, or null when there is none (outbox off, or the job store is the app's database). */
 async function outboxBacklog(rt: Runtime): Promise<number | null> {
   if (!rt.config.outbox || rt.config.driver === 'database') return null;
-  const { openRelay } = await import('../../flows/outbox/outbox-store.ts');
-  const outbox = openRelay(rt.config, rt.driver, rt.logger);
+  const backlog = (await import('../../flows/outbox/outbox-store.ts')).openBacklog(rt.config);
   try {
-    return await outbox.relay.backlog();
+    return await backlog.read();
   } finally {
-    await outbox.close();
+    await backlog.close();
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Overview: per queue the jobs ready, scheduled, reserved and failed, whether it is paused, with
- * pause and resume; and the charts of what finished per minute.
+ * pause and resume; with an outbox, the jobs committed to it that the relay has yet to move; and
+ * the charts of what finished per minute.
  */
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
@@ -13,11 +14,15 @@ export function overviewRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
   app.get('/', async (c) => {
     // Emptied queues stay: those paused, listened on by workers, or that worked in the last hour.
     const queues = await queuesInSight(d.driver, d.clock.now(), d.config.metrics);
+    const outbox = await d.outboxBacklog().then((n) => ({ n, error: null }), (error: unknown) => ({ n: null, error: (error as Error).message }));
     const count = (n: number, href: string) => (n > 0 ? html`<a href="${link(d, href)}">${n}</a>` : html`<span class="zero">0</span>`);
     return page(c, d, 'Overview', html`
       <section class="cards">
         ${(['ready', 'scheduled', 'reserved', 'failed'] as const).map((key) => html`
           <div class="card ${key}"><span class="label">${key}</span><span class="value">${queues.reduce((t, q) => t + q[key], 0)}</span></div>`)}
+        ${outbox.n === null && outbox.error === null ? '' : html`
+          <div class="card outbox" title="${outbox.error ?? `committed in the app's transactions to ${d.config.outbox_table}, waiting for the relay (job:runall, job:relay)`}">
+            <span class="label">outbox</span><span class="value">${outbox.n ?? '–'}</span></div>`}
       </section>
       <h2>Queues</h2>
       ${table(['Queue', 'Ready', 'Scheduled', 'Reserved', 'Failed', 'State', ''], queues.map((q) => {
