@@ -1,10 +1,11 @@
 /**
  * The workflow envelope: a job of a chain or batch carries what its workflow needs (the next
- * job of its chain, its batch and index) inside its stored payload text, under the reserved
+ * job of its chain, its batch and index, a traced dispatch's span context) inside its stored payload text, under the reserved
  * first key `$rakit`. decodePayload (payload.ts) strips it, so the job, its uniqueId() and its
  * failed() hook never see it; a job outside any workflow pays one `startsWith` to be told so.
  */
 import { FLOW_PREFIX, FLOW_KEY } from '../api/payload.ts';
+import type { TraceCarrier } from '../infra/tracing.ts';
 
 /** A chain job: the held jobs after it and the chain's catch job (ids). */
 export interface ChainFlow {
@@ -33,6 +34,8 @@ export interface Flow {
   debounce?: string;
   /** Its overlap key is freed as it starts (`static uniqueUntil = 'started'`). */
   unlock?: 'started';
+  /** The dispatch's span context (traced.ts): each attempt's span is its child. */
+  trace?: TraceCarrier;
 }
 
 /** `userText` (an encoded payload, `{...}`) with `flow` as its first key. */
