@@ -58,6 +58,12 @@ export function inWorkflow(text: string): boolean {
   return text.startsWith(FLOW_PREFIX);
 }
 
+/** The chain or batch a stored payload is in (a job that carries only its trace context is in none), or null. */
+export function workflowOf(text: string): Flow | null {
+  const flow = readFlow(text);
+  return flow?.chain || flow?.batch !== undefined ? flow : null;
+}
+
 /** The workflow data of a stored payload, or null for a job in no workflow (or an unreadable payload). */
 export function readFlow(text: string): Flow | null {
   if (!inWorkflow(text)) return null;
