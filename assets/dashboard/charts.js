@@ -3,7 +3,7 @@
 // per-class table below; refreshes every 30 s and when the window or scope changes. Each chart
 // says it is loading until its series are in, and that the window had no job when it had none.
 // Times are 24-hour, in the dashboard's timezone (the section's data-timezone), as on every page.
-/* global document, window, fetch, URLSearchParams, ResizeObserver, Intl, uPlot */
+/* global document, window, fetch, URLSearchParams, ResizeObserver, uPlot */
 (function () {
   'use strict';
   var root = document.getElementById('rakit-charts');

@@ -30,13 +30,15 @@ export interface Tracing {
   producing<T>(name: string, attributes: SpanAttributes, fn: (carrier: TraceCarrier | null, span: SpanNotes) => Promise<T>): Promise<T>;
   /** Runs `fn` in a CONSUMER span, a child of `parent` (else of the active context). */
   consuming<T>(name: string, attributes: SpanAttributes, parent: TraceCarrier | null, fn: (span: SpanNotes) => Promise<T>): Promise<T>;
-  /** Sends the spans the app's provider still holds (before the process ends). */
+  /** Sends the spans the app's provider still holds (before the process ends), waiting FLUSH_MS at most. */
   flush(): Promise<void>;
   /** The active span's trace_id and span_id, for a log line (a new object: pino merges into it); empty outside a span. */
   logFields(): Record<string, string>;
 }
 
 const GLOBAL = Symbol.for('opentelemetry.js.api.1');
+/** An unreachable collector does not hold a worker's exit up longer (an exporter retries for 10 s). */
+const FLUSH_MS = 3_000;
 
 let root: string | null = null;
 let loaded: Tracing | null | undefined;
@@ -114,9 +116,11 @@ function over(api: typeof Api): Tracing {
     async flush() {
       type Flushable = { getDelegate?(): Flushable; forceFlush?(): Promise<void> };
       const provider = api.trace.getTracerProvider() as Flushable;
-      await (provider.getDelegate?.() ?? provider).forceFlush?.();
+      const flushed = (provider.getDelegate?.() ?? provider).forceFlush?.();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([flushed, new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_MS)))]).finally(() => clearTimeout(timer));
     },
-    logFields() {
+    logFields(): Record<string, string> {
       const context = api.trace.getActiveSpan()?.spanContext();
       return context && api.isSpanContextValid(context) ? { trace_id: context.traceId, span_id: context.spanId } : {};
     },

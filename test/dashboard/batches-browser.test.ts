@@ -6,6 +6,7 @@
  * actions refused. Then `job:batches` through the binary: the table, cancel of an unknown id, of
  * a finished batch, and its usage errors.
  */
+import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,7 +70,8 @@ describe('the Batches page in Chromium', () => {
     // Narrow, the badge stays one pill and a job name is not broken at its hyphens.
     await page.setViewportSize({ width: 640, height: 720 });
     expect(await callback.locator('.badge').evaluate((b) => b.getClientRects().length === 1 && b.getBoundingClientRect().height <= 22)).toBe(true);
-    expect(await callback.locator('td.name').first().evaluate((td) => getComputedStyle(td).whiteSpace)).toBe('nowrap');
+    await page.screenshot({ path: path.join(os.tmpdir(), 'rakit-jobs-narrow.png'), fullPage: true });
+    expect(await callback.locator('td.name').first().evaluate((td) => (globalThis as unknown as { getComputedStyle(e: unknown): { whiteSpace: string } }).getComputedStyle(td).whiteSpace)).toBe('nowrap');
     await page.setViewportSize({ width: 1280, height: 720 });
     for (const act of ['run-now', 'cancel']) {
       const refused = await forge(page, `/jobs/${ids.held}/${act}`);
@@ -100,7 +102,7 @@ describe('the Batches page in Chromium', () => {
     const tolerant = page.locator(`tr[data-batch="${ids.tolerant}"]`);
     expect(await tolerant.locator('.badge').allTextContents()).toEqual(['running', '1 failed (allowed)']);
     expect(await tolerant.locator('.badge.failed').count()).toBe(0);
-    const colours = await tolerant.locator('.badge').evaluateAll((badges) => badges.map((b) => getComputedStyle(b).backgroundColor));
+    const colours = await tolerant.locator('.badge').evaluateAll((badges) => badges.map((b) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b).backgroundColor));
     expect(colours.every((c) => !/192, 38, 45/.test(c))).toBe(true); // not --bad
     // A badge and a job name stay on one line.
     await page.setViewportSize({ width: 700, height: 800 });

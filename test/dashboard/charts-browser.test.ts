@@ -116,6 +116,7 @@ describe('the Overview charts in Chromium', () => {
     expect(await page.locator('.rakit-chart p.rakit-chart-note').allTextContents()).toEqual(['Loading…', 'Loading…', 'Loading…']);
     expect(await page.locator('.rakit-chart p.rakit-chart-note').evaluateAll((ps) => ps.map((p) => (p as unknown as { offsetHeight: number }).offsetHeight))).toEqual([180, 180, 180]);
     expect(await page.locator('.rakit-classes tbody').textContent()).toBe('Loading…');
+    await page.screenshot({ path: path.join(os.tmpdir(), 'rakit-charts-loading.png'), fullPage: true });
     release();
     await page.waitForSelector('#rakit-charts[data-loaded]');
     expect(await page.locator('.rakit-chart p.rakit-chart-note:visible').count()).toBe(0);
