@@ -5,7 +5,7 @@
  * the SDK's in-memory exporter of each process, is checked one by one: the dispatch a child of
  * the app's request, each attempt a child of its dispatch (both attempts of the retried job),
  * each next link dispatched inside the attempt before it; and the worker's log lines carry the
- * trace and span ids. The OTLP sample of docs/operating-in-production.md then sends its spans
+ * trace and span ids. A batch's jobs and callback are children of its dispatch. The OTLP sample of docs/operating-in-production.md then sends its spans
  * to a small OTLP/HTTP receiver.
  */
 import { createServer, type Server } from 'node:http';
@@ -138,6 +138,30 @@ describe('OpenTelemetry tracing', () => {
     expect(executed.map((l) => [l.id, l.span_id])).toEqual([[ids[0], a.spanId], [ids[1], b2!.spanId], [ids[2], c.spanId]]);
     expect(executed.every((l) => l.trace_id === traceId)).toBe(true);
     expect(only(lines.filter((l) => l.msg.startsWith('Job retry: step')))).toMatchObject({ trace_id: traceId, span_id: b1!.spanId });
+  }, 60_000);
+
+  it('makes a batch\'s jobs and its callback children of the batch\'s dispatch', async () => {
+    const app = tracedApp(IN_MEMORY);
+    apps.push(app);
+    const dispatched = await app.script('dispatch.ts', `import './application/tracing.ts';
+import { Job } from 'rakit';
+import Step from './application/jobs/Step.ts';
+const batch = await Job.batch([new Step({ label: 'x' }), new Step({ label: 'y' })]).name('pair').then(new Step({ label: 'then' })).dispatch();
+console.log(batch.id);
+`);
+    expect(dispatched.code, dispatched.stderr).toBe(0);
+    const worked = await app.rakit(['job:runall', '--stop-when-empty']);
+    expect(worked.code, worked.stderr).toBe(0);
+    expect(app.ranLog().sort()).toEqual(['then 1', 'x 1', 'y 1']);
+    const spans: SpanRow[] = readdirSync(path.join(app.dir, 'storage')).filter((f) => f.startsWith('spans-'))
+      .flatMap((f) => JSON.parse(readFileSync(path.join(app.dir, 'storage', f), 'utf8')) as SpanRow[]);
+    const dispatch = spans.filter((s) => s.name === 'dispatch batch');
+    expect(dispatch).toHaveLength(1);
+    expect(dispatch[0]).toMatchObject({ kind: PRODUCER, parent: null });
+    expect(dispatch[0]!.attributes).toMatchObject({ 'rakit.batch.id': dispatched.stdout.trim().split('\n').pop(), 'rakit.batch.name': 'pair' });
+    const runs = spans.filter((s) => s.kind === CONSUMER);
+    expect(runs).toHaveLength(3);
+    expect(runs.every((s) => s.parent === dispatch[0]!.spanId && s.traceId === dispatch[0]!.traceId)).toBe(true);
   }, 60_000);
 
   it('sends the spans to an OTLP collector with the sample of docs/operating-in-production.md', async () => {
