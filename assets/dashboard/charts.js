@@ -1,6 +1,8 @@
 // The Overview's charts: fetches the per-minute series from /api/series (the URL is the
 // section's data-series) and draws them with uPlot (loaded before this script), with the
-// per-class table below; refreshes every 30 s and when the window or scope changes.
+// per-class table below; refreshes every 30 s and when the window or scope changes. Each chart
+// says it is loading until its series are in, and that the window had no job when it had none.
+// Times are 24-hour, in the dashboard's timezone (the section's data-timezone), as on every page.
 /* global document, window, fetch, URLSearchParams, ResizeObserver, uPlot */
 (function () {
   'use strict';
@@ -15,6 +17,13 @@
   var charts = {};
   var known = {};
   var scope = { queue: root.dataset.queue || '', name: root.dataset.name || '' };
+  var zone = root.dataset.timezone || 'UTC';
+  var clock = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit' });
+  var day = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' });
+
+  // 14:05 on the axis; 2026-12-07 14:05 in the legend.
+  function hhmm(seconds) { return clock.format(seconds * 1000); }
+  function dated(seconds) { return seconds === null || seconds === undefined ? '—' : day.format(seconds * 1000) + ' ' + hhmm(seconds); }
 
   var SPECS = {
     throughput: [
@@ -36,22 +45,43 @@
     return [xs].concat(SPECS[name].map(function (s) { return data[s.key]; }));
   }
 
+  // Whether a chart has anything to show: a job done, failed or retried, or a mean, in the window.
+  function hasData(name, data) {
+    return SPECS[name].some(function (s) {
+      return (data[s.key] || []).some(function (v) { return v !== null && v !== 0; });
+    });
+  }
+
+  function note(el, text) {
+    var p = el.querySelector('.rakit-chart-note');
+    if (!p) return;
+    p.textContent = text;
+    p.hidden = text === '';
+    // Loading holds the chart's place; once drawn, a line above the (flat) chart says it is empty.
+    p.classList.toggle('drawn', Boolean(charts[el.dataset.chart]) || text === 'No job in this window.');
+  }
+
   function draw(name, data) {
     var el = root.querySelector('[data-chart="' + name + '"]');
     if (!el) return;
+    note(el, hasData(name, data) ? '' : 'No job in this window.');
     if (charts[name]) {
       charts[name].setData(dataFor(name, data));
       return;
     }
-    var series = [{}].concat(SPECS[name].map(function (s) {
+    var series = [{ value: function (u, v) { return dated(v); } }].concat(SPECS[name].map(function (s) {
       return { label: s.label, stroke: s.stroke, fill: s.fill, width: 1.5, spanGaps: false, points: { show: Boolean(s.points), size: 4 } };
     }));
     // Axes in the page's text colour, so the charts read in a dark theme too.
     var text = window.getComputedStyle(root).color;
     var faint = 'rgba(128,128,128,0.25)';
     var axis = { stroke: text, grid: { stroke: faint, width: 1 }, ticks: { stroke: faint, width: 1 } };
-    // The y axis is wide enough for labels such as 10,000.
-    charts[name] = new uPlot({ width: widthOf(el), height: 180, series: series, axes: [axis, Object.assign({}, axis, { size: 64 })], scales: { x: { time: true } } }, dataFor(name, data), el);
+    var x = Object.assign({}, axis, { values: function (u, splits) { return splits.map(hhmm); } });
+    // The y axis is wide enough for labels such as 10,000. Ticks fall on the zone's whole hours.
+    charts[name] = new uPlot({
+      width: widthOf(el), height: 180, series: series, axes: [x, Object.assign({}, axis, { size: 64 })], scales: { x: { time: true } },
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), zone); },
+    }, dataFor(name, data), el);
   }
 
   function cell(row, text) {
@@ -120,6 +150,11 @@
       })
       .catch(function (error) {
         status.textContent = 'Could not load the charts: ' + error.message;
+        Object.keys(SPECS).forEach(function (name) {
+          var el = root.querySelector('[data-chart="' + name + '"]');
+          if (el && !charts[name]) note(el, 'Not loaded.');
+        });
+        if (!root.dataset.loaded) tbody.querySelector('td').textContent = 'Not loaded.';
       })
       .then(function () {
         timer = window.setTimeout(load, REFRESH_MS);

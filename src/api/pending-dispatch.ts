@@ -4,7 +4,8 @@
  * chain did. It is a thenable: `await` gives the stored job or the overlap skip. Nothing is
  * stored when validation fails; every failure rejects it — never silently. While it is being
  * stored it keeps the process alive (keep-alive.ts); afterwards nothing of rakit does. It may be
- * written in the app's transaction, or wait for its commit (in-transaction.ts).
+ * written in the app's transaction, or wait for its commit (in-transaction.ts). When the app
+ * traces, it is stored in a dispatch span whose context it carries (flows/traced.ts).
  */
 import type { NewJob, TransactionWriter } from '../store/driver.ts';
 import { holding } from '../infra/keep-alive.ts';
@@ -17,6 +18,8 @@ import { UsageError } from '../infra/errors.ts';
 import type { JobClass } from './job-types.ts';
 import { addToFlow } from '../flows/envelope.ts';
 import { storeInWindow, type DedupWindow } from '../flows/dedup.ts';
+import { tracing } from '../infra/tracing.ts';
+import { traceDispatch, withTrace } from '../flows/traced.ts';
 
 /**
  * What a dispatch did. `outcome`: `stored`; `replaced` (a debounced job took the place of a
@@ -80,7 +83,16 @@ export class PendingDispatch extends DispatchChain<DispatchResult> {
     const overlapKey = this.overlapping ? overlapKeyOf(name, jobClass, this.encoded, queue) : null;
     const unlock = overlapKey !== null && jobClass?.uniqueUntil === 'started';
     const job: NewJob = { name, queue, payload: unlock ? addToFlow({ unlock: 'started' }, this.encoded) : this.encoded, scheduledAt, overlapKey };
-    const window = this.window ?? uniqueForWindow(name, jobClass, this.encoded, queue);
+    // Traced (the app registered an OpenTelemetry SDK): stored in a dispatch span, with its context.
+    const traced = tracing();
+    if (!traced) return this.place(rt, job, jobClass, now);
+    return traceDispatch(traced, name, queue, (carrier) => this.place(rt, { ...job, payload: withTrace(carrier, job.payload) }, jobClass, now), (r) => [r.id ?? null]);
+  }
+
+  /** Stores the job: in its dedup window, after the app's commit, in the app's transaction, or on the store. */
+  private async place(rt: Runtime, job: NewJob, jobClass: JobClass | null, now: number): Promise<DispatchResult> {
+    const { name, queue, scheduledAt } = job;
+    const window = this.window ?? uniqueForWindow(name, jobClass, this.encoded as string, queue);
     if (window) {
       if (this.transaction !== undefined || this.commitOf !== undefined) throw new UsageError(`A ${window.kind} window cannot be kept in the app's transaction: dispatch ${name} after the commit`);
       const { outcome, id } = await storeInWindow(rt.driver, window, job, () => rt.clock.now(), (windowed) => rt.driver.push(windowed));

@@ -14,6 +14,7 @@ import type { Logger } from '../infra/logger.ts';
 import { Registry } from './registry.ts';
 import { fakeDriver, faking } from './inline/fake-store.ts';
 import { noteReading } from './dispatch-scope.ts';
+import { tracing, tracingRoot } from '../infra/tracing.ts';
 
 export interface Runtime {
   config: JobConfig;
@@ -66,6 +67,7 @@ export async function configure(input: JobConfigInput | JobConfig, options: Runt
 
 async function build(config: JobConfig, options: RuntimeOptions): Promise<Runtime> {
   const sync = config.driver === 'sync';
+  tracingRoot(config.root); // the app's @opentelemetry/api is looked for there, once it traces
   const clock = options.clock ?? (sync ? skippingClock() : systemClock);
   // pino loads with the first runtime, not with every module that may make one (`rakit --help`).
   const logger = options.logger ?? (await import('../infra/logger.ts')).createLogger({ logging: config.logging, timezone: config.timezone });
@@ -88,6 +90,8 @@ export async function closeRuntime(): Promise<void> {
   if (!closing) return;
   await holding(async () => {
     const rt = await closing.catch(() => null);
+    // The spans of the last jobs, which the app's span processor may still hold.
+    await tracing()?.flush().catch(() => undefined);
     await rt?.driver.close();
   });
 }

@@ -3,7 +3,7 @@
  * class stored in one `pushMany` (one round trip or transaction), with `.onQueue()`, `.delay()`
  * and `.withoutOverlapping()` as on a single dispatch (overlap keys hold per job, within the lot
  * too). A thenable: `await` gives one DispatchResult per payload, in order. Every payload is
- * checked before anything is stored; one log line for the lot.
+ * checked before anything is stored; one log line (and, traced, one dispatch span) for the lot.
  */
 import { DispatchChain, assertQueue, delayMs, overlapKeyOf, resolveTarget, type DispatchTarget } from '../api/dispatch-chain.ts';
 import { UsageError } from '../infra/errors.ts';
@@ -13,6 +13,8 @@ import type { DispatchResult } from '../api/pending-dispatch.ts';
 import { runtime, type Runtime } from '../api/runtime.ts';
 import { holding } from '../infra/keep-alive.ts';
 import type { NewJob, TransactionWriter } from '../store/driver.ts';
+import { tracing, type TraceCarrier } from '../infra/tracing.ts';
+import { traceDispatch, withTrace } from './traced.ts';
 
 export class PendingBulkDispatch extends DispatchChain<DispatchResult[]> {
   private readonly encoded: string[] | Error;
@@ -47,7 +49,14 @@ export class PendingBulkDispatch extends DispatchChain<DispatchResult[]> {
 }
 
 /** Stores the jobs of one name and queue (on the store, or in the app's transaction); one log line. */
-async function pushJobs(rt: Runtime, store: Pick<TransactionWriter, 'pushMany'>, jobs: NewJob[], { name, queue, scheduledAt }: { name: string; queue: string; scheduledAt: number }): Promise<DispatchResult[]> {
+async function pushJobs(rt: Runtime, store: Pick<TransactionWriter, 'pushMany'>, jobs: NewJob[], lot: { name: string; queue: string; scheduledAt: number }): Promise<DispatchResult[]> {
+  const traced = jobs.length > 0 ? tracing() : null;
+  if (!traced) return pushUntraced(rt, store, jobs, lot);
+  const traceIn = (carrier: TraceCarrier | null) => jobs.map((job) => ({ ...job, payload: withTrace(carrier, job.payload) }));
+  return traceDispatch(traced, lot.name, lot.queue, (carrier) => pushUntraced(rt, store, traceIn(carrier), lot), (out) => out.map((r) => r.id ?? null));
+}
+
+async function pushUntraced(rt: Runtime, store: Pick<TransactionWriter, 'pushMany'>, jobs: NewJob[], { name, queue, scheduledAt }: { name: string; queue: string; scheduledAt: number }): Promise<DispatchResult[]> {
   const results = jobs.length === 0 ? [] : await store.pushMany(jobs);
   const at = new Date(scheduledAt);
   const out: DispatchResult[] = results.map((r) => r.skipped

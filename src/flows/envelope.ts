@@ -1,10 +1,11 @@
 /**
  * The workflow envelope: a job of a chain or batch carries what its workflow needs (the next
- * job of its chain, its batch and index) inside its stored payload text, under the reserved
+ * job of its chain, its batch and index, a traced dispatch's span context) inside its stored payload text, under the reserved
  * first key `$rakit`. decodePayload (payload.ts) strips it, so the job, its uniqueId() and its
  * failed() hook never see it; a job outside any workflow pays one `startsWith` to be told so.
  */
 import { FLOW_PREFIX, FLOW_KEY } from '../api/payload.ts';
+import type { TraceCarrier } from '../infra/tracing.ts';
 
 /** A chain job: the held jobs after it and the chain's catch job (ids). */
 export interface ChainFlow {
@@ -33,6 +34,8 @@ export interface Flow {
   debounce?: string;
   /** Its overlap key is freed as it starts (`static uniqueUntil = 'started'`). */
   unlock?: 'started';
+  /** The dispatch's span context (traced.ts): each attempt's span is its child. */
+  trace?: TraceCarrier;
 }
 
 /** `userText` (an encoded payload, `{...}`) with `flow` as its first key. */
@@ -53,6 +56,12 @@ export function addToFlow(add: Flow, text: string): string {
 /** Whether a stored payload carries a workflow envelope (one `startsWith`). */
 export function inWorkflow(text: string): boolean {
   return text.startsWith(FLOW_PREFIX);
+}
+
+/** The chain or batch a stored payload is in (a job that carries only its trace context is in none), or null. */
+export function workflowOf(text: string): Flow | null {
+  const flow = readFlow(text);
+  return flow?.chain || flow?.batch !== undefined ? flow : null;
 }
 
 /** The workflow data of a stored payload, or null for a job in no workflow (or an unreadable payload). */

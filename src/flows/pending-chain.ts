@@ -14,6 +14,8 @@ import { wrapPayload, type ChainFlow } from './envelope.ts';
 import { HELD_AT, drop } from './held.ts';
 import { assertQueue, delayMs } from '../api/dispatch-chain.ts';
 import { prepareJobs, refuseDelay, type FlowEnv, type JobLike } from './job-spec.ts';
+import { tracing, type TraceCarrier } from '../infra/tracing.ts';
+import { traceDispatch, withTrace } from './traced.ts';
 
 export interface ChainResult {
   /** The chain's id (in each job's envelope). */
@@ -88,17 +90,22 @@ export class PendingChain {
       stored.push(result.id);
       return result.id;
     };
-    try {
-      const catchId = onCatch ? await push(onCatch, HELD_AT) : null;
+    const pushAll = async (trace: TraceCarrier | null): Promise<ChainResult> => {
+      const catchId = onCatch ? await push({ ...onCatch, payload: withTrace(trace, onCatch.payload) }, HELD_AT) : null;
       const ids: string[] = new Array<string>(jobs.length);
       for (let k = jobs.length - 1; k >= 0; k--) {
         const job = jobs[k]!;
         const chain: ChainFlow = { id, next: ids[k + 1] ?? null, rest: ids.slice(k + 2), catch: catchId };
         const at = k === 0 ? env.clock.now() + firstDelay + job.delayMs : HELD_AT;
-        ids[k] = await push({ name: job.name, queue: job.queue, payload: wrapPayload({ chain }, job.payload) }, at);
+        ids[k] = await push({ name: job.name, queue: job.queue, payload: wrapPayload(trace ? { chain, trace } : { chain }, job.payload) }, at);
       }
       env.logger.info({ chain: id, jobs: ids }, `Chain added: ${jobs.map((j) => j.name).join(' → ')}`);
       return { id, jobs: jobs.map((job, k) => ({ id: ids[k]!, name: job.name, queue: job.queue })), catchId };
+    };
+    try {
+      // Traced: one dispatch span, of the chain's first job, whose context every job carries.
+      const traced = tracing();
+      return await (traced ? traceDispatch(traced, jobs[0]!.name, jobs[0]!.queue, pushAll, (r) => [r.jobs[0]!.id]) : pushAll(null));
     } catch (error) {
       // In the app's transaction, its rollback takes them back (and they are not visible from here).
       if (this.#transaction === undefined) await drop(env.driver, ...stored).catch(() => undefined);

@@ -8,11 +8,13 @@
  *
  * JSON lines are written asynchronously in batches of at least MIN_BATCH bytes, flushed every
  * FLUSH_MS, and flushed synchronously when the process exits (process.exit, a signal handled by
- * the worker, an uncaught error): a worker pays no write system call per job.
+ * the worker, an uncaught error): a worker pays no write system call per job. Once the app
+ * traces with OpenTelemetry (tracing.ts), JSON lines carry the active span's trace_id and span_id.
  */
 import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
 import type pretty from 'pino-pretty';
+import { whenTracing } from './tracing.ts';
 
 /** pino-pretty is loaded only for a terminal: supervisor and cron runs never pay for it. */
 const require = createRequire(import.meta.url);
@@ -51,7 +53,10 @@ export function createLogger(options: LoggerOptions): Logger {
   }
   const sink = options.destination ?? pino.destination({ dest: 2, sync: false, minLength: MIN_BATCH, periodicFlush: FLUSH_MS });
   if (!options.destination) batched.add(sink as { flushSync(): void });
-  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, sink);
+  const logger = pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, sink);
+  // Lines carry the active span's ids once the app traces (tracing.ts); until then no mixin runs.
+  whenTracing((tracing) => ((logger as unknown as Record<symbol, unknown>)[pino.symbols.mixinSym] = () => tracing.logFields()));
+  return logger;
 }
 
 const batched = new Set<{ flushSync(): void }>();

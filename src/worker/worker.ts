@@ -12,6 +12,8 @@ import type { ReservedJob } from '../store/driver.ts';
 import { CancelledError, UsageError, coerceError } from '../infra/errors.ts';
 import { JobPolicy } from './job-policy.ts';
 import { flowsOf, type Flows } from '../flows/settle-flows.ts';
+import { traceAttempt } from '../flows/traced.ts';
+import { tracing, type SpanNotes } from '../infra/tracing.ts';
 import type { WorkerDeps } from './worker-hooks.ts';
 import { WorkerAdmin } from './worker-admin.ts';
 import { idleWait } from './worker-idle.ts';
@@ -92,14 +94,10 @@ export class Worker {
     this.notify();
   }
 
-  get stopping(): boolean {
-    return this.quit.signal.aborted;
-  }
+  get stopping(): boolean { return this.quit.signal.aborted; }
 
   /** --stop-when-empty: when the jobs it released or retried are due, for a process taking over (empty after a stop for 'empty'). */
-  get waiting(): readonly number[] {
-    return this.retryTimes;
-  }
+  get waiting(): readonly number[] { return this.retryTimes; }
 
   /** Attempts finished so far: done, retried, failed, skipped. */
   get counts(): Readonly<Omit<WorkerSummary, 'reason'>> {
@@ -220,7 +218,8 @@ export class Worker {
   private async track(job: ReservedJob): Promise<void> {
     let ended: Settled['kind'] | null = 'lost';
     try {
-      ended = await this.process(job);
+      const traced = tracing(); // the app's OpenTelemetry SDK: the attempt in its span (flows/traced.ts)
+      ended = await (traced ? traceAttempt(traced, this.deps.driver, job, this.deps.clock.now(), (span) => this.process(job, span)) : this.process(job));
     } catch (error) {
       this.deps.logger.error({ err: coerceError(error), id: job.id, job: job.name }, 'Job bookkeeping failed; its lease will bring it back');
     } finally {
@@ -244,7 +243,7 @@ export class Worker {
   }
 
   /** Runs one attempt and has its outcome recorded (what it was); null when it is left to the supervisor (code given up on). */
-  private async process(job: ReservedJob): Promise<Settled['kind'] | null> {
+  private async process(job: ReservedJob, span?: SpanNotes): Promise<Settled['kind'] | null> {
     const { registry, clock, hooks } = this.deps;
     const handler = registry.resolve(job.name);
     const plan = this.policy.plan(job, handler?.kind === 'class' ? handler.jobClass : null, handler !== null);
@@ -268,6 +267,7 @@ export class Worker {
       outcome = admitted !== true ? { status: 'skipped', why: admitted } : await runAttempt(job, handler, plan.timeoutMs, clock, attempt, hooks?.killsStuckAttempts ? undefined : this.cannotStop);
       if (!attempt.abandoned) hooks?.codeEnded?.(job, attempt.cutReason !== null, outcome.status === 'done');
       keepsSlot = outcome.status === 'error' && !this.force.signal.aborted;
+      if (outcome.status === 'error') span?.fail(outcome.error);
     } finally {
       this.live.delete(attempt);
       if (!keepsSlot) this.freeSlot();

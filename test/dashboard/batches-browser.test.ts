@@ -6,6 +6,7 @@
  * actions refused. Then `job:batches` through the binary: the table, cancel of an unknown id, of
  * a finished batch, and its usage errors.
  */
+import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,11 +15,14 @@ import { SCREENSHOTS, launchBrowser, serve, type Served } from './harness.ts';
 
 const DISPATCH = `import { Job } from 'rakit';
 import Record from './application/jobs/Record.ts';
+import AlwaysFails from './application/jobs/AlwaysFails.ts';
 const welcome = await Job.batch([new Record({ tag: 'a' }), new Record({ tag: 'b' })]).name('welcome-mails').onQueue('now').dispatch();
 const later = await Job.batch([1, 2, 3].map((n) => new Record({ tag: 'later-' + n }))).name('nightly-mails').onQueue('later')
   .finally(new Record({ tag: 'nightly-done' })).dispatch();
+const tolerant = await Job.batch([new AlwaysFails({}), new Record({ tag: 'tolerant-later' }).onQueue('later')]).name('tolerant-mails')
+  .onQueue('now').allowFailures().dispatch();
 const chain = await Job.chain([new Record({ tag: 'c1' }), new Record({ tag: 'c2' })]).onQueue('chain').dispatch();
-console.log(JSON.stringify({ welcome: welcome.id, nightly: later.id, held: chain.jobs[1].id }));
+console.log(JSON.stringify({ welcome: welcome.id, nightly: later.id, tolerant: tolerant.id, held: chain.jobs[1].id }));
 await Job.close();
 `;
 
@@ -26,7 +30,7 @@ describe('the Batches page in Chromium', () => {
   let app: TestApp;
   let served: Served;
   let browser: Browser;
-  let ids: { welcome: string; nightly: string; held: string };
+  let ids: { welcome: string; nightly: string; tolerant: string; held: string };
 
   beforeAll(async () => {
     app = makeApp({ logging: false });
@@ -63,6 +67,12 @@ describe('the Batches page in Chromium', () => {
     expect(await held.locator('button').count()).toBe(0);
     const callback = page.locator('tr', { hasText: 'held (batch callback)' });
     expect(await callback.locator('button').count()).toBe(0);
+    // Narrow, the badge stays one pill and a job name is not broken at its hyphens.
+    await page.setViewportSize({ width: 640, height: 720 });
+    expect(await callback.locator('.badge').evaluate((b) => b.getClientRects().length === 1 && b.getBoundingClientRect().height <= 22)).toBe(true);
+    await page.screenshot({ path: path.join(os.tmpdir(), 'rakit-jobs-narrow.png'), fullPage: true });
+    expect(await callback.locator('td.name').first().evaluate((td) => (globalThis as unknown as { getComputedStyle(e: unknown): { whiteSpace: string } }).getComputedStyle(td).whiteSpace)).toBe('nowrap');
+    await page.setViewportSize({ width: 1280, height: 720 });
     for (const act of ['run-now', 'cancel']) {
       const refused = await forge(page, `/jobs/${ids.held}/${act}`);
       expect(refused.status).toBe(409);
@@ -88,6 +98,16 @@ describe('the Batches page in Chromium', () => {
     const row = page.locator(`tr[data-batch="${ids.nightly}"]`);
     expect(await row.locator('progress').getAttribute('value')).toBe('0');
     expect(await row.locator('.badge').textContent()).toBe('running');
+    // A failure the batch allows is no failure of the batch: amber, beside its state, never red.
+    const tolerant = page.locator(`tr[data-batch="${ids.tolerant}"]`);
+    expect(await tolerant.locator('.badge').allTextContents()).toEqual(['running', '1 failed (allowed)']);
+    expect(await tolerant.locator('.badge.failed').count()).toBe(0);
+    const colours = await tolerant.locator('.badge').evaluateAll((badges) => badges.map((b) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b).backgroundColor));
+    expect(colours.every((c) => !/192, 38, 45/.test(c))).toBe(true); // not --bad
+    // A badge and a job name stay on one line.
+    await page.setViewportSize({ width: 700, height: 800 });
+    for (const badge of await page.locator('.badge').all()) expect(await badge.evaluate((b) => b.getClientRects().length === 1 && b.getBoundingClientRect().height <= 22)).toBe(true);
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     await row.locator('a', { hasText: 'nightly-mails' }).click();
     await page.waitForURL(`${served.url}/batches/${ids.nightly}`);

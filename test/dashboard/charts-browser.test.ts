@@ -1,9 +1,13 @@
 /**
  * The Overview's charts in a real browser (Chromium): the fragment loads uPlot and the chart
  * script from the dashboard itself, draws the three charts from /api/series over SQLite's stored
- * metrics, tables each job class, and narrows to one queue when asked. The page's requests are
+ * metrics, tables each job class, and narrows to one queue when asked. Until the series are in,
+ * each chart and the table say they are loading; a window without jobs says so; times are 24-hour
+ * in the dashboard's timezone. The page's requests are
  * answered by the routes' Hono app directly, so no request can leave for a CDN unnoticed.
  */
+import os from 'node:os';
+import path from 'node:path';
 import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { chromium, type Browser } from 'playwright-core';
@@ -37,6 +41,8 @@ describe('the Overview charts in Chromium', () => {
     await driver.addMetrics([5, 4, 2, 1, 0].flatMap((ago) => [sample(ago, 'default', 'send-email', 10 + ago, ago % 2), sample(ago, 'low', 'build-report', 2, 0)]).concat(sample(30, 'quiet', 'tick', 1, 0)));
     const app = metricsRoutes(new Hono(), { driver, config: { metrics: true, metrics_retention_hours: 24 } });
     app.get('/', (c) => c.html(html`<!doctype html><html><head><title>Overview</title></head><body>${chartsPanel({ hours: 1 })}</body></html>`));
+    app.get('/jakarta', (c) => c.html(html`<!doctype html><html><head><title>Overview</title></head><body>${chartsPanel({ hours: 1, timezone: 'Asia/Jakarta' })}</body></html>`));
+    app.get('/nothing', (c) => c.html(html`<!doctype html><html><head><title>Overview</title></head><body>${chartsPanel({ hours: 1, queue: 'nothing' })}</body></html>`));
     app.get('/quiet', (c) => c.html(html`<!doctype html><html><head><title>Overview</title></head><body>${chartsPanel({ hours: 1, queue: 'quiet' })}</body></html>`));
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -94,6 +100,45 @@ describe('the Overview charts in Chromium', () => {
       return n;
     });
     expect(drawn).toBeGreaterThan(4);
+    await page.close();
+  });
+
+  it('says each chart is loading until its series are in, then draws it with 24-hour times in the dashboard\'s zone', async () => {
+    const page = await browser.contexts()[0]!.newPage();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/api/series*', async (route) => {
+      await held;
+      await route.fallback();
+    });
+    await page.goto(`${ORIGIN}/jakarta`);
+    await page.waitForSelector('script[src$="charts.js"]', { state: 'attached' });
+    expect(await page.locator('.rakit-chart p.rakit-chart-note').allTextContents()).toEqual(['Loading…', 'Loading…', 'Loading…']);
+    expect(await page.locator('.rakit-chart p.rakit-chart-note').evaluateAll((ps) => ps.map((p) => (p as unknown as { offsetHeight: number }).offsetHeight))).toEqual([180, 180, 180]);
+    expect(await page.locator('.rakit-classes tbody').textContent()).toBe('Loading…');
+    await page.screenshot({ path: path.join(os.tmpdir(), 'rakit-charts-loading.png'), fullPage: true });
+    release();
+    await page.waitForSelector('#rakit-charts[data-loaded]');
+    expect(await page.locator('.rakit-chart p.rakit-chart-note:visible').count()).toBe(0);
+    // The legend's time of the minute under the cursor: 24-hour, in Asia/Jakarta (UTC+7).
+    const over = page.locator('[data-chart="throughput"] .u-over');
+    const box = (await over.boundingBox())!;
+    await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+    const shown = await page.locator('[data-chart="throughput"] .u-legend .u-series').first().locator('.u-value').textContent();
+    expect(shown).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+    // The last minutes of the window: this hour in Jakarta (or the one before, at a full hour).
+    const jakartaHour = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(11, 13);
+    expect([jakartaHour(MINUTE), jakartaHour(MINUTE - 120_000)]).toContain(shown!.slice(11, 13));
+    await page.screenshot({ path: path.join(os.tmpdir(), 'rakit-charts-jakarta.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('says so when the window had no job', async () => {
+    const page = await browser.contexts()[0]!.newPage();
+    await page.goto(`${ORIGIN}/nothing`);
+    await page.waitForSelector('#rakit-charts[data-loaded]');
+    expect(await page.locator('.rakit-chart p.rakit-chart-note:visible').allTextContents()).toEqual(['No job in this window.', 'No job in this window.', 'No job in this window.']);
+    expect(await page.locator('.rakit-classes tbody').textContent()).toBe('Nothing finished in this window.');
     await page.close();
   });
 

@@ -5,7 +5,8 @@
  * Redis (with ioredis installed beside it); a worker as the unprivileged user `nobody` after this
  * root install; a consumer's `tsc --strict` against the shipped types. And an app that installs
  * nothing but rakit: no store client comes with it, SQLite works, a store whose client is missing
- * is one line and exit 2, and the store works once its client is installed.
+ * is one line and exit 2, and the store works once its client is installed. And an app that
+ * traces with OpenTelemetry: rakit finds the optional peer in the app's node_modules.
  */
 import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -187,6 +188,45 @@ describe('an app that installs nothing but rakit', () => {
     expect(init.stdout).toContain('Store: redis, which needs the ioredis package: installed');
   });
 }, 600_000);
+
+describe('an app that traces with OpenTelemetry', () => {
+  const app = path.join(scratch, 'traced-app');
+  const OTEL = ['@opentelemetry/api@~1.9.0', '@opentelemetry/sdk-trace-base@2.12.1', '@opentelemetry/sdk-trace-node@2.12.1'];
+  const TRACING = `import { writeFileSync } from 'node:fs';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+
+const exporter = new InMemorySpanExporter();
+new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).register();
+process.on('exit', () => writeFileSync(\`storage/spans-\${process.pid}.json\`, JSON.stringify(exporter.getFinishedSpans().map((s) => ({
+  name: s.name, kind: s.kind, traceId: s.spanContext().traceId, spanId: s.spanContext().spanId, parent: s.parentSpanContext?.spanId ?? null,
+})))));
+`;
+
+  beforeAll(async () => {
+    await installApp(app, 'esm', tarball, apps.get('ts') ?? REPO, OTEL);
+  }, 600_000);
+
+  it("finds @opentelemetry/api in the app's node_modules: the attempt in the worker is a child of the dispatch", async () => {
+    expect(existsSync(path.join(app, 'node_modules', 'rakit', 'node_modules', '@opentelemetry'))).toBe(false);
+    expect((await rakit(app, ['init'])).code).toBe(0);
+    expect((await rakit(app, ['migrate'])).code).toBe(0);
+    writeFileSync(path.join(app, 'application', 'tracing.js'), TRACING);
+    const events = path.join(app, 'application', 'events.js');
+    writeFileSync(events, `import './tracing.js';\n${readFileSync(events, 'utf8')}`);
+    writeFileSync(path.join(app, 'dispatch.mjs'), `import './application/tracing.js';\nimport { Job } from 'rakit';\nawait Job.dispatch('ping', { from: 'traced' });\n`);
+    const dispatched = await run(process.execPath, ['dispatch.mjs'], { cwd: app });
+    expect(dispatched.code, dispatched.stderr).toBe(0);
+    const worked = await rakit(app, ['job:runall', '--stop-when-empty']);
+    expect(worked.code, worked.stderr).toBe(0);
+    const spans = readdirSync(path.join(app, 'storage')).filter((f) => f.startsWith('spans-'))
+      .flatMap((f) => JSON.parse(readFileSync(path.join(app, 'storage', f), 'utf8')) as { name: string; kind: number; traceId: string; spanId: string; parent: string | null }[]);
+    const dispatch = spans.find((s) => s.name === 'dispatch ping');
+    const attempt = spans.find((s) => s.name === 'run ping');
+    expect(dispatch).toMatchObject({ kind: 3, parent: null });
+    expect(attempt).toMatchObject({ kind: 4, traceId: dispatch!.traceId, parent: dispatch!.spanId });
+  });
+});
 
 describe('after a root install', () => {
   it('a worker runs as the unprivileged user nobody, writing nothing into node_modules', async () => {

@@ -7,7 +7,7 @@
 import type { JobClass, JobInstance } from '../job-types.ts';
 import { decodePayload, type Payload } from '../payload.ts';
 import type { BatchRecord } from '../../flows/batches/batch-record.ts';
-import { readFlow, type BatchCallback, type Flow } from '../../flows/envelope.ts';
+import { workflowOf, type BatchCallback, type Flow } from '../../flows/envelope.ts';
 import { isHeld } from '../../flows/held.ts';
 import type { FakePush, FakeState } from './fake-store.ts';
 
@@ -72,7 +72,7 @@ function viewOf(push: FakePush, flow: Flow | null): Dispatched {
 
 function read(state: FakeState): { push: FakePush; flow: Flow | null; view: Dispatched }[] {
   return state.pushes.map((push) => {
-    const flow = readFlow(push.job.payload);
+    const flow = workflowOf(push.job.payload);
     return { push, flow, view: viewOf(push, flow) };
   });
 }

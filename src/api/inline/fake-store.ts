@@ -6,7 +6,7 @@
  * workflow), with their batch's record. Anything else goes to the real driver.
  * fake-dispatches.ts reads the record; fake-assertions.ts asserts on it.
  */
-import { inWorkflow } from '../../flows/envelope.ts';
+import { workflowOf } from '../../flows/envelope.ts';
 import { isHeld } from '../../flows/held.ts';
 import { BATCH_NAMESPACE } from '../../flows/batches/batch-store.ts';
 import { WINDOW_NAMESPACES } from '../../flows/dedup.ts';
@@ -68,7 +68,7 @@ export function fakeDriver(real: FullDriver, now: () => number, classOf: (name: 
   const current = fakeState();
   const known = seen.get(real);
   if (known?.state === current) return known.driver;
-  const covers = (job: NewJob): boolean => current.only === null || current.only.has(job.name) || inWorkflow(job.payload) || isHeld(job.scheduledAt);
+  const covers = (job: NewJob): boolean => current.only === null || current.only.has(job.name) || workflowOf(job.payload) !== null || isHeld(job.scheduledAt);
   const keep = (job: NewJob): PushResult => {
     const id = `fake-${++next}`;
     current.pushes.push({ id, job, jobClass: classOf(job.name), at: dispatchedAt() ?? now() });

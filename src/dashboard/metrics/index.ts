@@ -6,7 +6,7 @@
  * - `metricsRoutes(app, { driver, config, now? })` registers on a Hono app (behind the
  *   dashboard's authentication): GET /metrics, GET /api/series?hours=&queue=&name=, and
  *   GET /assets/{uplot.min.js, uplot.min.css, charts.js, charts.css}. Returns the app.
- * - `chartsPanel({ base?, hours?, queue?, name? })` is the Overview's charts area, an html
+ * - `chartsPanel({ base?, hours?, queue?, name?, timezone? })` is the Overview's charts area, an html
  *   fragment (hono/html) that loads those assets; `base` is the path the routes are mounted under.
  * - `prometheusText(driver, config, now?): Promise<{ contentType, body }>` is the scrape itself.
  * - `chartSeries(driver, { from, to, queue?, name? }): Promise<ChartSeries>` is the JSON of

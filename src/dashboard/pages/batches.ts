@@ -25,10 +25,10 @@ export function batchesRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
     return page(c, d, 'Batches', html`
       <p class="hint">Jobs dispatched together with Job.batch(); finished batches are kept 7 days.</p>
       ${table(['Batch', 'Progress', 'Total', 'Pending', 'Failed', 'Status', 'Created', ''], batches.map((b) => html`<tr data-batch="${b.id}">
-        <td><a href="${link(d, batchPath(b.id))}">${b.name ?? '(no name)'}</a> <span class="mono small">${b.id}</span></td>
+        <td><a class="name" href="${link(d, batchPath(b.id))}">${b.name ?? '(no name)'}</a> <span class="mono small">${b.id}</span></td>
         <td class="progress">${bar(b)}</td>
         <td>${b.totalJobs}</td><td>${b.pendingJobs}</td><td>${b.failedJobs}</td>
-        <td>${badge(b)}</td>
+        <td class="name">${badge(b)}</td>
         <td>${at(Date.parse(b.createdAt), zone)}</td>
         <td class="actions">${cancelLink(d, b)}</td></tr>`), 'No batches.')}`);
   });
@@ -84,8 +84,16 @@ function bar(b: View) {
   return html`<progress max="100" value="${ran}" title="${b.processedJobs} of ${b.totalJobs} settled"></progress> ${ran}%${b.skippedJobs > 0 ? html` <span class="muted">${b.skippedJobs} not run</span>` : ''}`;
 }
 
+/**
+ * Red only for a batch its failures cancelled (or one cancelled by hand). Failures a batch allows
+ * are not its failure: a running one says how many beside its state, in amber, and one finished
+ * with them is amber.
+ */
 function badge(b: View) {
-  return html`<span class="badge ${b.failedJobs > 0 || b.cancelledAt ? 'failed' : b.finishedAt ? 'done' : 'ready'}">${b.status}</span>`;
+  const red = b.cancelledAt !== null || (b.failedJobs > 0 && !b.allowFailures);
+  const kind = red ? 'failed' : b.finishedAt ? (b.failedJobs > 0 ? 'allowed' : 'done') : 'ready';
+  const allowed = !red && !b.finishedAt && b.failedJobs > 0 ? html` <span class="badge allowed">${b.failedJobs} failed (allowed)</span>` : '';
+  return html`<span class="badge ${kind}">${b.status}</span>${allowed}`;
 }
 
 function cancelLink(d: Dashboard, b: View) {
@@ -105,7 +113,7 @@ async function callbacks(d: Dashboard, record: BatchRecord) {
     const job = jobs[k];
     const state = !job ? 'ran or dropped' : heldBy(job) ? 'held' : job.state;
     return html`<tr data-callback="${kind}"><td>${kind}</td>
-      <td>${job ? html`<a class="mono" href="${link(d, `/jobs/${encodeURIComponent(job.id)}`)}">${job.id}</a> ${job.name}` : html`<span class="mono">${record.callbacks[kind]}</span>`}</td>
+      <td>${job ? html`<a class="mono" href="${link(d, `/jobs/${encodeURIComponent(job.id)}`)}">${job.id}</a> <span class="name">${job.name}</span>` : html`<span class="mono">${record.callbacks[kind]}</span>`}</td>
       <td>${state}</td></tr>`;
   }), '');
 }

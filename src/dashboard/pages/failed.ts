@@ -42,7 +42,7 @@ export function failedRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
       <h2>${queue || name || batch ? html`Failed ${queue ? `on ${queue}` : ''} ${name ? `of ${name}` : ''} ${batch ? `in batch ${batch}` : ''} <a href="${link(d, '/failed')}" class="small">show all</a>` : 'Newest first'}</h2>
       ${table(['Id', 'Job', 'Queue', 'Failed at', 'Attempts', 'Error', ''], shown.map((f) => html`<tr data-failed="${f.id}">
         <td><a href="${link(d, `/failed/${encodeURIComponent(f.id)}`)}" class="mono">${f.id}</a></td>
-        <td>${f.name}</td><td>${f.queue}</td><td>${at(f.failedAt, zone)}</td><td class="num">${f.attempts}</td>
+        <td class="name">${f.name}</td><td class="name">${f.queue}</td><td>${at(f.failedAt, zone)}</td><td class="num">${f.attempts}</td>
         <td class="error-text">${headline(f)}</td>
         <td class="actions">${action(c, d, `/failed/${encodeURIComponent(f.id)}/retry`, 'Retry')}${action(c, d, `/failed/${encodeURIComponent(f.id)}/forget`, 'Forget', {}, 'danger')}</td>
       </tr>`), 'No failed jobs.')}`);

@@ -43,7 +43,7 @@ export function jobsRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
       <p class="count">${total} job${total === 1 ? '' : 's'}${total > PAGE_SIZE ? `, page ${pageNo} of ${pages}` : ''}</p>
       ${table(['Id', 'Job', 'Queue', 'State', 'Due', 'Attempts', 'Progress', 'Overlap key', ''], jobs.map((job) => html`<tr data-job="${job.id}">
         <td><a href="${link(d, `/jobs/${encodeURIComponent(job.id)}`)}" class="mono">${job.id}</a></td>
-        <td>${job.name}</td><td>${job.queue}</td>
+        <td class="name">${job.name}</td><td class="name">${job.queue}</td>
         <td>${stateBadge(job)}</td>
         <td title="${heldBy(job) ? '' : at(job.scheduledAt, zone)}">${heldBy(job) ? heldUntil(job) : relative(job.scheduledAt, now)}</td>
         <td class="num">${job.attempts}</td><td class="progress">${progressBar(progress.get(job.id))}</td><td class="mono">${job.overlapKey ?? ''}</td>

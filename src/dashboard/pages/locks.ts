@@ -18,7 +18,7 @@ export function locksRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
       <p class="hint">Held by a pending or running job dispatched withoutOverlapping; a new dispatch with the key is skipped until it ends. Releasing leaves the job as it is.</p>
       ${table(['Key', 'Held by', 'Queue', 'State', 'Age', ''], overlap.map((lock) => html`<tr data-lock="${lock.key}">
         <td class="mono">${lock.key}</td>
-        <td><a href="${link(d, `/jobs/${encodeURIComponent(lock.jobId)}`)}">${lock.name}</a> <span class="mono small">${lock.jobId}</span></td>
+        <td><a class="name" href="${link(d, `/jobs/${encodeURIComponent(lock.jobId)}`)}">${lock.name}</a> <span class="mono small">${lock.jobId}</span></td>
         <td>${lock.queue}</td><td><span class="badge ${lock.state}">${lock.state}</span></td>
         <td title="${at(lock.since, zone)}">${duration(now - lock.since)}</td>
         <td class="actions">${action(c, d, '/locks/overlap/release', 'Release', { key: lock.key }, 'danger')}</td></tr>`), 'No overlap key is held.')}

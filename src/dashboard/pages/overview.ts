@@ -39,7 +39,7 @@ export function overviewRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
       ${d.readOnly ? '' : html`<form method="post" action="${link(d, '/queues/pause')}" class="row">${hidden(c)}
         <label>Pause a queue by name <input name="queue" required placeholder="queue"></label><button>Pause</button></form>`}
       <h2>Throughput</h2>
-      ${chartsPanel({ base: d.basePath })}`);
+      ${chartsPanel({ base: d.basePath, timezone: d.config.timezone })}`);
   });
 
   app.post('/queues/pause', async (c) => {

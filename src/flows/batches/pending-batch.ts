@@ -17,6 +17,8 @@ import { newRecord } from './batch-record.ts';
 import { runCallbacks } from './batch-settle.ts';
 import { createBatch, deleteBatch } from './batch-store.ts';
 import { wrapPayload, type BatchCallback } from '../envelope.ts';
+import { tracing, type TraceCarrier } from '../../infra/tracing.ts';
+import { traceDispatch } from '../traced.ts';
 import { HELD_AT, drop } from '../held.ts';
 import { assertQueue } from '../../api/dispatch-chain.ts';
 import { prepareJobs, refuseDelay, type FlowEnv, type JobLike } from '../job-spec.ts';
@@ -94,26 +96,31 @@ export class PendingBatch {
     refuseDelay(callbacks, (k) => `the batch's ${kinds[k]} job`, 'it runs when the batch gets there');
     const id = randomUUID();
     const now = env.clock.now();
-    const pushed = await store.pushMany(callbacks.map((job, k) => ({
-      name: job.name, queue: job.queue, payload: wrapPayload({ batch: id, callback: kinds[k]! }, job.payload), scheduledAt: dueAtOnce ? now : HELD_AT, overlapKey: null,
-    })));
-    const callbackIds = Object.fromEntries(kinds.map((kind, k) => [kind, pushed[k]!.id!]));
-    const record = newRecord({ id, name: this.#name, queue: this.#queue, total: jobs.length, queues: [...new Set(jobs.map((job) => job.queue))], allowFailures: this.#allowFailures, callbacks: callbackIds, createdAt: now });
-    if (jobs.length === 0) record.finishedAt = now;
-    try {
-      await createBatch(store, record);
-      await store.pushMany(jobs.map((job, i) => ({
-        name: job.name, queue: job.queue, payload: wrapPayload({ batch: id, i }, job.payload), scheduledAt: now + job.delayMs, overlapKey: null,
+    const pushAll = async (trace: { trace?: TraceCarrier }): Promise<Batch> => {
+      const pushed = await store.pushMany(callbacks.map((job, k) => ({
+        name: job.name, queue: job.queue, payload: wrapPayload({ batch: id, callback: kinds[k]!, ...trace }, job.payload), scheduledAt: dueAtOnce ? now : HELD_AT, overlapKey: null,
       })));
-    } catch (error) {
-      // In the app's transaction, its rollback takes them back.
-      if (inTransaction) throw error;
-      await drop(env.driver, ...Object.values(callbackIds)).catch(() => undefined);
-      await deleteBatch(env.driver, id).catch(() => undefined);
-      throw error;
-    }
-    if (jobs.length === 0 && !inTransaction) await runCallbacks(env.driver, record);
-    env.logger.info({ batch: id, jobs: jobs.length }, `Batch added: ${this.#name ?? id} (${jobs.length} jobs)`);
-    return new Batch(env, record);
+      const callbackIds = Object.fromEntries(kinds.map((kind, k) => [kind, pushed[k]!.id!]));
+      const record = newRecord({ id, name: this.#name, queue: this.#queue, total: jobs.length, queues: [...new Set(jobs.map((job) => job.queue))], allowFailures: this.#allowFailures, callbacks: callbackIds, createdAt: now });
+      if (jobs.length === 0) record.finishedAt = now;
+      try {
+        await createBatch(store, record);
+        await store.pushMany(jobs.map((job, i) => ({
+          name: job.name, queue: job.queue, payload: wrapPayload({ batch: id, i, ...trace }, job.payload), scheduledAt: now + job.delayMs, overlapKey: null,
+        })));
+      } catch (error) {
+        // In the app's transaction, its rollback takes them back.
+        if (inTransaction) throw error;
+        await drop(env.driver, ...Object.values(callbackIds)).catch(() => undefined);
+        await deleteBatch(env.driver, id).catch(() => undefined);
+        throw error;
+      }
+      if (jobs.length === 0 && !inTransaction) await runCallbacks(env.driver, record);
+      env.logger.info({ batch: id, jobs: jobs.length }, `Batch added: ${this.#name ?? id} (${jobs.length} jobs)`);
+      return new Batch(env, record);
+    };
+    // Traced: one dispatch span, whose context the jobs and callbacks carry.
+    const traced = tracing();
+    return traced ? traceDispatch(traced, 'batch', this.#queue, (carrier) => pushAll(carrier ? { trace: carrier } : {}), () => [], { id, name: this.#name ?? null }) : pushAll({});
   }
 }
