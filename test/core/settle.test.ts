@@ -15,6 +15,7 @@ import { WorkerDiedError } from '../../src/infra/errors.ts';
 import { errorFromWire, errorToWire, runFailedHook, settle, type SettleDeps } from '../../src/worker/settle.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { allFailed } from '../helpers/failed.ts';
 
 let db: TestDatabase | null = null;
 afterEach(async () => {
@@ -69,7 +70,7 @@ describe('settle', () => {
     const { deps, job, driver, hooks } = await setup();
     const error = WorkerDiedError.of(job, 3, null);
     expect(await settle(deps, job, { kind: 'failure', error, final: false }, { ...plan, final: true }, 5)).toEqual({ kind: 'failed' });
-    const [failed] = await driver.listFailed();
+    const [failed] = await allFailed(driver);
     expect(failed!.exception).toMatch(/^WorkerDiedError: The worker process running job "mail" \(id \d+\) died \(exit code 3\)/);
     expect(hooks).toEqual([[job, error]]);
   });
