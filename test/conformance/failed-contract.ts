@@ -122,7 +122,7 @@ export function failedContract(label: string, makeHarness: () => Promise<DriverH
       await failAt(q('r'), 'a', 'Error: a', now);
       await failAt(q('r'), 'b', 'Error: b', now + 1, key);
       await failAt(q('r'), 'c', 'Error: c', now + 2, `free#${q('k')}`);
-      await d.push({ name: 'holder', queue: q('other'), payload: '{}', scheduledAt: now + 60_000, overlapKey: key });
+      await d.push({ name: 'holder', queue: q('r'), payload: '{}', scheduledAt: now + 60_000, overlapKey: key });
       const [c, b, a] = (await pages({ queue: q('r') }, 10)).flat();
       const outcomes = await d.requeueFailed([a!.id, b!.id, 'no-such-id', c!.id, a!.id], now + 5);
       expect(outcomes[0]).toEqual({ jobId: expect.any(String) });

@@ -13,6 +13,8 @@ import type { FileLocks } from './file-locks.ts';
 import { list, pad, parseHeader, readJson, renamed, splitJob } from './file-store.ts';
 
 const ID = /^[0-9a-z]{8,40}$/;
+/** Failed jobs read in parallel when all are read. */
+const READ_AT_ONCE = 64;
 
 /** What the failed store needs of the driver. */
 export interface FileQueue {
@@ -31,10 +33,10 @@ export class FileFailedStore implements FailedStore {
   /** Every failed job, read from its files. */
   private async all(): Promise<FailedJob[]> {
     await this.queue.open();
+    const files = [...(await this.index()).values()];
     const out: FailedJob[] = [];
-    for (const [, { queue, file }] of await this.index()) {
-      const failed = await this.read(queue, file);
-      if (failed) out.push(failed);
+    for (let i = 0; i < files.length; i += READ_AT_ONCE) {
+      for (const failed of await Promise.all(files.slice(i, i + READ_AT_ONCE).map((f) => this.read(f.queue, f.file)))) if (failed) out.push(failed);
     }
     return out;
   }

@@ -84,12 +84,13 @@ export class RedisFailedStore implements FailedStore {
       }
     }
     found.sort(compareNewest);
-    const safe = frontier ? found.filter((f) => compareNewest(f, frontier) <= 0) : found;
+    const stop: Found | null = frontier;
+    const safe = stop ? found.filter((f) => compareNewest(f, stop) <= 0) : found;
     const page = safe.slice(0, limit);
     const hashes = await Promise.all(page.map((f) => this.store.redis.hgetall(this.store.k(f.queue, `f:${f.m}`))));
     const jobs = page.map((f, i) => toFailed(f.queue, f.m, hashes[i]!)).filter((f): f is FailedJob => f !== null);
-    const more = safe.length > limit || frontier !== null;
-    return { jobs, next: !more ? null : cursorAfter(safe.length > limit || !frontier ? page.at(-1)! : frontier) };
+    if (safe.length > limit) return { jobs, next: cursorAfter(page.at(-1)!) };
+    return { jobs, next: stop ? cursorAfter(stop) : null };
   }
 
   async countFailed(filter: FailedFilter): Promise<FailedCounts> {
