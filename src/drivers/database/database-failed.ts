@@ -8,11 +8,13 @@
  */
 import type { Knex } from 'knex';
 import type { FailedCounts, FailedFilter, FailedJob, FailedPage, FailedQuery, FailedStore, Requeued } from '../../store/driver.ts';
-import { addCount, cursorAfter, errorPart, pageLimit, parseCursor } from '../../store/failed-view.ts';
+import { addCount, compareNewest, cursorAfter, errorPart, pageLimit, parseCursor } from '../../store/failed-view.ts';
 import { likePattern } from '../../store/job-view.ts';
 import { CHUNK, insertHolding, insertRows, type BulkSqlStore, type JobRowValues } from './database-bulk.ts';
 import { isRowId } from './database-sql.ts';
 
+/** Rows judged per page when a page searches the error text. */
+const SCAN = 5_000;
 /** The columns a requeue reads. */
 const REQUEUE_COLUMNS = ['id', 'name', 'queue', 'payloads', 'overlap_key'];
 
@@ -38,13 +40,28 @@ export class DatabaseFailedStore implements FailedStore {
     const limit = pageLimit(query);
     const after = parseCursor(query.after);
     if (query.after !== null && (!after || !isRowId(after.id))) return { jobs: [], next: null };
-    return this.store.run(async () => {
-      const q = this.where(this.failed.select('*'), query);
+    const newest = (q: Knex.QueryBuilder) => {
       // The first condition bounds the index scan; the second skips what the last page showed.
       if (after) q.where('failed_at', '<=', after.failedAt).where((w) => w.where('failed_at', '<', after.failedAt).orWhere('id', '<', after.id));
-      const rows = (await q.orderBy([{ column: 'failed_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit + 1)) as Record<string, unknown>[];
-      const jobs = rows.slice(0, limit).map(toFailed);
-      return { jobs, next: rows.length > limit ? cursorAfter(jobs.at(-1)!) : null };
+      return q.orderBy([{ column: 'failed_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+    };
+    const error = errorPart(query);
+    return this.store.run(async () => {
+      if (error === null) {
+        const rows = (await newest(this.where(this.failed.select('*'), query)).limit(limit + 1)) as Record<string, unknown>[];
+        const jobs = rows.slice(0, limit).map(toFailed);
+        return { jobs, next: rows.length > limit ? cursorAfter(jobs.at(-1)!) : null };
+      }
+      // A text search no index answers, and whose share of the rows a planner cannot guess: the
+      // next SCAN rows in index order are judged, then the matches read, so a page costs at most that.
+      const seen = (await newest(this.where(this.failed.select('id', 'failed_at').select(this.store.knex.raw("LOWER(exception) LIKE ? ESCAPE '!' AS hit", [likePattern({ text: error, part: error })])),
+        { ...query, error: null })).limit(SCAN)) as { id: unknown; failed_at: unknown; hit: unknown }[];
+      const hits = seen.filter((r) => r.hit === true || Number(r.hit) === 1).slice(0, limit + 1);
+      const rows = hits.length === 0 ? [] : ((await this.failed.select('*').whereIn('id', hits.slice(0, limit).map((r) => String(r.id)))) as Record<string, unknown>[]);
+      const jobs = rows.map(toFailed).sort(compareNewest);
+      const last = seen.at(-1);
+      const next = hits.length > limit ? cursorAfter(jobs.at(-1)!) : seen.length === SCAN && last ? cursorAfter({ failedAt: Number(last.failed_at), id: String(last.id) }) : null;
+      return { jobs, next };
     });
   }
 

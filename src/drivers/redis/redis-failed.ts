@@ -28,7 +28,7 @@ export interface RedisKeys {
 
 type Arg = string | number;
 interface Scripted {
-  rakitListFailed(...keysAndArgs: Arg[]): Promise<string[]>;
+  rakitListFailed(...keysAndArgs: Arg[]): Promise<[number, string, string, string[]]>;
   rakitCountFailed(...keysAndArgs: Arg[]): Promise<(string | number)[]>;
   rakitRequeueFailed(...keysAndArgs: Arg[]): Promise<(string | number)[]>;
   rakitForgetFailed(...keysAndArgs: Arg[]): Promise<number[]>;
@@ -37,13 +37,17 @@ interface Scripted {
 /** Members a script looks at per call: a few milliseconds of the server's time. */
 const BUDGET = 20_000;
 
-/** A match of one queue's listing. */
+/** A match of one queue's listing (a place in the newest-first order, with the failure there, if any). */
 interface Found {
   queue: string;
   m: string;
   id: string;
   failedAt: number;
+  job?: FailedJob;
 }
+
+/** Fields of a match in the listing script's answer. */
+const FIELDS = 7;
 
 export class RedisFailedStore implements FailedStore {
   private readonly lua: Scripted;
@@ -75,9 +79,13 @@ export class RedisFailedStore implements FailedStore {
     /** The newest place a queue's look stopped short of its end: nothing past it is known yet. */
     let frontier: Found | null = null;
     for (const queue of await this.queuesOf(query)) {
-      const [exhausted, last, lastScore, ...pairs] = await this.lua.rakitListFailed(this.store.k(queue, 'failed'),
+      const [exhausted, last, lastScore, rows] = await this.lua.rakitListFailed(this.store.k(queue, 'failed'),
         this.store.k(queue, 'f:'), queue, max, tie, min, limit, BUDGET, query.name ?? '', error);
-      for (let i = 0; i < pairs.length; i += 2) found.push(found1(queue, pairs[i]!, pairs[i + 1]!));
+      for (let i = 0; i < rows.length; i += FIELDS) {
+        const [m, score, name, payload, exception, attempts, okey] = rows.slice(i, i + FIELDS) as [string, string, string, string, string, string, string];
+        const at = found1(queue, m, score);
+        found.push({ ...at, job: { id: at.id, jobId: at.id, name, queue, payload, exception, attempts: Number(attempts), overlapKey: okey || null, failedAt: at.failedAt } });
+      }
       if (Number(exhausted) !== 1) {
         const stop = found1(queue, last!, lastScore!);
         if (!frontier || compareNewest(stop, frontier) < 0) frontier = stop;
@@ -87,8 +95,7 @@ export class RedisFailedStore implements FailedStore {
     const stop: Found | null = frontier;
     const safe = stop ? found.filter((f) => compareNewest(f, stop) <= 0) : found;
     const page = safe.slice(0, limit);
-    const hashes = await Promise.all(page.map((f) => this.store.redis.hgetall(this.store.k(f.queue, `f:${f.m}`))));
-    const jobs = page.map((f, i) => toFailed(f.queue, f.m, hashes[i]!)).filter((f): f is FailedJob => f !== null);
+    const jobs = page.map((f) => f.job!);
     if (safe.length > limit) return { jobs, next: cursorAfter(page.at(-1)!) };
     return { jobs, next: stop ? cursorAfter(stop) : null };
   }
@@ -98,12 +105,13 @@ export class RedisFailedStore implements FailedStore {
     const max = filter.until === null ? '+inf' : `(${filter.until}`;
     const min = filter.since === null ? '-inf' : String(filter.since);
     for (const queue of await this.queuesOf(filter)) {
-      for (let offset = 0; ; offset += BUDGET) {
-        const [looked, ...pairs] = await this.lua.rakitCountFailed(this.store.k(queue, 'failed'), this.store.k(queue, 'f:'),
-          max, min, offset, BUDGET, filter.name ?? '', errorPart(filter) ?? '');
+      let rank: number | '' = '';
+      do {
+        const [next, ...pairs] = await this.lua.rakitCountFailed(this.store.k(queue, 'failed'), this.store.k(queue, 'f:'),
+          max, min, rank, BUDGET, filter.name ?? '', errorPart(filter) ?? '');
         for (let i = 0; i < pairs.length; i += 2) addCount(counts, queue, String(pairs[i]), Number(pairs[i + 1]));
-        if (Number(looked) < BUDGET) break;
-      }
+        rank = Number(next) < 0 ? -1 : Number(next);
+      } while (rank !== -1);
     }
     return counts;
   }
