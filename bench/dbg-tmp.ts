@@ -1,6 +1,6 @@
 import { systemClock } from '../src/infra/clock.ts';
 import { RedisDriver } from '../src/drivers/redis/redis.ts';
-import { EVERY_FAILURE } from '../src/store/failed-view.ts';
+import { EVERY_FAILURE } from '../src/store/failed/failed-view.ts';
 const keep = setInterval(() => undefined, 1000);
 const prefix = 'dbgfm' + Date.now();
 const d = new RedisDriver('redis://127.0.0.1:6379/0', prefix, systemClock);

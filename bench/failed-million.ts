@@ -3,7 +3,7 @@
  * `failures` failed jobs that a filter matches (queue `mail`, job `send-email`, an SMTP timeout)
  * and one in ten that it does not (another job and error on the same queue), then times what an
  * operator does: the Failed page's first page and counts, `job:failed`'s filtered count, and
- * `job:retry --queue mail --name send-email --error timeout --since ...` (store/failed-sweep.ts,
+ * `job:retry --queue mail --name send-email --error timeout --since ...` (store/failed/failed-sweep.ts,
  * the code behind the command). Stores: pg, mysql, sqlite, redis, cluster, file, memcached.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,8 +12,8 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { systemClock } from '../src/infra/clock.ts';
 import type { FullDriver } from '../src/store/driver.ts';
-import { EVERY_FAILURE } from '../src/store/failed-view.ts';
-import { FailedSweeps } from '../src/store/failed-sweep.ts';
+import { EVERY_FAILURE } from '../src/store/failed/failed-view.ts';
+import { FailedSweeps } from '../src/store/failed/failed-sweep.ts';
 import { createTestDatabase } from '../test/helpers/database.ts';
 import { CLUSTER_URL, REDIS_URL, dropRedisPrefix, requireCluster, requireMemcached, requireRedis, uniqueName } from '../test/helpers/servers.ts';
 

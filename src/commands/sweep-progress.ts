@@ -1,11 +1,11 @@
 /**
- * Runs a retry or forget of failed jobs by filter (store/failed-sweep.ts) for a command: a
+ * Runs a retry or forget of failed jobs by filter (store/failed/failed-sweep.ts) for a command: a
  * progress bar on stderr on a terminal, a plain line per page in a pipe or a log, and the
  * summary on stdout. A run another process is working is not started twice; one that was
  * killed continues where it stopped.
  */
 import type { FailedFilter, FailedStore } from '../store/driver.ts';
-import { FailedSweeps, type SweepAction, type SweepRun } from '../store/failed-sweep.ts';
+import { FailedSweeps, type SweepAction, type SweepRun } from '../store/failed/failed-sweep.ts';
 import type { RecordStore } from '../store/record-store.ts';
 import type { Clock } from '../infra/clock.ts';
 

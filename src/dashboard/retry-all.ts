@@ -1,10 +1,10 @@
 /**
- * Retrying every failed job a filter matches, from the dashboard: a run of store/failed-sweep.ts
+ * Retrying every failed job a filter matches, from the dashboard: a run of store/failed/failed-sweep.ts
  * worked in the background of the dashboard process, its progress in the store's records. A
  * dashboard that restarts finds the run there and, when the page is opened, continues it.
  */
 import type { FailedFilter, FailedStore } from '../store/driver.ts';
-import { FailedSweeps, type SweepRun } from '../store/failed-sweep.ts';
+import { FailedSweeps, type SweepRun } from '../store/failed/failed-sweep.ts';
 import type { RecordStore } from '../store/record-store.ts';
 import type { Clock } from '../infra/clock.ts';
 

@@ -1,11 +1,11 @@
 /**
  * The Jobs page and the failed store's pages and counts in memory, for the drivers that cannot ask
  * a query for them (file, memcached): filtering by the rules of store/job-view.ts and
- * store/failed-view.ts, ordering and paging.
+ * store/failed/failed-view.ts, ordering and paging.
  */
 import type { JobPage, JobQuery, JobState, JobSummary } from '../store/admin-store.ts';
 import type { FailedCounts, FailedFilter, FailedJob, FailedPage, FailedQuery } from '../store/driver.ts';
-import { compareNewest, countsOf, cursorAfter, matchesFailed, pageLimit, parseCursor } from '../store/failed-view.ts';
+import { compareNewest, countsOf, cursorAfter, matchesFailed, pageLimit, parseCursor } from '../store/failed/failed-view.ts';
 import { matchesJob, matchesQueue, searchOf } from '../store/job-view.ts';
 import { compareDue } from '../store/queue-policy.ts';
 
@@ -47,7 +47,7 @@ export async function pageJobs<T extends PendingRef>(refs: readonly T[], query: 
   return { jobs, total: kept.length };
 }
 
-/** One page of the failures `all` that match `query`, by the rules of store/failed-view.ts. */
+/** One page of the failures `all` that match `query`, by the rules of store/failed/failed-view.ts. */
 export function pageFailed(all: readonly FailedJob[], query: FailedQuery): FailedPage {
   const after = parseCursor(query.after);
   if (query.after !== null && !after) return { jobs: [], next: null };

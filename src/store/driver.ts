@@ -217,7 +217,7 @@ export interface FailedCounts {
   byName: Record<string, number>;
 }
 
-/** The failed-job store behind `job:failed`, `job:forget`, `job:flush` and `job:retry` (failed-sweep.ts pages through it). */
+/** The failed-job store behind `job:failed`, `job:forget`, `job:flush` and `job:retry` (failed/failed-sweep.ts pages through it). */
 export interface FailedStore {
   /**
    * One page of the failures that match, newest first. Paging from `next` to `next` visits each

@@ -18,7 +18,7 @@ import {
 } from './admin-store.ts';
 import type { Clock } from '../infra/clock.ts';
 import type { Requeued, RetryResult, StoreServices } from './driver.ts';
-import { PAGE_MAX } from './failed-view.ts';
+import { PAGE_MAX } from './failed/failed-view.ts';
 import { addInto, emptySample } from './metrics-collector.ts';
 import type { ListedRecord, StoredRecord } from './record-store.ts';
 

@@ -1,14 +1,14 @@
 /**
  * The failed-store conformance suite: newest-first pages with a cursor, filters by queue, job
  * name, error text and time, exact counts that agree with the pages, requeueing and forgetting
- * many at once, and the retry-by-filter run built over them (store/failed-sweep.ts), on every
+ * many at once, and the retry-by-filter run built over them (store/failed/failed-sweep.ts), on every
  * driver against its real server. Failures are made the way workers make them (push, reserve,
  * fail), at times a frozen clock sets, so several share one millisecond.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FailedFilter, FailedJob, FullDriver, Leases } from '../../src/store/driver.ts';
-import { EVERY_FAILURE, compareNewest } from '../../src/store/failed-view.ts';
-import { FailedSweeps } from '../../src/store/failed-sweep.ts';
+import { EVERY_FAILURE, compareNewest } from '../../src/store/failed/failed-view.ts';
+import { FailedSweeps } from '../../src/store/failed/failed-sweep.ts';
 import { TestClock } from '../helpers/clock.ts';
 import type { DriverHarness } from './driver-contract.ts';
 

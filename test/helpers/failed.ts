@@ -3,7 +3,7 @@
  * `listFailed` (newest first): what a test compares against.
  */
 import type { FailedFilter, FailedJob, FailedStore } from '../../src/store/driver.ts';
-import { EVERY_FAILURE } from '../../src/store/failed-view.ts';
+import { EVERY_FAILURE } from '../../src/store/failed/failed-view.ts';
 
 export async function allFailed(store: Pick<FailedStore, 'listFailed'>, filter: Partial<FailedFilter> = {}): Promise<FailedJob[]> {
   const out: FailedJob[] = [];

@@ -19,7 +19,7 @@ export function jobForgetCommand(): Command {
         return;
       }
       const [{ runSweep }, { describeFilter }, { wallClock }] = await Promise.all([
-        import('../sweep-progress.ts'), import('../../store/failed-view.ts'), import('../../infra/logger.ts'),
+        import('../sweep-progress.ts'), import('../../store/failed/failed-view.ts'), import('../../infra/logger.ts'),
       ]);
       const filter = filterOf(flags, rt.clock.now(), rt.config.timezone);
       await runSweep(rt.driver, rt.clock, 'forget', filter, describeFilter(filter, (ms) => wallClock(ms, rt.config.timezone)), `job:forget${filterArgs(flags)}`);

@@ -7,7 +7,7 @@
 import type { Context, Hono } from 'hono';
 import { html } from 'hono/html';
 import type { FailedFilter, FailedJob, FailedPage } from '../../store/driver.ts';
-import { cursorAfter } from '../../store/failed-view.ts';
+import { cursorAfter } from '../../store/failed/failed-view.ts';
 import { readFlow } from '../../flows/envelope.ts';
 import { parseWhen } from '../../infra/when.ts';
 import type { Dashboard, DashboardEnv } from '../context.ts';

@@ -1,14 +1,14 @@
 /**
  * The `database` driver's failed store (the failed-jobs table) behind `job:failed`, `job:forget`,
  * `job:flush` and `job:retry`. Pages are newest first by (failed_at, id) on the indexes
- * `<failed>_failed_at` and `<failed>_queue_failed`, the filter of store/failed-view.ts as WHERE.
+ * `<failed>_failed_at` and `<failed>_queue_failed`, the filter of store/failed/failed-view.ts as WHERE.
  * A requeue of many is one transaction: the failed rows locked, the jobs inserted again (an
  * overlap key checked by the unique index, as a push is, a held one leaving its row failed),
  * and the requeued rows deleted.
  */
 import type { Knex } from 'knex';
 import type { FailedCounts, FailedFilter, FailedJob, FailedPage, FailedQuery, FailedStore, Requeued } from '../../store/driver.ts';
-import { addCount, compareNewest, cursorAfter, errorPart, pageLimit, parseCursor } from '../../store/failed-view.ts';
+import { addCount, compareNewest, cursorAfter, errorPart, pageLimit, parseCursor } from '../../store/failed/failed-view.ts';
 import { likePattern } from '../../store/job-view.ts';
 import { CHUNK, insertHolding, insertRows, type BulkSqlStore, type JobRowValues } from './database-bulk.ts';
 import { isRowId } from './database-sql.ts';

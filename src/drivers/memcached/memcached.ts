@@ -20,7 +20,7 @@
  * evict keys under memory pressure, so jobs can be lost. Within that, claims are atomic and a
  * job runs at least once while its records survive.
  */
-import { EVERY_FAILURE } from '../../store/failed-view.ts';
+import { EVERY_FAILURE } from '../../store/failed/failed-view.ts';
 import { randomBytes } from 'node:crypto';
 import type { MemcacheClient } from 'memcache-client';
 import { createMemcacheClient } from './memcached-connection.ts';

@@ -3,11 +3,11 @@
  * A failed job is a hash P:{Q}:f:<m> listed in the queue's P:{Q}:failed sorted set by failed time
  * (the worker's FAIL script writes them). A page is a script per queue that walks its sorted set
  * newest first and filters there (redis-failed-scripts.ts), the queues' matches merged in the
- * order of store/failed-view.ts; a requeue or forget of many is one script per queue.
+ * order of store/failed/failed-view.ts; a requeue or forget of many is one script per queue.
  */
 import type { Clock } from '../../infra/clock.ts';
 import type { FailedCounts, FailedFilter, FailedJob, FailedPage, FailedQuery, FailedStore, Requeued } from '../../store/driver.ts';
-import { addCount, compareNewest, cursorAfter, errorPart, pageLimit, parseCursor } from '../../store/failed-view.ts';
+import { addCount, compareNewest, cursorAfter, errorPart, pageLimit, parseCursor } from '../../store/failed/failed-view.ts';
 import { COUNT_FAILED, FORGET_FAILED, LIST_FAILED, REQUEUE_FAILED } from './redis-failed-scripts.ts';
 import type { RedisClient } from './redis-connection.ts';
 import { MEMBER } from './redis-scripts.ts';

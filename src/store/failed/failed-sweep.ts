@@ -7,10 +7,10 @@
  * whose beat is fresh belongs to the process running it; one silent for STALE_MS is taken over.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { FailedFilter, FailedStore } from './driver.ts';
+import type { FailedFilter, FailedStore } from '../driver.ts';
 import { PAGE_MAX } from './failed-view.ts';
-import type { RecordStore } from './record-store.ts';
-import type { Clock } from '../infra/clock.ts';
+import type { RecordStore } from '../record-store.ts';
+import type { Clock } from '../../infra/clock.ts';
 
 export type SweepAction = 'retry' | 'forget';
 

@@ -4,7 +4,7 @@
  * applies them as WHERE and ORDER BY, Redis in its listing script, file and memcached in memory
  * (drivers/admin-shared.ts `pageFailed`); the failed-jobs conformance suite pins that they agree.
  */
-import type { FailedCounts, FailedFilter, FailedJob, FailedQuery } from './driver.ts';
+import type { FailedCounts, FailedFilter, FailedJob, FailedQuery } from '../driver.ts';
 
 export const EVERY_FAILURE: FailedFilter = { queue: null, name: null, error: null, since: null, until: null };
 
