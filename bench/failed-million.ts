@@ -15,7 +15,7 @@ import type { FullDriver } from '../src/store/driver.ts';
 import { EVERY_FAILURE } from '../src/store/failed/failed-view.ts';
 import { FailedSweeps } from '../src/store/failed/failed-sweep.ts';
 import { createTestDatabase } from '../test/helpers/database.ts';
-import { CLUSTER_URL, REDIS_URL, dropRedisPrefix, requireCluster, requireMemcached, requireRedis, uniqueName } from '../test/helpers/servers.ts';
+import { CLUSTER_URL, REDIS_URL, dropClusterPrefix, dropRedisPrefix, requireCluster, requireMemcached, requireRedis, uniqueName } from '../test/helpers/servers.ts';
 
 const [store = 'pg', count = '1000000'] = process.argv.slice(2);
 const N = Number(count);
@@ -86,7 +86,7 @@ async function open(kind: string): Promise<{ driver: FullDriver; seed(): Promise
       },
       drop: async () => {
         await driver.close();
-        await dropRedisPrefix(url, prefix);
+        await (kind === 'redis' ? dropRedisPrefix(url, prefix) : dropClusterPrefix(prefix));
       },
     };
   }
