@@ -25,6 +25,7 @@ import { DEFAULT_WORKER_OPTIONS } from '../src/worker/worker-options.ts';
 import { logLines, makeApp } from './helpers/app.ts';
 import { TestClock } from './helpers/clock.ts';
 import { dropRedisPrefix, PG_URL, requireMemcached, requireRedis, uniqueName } from './helpers/servers.ts';
+import { allFailed } from './helpers/failed.ts';
 
 const ran: string[] = [];
 class Note extends Jobable<{ tag: string }> {
@@ -111,7 +112,7 @@ describe('a corrupt stored payload fails its job with a clear reason, and the wo
         await corrupt(bad.id!);
         await work(driver);
         expect(ran).toEqual(['good']);
-        const [failed] = await driver.listFailed();
+        const [failed] = await allFailed(driver);
         expect(failed).toMatchObject({ name: 'note', attempts: 1 });
         expect(failed!.exception).toMatch(/^UnrecoverableError: Corrupt stored payload: /);
       } finally {

@@ -5,6 +5,7 @@ import { UnrecoverableError } from '../src/infra/errors.ts';
 import { PendingBatch } from '../src/flows/batches/pending-batch.ts';
 import { until } from './helpers/clock.ts';
 import { workerBench, type WorkerBench } from './helpers/worker.ts';
+import { allFailed } from './helpers/failed.ts';
 
 const ran: string[] = [];
 let bench: WorkerBench | undefined;
@@ -160,7 +161,7 @@ describe('worker', () => {
     expect(ran).toEqual(['fails', 'fails']);
     expect(failedHook.at(-1)).toBeInstanceOf(TypeError);
     expect(failedJob.at(-1)).toEqual({ id, queue: 'mail', attempt: 2, payload: { to: 'a@b.c' } });
-    const [failed] = await bench.deps.driver.listFailed();
+    const [failed] = await allFailed(bench.deps.driver);
     expect(failed).toMatchObject({ name: 'always-fails', attempts: 2 });
     expect(failed!.exception).toMatch(/^TypeError: always broken\n\s+at /);
     ran.length = 0;
@@ -192,7 +193,7 @@ describe('worker', () => {
     await bench.push('no-such-job', {});
     await bench.push(Record, { tag: 'after' });
     await bench.worker({ stopWhenEmpty: true }).run();
-    const [failed] = await bench.deps.driver.listFailed();
+    const [failed] = await allFailed(bench.deps.driver);
     expect(failed).toMatchObject({ name: 'no-such-job', attempts: 1 });
     expect(failed!.exception).toContain('No handler for job "no-such-job"');
     expect(ran).toEqual(['after']);
@@ -202,7 +203,7 @@ describe('worker', () => {
     bench = await workerBench({}, Record);
     for (const name of ['constructor', '__proto__', '../../x', 'toString']) await bench.push(name, {});
     await bench.worker({ stopWhenEmpty: true }).run();
-    const failed = await bench.deps.driver.listFailed();
+    const failed = await allFailed(bench.deps.driver);
     expect(failed.map((f) => f.name).sort()).toEqual(['../../x', '__proto__', 'constructor', 'toString']);
     expect(failed.every((f) => f.exception.includes('No handler'))).toBe(true);
   });
@@ -213,7 +214,7 @@ describe('worker', () => {
     await bench.db.knex(bench.db.table).where('id', id).update({ payloads: '{"tag": oops' });
     await bench.push(Record, { tag: 'next' });
     await bench.worker({ stopWhenEmpty: true }).run();
-    const [failed] = await bench.deps.driver.listFailed();
+    const [failed] = await allFailed(bench.deps.driver);
     expect(failed!.exception).toContain('Corrupt stored payload');
     expect(ran).toEqual(['next']);
   });
@@ -225,7 +226,7 @@ describe('worker', () => {
     const started = Date.now();
     await bench.worker({ stopWhenEmpty: true }).run();
     expect(Date.now() - started).toBeLessThan(2000);
-    const [failed] = await bench.deps.driver.listFailed();
+    const [failed] = await allFailed(bench.deps.driver);
     expect(failed!.exception).toMatch(/^TimeoutError: Job "cooperative" \(id \d+\) ran past its timeout of 0.2 s/);
     expect(ran).toEqual(['still runs']);
   });
@@ -240,10 +241,10 @@ describe('worker', () => {
     await until(() => ignoresCut, { timeoutMs: 2000, what: 'the attempt to reach its timeout of 0.2 s (its signal aborts)' });
     const again = await bench.deps.driver.push({ name: 'ignores', queue: 'default', payload: '{"ms":1}', scheduledAt: bench.clock.now(), overlapKey: 'ignores:only-one' });
     expect(again.skipped).toBe('overlapping');
-    expect(await bench.deps.driver.listFailed()).toEqual([]);
+    expect(await allFailed(bench.deps.driver)).toEqual([]);
     await run;
     expect(ran).toEqual(['ignores start', 'ignores end', 'waits its turn']);
-    const [failed] = await bench.deps.driver.listFailed();
+    const [failed] = await allFailed(bench.deps.driver);
     expect(failed!.exception).toMatch(/^TimeoutError: Job "ignores" \(id \d+\) ran past its timeout of 0.2 s/);
     expect(bench.logs.map((l) => l.msg)).toContain(
       `Job ignores (id ${failed!.jobId}) ran past its timeout of 0.2 s and ignores its AbortSignal: it cannot be stopped in this process (--in-process); it keeps its slot until its code ends`);

@@ -1,71 +1,39 @@
 /**
- * Retrying every failed job of a queue or a job name, in batches, in the background of the
- * dashboard process, with its progress kept for the page that shows how far it got. Runs are
- * kept in memory for an hour after they end (a restart forgets them; the retried jobs stay).
+ * Retrying every failed job a filter matches, from the dashboard: a run of store/failed/failed-sweep.ts
+ * worked in the background of the dashboard process, its progress in the store's records. A
+ * dashboard that restarts finds the run there and, when the page is opened, continues it.
  */
-import { randomBytes } from 'node:crypto';
-import type { FailedRetry, FailedStore } from '../store/driver.ts';
-import { coerceError } from '../infra/errors.ts';
-
-const BATCH = 100;
-const KEEP_MS = 3_600_000;
-/** Every failed job (listFailed takes a limit). */
-const ALL = 10_000_000;
-
-export interface RetryRun {
-  id: string;
-  /** What is retried: `queue` or `name` equal to `value`. */
-  by: 'queue' | 'name';
-  value: string;
-  total: number;
-  /** Failed jobs handled so far, of `total`. */
-  handled: number;
-  retried: number;
-  /** Left failed: their overlap key is held by a pending or running job. */
-  overlapping: number;
-  /** Gone meanwhile (retried or forgotten elsewhere). */
-  missing: number;
-  startedAt: number;
-  finishedAt: number | null;
-  error: string | null;
-}
+import type { FailedFilter, FailedStore } from '../store/driver.ts';
+import { FailedSweeps, type SweepRun } from '../store/failed/failed-sweep.ts';
+import type { RecordStore } from '../store/record-store.ts';
+import type { Clock } from '../infra/clock.ts';
 
 export class RetryRuns {
-  private readonly runs = new Map<string, RetryRun>();
+  private readonly sweeps: FailedSweeps;
 
-  constructor(private readonly store: FailedStore & FailedRetry, private readonly now: () => number) {}
-
-  get(id: string): RetryRun | undefined {
-    return this.runs.get(id);
+  constructor(store: FailedStore & RecordStore, clock: Clock) {
+    this.sweeps = new FailedSweeps(store, clock);
   }
 
-  /** Starts retrying in the background; returns the run at once. */
-  async start(by: 'queue' | 'name', value: string): Promise<RetryRun> {
-    for (const [id, run] of this.runs) if (run.finishedAt !== null && this.now() - run.finishedAt > KEEP_MS) this.runs.delete(id);
-    const ids = (await this.store.listFailed(ALL)).filter((f) => (by === 'queue' ? f.queue : f.name) === value).map((f) => f.id);
-    const run: RetryRun = {
-      id: randomBytes(8).toString('hex'), by, value, total: ids.length, handled: 0, retried: 0, overlapping: 0, missing: 0,
-      startedAt: this.now(), finishedAt: null, error: null,
-    };
-    this.runs.set(run.id, run);
-    void this.work(run, ids);
-    return run;
+  /** Starts retrying in the background (or finds the run already going); its id at once. */
+  async start(filter: FailedFilter): Promise<string> {
+    const started = await this.sweeps.start('retry', filter);
+    if (started.busy) return started.busy.id;
+    this.work(started.run);
+    return started.run.id;
   }
 
-  private async work(run: RetryRun, ids: string[]): Promise<void> {
-    try {
-      for (let i = 0; i < ids.length; i += BATCH) {
-        const batch = ids.slice(i, i + BATCH);
-        const result = await this.store.retryFailed(batch);
-        run.retried += result.retried.length;
-        run.overlapping += result.overlapping.length;
-        run.missing += result.missing.length;
-        run.handled += batch.length;
-      }
-    } catch (error) {
-      run.error = coerceError(error).message;
-    } finally {
-      run.finishedAt = this.now();
-    }
+  /** The run as far as it got; one that stalled (its process stopped) is continued here. */
+  async get(id: string): Promise<SweepRun | null> {
+    const run = await this.sweeps.get(id);
+    if (!run?.id.startsWith('retry-') || !this.sweeps.stalled(run)) return run?.id.startsWith('retry-') ? run : null;
+    const taken = await this.sweeps.takeOver(run);
+    if (taken) this.work(taken);
+    return taken ?? run;
+  }
+
+  private work(run: SweepRun): void {
+    // An error is kept on the run (its page shows it); opening the page again continues it.
+    void this.sweeps.work(run).catch(() => undefined);
   }
 }

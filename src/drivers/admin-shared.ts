@@ -1,8 +1,11 @@
 /**
- * The Jobs page in memory, for the drivers that cannot ask a query for it (file, memcached):
- * filtering by the rules of store/job-view.ts, ordering and paging.
+ * The Jobs page and the failed store's pages and counts in memory, for the drivers that cannot ask
+ * a query for them (file, memcached): filtering by the rules of store/job-view.ts and
+ * store/failed/failed-view.ts, ordering and paging.
  */
 import type { JobPage, JobQuery, JobState, JobSummary } from '../store/admin-store.ts';
+import type { FailedCounts, FailedFilter, FailedJob, FailedPage, FailedQuery } from '../store/driver.ts';
+import { compareNewest, countsOf, cursorAfter, matchesFailed, pageLimit, parseCursor } from '../store/failed/failed-view.ts';
 import { matchesJob, matchesQueue, searchOf } from '../store/job-view.ts';
 import { compareDue } from '../store/queue-policy.ts';
 
@@ -42,4 +45,19 @@ export async function pageJobs<T extends PendingRef>(refs: readonly T[], query: 
     if (job) jobs.push(job);
   }
   return { jobs, total: kept.length };
+}
+
+/** One page of the failures `all` that match `query`, by the rules of store/failed/failed-view.ts. */
+export function pageFailed(all: readonly FailedJob[], query: FailedQuery): FailedPage {
+  const after = parseCursor(query.after);
+  if (query.after !== null && !after) return { jobs: [], next: null };
+  const limit = pageLimit(query);
+  const kept = all.filter((f) => matchesFailed(query, f) && (!after || compareNewest(f, after) > 0)).sort(compareNewest);
+  const jobs = kept.slice(0, limit);
+  return { jobs, next: kept.length > limit ? cursorAfter(jobs.at(-1)!) : null };
+}
+
+/** The counts of the failures `all` that match `filter`. */
+export function countFailedIn(all: readonly FailedJob[], filter: FailedFilter): FailedCounts {
+  return countsOf(all.filter((f) => matchesFailed(filter, f)));
 }

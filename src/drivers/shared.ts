@@ -1,8 +1,8 @@
 /**
  * Small pieces several drivers share: grouping a batch into the calls of one driver step, and
- * `hasDue` / `flushFailed` for stores that have no index or query to ask.
+ * `hasDue` for stores that have no index to ask.
  */
-import type { Driver, FailedStore } from '../store/driver.ts';
+import type { Driver } from '../store/driver.ts';
 
 /**
  * The positions of `items` grouped by `keyOf`, at most `size` per group, in order: the calls of
@@ -26,14 +26,4 @@ export function batchesBy<T>(items: readonly T[], keyOf: (item: T) => string, si
 /** hasDue for stores without an index to ask: from their stats. */
 export async function hasDueFromStats(driver: Driver, queues: readonly string[] | null): Promise<boolean> {
   return (await driver.stats()).some((s) => s.ready > 0 && (queues === null || queues.includes(s.queue)));
-}
-
-/** flushFailed for stores without a query: list the failed jobs and forget the old ones one by one. */
-export async function flushFailedOneByOne(store: FailedStore, olderThanMs: number | null): Promise<number> {
-  let n = 0;
-  for (const failed of await store.listFailed(Number.MAX_SAFE_INTEGER)) {
-    if (olderThanMs !== null && failed.failedAt >= olderThanMs) continue;
-    if (await store.forgetFailed(failed.id)) n++;
-  }
-  return n;
 }

@@ -4,7 +4,7 @@
  * browser, its failed store, its records), once for all drivers.
  */
 import type { BrowsableQueue, JobPage, JobQuery, JobSummary, LockBrowser, OverlapLock } from '../store/admin-store.ts';
-import type { FailedJob, FailedStore, Requeued } from '../store/driver.ts';
+import type { FailedCounts, FailedFilter, FailedJob, FailedPage, FailedQuery, FailedStore, Requeued } from '../store/driver.ts';
 import type { ListedRecord, RecordStore, StoredRecord } from '../store/record-store.ts';
 import { ServicesOverRecords } from '../store/store-services.ts';
 
@@ -25,11 +25,11 @@ export abstract class ForwardsToParts extends ServicesOverRecords implements Bro
   runJobNow(id: string): Promise<boolean> { return this.parts.jobs.runJobNow(id); }
   listOverlapLocks(): Promise<OverlapLock[]> { return this.parts.locks.listOverlapLocks(); }
   releaseOverlapLock(key: string): Promise<boolean> { return this.parts.locks.releaseOverlapLock(key); }
-  listFailed(limit?: number): Promise<FailedJob[]> { return this.parts.failed.listFailed(limit); }
+  listFailed(query: FailedQuery): Promise<FailedPage> { return this.parts.failed.listFailed(query); }
+  countFailed(filter: FailedFilter): Promise<FailedCounts> { return this.parts.failed.countFailed(filter); }
   getFailed(id: string): Promise<FailedJob | null> { return this.parts.failed.getFailed(id); }
-  requeueFailed(id: string, at: number): Promise<Requeued> { return this.parts.failed.requeueFailed(id, at); }
-  forgetFailed(id: string): Promise<boolean> { return this.parts.failed.forgetFailed(id); }
-  flushFailed(olderThanMs: number | null): Promise<number> { return this.parts.failed.flushFailed(olderThanMs); }
+  requeueFailed(ids: readonly string[], at: number): Promise<Requeued[]> { return this.parts.failed.requeueFailed(ids, at); }
+  forgetFailed(ids: readonly string[]): Promise<boolean[]> { return this.parts.failed.forgetFailed(ids); }
   getRecord(namespace: string, id: string): Promise<StoredRecord | null> { return this.parts.records.getRecord(namespace, id); }
   casRecord(namespace: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean> {
     return this.parts.records.casRecord(namespace, id, version, value, ttlMs);

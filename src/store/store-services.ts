@@ -1,7 +1,7 @@
 /**
  * The services every backend gets over its records (record-store.ts), written once: paused
  * queues, the restart signal, the worker registry with stop reasons, per-minute metrics, and
- * `job:retry` (over the browser's `requeueFailed`). A backend writes its queue, browser and records
+ * `job:retry` of ids (over the browser's `requeueFailed`). A backend writes its queue, browser and records
  * (driver.ts `Backend`) and extends this class; no driver keeps a copy of any of them. Each
  * change is a compare-and-set, retried when another writer came first, so they hold across
  * processes and hosts on every store exactly as the records do.
@@ -18,6 +18,7 @@ import {
 } from './admin-store.ts';
 import type { Clock } from '../infra/clock.ts';
 import type { Requeued, RetryResult, StoreServices } from './driver.ts';
+import { PAGE_MAX } from './failed/failed-view.ts';
 import { addInto, emptySample } from './metrics-collector.ts';
 import type { ListedRecord, StoredRecord } from './record-store.ts';
 
@@ -35,7 +36,7 @@ export abstract class ServicesOverRecords implements StoreServices {
   abstract casRecord(namespace: string, id: string, version: string | null, value: string, ttlMs: number | null): Promise<boolean>;
   abstract deleteRecord(namespace: string, id: string, version?: string): Promise<boolean>;
   abstract listRecords(namespace: string, limit: number): Promise<ListedRecord[]>;
-  abstract requeueFailed(id: string, at: number): Promise<Requeued>;
+  abstract requeueFailed(ids: readonly string[], at: number): Promise<Requeued[]>;
 
   /**
    * Changes one record: `change` gets its value (null: absent) and returns the new one, null to
@@ -154,10 +155,15 @@ export abstract class ServicesOverRecords implements StoreServices {
   /** Each failed job is put back as a new job due now, unless a pending or running job holds its overlap key. */
   async retryFailed(ids: readonly string[]): Promise<RetryResult> {
     const result: RetryResult = { retried: [], missing: [], overlapping: [] };
-    for (const failedId of ids) {
-      const outcome = failedId.length === 0 || failedId.length > 191 ? 'missing' : await this.requeueFailed(failedId, this.clock.now());
-      if (typeof outcome === 'object') result.retried.push({ failedId, jobId: outcome.jobId });
-      else result[outcome].push(failedId);
+    const valid = (id: string) => id.length > 0 && id.length <= 191;
+    const known = ids.filter(valid);
+    result.missing.push(...ids.filter((id) => !valid(id)));
+    for (let i = 0; i < known.length; i += PAGE_MAX) {
+      const chunk = known.slice(i, i + PAGE_MAX);
+      (await this.requeueFailed(chunk, this.clock.now())).forEach((outcome, k) => {
+        if (typeof outcome === 'object') result.retried.push({ failedId: chunk[k]!, jobId: outcome.jobId });
+        else result[outcome].push(chunk[k]!);
+      });
     }
     return result;
   }

@@ -1,5 +1,6 @@
 import { adminContract } from './admin-contract.ts';
 import { driverContract } from './driver-contract.ts';
+import { failedContract } from './failed-contract.ts';
 import { batchContract } from './batch-contract.ts';
 import { flowContract } from './flow-contract.ts';
 import { limitContract } from './limit-contract.ts';
@@ -8,7 +9,7 @@ import { createTestDatabase } from '../helpers/database.ts';
 import { DATABASES } from '../helpers/servers.ts';
 
 for (const kind of DATABASES) {
-  for (const contract of [driverContract, adminContract, flowContract, batchContract, limitContract, dedupContract]) {
+  for (const contract of [driverContract, adminContract, failedContract, flowContract, batchContract, limitContract, dedupContract]) {
     contract(`database on ${kind}`, async () => {
       const db = await createTestDatabase(kind);
       return { driver: (clock) => db.driver(clock), teardown: () => db.drop() };

@@ -5,6 +5,7 @@ import type { FullDriver } from '../../src/store/driver.ts';
 import { FileDriver } from '../../src/drivers/file/file.ts';
 import { adminContract } from './admin-contract.ts';
 import { driverContract, type DriverHarness } from './driver-contract.ts';
+import { failedContract } from './failed-contract.ts';
 import { batchContract } from './batch-contract.ts';
 import { flowContract } from './flow-contract.ts';
 import { limitContract } from './limit-contract.ts';
@@ -28,6 +29,7 @@ const file = async (): Promise<DriverHarness> => {
 
 driverContract('file', file);
 adminContract('file', file);
+failedContract('file', file);
 flowContract('file', file);
 batchContract('file', file);
 limitContract('file', file);

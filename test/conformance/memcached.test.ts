@@ -6,6 +6,7 @@ import type { FullDriver } from '../../src/store/driver.ts';
 import { MemcachedDriver } from '../../src/drivers/memcached/memcached.ts';
 import { adminContract } from './admin-contract.ts';
 import { driverContract, type DriverHarness } from './driver-contract.ts';
+import { failedContract } from './failed-contract.ts';
 import { batchContract } from './batch-contract.ts';
 import { flowContract } from './flow-contract.ts';
 import { limitContract } from './limit-contract.ts';
@@ -33,6 +34,7 @@ const memcached = async (): Promise<DriverHarness & { serverClock: boolean }> =>
 
 driverContract('memcached', memcached);
 adminContract('memcached', memcached);
+failedContract('memcached', memcached);
 flowContract('memcached', memcached);
 batchContract('memcached', memcached);
 limitContract('memcached', memcached);

@@ -4,12 +4,14 @@ import type { FullDriver } from '../../src/store/driver.ts';
 import { RedisDriver } from '../../src/drivers/redis/redis.ts';
 import { adminContract } from './admin-contract.ts';
 import { driverContract } from './driver-contract.ts';
+import { failedContract } from './failed-contract.ts';
 import { batchContract } from './batch-contract.ts';
 import { flowContract } from './flow-contract.ts';
 import { limitContract } from './limit-contract.ts';
 import { dedupContract } from './dedup-contract.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { covers, dropClusterPrefix, dropRedisPrefix, requireCluster, requireRedis, uniqueName } from '../helpers/servers.ts';
+import { allFailed } from '../helpers/failed.ts';
 
 const targets: [string, () => Promise<string>, (url: string, prefix: string) => Promise<void>][] = [
   ['redis', () => requireRedis(), dropRedisPrefix],
@@ -17,7 +19,7 @@ const targets: [string, () => Promise<string>, (url: string, prefix: string) => 
 ];
 
 for (const [label, reach, drop] of targets.filter(([label]) => covers(/cluster/i.test(label) ? 'cluster' : 'redis'))) {
-  for (const contract of [driverContract, adminContract, flowContract, batchContract, limitContract, dedupContract]) contract(label, async () => {
+  for (const contract of [driverContract, adminContract, failedContract, flowContract, batchContract, limitContract, dedupContract]) contract(label, async () => {
     const url = await reach();
     const prefix = uniqueName('t');
     const drivers: FullDriver[] = [];
@@ -69,7 +71,7 @@ describe('redis: jobs queued by an earlier version of the driver', () => {
       const [again] = await driver.reserve({ queues: ['default'], names: null, limit: 5, leases: LEASES });
       expect(again).toMatchObject({ id: 'default/1', attempts: 3 });
       expect(await driver.fail(again!, { exception: 'Error: boom' })).toBe(true);
-      expect(await driver.listFailed()).toMatchObject([{ id: 'default/1', name: 'mail', payload: '{"n":1}', attempts: 3, overlapKey: 'k1', exception: 'Error: boom' }]);
+      expect(await allFailed(driver)).toMatchObject([{ id: 'default/1', name: 'mail', payload: '{"n":1}', attempts: 3, overlapKey: 'k1', exception: 'Error: boom' }]);
       expect(await raw.hexists(`${prefix}:{default}:overlap`, 'k1')).toBe(0);
 
       // The job an old worker held (restarted with the deploy): it comes back when its lease

@@ -16,6 +16,7 @@ import { errorFromWire, errorToWire, runFailedHook, settle, type SettleDeps } fr
 import { settleLeftRunning } from '../../src/manager/child-exit.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { allFailed } from '../helpers/failed.ts';
 
 let db: TestDatabase | null = null;
 afterEach(async () => {
@@ -70,7 +71,7 @@ describe('settle', () => {
     const { deps, job, driver, hooks } = await setup();
     const error = WorkerDiedError.of(job, 3, null);
     expect(await settle(deps, job, { kind: 'failure', error, final: false }, { ...plan, final: true }, 5)).toEqual({ kind: 'failed' });
-    const [failed] = await driver.listFailed();
+    const [failed] = await allFailed(driver);
     expect(failed!.exception).toMatch(/^WorkerDiedError: The worker process running job "mail" \(id \d+\) died \(exit code 3\)/);
     expect(hooks).toEqual([[job, error]]);
   });

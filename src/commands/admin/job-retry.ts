@@ -1,47 +1,28 @@
 import { Command } from 'commander';
 import type { RetryResult } from '../../store/driver.ts';
 import { runtime } from '../../api/runtime.ts';
-
-/** Failed jobs put back per driver call: small enough for a bar that moves. */
-const CHUNK = 100;
+import { UsageError } from '../../infra/errors.ts';
+import { filterArgs, filterOf, hasFilter, withFilterOptions, type FilterFlags } from '../failed-filter.ts';
 
 export function jobRetryCommand(): Command {
-  return new Command('job:retry')
-    .description('put failed jobs back on their queue, with their attempts reset')
-    .argument('<ids...>', 'failed job ids (from job:failed), or "all"')
-    .action(async (ids: string[]) => {
+  return withFilterOptions(new Command('job:retry')
+    .description('put failed jobs back on their queue, with their attempts reset: by id, "all", or by filter')
+    .argument('[ids...]', 'failed job ids (from job:failed), or "all"'))
+    .action(async (ids: string[], flags: FilterFlags) => {
+      const byFilter = ids.includes('all') || hasFilter(flags);
+      if (ids.length === 0 && !byFilter) throw new UsageError('Give failed job ids, "all", or a filter such as --queue mail (see rakit job:retry --help)');
       const rt = await runtime();
-      if (!ids.includes('all')) {
+      if (!byFilter) {
         const result = await rt.driver.retryFailed(ids);
         for (const r of result.retried) console.log(`Failed job ${r.failedId} queued again as job ${r.jobId}`);
         report(result);
         return;
       }
-      const all = (await rt.driver.listFailed(Number.MAX_SAFE_INTEGER)).map((f) => f.id);
-      if (all.length === 0) {
-        console.log('No failed jobs.');
-        return;
-      }
-      // On a terminal, a progress bar on stderr; in a pipe or a log, only the summary.
-      const bar = process.stderr.isTTY
-        ? new (await import('cli-progress')).SingleBar({ format: 'Retrying failed jobs [{bar}] {percentage}% {value}/{total} {eta_formatted} left', stream: process.stderr, hideCursor: true })
-        : null;
-      bar?.start(all.length, 0);
-      const total: RetryResult = { retried: [], missing: [], overlapping: [] };
-      try {
-        for (let i = 0; i < all.length; i += CHUNK) {
-          const chunk = all.slice(i, i + CHUNK);
-          const result = await rt.driver.retryFailed(chunk);
-          total.retried.push(...result.retried);
-          total.overlapping.push(...result.overlapping);
-          bar?.increment(chunk.length);
-        }
-      } finally {
-        bar?.stop();
-      }
-      // A failed job forgotten or retried by someone else meanwhile is not an error of "all".
-      console.log(`Queued ${total.retried.length} failed job${total.retried.length === 1 ? '' : 's'} again.`);
-      report(total);
+      const [{ runSweep }, { describeFilter }, { wallClock }] = await Promise.all([
+        import('../sweep-progress.ts'), import('../../store/failed/failed-view.ts'), import('../../infra/logger.ts'),
+      ]);
+      const filter = filterOf(flags, rt.clock.now(), rt.config.timezone);
+      await runSweep(rt.driver, rt.clock, 'retry', filter, describeFilter(filter, (ms) => wallClock(ms, rt.config.timezone)), `job:retry${filterArgs(flags)}`);
     });
 }
 

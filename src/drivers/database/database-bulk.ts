@@ -89,7 +89,7 @@ export async function pushMany(store: BulkSqlStore, jobs: readonly NewJob[]): Pr
 }
 
 /** Inserts rows without overlap keys; their ids in order. */
-async function insertRows(store: BulkSqlStore, trx: Knex.Transaction, rows: Record<string, unknown>[]): Promise<string[]> {
+export async function insertRows(store: BulkSqlStore, trx: Knex.Transaction, rows: Record<string, unknown>[]): Promise<string[]> {
   if (store.dialect === 'mysql') {
     if (!store.consecutiveIds) {
       const ids: string[] = [];
@@ -103,7 +103,7 @@ async function insertRows(store: BulkSqlStore, trx: Knex.Transaction, rows: Reco
 }
 
 /** Inserts a row with an overlap key, or says which job holds the key. */
-async function insertHolding(store: BulkSqlStore, trx: Knex.Transaction, row: JobRowValues): Promise<PushResult> {
+export async function insertHolding(store: BulkSqlStore, trx: Knex.Transaction, row: JobRowValues): Promise<PushResult> {
   if (store.dialect === 'mysql') {
     const [id] = (await insertHoldingQuery(store, trx, row)) as number[];
     if (id) return { id: String(id) };

@@ -5,6 +5,8 @@
  * `_signals`, `_workers`, `_metrics`) dropped. A paused queue stays paused, the last
  * `job:restart` and the metrics (all-time totals included) are kept; workers beat again within
  * seconds. A database made by today's `job:table` has none of those tables: nothing to do.
+ * A second upgrade gives the failed table the indexes its newest-first pages read
+ * (database-failed.ts), where `job:table` of an earlier version made only one on failed_at.
  */
 import type { Knex } from 'knex';
 import { RUNTIME_BUCKETS_MS, type MetricSample } from '../../store/admin-store.ts';
@@ -48,4 +50,26 @@ async function upgrade(knex: Knex, names: TableNames): Promise<void> {
     if (samples.length > 0) await store.addMetrics(samples);
   }
   for (const suffix of ['paused', 'signals', 'workers', 'metrics']) await knex.schema.dropTableIfExists(`${table}_${suffix}`);
+}
+
+/** The failed table's page indexes, as a knex migration named for the failed table. */
+export function failedIndexesUpgrade(names: TableNames): { name: string; migration: Knex.Migration } {
+  const { failedTable } = names;
+  return {
+    name: `rakit_upgrade_${failedTable}_page_indexes`,
+    migration: {
+      config: { transaction: false },
+      up: async (knex: Knex) => {
+        if (!(await knex.schema.hasTable(failedTable))) return;
+        const made = await knex.schema.alterTable(failedTable, (t) => t.index(['queue', 'failed_at', 'id'], `${failedTable}_queue_failed`)).then(() => true, (error: unknown) => {
+          if (/exist|duplicate/i.test(String(error))) return false; // made by today's job:table
+          throw error;
+        });
+        if (!made) return;
+        await knex.schema.alterTable(failedTable, (t) => t.dropIndex(['failed_at'], `${failedTable}_failed_at`)).catch(() => undefined);
+        await knex.schema.alterTable(failedTable, (t) => t.index(['failed_at', 'id'], `${failedTable}_failed_at`));
+      },
+      down: async () => undefined,
+    } as Knex.Migration,
+  };
 }

@@ -56,7 +56,9 @@ ${DECLARE[language]('up')}
     t.integer('attempts').notNullable().defaultTo(0);
     t.string('overlap_key', 191).nullable();
     t.bigInteger('failed_at').notNullable();
-    t.index(['failed_at'], '${failedTable}_failed_at');
+    // Newest first, of every queue or of one (job:failed, the dashboard, job:retry --queue).
+    t.index(['failed_at', 'id'], '${failedTable}_failed_at');
+    t.index(['queue', 'failed_at', 'id'], '${failedTable}_queue_failed');
   });
   // Small records updated by compare-and-set: paused queues, the restart signal, workers, metrics,
   // batches, rate and concurrency limits, job progress.

@@ -7,12 +7,14 @@
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../../infra/clock.ts';
-import type { FailedJob, FailedStore, Requeued } from '../../store/driver.ts';
+import type { FailedCounts, FailedFilter, FailedJob, FailedPage, FailedQuery, FailedStore, Requeued } from '../../store/driver.ts';
+import { countFailedIn, pageFailed } from '../admin-shared.ts';
 import type { FileLocks } from './file-locks.ts';
 import { list, pad, parseHeader, readJson, renamed, splitJob } from './file-store.ts';
-import { flushFailedOneByOne } from '../shared.ts';
 
 const ID = /^[0-9a-z]{8,40}$/;
+/** Failed jobs read in parallel when all are read. */
+const READ_AT_ONCE = 64;
 
 /** What the failed store needs of the driver. */
 export interface FileQueue {
@@ -28,16 +30,23 @@ export class FileFailedStore implements FailedStore {
     return path.join(this.queue.root, ...parts);
   }
 
-  async listFailed(limit = 1000): Promise<FailedJob[]> {
+  /** Every failed job, read from its files. */
+  private async all(): Promise<FailedJob[]> {
     await this.queue.open();
+    const files = [...(await this.index()).values()];
     const out: FailedJob[] = [];
-    for (const queue of await list(this.dir('failed'))) {
-      for (const file of (await list(this.dir('failed', queue))).filter((f) => f.endsWith('.job'))) {
-        const failed = await this.read(queue, file);
-        if (failed) out.push(failed);
-      }
+    for (let i = 0; i < files.length; i += READ_AT_ONCE) {
+      for (const failed of await Promise.all(files.slice(i, i + READ_AT_ONCE).map((f) => this.read(f.queue, f.file)))) if (failed) out.push(failed);
     }
-    return out.sort((a, b) => a.failedAt - b.failedAt || a.id.localeCompare(b.id)).slice(0, limit);
+    return out;
+  }
+
+  async listFailed(query: FailedQuery): Promise<FailedPage> {
+    return pageFailed(await this.all(), query);
+  }
+
+  async countFailed(filter: FailedFilter): Promise<FailedCounts> {
+    return countFailedIn(await this.all(), filter);
   }
 
   async getFailed(id: string): Promise<FailedJob | null> {
@@ -62,19 +71,29 @@ export class FileFailedStore implements FailedStore {
     };
   }
 
-  /** The failed file of `id`, or null. */
-  private async findFailed(id: string): Promise<{ queue: string; file: string } | null> {
-    if (!ID.test(id)) return null;
+  /** The failed files by id. */
+  private async index(): Promise<Map<string, { queue: string; file: string }>> {
+    const out = new Map<string, { queue: string; file: string }>();
     for (const queue of await list(this.dir('failed'))) {
-      const file = (await list(this.dir('failed', queue))).find((f) => f.startsWith(`${id}.`) && f.endsWith('.job'));
-      if (file) return { queue, file };
+      for (const file of await list(this.dir('failed', queue))) if (file.endsWith('.job')) out.set(file.split('.')[0]!, { queue, file });
     }
-    return null;
+    return out;
   }
 
-  async requeueFailed(id: string, at: number): Promise<Requeued> {
+  /** The failed file of `id`, or null. */
+  private async findFailed(id: string): Promise<{ queue: string; file: string } | null> {
+    return ID.test(id) ? (await this.index()).get(id) ?? null : null;
+  }
+
+  async requeueFailed(ids: readonly string[], at: number): Promise<Requeued[]> {
     await this.queue.open();
-    const found = await this.findFailed(id);
+    const index = await this.index();
+    const out: Requeued[] = [];
+    for (const id of ids) out.push(ID.test(id) ? await this.requeueOne(id, index.get(id) ?? null, at) : 'missing');
+    return out;
+  }
+
+  private async requeueOne(id: string, found: { queue: string; file: string } | null, at: number): Promise<Requeued> {
     const failed = found && (await this.read(found.queue, found.file));
     if (!found || !failed) return 'missing';
     if (failed.overlapKey !== null) {
@@ -88,16 +107,16 @@ export class FileFailedStore implements FailedStore {
     return { jobId: id };
   }
 
-  async forgetFailed(id: string): Promise<boolean> {
+  async forgetFailed(ids: readonly string[]): Promise<boolean[]> {
     await this.queue.open();
-    const found = await this.findFailed(id);
-    if (!found) return false;
-    const removed = await rm(this.dir('failed', found.queue, found.file)).then(() => true, () => false);
-    await rm(this.dir('failed', found.queue, `${id}.err`), { force: true });
-    return removed;
-  }
-
-  flushFailed(olderThanMs: number | null): Promise<number> {
-    return flushFailedOneByOne(this, olderThanMs);
+    const index = await this.index();
+    const out: boolean[] = [];
+    for (const id of ids) {
+      const found = ID.test(id) ? index.get(id) : undefined;
+      index.delete(id);
+      out.push(!!found && (await rm(this.dir('failed', found.queue, found.file)).then(() => true, () => false)));
+      if (found) await rm(this.dir('failed', found.queue, `${id}.err`), { force: true });
+    }
+    return out;
   }
 }

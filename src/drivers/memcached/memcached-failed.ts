@@ -6,12 +6,12 @@
  * the job, then forgets the failed one; a crash between leaves it in both, never in neither, as a
  * failure does.
  */
-import type { FailedJob, FailedStore, NewJob, PushResult, Requeued } from '../../store/driver.ts';
+import type { FailedCounts, FailedFilter, FailedJob, FailedPage, FailedQuery, FailedStore, NewJob, PushResult, Requeued } from '../../store/driver.ts';
+import { countFailedIn, pageFailed } from '../admin-shared.ts';
 import type { Clock } from '../../infra/clock.ts';
 import type { JobRecord } from './memcached-claim.ts';
 import { code, type Memcached } from './memcached-client.ts';
 import type { MemcachedLog } from './memcached-log.ts';
-import { flushFailedOneByOne } from '../shared.ts';
 
 const ID = /^\d{1,15}$/;
 
@@ -40,7 +40,8 @@ export class MemcachedFailedStore implements FailedStore {
     await this.logs.append('failed', record.id);
   }
 
-  async listFailed(limit = 1000): Promise<FailedJob[]> {
+  /** Every failed job the log lists that memcached still holds. */
+  private async all(): Promise<FailedJob[]> {
     await this.queue.open();
     const { mc } = this;
     const { head, entries } = await this.logs.slots('failed', 100_000);
@@ -54,7 +55,15 @@ export class MemcachedFailedStore implements FailedStore {
     }
     const present = new Set(out.map((f) => f.id));
     await this.logs.advance('failed', head, (n) => !present.has(entries[n - head - 1]?.[1] ?? ''), entries.at(-1)?.[0] ?? head);
-    return out.sort((a, b) => a.failedAt - b.failedAt || Number(a.id) - Number(b.id)).slice(0, limit);
+    return out;
+  }
+
+  async listFailed(query: FailedQuery): Promise<FailedPage> {
+    return pageFailed(await this.all(), query);
+  }
+
+  async countFailed(filter: FailedFilter): Promise<FailedCounts> {
+    return countFailedIn(await this.all(), filter);
   }
 
   async getFailed(id: string): Promise<FailedJob | null> {
@@ -63,7 +72,13 @@ export class MemcachedFailedStore implements FailedStore {
     return text === undefined ? null : toFailed(id, JSON.parse(text) as FailedRecord);
   }
 
-  async requeueFailed(id: string, at: number): Promise<Requeued> {
+  async requeueFailed(ids: readonly string[], at: number): Promise<Requeued[]> {
+    const out: Requeued[] = [];
+    for (const id of ids) out.push(await this.requeueOne(id, at));
+    return out;
+  }
+
+  private async requeueOne(id: string, at: number): Promise<Requeued> {
     await this.queue.open();
     const hold = this.mc.key('failed', 'hold', id);
     if (!ID.test(id) || !(await this.mc.add(hold, '1', REQUEUE_HOLD_S))) return 'missing';
@@ -72,15 +87,21 @@ export class MemcachedFailedStore implements FailedStore {
       if (!failed) return 'missing';
       const pushed = await this.queue.push({ name: failed.name, queue: failed.queue, payload: failed.payload, scheduledAt: at, overlapKey: failed.overlapKey });
       if (pushed.skipped) return 'overlapping';
-      await this.forgetFailed(id);
+      await this.forgetOne(id);
       return { jobId: pushed.id };
     } finally {
       await this.mc.delete(hold);
     }
   }
 
-  async forgetFailed(id: string): Promise<boolean> {
+  async forgetFailed(ids: readonly string[]): Promise<boolean[]> {
     await this.queue.open();
+    const out: boolean[] = [];
+    for (const id of ids) out.push(await this.forgetOne(id));
+    return out;
+  }
+
+  private async forgetOne(id: string): Promise<boolean> {
     if (!ID.test(id)) return false;
     try {
       await this.mc.client.delete(this.mc.key('failed', 'job', id));
@@ -89,10 +110,6 @@ export class MemcachedFailedStore implements FailedStore {
       if (code(error) === 'NOT_FOUND') return false;
       throw error;
     }
-  }
-
-  flushFailed(olderThanMs: number | null): Promise<number> {
-    return flushFailedOneByOne(this, olderThanMs);
   }
 }
 

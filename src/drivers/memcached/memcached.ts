@@ -20,6 +20,7 @@
  * evict keys under memory pressure, so jobs can be lost. Within that, claims are atomic and a
  * job runs at least once while its records survive.
  */
+import { EVERY_FAILURE } from '../../store/failed/failed-view.ts';
 import { randomBytes } from 'node:crypto';
 import type { MemcacheClient } from 'memcache-client';
 import { createMemcacheClient } from './memcached-connection.ts';
@@ -197,7 +198,7 @@ export class MemcachedDriver extends ForwardsToParts implements Backend, ListsQu
         entry(queue)[jobState(parseRecord(text, id, queue).sched, lease === undefined ? null : leaseUntil(lease), now)]++;
       }
     }
-    for (const failed of await this.listFailed(100_000)) entry(failed.queue).failed++;
+    for (const [queue, n] of Object.entries((await this.countFailed(EVERY_FAILURE)).byQueue)) entry(queue).failed += n;
     return [...byQueue.values()].filter((s) => s.ready + s.scheduled + s.reserved + s.failed > 0).sort((a, b) => a.queue.localeCompare(b.queue));
   }
 

@@ -1,14 +1,16 @@
 /**
- * The `redis` driver's failed store behind `job:failed`, `job:forget`, `job:flush` and `job:retry`
- * (store-services.ts), with its scripts. A failed job is a hash P:{Q}:f:<m> listed in the queue's
- * P:{Q}:failed sorted set by failed time (the worker's FAIL script writes them). A requeue is one
- * script on the queue's slot: the job pushed again (its overlap key checked as PUSH does) and the
- * failed hash deleted.
+ * The `redis` driver's failed store behind `job:failed`, `job:forget`, `job:flush` and `job:retry`.
+ * A failed job is a hash P:{Q}:f:<m> listed in the queue's P:{Q}:failed sorted set by failed time
+ * (the worker's FAIL script writes them). A page is a script per queue that walks its sorted set
+ * newest first and filters there (redis-failed-scripts.ts), the queues' matches merged in the
+ * order of store/failed/failed-view.ts; a requeue or forget of many is one script per queue.
  */
 import type { Clock } from '../../infra/clock.ts';
-import type { FailedJob, FailedStore, Requeued } from '../../store/driver.ts';
+import type { FailedCounts, FailedFilter, FailedJob, FailedPage, FailedQuery, FailedStore, Requeued } from '../../store/driver.ts';
+import { addCount, compareNewest, cursorAfter, errorPart, pageLimit, parseCursor } from '../../store/failed/failed-view.ts';
+import { COUNT_FAILED, FORGET_FAILED, LIST_FAILED, REQUEUE_FAILED } from './redis-failed-scripts.ts';
 import type { RedisClient } from './redis-connection.ts';
-import { MEMBER, PACK } from './redis-scripts.ts';
+import { MEMBER } from './redis-scripts.ts';
 
 /** What the failed store needs of the driver: its client, its keys and its queue list. */
 export interface RedisKeys {
@@ -26,31 +28,92 @@ export interface RedisKeys {
 
 type Arg = string | number;
 interface Scripted {
-  rakitRequeueFailed(...keysAndArgs: Arg[]): Promise<[number, string?]>;
-  rakitForgetFailed(...keysAndArgs: Arg[]): Promise<number>;
+  rakitListFailed(...keysAndArgs: Arg[]): Promise<[number, string, string, string[]]>;
+  rakitCountFailed(...keysAndArgs: Arg[]): Promise<(string | number)[]>;
+  rakitRequeueFailed(...keysAndArgs: Arg[]): Promise<(string | number)[]>;
+  rakitForgetFailed(...keysAndArgs: Arg[]): Promise<number[]>;
 }
+
+/** Members a script looks at per call: a few milliseconds of the server's time. */
+const BUDGET = 20_000;
+
+/** A match of one queue's listing (a place in the newest-first order, with the failure there, if any). */
+interface Found {
+  queue: string;
+  m: string;
+  id: string;
+  failedAt: number;
+  job?: FailedJob;
+}
+
+/** Fields of a match in the listing script's answer. */
+const FIELDS = 7;
 
 export class RedisFailedStore implements FailedStore {
   private readonly lua: Scripted;
 
   constructor(private readonly store: RedisKeys) {
+    store.redis.defineCommand('rakitListFailed', { lua: LIST_FAILED, numberOfKeys: 1 });
+    store.redis.defineCommand('rakitCountFailed', { lua: COUNT_FAILED, numberOfKeys: 1 });
     store.redis.defineCommand('rakitRequeueFailed', { lua: REQUEUE_FAILED, numberOfKeys: 4 });
     store.redis.defineCommand('rakitForgetFailed', { lua: FORGET_FAILED, numberOfKeys: 1 });
     this.lua = store.redis as unknown as Scripted;
   }
 
-  async listFailed(limit = 1000): Promise<FailedJob[]> {
-    const { redis, k } = this.keys();
-    const out: FailedJob[] = [];
-    for (const queue of await this.store.queues()) {
-      const members = await redis.zrange(k(queue, 'failed'), 0, limit - 1);
-      const hashes = await Promise.all(members.map((m) => redis.hgetall(k(queue, `f:${m}`))));
-      hashes.forEach((h, i) => {
-        const failed = toFailed(queue, members[i]!, h);
-        if (failed) out.push(failed);
-      });
+  private async queuesOf(filter: FailedFilter): Promise<string[]> {
+    await this.store.open();
+    return filter.queue !== null ? [filter.queue] : this.store.queues();
+  }
+
+  async listFailed(query: FailedQuery): Promise<FailedPage> {
+    const limit = pageLimit(query);
+    const after = parseCursor(query.after);
+    if (query.after !== null && !after) return { jobs: [], next: null };
+    // The highest score a page may take, and of those at it, the ids below the cursor's.
+    const capped = query.until !== null && (!after || query.until <= after.failedAt);
+    const max = capped ? `(${query.until}` : after ? String(after.failedAt) : '+inf';
+    const tie = capped || !after ? '' : after.id;
+    const min = query.since === null ? '-inf' : String(query.since);
+    const error = errorPart(query) ?? '';
+    const found: Found[] = [];
+    /** The newest place a queue's look stopped short of its end: nothing past it is known yet. */
+    let frontier: Found | null = null;
+    for (const queue of await this.queuesOf(query)) {
+      const [exhausted, last, lastScore, rows] = await this.lua.rakitListFailed(this.store.k(queue, 'failed'),
+        this.store.k(queue, 'f:'), queue, max, tie, min, limit, BUDGET, query.name ?? '', error);
+      for (let i = 0; i < rows.length; i += FIELDS) {
+        const [m, score, name, payload, exception, attempts, okey] = rows.slice(i, i + FIELDS) as [string, string, string, string, string, string, string];
+        const at = found1(queue, m, score);
+        found.push({ ...at, job: { id: at.id, jobId: at.id, name, queue, payload, exception, attempts: Number(attempts), overlapKey: okey || null, failedAt: at.failedAt } });
+      }
+      if (Number(exhausted) !== 1) {
+        const stop = found1(queue, last!, lastScore!);
+        if (!frontier || compareNewest(stop, frontier) < 0) frontier = stop;
+      }
     }
-    return out.sort((a, b) => a.failedAt - b.failedAt).slice(0, limit);
+    found.sort(compareNewest);
+    const stop: Found | null = frontier;
+    const safe = stop ? found.filter((f) => compareNewest(f, stop) <= 0) : found;
+    const page = safe.slice(0, limit);
+    const jobs = page.map((f) => f.job!);
+    if (safe.length > limit) return { jobs, next: cursorAfter(page.at(-1)!) };
+    return { jobs, next: stop ? cursorAfter(stop) : null };
+  }
+
+  async countFailed(filter: FailedFilter): Promise<FailedCounts> {
+    const counts: FailedCounts = { total: 0, byQueue: {}, byName: {} };
+    const max = filter.until === null ? '+inf' : `(${filter.until}`;
+    const min = filter.since === null ? '-inf' : String(filter.since);
+    for (const queue of await this.queuesOf(filter)) {
+      let rank: number | '' = '';
+      do {
+        const [next, ...pairs] = await this.lua.rakitCountFailed(this.store.k(queue, 'failed'), this.store.k(queue, 'f:'),
+          max, min, rank, BUDGET, filter.name ?? '', errorPart(filter) ?? '');
+        for (let i = 0; i < pairs.length; i += 2) addCount(counts, queue, String(pairs[i]), Number(pairs[i + 1]));
+        rank = Number(next) < 0 ? -1 : Number(next);
+      } while (rank !== -1);
+    }
+    return counts;
   }
 
   async getFailed(id: string): Promise<FailedJob | null> {
@@ -60,40 +123,42 @@ export class RedisFailedStore implements FailedStore {
     return toFailed(parsed.queue, parsed.m, await this.store.redis.hgetall(this.store.k(parsed.queue, `f:${parsed.m}`)));
   }
 
-  async requeueFailed(id: string, at: number): Promise<Requeued> {
-    const parsed = parseId(id);
-    if (!parsed) return 'missing';
+  async requeueFailed(ids: readonly string[], at: number): Promise<Requeued[]> {
     await this.store.open();
-    const { queue, m } = parsed;
-    const { k } = this.keys();
-    const [status, member] = await this.lua.rakitRequeueFailed(k(queue, 'failed'), k(queue, 'pending'), k(queue, 'overlap'), k(queue, 'seq'),
-      k(queue, `f:${m}`), m, this.store.jobPrefix(queue), at, this.store.clock.now(), this.store.channel(queue));
-    return status === 1 ? { jobId: `${queue}/${Number(member)}` } : status === -1 ? 'overlapping' : 'missing';
+    const k = (queue: string, part: string) => this.store.k(queue, part);
+    const now = this.store.clock.now();
+    return this.perQueue(ids, 'missing', async (queue, members) => {
+      const out = await this.lua.rakitRequeueFailed(k(queue, 'failed'), k(queue, 'pending'), k(queue, 'overlap'), k(queue, 'seq'),
+        k(queue, 'f:'), this.store.jobPrefix(queue), at, now, this.store.channel(queue), ...members);
+      return out.map((o): Requeued => (Number(o) === 0 ? 'missing' : Number(o) === -1 ? 'overlapping' : { jobId: `${queue}/${Number(o)}` }));
+    });
   }
 
-  async forgetFailed(id: string): Promise<boolean> {
-    const parsed = parseId(id);
-    if (!parsed) return false;
+  async forgetFailed(ids: readonly string[]): Promise<boolean[]> {
     await this.store.open();
-    const { k } = this.keys();
-    return (await this.lua.rakitForgetFailed(k(parsed.queue, 'failed'), k(parsed.queue, 'f:'), parsed.m)) > 0;
+    return this.perQueue(ids, false, async (queue, members) =>
+      (await this.lua.rakitForgetFailed(this.store.k(queue, 'failed'), this.store.k(queue, 'f:'), ...members)).map((n) => Number(n) === 1));
   }
 
-  async flushFailed(olderThanMs: number | null): Promise<number> {
-    const { redis, k } = this.keys();
-    let n = 0;
-    for (const queue of await this.store.queues()) {
-      const members = await redis.zrangebyscore(k(queue, 'failed'), '-inf', olderThanMs === null ? '+inf' : `(${olderThanMs}`);
-      for (let i = 0; i < members.length; i += 500) {
-        n += await this.lua.rakitForgetFailed(k(queue, 'failed'), k(queue, 'f:'), ...members.slice(i, i + 500));
-      }
-    }
-    return n;
+  /** One script call per queue (its keys share a slot) for the ids of that queue; `none` for an id that names no failed job. */
+  private async perQueue<T>(ids: readonly string[], none: T, call: (queue: string, members: string[]) => Promise<T[]>): Promise<T[]> {
+    const out = ids.map(() => none);
+    const parsed = ids.map(parseId);
+    const byQueue = new Map<string, number[]>();
+    parsed.forEach((p, i) => {
+      if (p) byQueue.set(p.queue, [...(byQueue.get(p.queue) ?? []), i]);
+    });
+    await Promise.all([...byQueue].map(async ([queue, indexes]) => {
+      const results = await call(queue, indexes.map((i) => parsed[i]!.m));
+      indexes.forEach((i, k) => (out[i] = results[k]!));
+    }));
+    return out;
   }
+}
 
-  private keys() {
-    return { redis: this.store.redis, k: (queue: string, part: string) => this.store.k(queue, part) };
-  }
+/** A listed member as a position in the newest-first order. */
+function found1(queue: string, m: string, score: string): Found {
+  return { queue, m, id: `${queue}/${Number(m)}`, failedAt: Number(score) };
 }
 
 /** `default/17` → queue `default`, member of 17; null for anything else. */
@@ -114,34 +179,3 @@ function toFailed(queue: string, m: string, h: Record<string, string>): FailedJo
   };
 }
 
-/**
- * KEYS: failed, pending, overlap, seq. ARGV: failed key, failed member, job key prefix, due, now,
- * channel. → {1, new member} | {0} (missing) | {-1} (overlap key held)
- */
-const REQUEUE_FAILED = `
-${PACK}local f = redis.call('HMGET', ARGV[1], 'name', 'payload', 'okey')
-if not f[1] then return {0} end
-local okey = f[3] or ''
-if okey ~= '' then
-  local holder = redis.call('HGET', KEYS[3], okey)
-  if holder and redis.call('EXISTS', ARGV[3] .. holder) == 1 then return {-1} end
-end
-local m = string.format('%012d', redis.call('INCR', KEYS[4]))
-redis.call('SET', ARGV[3] .. m, pack(f[1], ARGV[5], okey, f[2]))
-redis.call('DEL', ARGV[1])
-redis.call('ZREM', KEYS[1], ARGV[2])
-if okey ~= '' then redis.call('HSET', KEYS[3], okey, m) end
-redis.call('ZADD', KEYS[2], ARGV[4], m)
-redis.call('PUBLISH', ARGV[6], '1')
-return {1, m}
-`;
-
-/** KEYS: failed. ARGV: failed key prefix, members... → how many removed */
-const FORGET_FAILED = `
-local n = 0
-for i = 2, #ARGV do
-  n = n + redis.call('ZREM', KEYS[1], ARGV[i])
-  redis.call('DEL', ARGV[1] .. ARGV[i])
-end
-return n
-`;
