@@ -102,13 +102,14 @@ return out
  * for all. → per member: its new member, 0 (missing) or -1 (overlap key held)
  */
 export const REQUEUE_FAILED = `
-${PACK}local out, gone, due, dels = {}, {}, {}, {}
+${PACK}local out, gone, due, dels, seen = {}, {}, {}, {}, {}
 for i = 6, #ARGV do
   local fkey = ARGV[1] .. ARGV[i]
   local f = redis.call('HMGET', fkey, 'name', 'payload', 'okey')
   local okey = f[3] or ''
   local holder = okey ~= '' and redis.call('HGET', KEYS[3], okey)
-  if not f[1] then
+  -- its hash is deleted after the loop: an id given twice is requeued once
+  if not f[1] or seen[ARGV[i]] then
     out[#out + 1] = 0
   elseif holder and redis.call('EXISTS', ARGV[2] .. holder) == 1 then
     out[#out + 1] = -1
@@ -116,6 +117,7 @@ for i = 6, #ARGV do
     local m = string.format('%012d', redis.call('INCR', KEYS[4]))
     redis.call('SET', ARGV[2] .. m, pack(f[1], ARGV[4], okey, f[2]))
     dels[#dels + 1] = fkey
+    seen[ARGV[i]] = true
     gone[#gone + 1] = ARGV[i]
     due[#due + 1] = ARGV[3]
     due[#due + 1] = m
