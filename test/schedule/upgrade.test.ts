@@ -20,6 +20,8 @@ const TABLES = ['rakit_jobs_schedule_claims', 'rakit_jobs_schedule_locks', 'raki
 const MOVED = 'rakit_20261207_move_rakit_jobs_schedule_tables_to_records';
 /** The other upgrade `rakit migrate` runs beside it: the admin state's (src/drivers/database/database-upgrade.ts). */
 const STATE = 'rakit_upgrade_rakit_jobs_state_to_records';
+/** The failed store's page indexes, added to an existing database by the same `rakit migrate`. */
+const INDEXES = 'rakit_upgrade_rakit_failed_jobs_page_indexes';
 /** What a migrate run printed, one line per migration, in name order. */
 const lines = (out: string) => out.split('\n').filter(Boolean).sort();
 
@@ -51,7 +53,7 @@ describe('rakit migrate on a database with the scheduler\'s tables of earlier ve
         await knex('rakit_jobs_schedule_runs').insert(runs);
 
         const migrated = await app.rakit(['migrate']);
-        expect([migrated.code, migrated.stderr, lines(migrated.stdout)]).toEqual([0, '', [`Migrated: ${MOVED} (batch 2)`, `Migrated: ${STATE} (batch 2)`]]);
+        expect([migrated.code, migrated.stderr, lines(migrated.stdout)]).toEqual([0, '', [`Migrated: ${MOVED} (batch 2)`, `Migrated: ${INDEXES} (batch 2)`, `Migrated: ${STATE} (batch 2)`]]);
         for (const table of TABLES) expect(await knex.schema.hasTable(table)).toBe(false);
 
         const driver = await createDriver(resolveConfig({ database: scratch?.url ?? 'sqlite:storage/jobs.sqlite' }, { root: app.dir }), systemClock);
@@ -75,9 +77,9 @@ describe('rakit migrate on a database with the scheduler\'s tables of earlier ve
 
         // Rolled back, the earlier version finds its tables again (empty); migrated again, they go.
         const back = await app.rakit(['migrate', '--rollback']);
-        expect([back.code, back.stderr, lines(back.stdout)]).toEqual([0, '', [`Rolled back: ${MOVED} (batch 2)`, `Rolled back: ${STATE} (batch 2)`]]);
+        expect([back.code, back.stderr, lines(back.stdout)]).toEqual([0, '', [`Rolled back: ${MOVED} (batch 2)`, `Rolled back: ${INDEXES} (batch 2)`, `Rolled back: ${STATE} (batch 2)`]]);
         for (const table of TABLES) expect(await knex.schema.hasTable(table)).toBe(true);
-        expect(lines((await app.rakit(['migrate'])).stdout)).toEqual([`Migrated: ${MOVED} (batch 2)`, `Migrated: ${STATE} (batch 2)`]);
+        expect(lines((await app.rakit(['migrate'])).stdout)).toEqual([`Migrated: ${MOVED} (batch 2)`, `Migrated: ${INDEXES} (batch 2)`, `Migrated: ${STATE} (batch 2)`]);
         for (const table of TABLES) expect(await knex.schema.hasTable(table)).toBe(false);
       } finally {
         await knex.destroy();
@@ -94,7 +96,7 @@ describe('rakit migrate on a database with the scheduler\'s tables of earlier ve
       expect((await app.rakit(['job:table'])).code).toBe(0);
       expect((await app.rakit(['schedule:table'])).code).toBe(0);
       const migrated = await app.rakit(['migrate']);
-      expect(lines(migrated.stdout)).toEqual([expect.stringMatching(/^Migrated: \d{14}_create_rakit_jobs_table \(batch 1\)$/), `Migrated: ${MOVED} (batch 1)`, `Migrated: ${STATE} (batch 1)`]);
+      expect(lines(migrated.stdout)).toEqual([expect.stringMatching(/^Migrated: \d{14}_create_rakit_jobs_table \(batch 1\)$/), `Migrated: ${MOVED} (batch 1)`, `Migrated: ${INDEXES} (batch 1)`, `Migrated: ${STATE} (batch 1)`]);
       expect((await app.rakit(['migrate', '--rollback'])).code).toBe(0);
       for (const table of TABLES) expect(await knex.schema.hasTable(table)).toBe(false);
     } finally {
