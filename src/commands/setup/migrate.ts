@@ -3,8 +3,6 @@ import { Command } from 'commander';
 import { loadConfig } from '../../infra/config.ts';
 import { ConnectionError } from '../../infra/errors.ts';
 import { MIGRATIONS_DIR, migrationSource } from '../../drivers/database/migrations.ts';
-import { failedIndexesUpgrade, recordsUpgrade } from '../../drivers/database/database-upgrade.ts';
-import { scheduleUpgrade } from '../../schedule/upgrade.ts';
 
 export function migrateCommand(): Command {
   return new Command('migrate')
@@ -17,7 +15,9 @@ export function migrateCommand(): Command {
       const { createKnex, describeConnection } = await import('../../drivers/database/database-connection.ts');
       const knex = createKnex(config.database, config.root);
       // After the app's migrations, the package's upgrades of tables made by earlier versions:
-      // the admin state and the failed table's indexes (database-upgrade.ts), then the scheduler's (schedule/upgrade.ts).
+      // the admin state and the failed table's indexes (database-upgrade.ts), then the scheduler's
+      // (schedule/upgrade.ts); like knex, they load when the command runs.
+      const [{ failedIndexesUpgrade, recordsUpgrade }, { scheduleUpgrade }] = await Promise.all([import('../../drivers/database/database-upgrade.ts'), import('../../schedule/upgrade.ts')]);
       const names = { table: config.table, failedTable: config.failed_table };
       const upgrades = [recordsUpgrade(names), failedIndexesUpgrade(names), scheduleUpgrade(config.table)];
       const options = { migrationSource: migrationSource(path.join(config.root, MIGRATIONS_DIR), upgrades) };
