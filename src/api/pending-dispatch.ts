@@ -85,19 +85,19 @@ export class PendingDispatch extends DispatchChain<DispatchResult> {
     const job: NewJob = { name, queue, payload: unlock ? addToFlow({ unlock: 'started' }, this.encoded) : this.encoded, scheduledAt, overlapKey };
     // Traced (the app registered an OpenTelemetry SDK): stored in a dispatch span, with its context.
     const traced = tracing();
-    if (!traced) return this.place(rt, job, jobClass, now);
-    return traceDispatch(traced, name, queue, (carrier) => this.place(rt, { ...job, payload: withTrace(carrier, job.payload) }, jobClass, now), (r) => [r.id ?? null]);
+    if (!traced) return this.place(rt, job, jobClass);
+    return traceDispatch(traced, name, queue, (carrier) => this.place(rt, { ...job, payload: withTrace(carrier, job.payload) }, jobClass), (r) => [r.id ?? null]);
   }
 
   /** Stores the job: in its dedup window, after the app's commit, in the app's transaction, or on the store. */
-  private async place(rt: Runtime, job: NewJob, jobClass: JobClass | null, now: number): Promise<DispatchResult> {
-    const { name, queue, scheduledAt } = job;
+  private async place(rt: Runtime, job: NewJob, jobClass: JobClass | null): Promise<DispatchResult> {
+    const { name, queue } = job;
     const window = this.window ?? uniqueForWindow(name, jobClass, this.encoded as string, queue);
     if (window) {
       if (this.transaction !== undefined || this.commitOf !== undefined) throw new UsageError(`A ${window.kind} window cannot be kept in the app's transaction: dispatch ${name} after the commit`);
-      const { outcome, id } = await storeInWindow(rt.driver, window, job, () => rt.clock.now(), (windowed) => rt.driver.push(windowed));
-      if (outcome === 'skipped') return skippedResult(rt, job, window.kind === 'throttle' && id !== null ? 'throttled' : 'overlapping', id);
-      return { outcome, id: id!, name, queue, scheduledAt: new Date(window.kind === 'debounce' ? Math.max(scheduledAt, now + window.ms) : scheduledAt) };
+      const stored = await storeInWindow(rt.driver, window, job, () => rt.clock.now(), (windowed) => rt.driver.push(windowed));
+      if (stored.outcome === 'skipped') return skippedResult(rt, job, stored.why, stored.existingId);
+      return { outcome: stored.outcome, id: stored.id, name, queue, scheduledAt: new Date(stored.scheduledAt) };
     }
     if (this.commitOf !== undefined) {
       whenCommitted(this.commitOf, () => holding(() => pushJob(rt, rt.driver, job)), rt.logger, `a ${name} job`);

@@ -20,7 +20,6 @@ import { addToFlow } from './envelope.ts';
 export type DedupStore = Pick<RecordStore, 'getRecord' | 'casRecord'> & Pick<BrowsableQueue, 'cancelJob'> & Pick<LockBrowser, 'releaseOverlapLock'>;
 
 /** What a dispatch with a deduplication window did: stored a job, stored one in place of a pending one, or stored nothing. */
-export type DedupOutcome = 'stored' | 'replaced' | 'skipped';
 
 /** The record namespaces windows are kept in. */
 export const WINDOW_NAMESPACES: ReadonlySet<string> = new Set(['throttle', 'debounce']);
@@ -81,32 +80,37 @@ export async function mayStartDebounced(store: DedupStore, key: string, id: stri
 /** A dispatch's deduplication window: `.debounce()`, `.throttle()` or the class's `uniqueFor`. */
 export interface DedupWindow { kind: 'debounce' | 'throttle'; key: string; ms: number }
 
+/** What `storeInWindow` did: the job stored (and when it is due), or why nothing was, with the id of the job that holds the place. */
+export type WindowResult =
+  | { outcome: 'stored' | 'replaced'; id: string; scheduledAt: number }
+  | { outcome: 'skipped'; why: 'throttled' | 'overlapping'; existingId: string | null };
+
 /**
- * Stores `job` under its window with `push` (which says whether the store itself skipped it for
- * its overlap key): the id stored and what happened, or the id of the job the window holds.
+ * Stores `job` under its window with `push`, which says whether the store itself skipped it for
+ * its overlap key.
  */
 export async function storeInWindow<J extends { scheduledAt: number; payload: string }>(
   store: DedupStore & Pick<RecordStore, 'deleteRecord'>, window: DedupWindow, job: J, clock: () => number,
   push: (job: J) => Promise<{ id: string } | { id?: undefined; existingId: string | null }>,
-): Promise<{ outcome: DedupOutcome; id: string | null }> {
+): Promise<WindowResult> {
   const key = dedupKey(window.key);
   const now = clock();
   if (window.kind === 'throttle') {
     const claim = await claimWindow(store, key, window.ms);
-    if (!claim.claimed) return { outcome: 'skipped', id: claim.existingId };
+    if (!claim.claimed) return { outcome: 'skipped', why: 'throttled', existingId: claim.existingId };
     const pushed = await push(job).catch(async (error: unknown) => {
       await store.deleteRecord('throttle', key).catch(() => undefined);
       throw error;
     });
     if (pushed.id === undefined) {
       await store.deleteRecord('throttle', key);
-      return { outcome: 'skipped', id: pushed.existingId };
+      return { outcome: 'skipped', why: 'overlapping', existingId: pushed.existingId };
     }
     await nameInWindow(store, key, pushed.id, now, window.ms, clock());
-    return { outcome: 'stored', id: pushed.id };
+    return { outcome: 'stored', id: pushed.id, scheduledAt: job.scheduledAt };
   }
   const due = { ...job, scheduledAt: Math.max(job.scheduledAt, now + window.ms), payload: addToFlow({ debounce: key }, job.payload) };
   const pushed = await push(due);
-  if (pushed.id === undefined) return { outcome: 'skipped', id: pushed.existingId };
-  return { outcome: await nameLatest(store, key, pushed.id, window.ms), id: pushed.id };
+  if (pushed.id === undefined) return { outcome: 'skipped', why: 'overlapping', existingId: pushed.existingId };
+  return { outcome: await nameLatest(store, key, pushed.id, window.ms), id: pushed.id, scheduledAt: due.scheduledAt };
 }
