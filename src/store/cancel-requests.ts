@@ -17,7 +17,7 @@ export const CANCEL_NAMESPACE = 'cancel';
  * How often a process holding running jobs reads the requests. A request is seen within this,
  * plus one read and one message: under the 1 s a cancel promises (decisions.md).
  */
-export const CANCEL_POLL_MS = 800;
+export const CANCEL_POLL_MS = 400;
 
 /** How long a request waits for a process to see it: a job that ends first leaves it to expire. */
 export const CANCEL_TTL_MS = 10 * 60_000;
