@@ -11,6 +11,7 @@ const QUICK = [
   'test/discovery.test.ts',
   'test/dispatch.test.ts',
   'test/dedup.test.ts',
+  'test/groups.test.ts',
   'test/transactions.test.ts',
   'test/logger.test.ts',
   'test/worker.test.ts',

@@ -13,6 +13,8 @@ import { QUEUE_NAME, assertJobName, storedOverlapKey } from '../infra/naming.ts'
 import type { AppTransaction, QueuedAfterCommit } from './in-transaction.ts';
 import type { Payload } from './payload.ts';
 import type { Registry } from './registry.ts';
+import { LANE_SEPARATOR, assertGroup, laneOf } from '../store/claims/lanes.ts';
+import { declareLane, type LaneSettings } from '../store/claims/lane-limits.ts';
 
 export type DispatchTarget = { jobClass: JobClass } | { name: string };
 
@@ -20,6 +22,10 @@ export abstract class DispatchChain<R> implements PromiseLike<R> {
   protected queueName = 'default';
   protected overlapping = false;
   protected delaySeconds = 0;
+  /** Set by group(): the group of every job of this dispatch (else the class's `static group`). */
+  protected groupId: string | number | undefined;
+  /** Set by group(id, { weight }). */
+  protected groupWeight: number | undefined;
   /** Set by withTransaction(): the app's transaction the job is written in. */
   protected transaction: AppTransaction | undefined;
   /** Set by afterCommit(): the transaction whose commit the job waits for. */
@@ -43,6 +49,16 @@ export abstract class DispatchChain<R> implements PromiseLike<R> {
   /** Skips the job while one with the same overlap key is pending or running. */
   withoutOverlapping(): this {
     this.overlapping = true;
+    return this;
+  }
+
+  /**
+   * Puts the job in group `id` of its queue (a tenant, a customer): workers give the queue's free
+   * slots to its groups in turn, so one group's backlog does not hold back the others' jobs.
+   */
+  group(id: string | number, options: { weight?: number } = {}): this {
+    this.groupId = id;
+    this.groupWeight = options.weight;
     return this;
   }
 
@@ -87,6 +103,42 @@ export abstract class DispatchChain<R> implements PromiseLike<R> {
 
 export function assertQueue(queue: string): void {
   if (!QUEUE_NAME.test(queue)) throw new UsageError(`Bad queue name "${cutInput(queue)}": start with a letter or digit, then letters, digits and . _ : - (at most 64)`);
+}
+
+/**
+ * Where a job is stored: its queue, or its group's lane of it (store/claims/lanes.ts). The group is the
+ * one given, else what the class's `static group` says of the payload (decoded only then).
+ */
+export function laneFor(queue: string, jobClass: JobClass | null, encoded: string, given: string | number | undefined): string {
+  if (given !== undefined) return laneOf(queue, assertGroup(given, queue, '.group()'));
+  if (typeof jobClass?.group !== 'function') return queue;
+  const group = jobClass.group(JSON.parse(encoded) as Payload);
+  return group === null || group === undefined ? queue : laneOf(queue, assertGroup(group, queue, `${jobClass.name}.group()`));
+}
+
+/**
+ * Declares the limits of the lane a job goes to (store/claims/lane-limits.ts), when its class sets
+ * any or the dispatch gives a weight: nothing otherwise, and once per process and lane.
+ */
+export async function declareLimits(records: Parameters<typeof declareLane>[0], lane: string, jobClass: JobClass | null, weight: number | undefined, now: number): Promise<void> {
+  if (!lane.includes(LANE_SEPARATOR)) return;
+  const concurrency = jobClass?.groupConcurrency;
+  const rate = jobClass?.groupRate;
+  if (concurrency === undefined && rate === undefined && weight === undefined) return;
+  const settings: LaneSettings = {};
+  if (concurrency !== undefined) {
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`${jobClass!.name}.groupConcurrency must be a whole number ≥ 1, got ${String(concurrency)}`);
+    settings.concurrency = concurrency;
+  }
+  if (rate !== undefined) {
+    if (!Number.isInteger(rate?.max) || rate.max < 1 || !(rate.per > 0)) throw new UsageError(`${jobClass!.name}.groupRate must be { max: whole number ≥ 1, per: seconds > 0 }`);
+    settings.rate = { max: rate.max, perMs: Math.round(rate.per * 1000) };
+  }
+  if (weight !== undefined) {
+    if (!Number.isInteger(weight) || weight < 1 || weight > 100) throw new UsageError(`A group's weight must be a whole number from 1 to 100, got ${String(weight)}`);
+    settings.weight = weight;
+  }
+  await declareLane(records, lane, settings, now);
 }
 
 export function delayMs(seconds: number): number {

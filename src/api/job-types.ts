@@ -56,4 +56,10 @@ export interface JobClass<P extends Payload = any> {
   middleware?: readonly JobMiddleware[];
   uniqueFor?: number;
   uniqueUntil?: 'finished' | 'started';
+  /** The group (tenant) of a job with this payload: workers share the queue's slots round-robin among groups. */
+  group?: (payload: P) => string | number | null | undefined;
+  /** At most this many jobs of one group run at once, across every worker and host. */
+  groupConcurrency?: number;
+  /** At most `max` jobs of one group start per `per` seconds. */
+  groupRate?: { max: number; per: number };
 }

@@ -15,6 +15,7 @@ import { PendingBulkDispatch } from '../flows/bulk-dispatch.ts';
 import { batchOfContext } from '../flows/job-context.ts';
 import { DISPATCH_OPTIONS, type DispatchOptions } from '../flows/job-spec.ts';
 import type { When } from '../infra/when.ts';
+import { splitLane } from '../store/claims/lanes.ts';
 
 let contextOf: (job: Jobable<any>) => JobContext | undefined;
 
@@ -47,6 +48,12 @@ export abstract class Jobable<P extends Payload = Payload> implements JobInstanc
   static uniqueFor?: number;
   /** With `.withoutOverlapping()`: the key is held until the job finishes (default) or until it starts. */
   static uniqueUntil?: 'finished' | 'started';
+  /** The group of a job with this payload (a tenant's id): a queue's free slots go round-robin among its groups. `.group()` overrides it. */
+  static group?: (payload: any) => string | number | null | undefined;
+  /** At most this many jobs of one group run at once, across every worker and host (kept at claim time). */
+  static groupConcurrency?: number;
+  /** At most `max` jobs of one group start per `per` seconds (kept at claim time). */
+  static groupRate?: { max: number; per: number };
 
   static {
     contextOf = (job) => job.#context;
@@ -58,6 +65,8 @@ export abstract class Jobable<P extends Payload = Payload> implements JobInstanc
   readonly id: string;
   /** The queue the job was taken from. */
   readonly queue: string;
+  /** The group it was dispatched in (`.group()`, `static group`), or null. */
+  readonly group: string | null;
   /** This attempt's number, starting at 1. */
   readonly attempt: number;
   readonly #context: JobContext | undefined;
@@ -68,7 +77,9 @@ export abstract class Jobable<P extends Payload = Payload> implements JobInstanc
   constructor(payload: P, context?: JobContext) {
     this.payload = payload;
     this.id = context?.id ?? '';
-    this.queue = context?.queue ?? 'default';
+    const { queue, group } = splitLane(context?.queue ?? 'default');
+    this.queue = queue;
+    this.group = group;
     this.attempt = context?.attempt ?? 0;
     this.#context = context;
   }
@@ -109,6 +120,12 @@ export abstract class Jobable<P extends Payload = Payload> implements JobInstanc
   /** In a chain or batch: puts this job on queue `name` (else the chain's or batch's queue). */
   onQueue(name: string): this {
     this[DISPATCH_OPTIONS] = { ...this[DISPATCH_OPTIONS], queue: name };
+    return this;
+  }
+
+  /** In a chain or batch: puts this job in group `id` of its queue (a tenant; see `static group`). */
+  onGroup(id: string | number): this {
+    this[DISPATCH_OPTIONS] = { ...this[DISPATCH_OPTIONS], group: id };
     return this;
   }
 

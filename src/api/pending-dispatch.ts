@@ -9,7 +9,8 @@
  */
 import type { NewJob, TransactionWriter } from '../store/driver.ts';
 import { holding } from '../infra/keep-alive.ts';
-import { DispatchChain, assertQueue, delayMs, overlapKeyOf, resolveTarget, type DispatchTarget } from './dispatch-chain.ts';
+import { DispatchChain, assertQueue, declareLimits, delayMs, laneFor, overlapKeyOf, resolveTarget, type DispatchTarget } from './dispatch-chain.ts';
+import { splitLane } from '../store/claims/lanes.ts';
 import { whenCommitted, writerIn } from './in-transaction.ts';
 import { assertPayloadLimits, encodePayload, type Payload } from './payload.ts';
 import { runtime, type Runtime } from './runtime.ts';
@@ -27,8 +28,8 @@ import { traceDispatch, withTrace } from '../flows/traced.ts';
  * running (`overlapping`) or one was already dispatched in its window (`throttled`).
  */
 export type DispatchResult =
-  | { outcome: 'stored' | 'replaced'; id: string; name: string; queue: string; scheduledAt: Date; skipped?: undefined }
-  | { outcome: 'skipped'; skipped: 'overlapping' | 'throttled'; existingId: string | null; name: string; queue: string; id?: undefined; scheduledAt?: undefined };
+  | { outcome: 'stored' | 'replaced'; id: string; name: string; queue: string; group?: string; scheduledAt: Date; skipped?: undefined }
+  | { outcome: 'skipped'; skipped: 'overlapping' | 'throttled'; existingId: string | null; name: string; queue: string; group?: string; id?: undefined; scheduledAt?: undefined };
 
 export class PendingDispatch extends DispatchChain<DispatchResult> {
   private readonly encoded: string | Error;
@@ -79,7 +80,8 @@ export class PendingDispatch extends DispatchChain<DispatchResult> {
     // The date library loads with the first dispatch that names a time, not with every worker.
     const base = this.when === undefined ? now : Math.max(now, (await import('../infra/when.ts')).parseWhen(this.when, rt.config.timezone));
     const scheduledAt = base + delay;
-    const queue = this.queueName;
+    const queue = laneFor(this.queueName, jobClass, this.encoded, this.groupId);
+    await declareLimits(rt.driver, queue, jobClass, this.groupWeight, now);
     const overlapKey = this.overlapping ? overlapKeyOf(name, jobClass, this.encoded, queue) : null;
     const unlock = overlapKey !== null && jobClass?.uniqueUntil === 'started';
     const job: NewJob = { name, queue, payload: unlock ? addToFlow({ unlock: 'started' }, this.encoded) : this.encoded, scheduledAt, overlapKey };
@@ -97,7 +99,7 @@ export class PendingDispatch extends DispatchChain<DispatchResult> {
       if (this.transaction !== undefined || this.commitOf !== undefined) throw new UsageError(`A ${window.kind} window cannot be kept in the app's transaction: dispatch ${name} after the commit`);
       const stored = await storeInWindow(rt.driver, window, job, () => rt.clock.now(), (windowed) => rt.driver.push(windowed));
       if (stored.outcome === 'skipped') return skippedResult(rt, job, stored.why, stored.existingId);
-      return { outcome: stored.outcome, id: stored.id, name, queue, scheduledAt: new Date(stored.scheduledAt) };
+      return { outcome: stored.outcome, id: stored.id, name, ...queueAndGroup(queue), scheduledAt: new Date(stored.scheduledAt) };
     }
     if (this.commitOf !== undefined) {
       whenCommitted(this.commitOf, () => holding(() => pushJob(rt, rt.driver, job)), rt.logger, `a ${name} job`);
@@ -117,12 +119,18 @@ async function pushJob(rt: Runtime, store: Pick<TransactionWriter, 'push'>, job:
   if (rt.logger.isLevelEnabled('debug')) {
     rt.logger.debug({ id: result.id, job: name, queue, scheduledAt: new Date(scheduledAt).toISOString() }, `Job added: ${name}`);
   }
-  return { outcome: 'stored', id: result.id, name, queue, scheduledAt: new Date(scheduledAt) };
+  return { outcome: 'stored', id: result.id, name, ...queueAndGroup(queue), scheduledAt: new Date(scheduledAt) };
 }
 
 function skippedResult(rt: Runtime, { name, queue }: NewJob, why: 'overlapping' | 'throttled', existingId: string | null): DispatchResult {
   rt.logger.info({ job: name, queue, existingId }, why === 'overlapping' ? `Job skipped: ${name} is already pending or running` : `Job skipped: ${name} was already dispatched in its window`);
-  return { outcome: 'skipped', skipped: why, existingId, name, queue };
+  return { outcome: 'skipped', skipped: why, existingId, name, ...queueAndGroup(queue) };
+}
+
+/** A result's queue, and its group when the job is in one (a lane, store/claims/lanes.ts). */
+export function queueAndGroup(lane: string): { queue: string; group?: string } {
+  const { queue, group } = splitLane(lane);
+  return group === null ? { queue } : { queue, group };
 }
 
 /** The class's `uniqueFor` as a throttle window over its overlap key. */

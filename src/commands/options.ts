@@ -41,14 +41,26 @@ export function atTime(value: string): string | number {
   return text;
 }
 
-export function queueList(value: string): string[] {
-  const queues = value.split(',').map((q) => q.trim());
+/** `--queue`: names in strict priority order, or every one with a weight (`high:6,default:3,low:1`). */
+export interface QueueList {
+  queues: string[];
+  weights: number[] | null;
+}
+
+export function queueList(value: string): QueueList {
+  const items = value.split(',').map((q) => q.trim());
+  const weighted = items.filter((item) => /:\d+$/.test(item)).length;
+  if (weighted > 0 && weighted < items.length) throw new InvalidArgumentError('give every queue a weight (high:6,default:3,low:1) or none (high,default,low)');
+  const queues = weighted > 0 ? items.map((item) => item.slice(0, item.lastIndexOf(':'))) : items;
   const bad = queues.find((q) => !QUEUE_NAME.test(q));
   if (bad !== undefined) {
     throw new InvalidArgumentError(`"${bad}" is not a queue name: give names separated by commas, e.g. --queue=high,default,low`);
   }
   if (new Set(queues).size !== queues.length) throw new InvalidArgumentError('a queue is listed twice');
-  return queues;
+  if (weighted === 0) return { queues, weights: null };
+  const weights = items.map((item) => Number(item.slice(item.lastIndexOf(':') + 1)));
+  if (weights.some((w) => w < 1 || w > 1000)) throw new InvalidArgumentError('a queue\'s weight is a whole number from 1 to 1000');
+  return { queues, weights };
 }
 
 export function queueName(value: string): string {

@@ -7,7 +7,7 @@ import type { JobPage, JobQuery, JobState, JobSummary } from '../store/admin-sto
 import type { FailedCounts, FailedFilter, FailedJob, FailedPage, FailedQuery } from '../store/driver.ts';
 import { compareNewest, countsOf, cursorAfter, matchesFailed, pageLimit, parseCursor } from '../store/failed/failed-view.ts';
 import { matchesJob, matchesQueue, searchOf } from '../store/job-view.ts';
-import { compareDue } from '../store/queue-policy.ts';
+import { compareDue } from '../store/claims/queue-policy.ts';
 
 /** Jobs read at once when a search must look at their names. */
 const LOAD_BATCH = 64;

@@ -5,11 +5,11 @@
  * too). A thenable: `await` gives one DispatchResult per payload, in order. Every payload is
  * checked before anything is stored; one log line (and, traced, one dispatch span) for the lot.
  */
-import { DispatchChain, assertQueue, delayMs, overlapKeyOf, resolveTarget, type DispatchTarget } from '../api/dispatch-chain.ts';
+import { DispatchChain, assertQueue, declareLimits, delayMs, laneFor, overlapKeyOf, resolveTarget, type DispatchTarget } from '../api/dispatch-chain.ts';
 import { UsageError } from '../infra/errors.ts';
 import { assertPayloadLimits, encodePayload, type Payload } from '../api/payload.ts';
 import { whenCommitted, writerIn } from '../api/in-transaction.ts';
-import type { DispatchResult } from '../api/pending-dispatch.ts';
+import { queueAndGroup, type DispatchResult } from '../api/pending-dispatch.ts';
 import { runtime, type Runtime } from '../api/runtime.ts';
 import { holding } from '../infra/keep-alive.ts';
 import type { NewJob, TransactionWriter } from '../store/driver.ts';
@@ -39,7 +39,11 @@ export class PendingBulkDispatch extends DispatchChain<DispatchResult[]> {
     this.encoded.forEach((text, i) => atIndex(i, () => assertPayloadLimits(text, rt.config)));
     const queue = this.queueName;
     const scheduledAt = rt.clock.now() + delay;
-    const jobs = this.encoded.map((payload) => ({ name, queue, payload, scheduledAt, overlapKey: this.overlapping ? overlapKeyOf(name, jobClass, payload, queue) : null }));
+    const jobs = this.encoded.map((payload, i) => {
+      const lane = atIndex(i, () => laneFor(queue, jobClass, payload, this.groupId));
+      return { name, queue: lane, payload, scheduledAt, overlapKey: this.overlapping ? overlapKeyOf(name, jobClass, payload, lane) : null };
+    });
+    for (const lane of new Set(jobs.map((job) => job.queue))) await declareLimits(rt.driver, lane, jobClass, this.groupWeight, scheduledAt - delay);
     if (this.commitOf !== undefined) {
       if (jobs.length > 0) whenCommitted(this.commitOf, () => holding(() => pushJobs(rt, rt.driver, jobs, { name, queue, scheduledAt })), rt.logger, `${jobs.length} ${name} jobs`);
       return { afterCommit: true, name, queue, jobs: jobs.length } as never;
@@ -59,9 +63,11 @@ async function pushJobs(rt: Runtime, store: Pick<TransactionWriter, 'pushMany'>,
 async function pushUntraced(rt: Runtime, store: Pick<TransactionWriter, 'pushMany'>, jobs: NewJob[], { name, queue, scheduledAt }: { name: string; queue: string; scheduledAt: number }): Promise<DispatchResult[]> {
   const results = jobs.length === 0 ? [] : await store.pushMany(jobs);
   const at = new Date(scheduledAt);
-  const out: DispatchResult[] = results.map((r) => r.skipped
-    ? { outcome: 'skipped', skipped: 'overlapping', existingId: r.existingId, name, queue }
-    : { outcome: 'stored', id: r.id, name, queue, scheduledAt: at });
+  const grouped = jobs.some((job) => job.queue !== queue);
+  const out: DispatchResult[] = results.map((r, i) => {
+    const where = grouped ? queueAndGroup(jobs[i]!.queue) : { queue };
+    return r.skipped ? { outcome: 'skipped', skipped: 'overlapping', existingId: r.existingId, name, ...where } : { outcome: 'stored', id: r.id, name, ...where, scheduledAt: at };
+  });
   const skipped = out.filter((r) => r.skipped).length;
   rt.logger.info({ job: name, queue, added: out.length - skipped, skipped }, `Jobs added: ${out.length - skipped} × ${name}${skipped ? ` (${skipped} skipped as overlapping)` : ''}`);
   return out;

@@ -4,7 +4,7 @@
  * if set (`.onQueue()`, `.delay()`). `prepareJobs` checks them all (name known, payload JSON and
  * within the size limit, queue name, delay) before anything is stored, as a dispatch does.
  */
-import { assertQueue, delayMs } from '../api/dispatch-chain.ts';
+import { assertQueue, declareLimits, delayMs, laneFor } from '../api/dispatch-chain.ts';
 import { UsageError } from '../infra/errors.ts';
 import { isJobClass } from '../api/job-brand.ts';
 import type { JobClass } from '../api/job-types.ts';
@@ -22,6 +22,7 @@ export const DISPATCH_OPTIONS: unique symbol = Symbol.for('rakit.dispatchOptions
 export interface DispatchOptions {
   queue?: string;
   delay?: number;
+  group?: string | number;
 }
 
 /** What a chain or batch takes: a job instance or a made job. */
@@ -47,6 +48,12 @@ export class MadeJob implements JobLike {
   /** Runs the job `seconds` after it is stored. */
   delay(seconds: number): this {
     this[DISPATCH_OPTIONS] = { ...this[DISPATCH_OPTIONS], delay: seconds };
+    return this;
+  }
+
+  /** Puts the job in group `id` of its queue (a tenant): the queue's slots go to its groups in turn. */
+  onGroup(id: string | number): this {
+    this[DISPATCH_OPTIONS] = { ...this[DISPATCH_OPTIONS], group: id };
     return this;
   }
 }
@@ -81,7 +88,11 @@ export async function prepareJobs(env: FlowEnv, jobs: readonly JobLike[], queue:
     const options = job[DISPATCH_OPTIONS] ?? {};
     const q = options.queue ?? queue;
     assertQueue(q);
-    prepared.push({ name, queue: q, payload, delayMs: delayMs(options.delay ?? 0) });
+    const handler = env.registry.resolve(name);
+    const jobClass = handler?.kind === 'class' ? handler.jobClass : null;
+    const lane = laneFor(q, jobClass, payload, options.group);
+    await declareLimits(env.driver, lane, jobClass, undefined, env.clock.now());
+    prepared.push({ name, queue: lane, payload, delayMs: delayMs(options.delay ?? 0) });
   }
   return prepared;
 }

@@ -9,7 +9,7 @@
  *   delete, list.
  * Paused queues, the restart signal, the worker registry, metrics and `job:retry` are built once
  * over the records and the browser (store-services.ts); `FullDriver` is a backend with them, what the
- * runtime holds. Which queue a claim takes from is decided in queue-policy.ts, once for every driver.
+ * runtime holds. Which queue a claim takes from is decided in claims/queue-policy.ts, once for every driver.
  *
  * Guarantees every driver keeps:
  * - `push` with an overlap key is check-and-store in one atomic step.
@@ -82,6 +82,8 @@ export function leaseFor(leases: Leases, name: string): number {
 export interface ReserveRequest {
   /** Strict priority order; null takes from every queue, oldest due first. */
   queues: readonly string[] | null;
+  /** With `queues`: each one's weight (`--queue=high:6,default:3`); then it is weighted, not strict. */
+  weights?: readonly number[] | null;
   /** Only jobs with these names (`rakit job:run <name...>`); null for all. */
   names: readonly string[] | null;
   /** At most this many jobs (the worker's free slots). */
@@ -132,7 +134,7 @@ export interface Driver {
   /** What a user must know before trusting this driver (said once when a worker starts). */
   readonly warning?: string;
   push(job: NewJob): Promise<PushResult>;
-  /** Claims up to `request.limit` due jobs in the order of queue-policy.ts. */
+  /** Claims up to `request.limit` due jobs in the order of claims/queue-policy.ts. */
   reserve(request: ReserveRequest): Promise<ReservedJob[]>;
   ack(job: ReservedJob): Promise<boolean>;
   release(job: ReservedJob, options: ReleaseOptions): Promise<boolean>;

@@ -11,6 +11,7 @@ import type { Clock } from '../infra/clock.ts';
 import type { ReservedJob } from './driver.ts';
 import { coerceError } from '../infra/errors.ts';
 import type { Logger } from '../infra/logger.ts';
+import { queueOfLane } from './claims/lanes.ts';
 
 export const METRICS_FLUSH_MS = 5_000;
 export const PRUNE_EVERY_MS = 10 * 60_000;
@@ -62,9 +63,11 @@ export class MetricsCollector {
   record(job: Pick<ReservedJob, 'queue' | 'name' | 'scheduledAt'>, outcome: MetricOutcome, startedAt: number, endedAt: number): void {
     const minute = endedAt - (endedAt % MINUTE_MS);
     let sample = this.last;
-    if (sample === null || sample.minute !== minute || sample.queue !== job.queue || sample.name !== job.name) {
-      const key = `${minute}\0${job.queue}\0${job.name}`;
-      const found = this.pending.get(key) ?? emptySample(minute, job.queue, job.name);
+    // A group's lane counts as its queue (lanes.ts).
+    const queue = queueOfLane(job.queue);
+    if (sample === null || sample.minute !== minute || sample.queue !== queue || sample.name !== job.name) {
+      const key = `${minute}\0${queue}\0${job.name}`;
+      const found = this.pending.get(key) ?? emptySample(minute, queue, job.name);
       this.pending.set(key, found);
       this.last = sample = found;
     }

@@ -18,6 +18,7 @@ import { decodePayload, type Payload } from '../api/payload.ts';
 import type { Registry } from '../api/registry.ts';
 import type { JobResults } from '../store/job-results.ts';
 import { throughOutage } from '../store/retry.ts';
+import { splitLane } from '../store/claims/lanes.ts';
 
 export type Settlement =
   /** `value`: what run() returned, kept as the job's result before the ack (job-results.ts). */
@@ -61,8 +62,9 @@ export interface SettleDeps {
 }
 
 /** The fields of every log line about an attempt's outcome. */
-export function attemptFields(job: ReservedJob, ms: number): { id: string; job: string; queue: string; attempt: number; ms: number } {
-  return { id: job.id, job: job.name, queue: job.queue, attempt: job.attempts, ms };
+export function attemptFields(job: ReservedJob, ms: number): { id: string; job: string; queue: string; group?: string; attempt: number; ms: number } {
+  const { queue, group } = splitLane(job.queue);
+  return group === null ? { id: job.id, job: job.name, queue, attempt: job.attempts, ms } : { id: job.id, job: job.name, queue, group, attempt: job.attempts, ms };
 }
 
 /** The text the failed store keeps: `ErrorClass: message` and the stack. */

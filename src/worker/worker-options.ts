@@ -7,6 +7,8 @@ import type { Backoff } from '../infra/backoff.ts';
 export interface WorkerOptions {
   /** Strict priority order of queues; null = every queue, oldest due first. */
   queues: string[] | null;
+  /** `--queue=high:6,default:3,low:1`: the queues' weights, in their order; null = strict priority. */
+  weights?: number[] | null;
   /** Only these job names (`job:run <name...>`); null = every name. */
   names: string[] | null;
   /** Jobs run at once in this process. */

@@ -19,6 +19,8 @@ import { WorkerAdmin } from './worker-admin.ts';
 import { idleWait } from './worker-idle.ts';
 import type { WorkerBeat, WorkerEnd } from '../store/admin-store.ts';
 import { RestartWatch } from '../store/restart-watch.ts';
+import { laneEnded } from '../store/claims/lane-limits.ts';
+import { LANE_SEPARATOR } from '../store/claims/lanes.ts';
 import { settle, type SettleDeps, type Settled } from './settle.ts';
 import { cannotStop, settlementOf, workerSettleDeps } from './worker-outcome.ts';
 import { FORCE_GRACE_MS, claimBudget, stopReason, type StopReason, type WorkerOptions, type WorkerState, type WorkerSummary } from './worker-options.ts';
@@ -137,7 +139,7 @@ export class Worker {
       if (free > 0 && this.deps.hooks?.claimBudget) free = await this.deps.hooks.claimBudget(free);
       if (free > 0) {
         try {
-          claimed = await this.acks.claim({ queues: this.options.queues, names: this.options.names, limit: free, paused: this.admin.paused.current, leases: this.policy.leases(), logger, owner: this.options.owner });
+          claimed = await this.acks.claim({ queues: this.options.queues, weights: this.options.weights ?? null, names: this.options.names, limit: free, paused: this.admin.paused.current, leases: this.policy.leases(), logger, owner: this.options.owner });
           failures = 0;
         } catch (error) {
           this.deps.hooks?.unusedBudget?.(free);
@@ -225,6 +227,8 @@ export class Worker {
     } finally {
       // A job left to the supervisor is still running as far as it knows.
       if (ended) this.deps.hooks?.attemptEnded?.(job, ended);
+      // A job of a group with limits frees its running slot (store/claims/lane-limits.ts).
+      if (job.queue.includes(LANE_SEPARATOR)) laneEnded(job).catch((error: unknown) => this.deps.logger.warn({ err: coerceError(error), id: job.id }, 'Could not free the running slot of its group; it frees itself when its lease ends'));
       this.running.delete(job.id);
       this.recorded++;
       if (this.overMemory()) this.memoryExceeded = true;

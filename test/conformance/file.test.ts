@@ -10,6 +10,7 @@ import { batchContract } from './batch-contract.ts';
 import { flowContract } from './flow-contract.ts';
 import { limitContract } from './limit-contract.ts';
 import { dedupContract } from './dedup-contract.ts';
+import { groupContract } from './group-contract.ts';
 
 const file = async (): Promise<DriverHarness> => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'rakit-file-'));
@@ -34,3 +35,4 @@ flowContract('file', file);
 batchContract('file', file);
 limitContract('file', file);
 dedupContract('file', file);
+groupContract('file', file);

@@ -11,6 +11,7 @@ import { batchContract } from './batch-contract.ts';
 import { flowContract } from './flow-contract.ts';
 import { limitContract } from './limit-contract.ts';
 import { dedupContract } from './dedup-contract.ts';
+import { groupContract } from './group-contract.ts';
 import { requireMemcached, uniqueName } from '../helpers/servers.ts';
 import { TestClock } from '../helpers/clock.ts';
 
@@ -39,6 +40,7 @@ flowContract('memcached', memcached);
 batchContract('memcached', memcached);
 limitContract('memcached', memcached);
 dedupContract('memcached', memcached);
+groupContract('memcached', memcached);
 
 describe('memcached driver: the look past the head', () => {
   it('finds a due job behind more running ones than its first look reads, and behind a window of finished ones', async () => {

@@ -9,6 +9,7 @@ import { batchContract } from './batch-contract.ts';
 import { flowContract } from './flow-contract.ts';
 import { limitContract } from './limit-contract.ts';
 import { dedupContract } from './dedup-contract.ts';
+import { groupContract } from './group-contract.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { covers, dropClusterPrefix, dropRedisPrefix, requireCluster, requireRedis, uniqueName } from '../helpers/servers.ts';
 import { allFailed } from '../helpers/failed.ts';
@@ -19,7 +20,7 @@ const targets: [string, () => Promise<string>, (url: string, prefix: string) => 
 ];
 
 for (const [label, reach, drop] of targets.filter(([label]) => covers(/cluster/i.test(label) ? 'cluster' : 'redis'))) {
-  for (const contract of [driverContract, adminContract, failedContract, flowContract, batchContract, limitContract, dedupContract]) contract(label, async () => {
+  for (const contract of [driverContract, adminContract, failedContract, flowContract, batchContract, limitContract, dedupContract, groupContract]) contract(label, async () => {
     const url = await reach();
     const prefix = uniqueName('t');
     const drivers: FullDriver[] = [];

@@ -12,13 +12,13 @@ import { runtime, type Runtime } from '../../api/runtime.ts';
 import { Worker } from '../../worker/worker.ts';
 import { runLoaded } from '../../worker/worker-announce.ts';
 import { DEFAULT_WORKER_OPTIONS, EXIT_CODES, type WorkerOptions } from '../../worker/worker-options.ts';
-import { backoffList, queueList, seconds, wholeNumber } from '../options.ts';
+import { backoffList, queueList, seconds, wholeNumber, type QueueList } from '../options.ts';
 
 /** The most worker processes one manager runs. */
 export const MAX_PROCESSES = 64;
 
 export interface WorkerFlags {
-  queue?: string[];
+  queue?: QueueList;
   retries?: number;
   sleep?: number;
   timeout?: number;
@@ -53,7 +53,7 @@ export function addTuningFlags(command: Command): Command {
 }
 
 export function addWorkerFlags(command: Command): Command {
-  command.option('--queue <queues>', 'queues in strict priority order, e.g. high,default,low (default: every queue, oldest first)', queueList);
+  command.option('--queue <queues>', 'queues in strict priority order, e.g. high,default,low, or weighted, e.g. high:6,default:3,low:1 (default: every queue, oldest first)', queueList);
   return addTuningFlags(command)
     .option('--in-process', 'run jobs in this process, without the manager (a job that blocks the event loop cannot be stopped)')
     .option('--once', 'process one job, then exit')
@@ -70,7 +70,8 @@ export async function runWorker(flags: WorkerFlags, extra: Partial<WorkerOptions
   const options: WorkerOptions = {
     ...DEFAULT_WORKER_OPTIONS,
     sleepMs: flags.sleep ?? rt.config.sleep_ms,
-    queues: flags.queue ?? null,
+    queues: flags.queue?.queues ?? null,
+    weights: flags.queue?.weights ?? null,
     tries: flags.retries ?? null,
     backoff: flags.backoff ?? null,
     timeout: flags.timeout ?? null,

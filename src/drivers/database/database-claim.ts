@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { claimToken, type Leases, type ReserveRequest, type ReservedJob } from '../../store/driver.ts';
-import { compareDue } from '../../store/queue-policy.ts';
+import { compareDue } from '../../store/claims/queue-policy.ts';
 import { claimOnMysql, type Cursor } from './database-mysql-claim.ts';
 import { toReserved, type JobRow, type SqlStore, type Statement } from './database-sql.ts';
 import { batchesBy } from '../shared.ts';

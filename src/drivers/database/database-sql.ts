@@ -104,3 +104,17 @@ export interface Statement {
   sql: string;
   bindings: readonly unknown[];
 }
+
+/**
+ * Every queue (and lane) holding a row: one probe of the queue index per distinct name (a loose
+ * index scan written as a recursive query), not a read of every row.
+ */
+export async function distinctQueues(store: Pick<SqlStore, 'knex' | 'names'>): Promise<string[]> {
+  const t = store.names.table;
+  const result = await store.knex.raw(
+    `WITH RECURSIVE q(name) AS (SELECT MIN(queue) FROM ?? UNION ALL SELECT (SELECT MIN(queue) FROM ?? WHERE queue > q.name) FROM q WHERE q.name IS NOT NULL) SELECT name FROM q WHERE name IS NOT NULL`,
+    [t, t],
+  );
+  const rows = (Array.isArray(result) ? (Array.isArray(result[0]) ? result[0] : result) : (result as { rows: unknown[] }).rows) as { name: string }[];
+  return rows.map((row) => row.name);
+}

@@ -13,7 +13,7 @@ import { UsageError } from '../../infra/errors.ts';
 import type {
   Backend, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
-import { reserveInOrder, type ClaimsOldestFirst } from '../../store/queue-policy.ts';
+import { QueueTurns, reserveInOrder, type ClaimsOldestFirst } from '../../store/claims/queue-policy.ts';
 import { ackMany } from './database-acks.ts';
 import { pushMany, type BulkSqlStore } from './database-bulk.ts';
 import { DatabaseAdminJobs } from './database-admin-jobs.ts';
@@ -23,7 +23,7 @@ import { DatabaseFailedStore } from './database-failed.ts';
 import { supportsSkipLocked } from './database-mysql-claim.ts';
 import { DatabaseRecords } from './database-records.ts';
 import { DatabaseTransactions } from './database-transaction.ts';
-import { DUPLICATE, dialectOf, missingTable, runSql, type Dialect, type TableNames } from './database-sql.ts';
+import { DUPLICATE, dialectOf, distinctQueues, missingTable, runSql, type Dialect, type TableNames } from './database-sql.ts';
 import { LazyOpen } from '../lazy-open.ts';
 import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
 
@@ -38,6 +38,7 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
   consecutiveIds = true;
   private readonly opened: LazyOpen;
   private readonly claims = new DatabaseClaims(this);
+  private readonly turns: QueueTurns;
   /** Writing in an app's own transaction (database-transaction.ts). */
   readonly transactions = new DatabaseTransactions(this);
   protected readonly parts: StoreParts;
@@ -51,6 +52,7 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
     const jobs = new DatabaseAdminJobs(this);
     this.parts = { jobs, locks: jobs, failed: new DatabaseFailedStore(this), records: new DatabaseRecords(this) };
     this.dialect = dialectOf(knex);
+    this.turns = new QueueTurns(this, () => clock.now());
     this.description = `database (${describeConnection(knex.client.config)})`;
     this.opened = new LazyOpen(() => this.connect(), {
       what: `reach the database at ${describeConnection(knex.client.config)}`,
@@ -120,11 +122,16 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
   }
 
   reserve(request: ReserveRequest): Promise<ReservedJob[]> {
-    return reserveInOrder(this, request);
+    return reserveInOrder(this, request, this.turns);
   }
 
   claimFrom(queue: string, limit: number, request: ReserveRequest): Promise<ReservedJob[]> {
     return this.claims.claimDue(queue, limit, request);
+  }
+
+  /** Every queue holding a job, one index probe each (database-sql.ts). */
+  queueNames(): Promise<string[]> {
+    return this.run(() => distinctQueues(this));
   }
 
   /** Every queue, oldest due first, in one statement. */
@@ -152,7 +159,8 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
       claimFrom: (queue, limit, r) => this.claims.claimDue(queue, limit, r, riding),
       claimOldest: (r) => this.claims.claimDue(null, r.limit, r, riding),
       release: (job, options) => this.release(job, options),
-    }, request);
+      queueNames: () => this.queueNames(),
+    }, request, this.turns);
     return { claimed, held: riding.held };
   }
 

@@ -24,7 +24,7 @@ import type {
   Backend, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
 import { claimToken, leaseFor, ownedBy } from '../../store/driver.ts';
-import { reserveInOrder, type ListsQueues } from '../../store/queue-policy.ts';
+import { QueueTurns, reserveInOrder, type ListsQueues } from '../../store/claims/queue-policy.ts';
 import { jobState } from '../../store/job-view.ts';
 import { FileAdmin } from './file-admin.ts';
 import { FileFailedStore, type FileQueue } from './file-failed.ts';
@@ -44,10 +44,12 @@ export class FileDriver extends ForwardsToParts implements Backend, ListsQueues,
   protected readonly parts: StoreParts;
   private watcher: FSWatcher | null = null;
   private readonly wakeup = new Wakeup();
+  private readonly turns: QueueTurns;
 
   constructor(readonly root: string, readonly clock: Clock) {
     super();
     this.description = `file (${root})`;
+    this.turns = new QueueTurns(this, () => clock.now());
     this.locks = new FileLocks(root, clock);
     const admin = new FileAdmin(this, this.locks);
     this.parts = { jobs: admin, locks: admin, failed: new FileFailedStore(this, this.locks), records: new FileRecords(this) };
@@ -76,7 +78,7 @@ export class FileDriver extends ForwardsToParts implements Backend, ListsQueues,
 
   async reserve(request: ReserveRequest): Promise<ReservedJob[]> {
     await this.open();
-    return reserveInOrder(this, request);
+    return reserveInOrder(this, request, this.turns);
   }
 
   async queueNames(): Promise<string[]> {

@@ -29,7 +29,7 @@ import type {
   Backend, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
 import { ownedBy } from '../../store/driver.ts';
-import { reserveInOrder, type ListsQueues } from '../../store/queue-policy.ts';
+import { QueueTurns, reserveInOrder, type ListsQueues } from '../../store/claims/queue-policy.ts';
 import { jobState } from '../../store/job-view.ts';
 import { LazyOpen } from '../lazy-open.ts';
 import { MemcachedAdmin, type MemcachedAdminQueue } from './memcached-admin.ts';
@@ -56,10 +56,12 @@ export class MemcachedDriver extends ForwardsToParts implements Backend, ListsQu
   protected readonly parts: StoreParts;
   private readonly opened: LazyOpen;
   private readonly registered = new Set<string>();
+  private readonly turns: QueueTurns;
 
   constructor(servers: string, prefix: string, readonly clock: Clock) {
     super();
     this.description = `memcached (${servers})`;
+    this.turns = new QueueTurns(this, () => clock.now());
     this.client = createMemcacheClient(servers);
     this.mc = new Memcached(this.client, prefix);
     this.logs = new MemcachedLog(this.mc);
@@ -110,7 +112,7 @@ export class MemcachedDriver extends ForwardsToParts implements Backend, ListsQu
 
   async reserve(request: ReserveRequest): Promise<ReservedJob[]> {
     await this.open();
-    return reserveInOrder(this, request);
+    return reserveInOrder(this, request, this.turns);
   }
 
   claimFrom(queue: string, limit: number, request: ReserveRequest): Promise<ReservedJob[]> {

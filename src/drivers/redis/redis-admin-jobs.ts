@@ -10,7 +10,7 @@
  */
 import type { BrowsableQueue, JobPage, JobQuery, JobState, JobSummary } from '../../store/admin-store.ts';
 import { jobState, matchesJob, matchesQueue, searchOf, type JobSearch } from '../../store/job-view.ts';
-import { compareDue } from '../../store/queue-policy.ts';
+import { compareDue } from '../../store/claims/queue-policy.ts';
 import { parseId, type RedisKeys } from './redis-failed.ts';
 import { LOAD, parseRecord } from './redis-scripts.ts';
 

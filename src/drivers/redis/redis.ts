@@ -13,7 +13,7 @@ import type {
   Backend, Leases, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
 import { claimToken, leaseFor, ownedBy } from '../../store/driver.ts';
-import { reserveInOrder, type ListsQueues } from '../../store/queue-policy.ts';
+import { QueueTurns, reserveInOrder, type ListsQueues } from '../../store/claims/queue-policy.ts';
 import { LazyOpen } from '../lazy-open.ts';
 import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
 import { RedisAdminJobs } from './redis-admin-jobs.ts';
@@ -52,6 +52,7 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
   private readonly opened: LazyOpen;
   private readonly wake: RedisWake;
   private readonly pusher: RedisPush;
+  private readonly turns: QueueTurns;
   protected readonly parts: StoreParts;
 
   constructor(
@@ -61,6 +62,7 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
   ) {
     super();
     this.description = describeRedis(setting);
+    this.turns = new QueueTurns(this, () => clock.now());
     this.redis = createRedis(setting);
     for (const [name, lua, numberOfKeys] of SCRIPTS) this.redis.defineCommand(name, { lua, numberOfKeys });
     this.lua = this.redis as unknown as Scripted;
@@ -97,14 +99,14 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
 
   async reserve(request: ReserveRequest): Promise<ReservedJob[]> {
     await this.open();
-    return reserveInOrder(this.claimer([]), request);
+    return reserveInOrder(this.claimer([]), request, this.turns);
   }
 
   /** The acks of each queue the claim takes from ride on that queue's CLAIM script. */
   async reserveAfterAcks(acks: readonly ReservedJob[], request: ReserveRequest): Promise<{ claimed: ReservedJob[]; held: (boolean | undefined)[] }> {
     const held = new Array<boolean | undefined>(acks.length);
     await this.open();
-    return { claimed: await reserveInOrder(this.claimer(acks, held), request), held };
+    return { claimed: await reserveInOrder(this.claimer(acks, held), request, this.turns), held };
   }
 
   /** Claims from one queue at a time, the first claim from a queue carrying its acks (at most one script's worth); `held` gets their results. */
