@@ -3,6 +3,7 @@
  * `hasDue` for stores that have no index to ask.
  */
 import type { Driver } from '../store/driver.ts';
+import { queueOfLane } from '../store/claims/lanes.ts';
 
 /**
  * The positions of `items` grouped by `keyOf`, at most `size` per group, in order: the calls of
@@ -25,5 +26,6 @@ export function batchesBy<T>(items: readonly T[], keyOf: (item: T) => string, si
 
 /** hasDue for stores without an index to ask: from their stats. */
 export async function hasDueFromStats(driver: Driver, queues: readonly string[] | null): Promise<boolean> {
-  return (await driver.stats()).some((s) => s.ready > 0 && (queues === null || queues.includes(s.queue)));
+  // A group's lane (store/claims/lanes.ts) counts as its queue.
+  return (await driver.stats()).some((s) => s.ready > 0 && (queues === null || queues.includes(queueOfLane(s.queue))));
 }

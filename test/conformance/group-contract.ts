@@ -186,5 +186,15 @@ export function groupContract(label: string, makeHarness: () => Promise<FlowHarn
       // Dealt 36:18:6, high has only 28 left: the 8 slots it leaves go to default, the heavier of the others.
       expect(count(await weighted(60))).toEqual([28, 26, 6]);
     }, 30_000);
+
+    it("hasDue: a queue's groups' due jobs are its own (a cron run does not stop while a group has some), and no other queue's", async () => {
+      fresh();
+      const d = drivers[3]!;
+      const under = `${queue}_x`; // `_` matches any one character in SQL LIKE: it must not here
+      await d.push({ ...job('t1', 0), queue: laneOf(under, 't1') });
+      expect(await d.hasDue([under])).toBe(true);
+      expect(await d.hasDue([`${queue}-x`, `${queue}`])).toBe(false);
+      expect(await d.hasDue([`${queue}Zx`])).toBe(false);
+    }, 30_000);
   });
 }

@@ -14,6 +14,7 @@ import type {
   Backend, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
 import { QueueTurns, reserveInOrder, type ClaimsOldestFirst } from '../../store/claims/queue-policy.ts';
+import { LANE_SEPARATOR } from '../../store/claims/lanes.ts';
 import { ackMany } from './database-acks.ts';
 import { pushMany, type BulkSqlStore } from './database-bulk.ts';
 import { DatabaseAdminJobs } from './database-admin-jobs.ts';
@@ -210,7 +211,11 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
     const now = this.clock.now();
     return this.run(async () => {
       const q = this.whereDue(this.knex.select('id'), now).limit(1);
-      if (queues) q.whereIn('queue', queues);
+      // A queue's groups' lanes (store/claims/lanes.ts) are its own.
+      if (queues) q.where((w) => {
+        w.whereIn('queue', queues);
+        for (const queue of queues) w.orWhereRaw(`queue LIKE ? ESCAPE '!'`, [`${queue.replace(/[!%_]/g, '!$&')}${LANE_SEPARATOR}%`]);
+      });
       return (await q).length > 0;
     });
   }

@@ -14,6 +14,7 @@ import type {
 } from '../../store/driver.ts';
 import { claimToken, leaseFor, ownedBy } from '../../store/driver.ts';
 import { QueueTurns, reserveInOrder, type ListsQueues } from '../../store/claims/queue-policy.ts';
+import { LANE_SEPARATOR, queueOfLane } from '../../store/claims/lanes.ts';
 import { LazyOpen } from '../lazy-open.ts';
 import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
 import { RedisAdminJobs } from './redis-admin-jobs.ts';
@@ -215,7 +216,9 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
   async hasDue(queues: readonly string[] | null): Promise<boolean> {
     await this.open();
     const now = this.clock.now();
-    const counts = await Promise.all((queues ?? (await this.queues())).flatMap((q) =>
+    // A queue's groups' lanes (store/claims/lanes.ts) are its own.
+    const all = queues ? [...queues, ...(await this.queues()).filter((q) => q.includes(LANE_SEPARATOR) && queues.includes(queueOfLane(q)))] : await this.queues();
+    const counts = await Promise.all(all.flatMap((q) =>
       [this.redis.zcount(this.k(q, 'pending'), '-inf', now), this.redis.zcount(this.k(q, 'reserved'), '-inf', now)]));
     return counts.some((n) => n > 0);
   }
