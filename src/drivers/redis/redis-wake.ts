@@ -9,7 +9,7 @@ import type { Clock } from '../../infra/clock.ts';
 import type { RedisClient } from './redis-connection.ts';
 import { Wakeup } from '../wakeup.ts';
 
-const QUEUE_LIST_MS = 1_000;
+const QUEUE_LIST_MS = 250;
 
 export class RedisWake {
   private subscriber: RedisClient | null = null;

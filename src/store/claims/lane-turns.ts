@@ -14,7 +14,7 @@ import { LaneGate, readLaneSettings, type LaneSettings } from './lane-limits.ts'
 import { LANE_SEPARATOR, queueOfLane } from './lanes.ts';
 
 /** How long a look at the store's queue names serves. */
-export const LANE_LOOK_MS = 500;
+export const LANE_LOOK_MS = 250;
 
 /** At most this many lanes are claimed from at once (each a round trip, sent together). */
 const AT_ONCE = 16;

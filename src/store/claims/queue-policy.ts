@@ -8,7 +8,7 @@
  * - Groups (lanes.ts): a queue whose jobs are in groups is shared round-robin among its lanes
  *   (lane-turns.ts), and without `--queue` every queue and lane takes its turn. While no job of
  *   the store is in a group, claims go as above, with nothing added but a look at the store's
- *   queue names twice a second.
+ *   queue names four times a second.
  * A driver only claims from one queue at a time (`claimFrom`). For the oldest-first order it
  * either claims from every queue in one step (`claimOldest`: one query on the database), or lists
  * its queues: then each queue is claimed from at once, the oldest jobs are kept and the rest are
