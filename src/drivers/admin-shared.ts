@@ -6,7 +6,7 @@
 import type { JobPage, JobQuery, JobState, JobSummary } from '../store/admin-store.ts';
 import type { FailedCounts, FailedFilter, FailedJob, FailedPage, FailedQuery } from '../store/driver.ts';
 import { compareNewest, countsOf, cursorAfter, matchesFailed, pageLimit, parseCursor } from '../store/failed/failed-view.ts';
-import { matchesJob, matchesQueue, searchOf } from '../store/job-view.ts';
+import { inQueue, matchesJob, matchesQueue, searchOf } from '../store/job-view.ts';
 import { compareDue } from '../store/claims/queue-policy.ts';
 
 /** Jobs read at once when a search must look at their names. */
@@ -25,7 +25,7 @@ export interface PendingRef {
  * meanwhile). Only the page is loaded, unless a search must look at job names.
  */
 export async function pageJobs<T extends PendingRef>(refs: readonly T[], query: JobQuery, load: (ref: T) => Promise<JobSummary | null>): Promise<JobPage> {
-  let kept = refs.filter((r) => (query.state === null || r.state === query.state) && (query.queue === null || r.queue === query.queue));
+  let kept = refs.filter((r) => (query.state === null || r.state === query.state) && (query.queue === null || inQueue(r.queue, query.queue)));
   const loaded = new Map<T, JobSummary | null>();
   const search = searchOf(query);
   if (search) {

@@ -5,6 +5,7 @@
  * drivers/admin-shared.ts `pageJobs`); the admin conformance suite pins that they agree.
  */
 import type { JobQuery, JobState } from './admin-store.ts';
+import { LANE_SEPARATOR, queueOfLane } from './claims/lanes.ts';
 
 /** A pending job's state at `now`: a live lease makes it reserved, else its due time decides. */
 export function jobState(scheduledAt: number, leaseUntil: number | null, now: number): JobState {
@@ -23,6 +24,19 @@ export interface JobSearch {
 
 export function searchOf(query: JobQuery): JobSearch | null {
   return query.search === null || query.search === '' ? null : { text: query.search, part: query.search.toLowerCase() };
+}
+
+/**
+ * Whether a job stored on `queue` is in the Jobs page's queue `filter`: a queue holds its groups'
+ * lanes (claims/lanes.ts); a filter naming a lane (`mail+acme`) holds that lane only.
+ */
+export function inQueue(queue: string, filter: string): boolean {
+  return queue === filter || (!filter.includes(LANE_SEPARATOR) && queueOfLane(queue) === filter);
+}
+
+/** The lanes' SQL LIKE pattern of queue `filter` (with `!` as its escape), or null for a lane's filter. */
+export function lanesPattern(filter: string): string | null {
+  return filter.includes(LANE_SEPARATOR) ? null : `${filter.replace(/[!%_]/g, '!$&')}${LANE_SEPARATOR}%`;
 }
 
 /** Whether the search matches every job of `queue` by its queue name alone. */

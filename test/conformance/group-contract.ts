@@ -196,5 +196,16 @@ export function groupContract(label: string, makeHarness: () => Promise<FlowHarn
       expect(await d.hasDue([`${queue}-x`, `${queue}`])).toBe(false);
       expect(await d.hasDue([`${queue}Zx`])).toBe(false);
     }, 30_000);
+
+    it("the Jobs page's queue holds its groups' jobs; a group's lane holds its own", async () => {
+      fresh();
+      const d = drivers[0]!;
+      await d.pushMany([job(null, 0), job('acme', 1), job('acme', 2), job('globex', 3), { ...job(null, 4), queue: `${queue}x` }]);
+      const list = (q: string) => d.listJobs({ state: null, queue: q, search: null, offset: 0, limit: 50 });
+      const all = await list(queue);
+      expect(all.total).toBe(4);
+      expect(all.jobs.map((j) => j.queue).sort()).toEqual([queue, laneOf(queue, 'acme'), laneOf(queue, 'acme'), laneOf(queue, 'globex')].sort());
+      expect((await list(laneOf(queue, 'acme'))).total).toBe(2);
+    }, 30_000);
   });
 }

@@ -1,19 +1,23 @@
 /**
  * Overview: per queue the jobs ready, scheduled, reserved and failed, whether it is paused, with
- * pause and resume; with an outbox, the jobs committed to it that the relay has yet to move; and
+ * pause and resume; the groups (tenants) with the largest backlogs, each with pause and resume; with an outbox, the jobs committed to it that the relay has yet to move; and
  * the charts of what finished per minute.
  */
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
-import { queuesInSight } from '../../store/queues-in-sight.ts';
+import { queuesAndWorkers } from '../../store/queues-in-sight.ts';
+import { describeLane, laneOf } from '../../store/claims/lanes.ts';
 import type { Dashboard, DashboardEnv } from '../context.ts';
 import { action, done, hidden, link, page, table } from '../layout.ts';
 import { chartsPanel } from '../metrics/panel.ts';
 
+/** Groups the overview lists: the largest backlogs. */
+const GROUPS_SHOWN = 20;
+
 export function overviewRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
   app.get('/', async (c) => {
     // Emptied queues stay: those paused, listened on by workers, or that worked in the last hour.
-    const queues = await queuesInSight(d.driver, d.clock.now(), d.config.metrics);
+    const { queues, groups } = await queuesAndWorkers(d.driver, d.clock.now(), d.config.metrics);
     const outbox = await d.outboxBacklog().then((n) => ({ n, error: null }), (error: unknown) => ({ n: null, error: (error as Error).message }));
     const count = (n: number, href: string) => (n > 0 ? html`<a href="${link(d, href)}">${n}</a>` : html`<span class="zero">0</span>`);
     return page(c, d, 'Overview', html`
@@ -38,6 +42,17 @@ export function overviewRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
       }), 'No queue has jobs, workers or recent work.')}
       ${d.readOnly ? '' : html`<form method="post" action="${link(d, '/queues/pause')}" class="row">${hidden(c)}
         <label>Pause a queue by name <input name="queue" required placeholder="queue"></label><button>Pause</button></form>`}
+      ${groups.length === 0 ? '' : html`<h2>Groups</h2>
+      <p class="hint">The ${groups.length > GROUPS_SHOWN ? `${GROUPS_SHOWN} of ${groups.length}` : groups.length} group${groups.length === 1 ? '' : 's'} with the largest backlogs; each queue's free slots go to its groups in turn.</p>
+      ${table(['Queue', 'Group', 'Ready', 'Scheduled', 'Running', 'Failed', 'State', ''], groups.slice(0, GROUPS_SHOWN).map((g) => {
+        const lane = laneOf(g.queue, g.group);
+        return html`<tr data-group="${lane}">
+          <td>${g.queue}</td><td class="name"><a href="${link(d, `/jobs?queue=${encodeURIComponent(lane)}`)}">${g.group}</a></td>
+          <td class="num">${g.ready}</td><td class="num">${g.scheduled}</td><td class="num">${g.reserved}</td><td class="num">${g.failed}</td>
+          <td>${g.paused ? html`<span class="badge paused">paused</span>` : html`<span class="badge running">running</span>`}</td>
+          <td class="actions">${g.paused ? action(c, d, '/queues/resume', 'Resume', { queue: lane }) : action(c, d, '/queues/pause', 'Pause', { queue: lane })}</td>
+        </tr>`;
+      }), '')}`}
       <h2>Throughput</h2>
       ${chartsPanel({ base: d.basePath, timezone: d.config.timezone })}`);
   });
@@ -46,10 +61,10 @@ export function overviewRoutes(app: Hono<DashboardEnv>, d: Dashboard): void {
     const queue = String((await c.req.parseBody()).queue ?? '').trim();
     if (queue === '') return done(c, d, '/', 'Name the queue to pause.');
     await d.driver.pauseQueue(queue);
-    return done(c, d, '/', `Paused ${queue}: workers claim nothing from it within about a second.`);
+    return done(c, d, '/', `Paused ${describeLane(queue)}: workers claim nothing from it within about a second.`);
   });
   app.post('/queues/resume', async (c) => {
     const queue = String((await c.req.parseBody()).queue ?? '');
-    return done(c, d, '/', (await d.driver.resumeQueue(queue)) ? `Resumed ${queue}.` : `${queue} was not paused.`);
+    return done(c, d, '/', (await d.driver.resumeQueue(queue)) ? `Resumed ${describeLane(queue)}.` : `${describeLane(queue)} was not paused.`);
   });
 }

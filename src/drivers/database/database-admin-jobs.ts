@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { BrowsableQueue, JobPage, JobQuery, JobState, JobSummary, LockBrowser, OverlapLock } from '../../store/admin-store.ts';
-import { jobState, likePattern, searchOf, type JobSearch } from '../../store/job-view.ts';
+import { jobState, lanesPattern, likePattern, searchOf, type JobSearch } from '../../store/job-view.ts';
 import { isRowId, type JobRow, type SqlStore } from './database-sql.ts';
 
 /** The most jobs one page may ask for. */
@@ -22,7 +22,8 @@ export class DatabaseAdminJobs implements BrowsableQueue, LockBrowser {
     const matching = () => {
       const q = knex(names.table);
       if (query.state) inState(q, query.state, now);
-      if (query.queue !== null) q.where('queue', query.queue);
+      const lanes = query.queue === null ? null : lanesPattern(query.queue);
+      if (query.queue !== null) q.where((w) => (lanes === null ? w.where('queue', query.queue!) : w.where('queue', query.queue!).orWhereRaw(`queue LIKE ? ESCAPE '!'`, [lanes])));
       const search = searchOf(query);
       if (search) matchSearch(q, search);
       return q;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { BrowsableQueue, JobPage, JobQuery, JobSummary, LockBrowser, OverlapLock } from '../../store/admin-store.ts';
 import type { Clock } from '../../infra/clock.ts';
 import { jobState } from '../../store/job-view.ts';
+import { LANE_SEPARATOR } from '../../store/claims/lanes.ts';
 import { pageJobs, type PendingRef } from '../admin-shared.ts';
 import type { FileLocks } from './file-locks.ts';
 import { list, newId, pad, parseHeader, renamed, splitJob } from './file-store.ts';
@@ -80,7 +81,8 @@ export class FileAdmin implements BrowsableQueue, LockBrowser {
 
   async listJobs(query: JobQuery): Promise<JobPage> {
     await this.queue.open();
-    return pageJobs(await this.refs(query.queue, this.queue.clock.now()), query, (ref) => this.load(ref));
+    // A queue's groups are lanes of their own (store/claims/lanes.ts): a queue's page reads every lane, pageJobs keeps its own.
+    return pageJobs(await this.refs(query.queue?.includes(LANE_SEPARATOR) ? query.queue : null, this.queue.clock.now()), query, (ref) => this.load(ref));
   }
 
   async getJob(id: string): Promise<JobSummary | null> {

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { BrowsableQueue, JobPage, JobQuery, JobSummary, LockBrowser, OverlapLock } from '../../store/admin-store.ts';
 import type { Clock } from '../../infra/clock.ts';
 import { jobState } from '../../store/job-view.ts';
+import { LANE_SEPARATOR } from '../../store/claims/lanes.ts';
 import { pageJobs, type PendingRef } from '../admin-shared.ts';
 import { leaseUntil, parseRecord, type JobRecord } from './memcached-claim.ts';
 import type { Memcached } from './memcached-client.ts';
@@ -74,7 +75,8 @@ export class MemcachedAdmin implements BrowsableQueue, LockBrowser {
 
   async listJobs(query: JobQuery): Promise<JobPage> {
     await this.queue.open();
-    return pageJobs(await this.refs(query.queue, this.queue.clock.now()), query, async (ref) => this.summary(ref));
+    // A queue's groups are lanes of their own (store/claims/lanes.ts): a queue's page reads every lane, pageJobs keeps its own.
+    return pageJobs(await this.refs(query.queue?.includes(LANE_SEPARATOR) ? query.queue : null, this.queue.clock.now()), query, async (ref) => this.summary(ref));
   }
 
   async getJob(id: string): Promise<JobSummary | null> {

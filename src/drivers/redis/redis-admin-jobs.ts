@@ -9,7 +9,7 @@
  * A reserved job's due time is in its claim token (`token@due`, see redis-scripts.ts).
  */
 import type { BrowsableQueue, JobPage, JobQuery, JobState, JobSummary } from '../../store/admin-store.ts';
-import { jobState, matchesJob, matchesQueue, searchOf, type JobSearch } from '../../store/job-view.ts';
+import { inQueue, jobState, matchesJob, matchesQueue, searchOf, type JobSearch } from '../../store/job-view.ts';
 import { compareDue } from '../../store/claims/queue-policy.ts';
 import { parseId, type RedisKeys } from './redis-failed.ts';
 import { LOAD, parseRecord } from './redis-scripts.ts';
@@ -59,10 +59,10 @@ export class RedisAdminJobs implements BrowsableQueue {
     const byId = query.search?.includes('/') ? parseId(query.search) : null;
     if (byId) {
       const job = await this.getJob(query.search!);
-      const match = job !== null && states.includes(job.state) && (query.queue === null || query.queue === job.queue);
+      const match = job !== null && states.includes(job.state) && (query.queue === null || inQueue(job.queue, query.queue));
       return { jobs: match && offset === 0 && limit > 0 ? [job] : [], total: match ? 1 : 0 };
     }
-    const queues = query.queue !== null ? [query.queue] : await this.store.queues();
+    const queues = query.queue !== null ? [query.queue, ...(await this.store.queues()).filter((q) => q !== query.queue && inQueue(q, query.queue!))] : await this.store.queues();
     let total = 0;
     const entries: Entry[] = [];
     await Promise.all(queues.map(async (queue) => {
