@@ -81,6 +81,19 @@ export class DatabaseClaims {
     return claimed;
   }
 
+  /**
+   * Claims from several queues (a queue's groups' lanes, store/claims/lane-turns.ts) in one
+   * statement: up to `limit` due jobs of each, oldest first, each lane's pick a subquery of its own.
+   * Not on MySQL, whose claim selects before it updates: there the lanes are claimed one by one.
+   */
+  async claimLanes(lanes: readonly { queue: string; limit: number }[], request: ReserveRequest, riding: RidingAcks | null = null): Promise<ReservedJob[]> {
+    const acks = riding ? riding.take() : [];
+    const total = lanes.reduce((n, lane) => n + lane.limit, 0);
+    const { claimed, acked } = await this.store.run(() => this.claim(null, request.names, [], total, request.leases, null, acks, request.owner, lanes));
+    if (acks.length > 0) riding!.answer(acked);
+    return claimed.sort(compareDue);
+  }
+
   /** One claim, retried through deadlocks, with `acks` deleted in its step; their answers go to `riding`. */
   private async claimCarrying(
     queue: string | null, names: readonly string[] | null, paused: readonly string[], limit: number, leases: Leases, after: Cursor | null,
@@ -98,14 +111,14 @@ export class DatabaseClaims {
    */
   private async claim(
     queue: string | null, names: readonly string[] | null, paused: readonly string[], limit: number, leases: Leases, after: Cursor | null,
-    acks: readonly ReservedJob[], owner?: string,
+    acks: readonly ReservedJob[], owner?: string, lanes?: readonly { queue: string; limit: number }[],
   ): Promise<{ claimed: ReservedJob[]; acked: (string | number)[] }> {
     const { knex, dialect } = this.store;
     const now = this.store.clock.now();
     const token = claimToken(owner, randomUUID());
-    const oldestDue = (q: Knex.QueryBuilder) => {
+    const oldestDue = (q: Knex.QueryBuilder, one = queue, n = limit) => {
       this.store.whereDue(q, now);
-      if (queue !== null) q.andWhere('queue', queue);
+      if (one !== null) q.andWhere('queue', one);
       // No clause at all when nothing is paused: the claim's plan stays the one it always was.
       else if (paused.length > 0) q.whereNotIn('queue', paused);
       if (names) q.whereIn('name', names);
@@ -116,14 +129,27 @@ export class DatabaseClaims {
         q.andWhere('scheduled_at', '>=', after.scheduledAt)
           .andWhere((w) => w.where('scheduled_at', '>', after.scheduledAt).orWhere('id', '>', after.id));
       }
-      return q.orderBy([{ column: 'scheduled_at' }, { column: 'id' }]).limit(limit);
+      return q.orderBy([{ column: 'scheduled_at' }, { column: 'id' }]).limit(n);
+    };
+    /** The ids to claim: one queue's oldest, or each lane's (its own subquery, locked on PostgreSQL). */
+    const picked = () => {
+      if (!lanes) {
+        const ids = oldestDue(knex.select('id'));
+        return dialect === 'pg' ? ids.forUpdate().skipLocked() : ids;
+      }
+      // A UNION ALL of the lanes' picks, each a subquery in FROM: the one form both PostgreSQL (no
+      // FOR UPDATE directly under a UNION) and SQLite (no ORDER BY or LIMIT in a UNION's member) take.
+      const parts = lanes.map((lane) => {
+        const ids = oldestDue(knex.select('id'), lane.queue, lane.limit);
+        return (dialect === 'pg' ? ids.forUpdate().skipLocked() : ids).toSQL();
+      });
+      return knex.raw(parts.map((part, i) => `SELECT id FROM (${part.sql}) AS lane${i}`).join(' UNION ALL '), parts.flatMap((part) => part.bindings) as Knex.RawBinding[]);
     };
     const ack = acks.length > 0 ? ackStatement(knex, this.store.names.table, acks) : null;
     if (dialect === 'mysql') return claimOnMysql(this.store, oldestDue(knex.select('*')), now, token, leases, ack);
-    const ids = oldestDue(knex.select('id'));
-    if (dialect === 'pg') ids.forUpdate().skipLocked();
+    const ids = picked();
     const update = knex(this.store.names.table)
-      .whereIn('id', ids)
+      .whereIn('id', ids as Knex.QueryBuilder)
       .update({
         attempts: knex.raw('attempts + 1'),
         reserved_by: token,

@@ -123,7 +123,19 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
   }
 
   reserve(request: ReserveRequest): Promise<ReservedJob[]> {
-    return reserveInOrder(this, request, this.turns);
+    return reserveInOrder(this.claimer(null), request, this.turns);
+  }
+
+  /** How the claim policy claims here; the acks of `riding` go with the first statement. */
+  private claimer(riding: RidingAcks | null): ClaimsOldestFirst {
+    return {
+      claimFrom: (queue, limit, r) => this.claims.claimDue(queue, limit, r, riding),
+      claimOldest: (r) => this.claims.claimDue(null, r.limit, r, riding),
+      // Several groups' lanes in one statement; MySQL selects before it updates, so claims them one by one.
+      ...(this.dialect === 'mysql' ? {} : { claimLanes: (lanes: readonly { queue: string; limit: number }[], r: ReserveRequest) => this.claims.claimLanes(lanes, r, riding) }),
+      release: (job, options) => this.release(job, options),
+      queueNames: () => this.queueNames(),
+    };
   }
 
   claimFrom(queue: string, limit: number, request: ReserveRequest): Promise<ReservedJob[]> {
@@ -156,12 +168,7 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
    */
   async reserveAfterAcks(acks: readonly ReservedJob[], request: ReserveRequest): Promise<{ claimed: ReservedJob[]; held: (boolean | undefined)[] }> {
     const riding = new RidingAcks(acks);
-    const claimed = await reserveInOrder({
-      claimFrom: (queue, limit, r) => this.claims.claimDue(queue, limit, r, riding),
-      claimOldest: (r) => this.claims.claimDue(null, r.limit, r, riding),
-      release: (job, options) => this.release(job, options),
-      queueNames: () => this.queueNames(),
-    }, request, this.turns);
+    const claimed = await reserveInOrder(this.claimer(riding), request, this.turns);
     return { claimed, held: riding.held };
   }
 

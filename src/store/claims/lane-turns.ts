@@ -24,6 +24,7 @@ export interface TurnClaimer {
   claimFrom(queue: string, limit: number, request: ReserveRequest): Promise<ReservedJob[]>;
   release(job: ReservedJob, options: ReleaseOptions): Promise<boolean>;
   queueNames(): Promise<readonly string[]>;
+  claimLanes?(lanes: readonly { queue: string; limit: number }[], request: ReserveRequest): Promise<ReservedJob[]>;
 }
 
 /** A worker's memory of the lanes it saw and whose turn is next; one per driver. */
@@ -100,12 +101,37 @@ function groupLanes(names: readonly string[]): Map<string, string[]> | null {
   return lanes;
 }
 
+/**
+ * Claims up to `each` from every lane of `batch`: the lanes without limits in one step where the
+ * store claims several lanes at once (`claimLanes`), the others one by one, all sent together.
+ */
+async function claimBatch(claimer: TurnClaimer, turns: QueueTurns, batch: readonly string[], each: number, request: ReserveRequest): Promise<PromiseSettledResult<ReservedJob[]>[]> {
+  const together = claimer.claimLanes && batch.length > 1 ? new Set(batch.filter((lane) => !isLimited(turns.settingsOf(lane)))) : new Set<string>();
+  if (together.size < 2) return Promise.allSettled(batch.map((lane) => claimLane(claimer, turns, lane, each, request)));
+  // A lane twice in the batch (a weight) asks twice its share in the one step.
+  const wants = new Map<string, number>();
+  for (const lane of batch) if (together.has(lane)) wants.set(lane, (wants.get(lane) ?? 0) + each);
+  const [joint, ...apart] = await Promise.allSettled([
+    claimer.claimLanes!([...wants].map(([queue, limit]) => ({ queue, limit })), request),
+    ...batch.map((lane) => (together.has(lane) ? Promise.resolve([]) : claimLane(claimer, turns, lane, each, request))),
+  ]);
+  if (joint!.status === 'rejected') return batch.map((lane, i) => (together.has(lane) ? joint! : apart[i]!));
+  // Each lane's jobs, as if claimed on its own (a lane twice: its jobs split between its two places).
+  const byLane = new Map<string, ReservedJob[]>();
+  for (const job of joint!.value) byLane.set(job.queue, [...(byLane.get(job.queue) ?? []), job]);
+  return batch.map((lane, i) => (together.has(lane) ? { status: 'fulfilled' as const, value: byLane.get(lane)?.splice(0, each) ?? [] } : apart[i]!));
+}
+
+function isLimited(settings: LaneSettings | undefined): boolean {
+  return settings !== undefined && (settings.concurrency !== undefined || settings.rate !== undefined);
+}
+
 /** Claims up to `want` from `lane`, as far as its limits allow. */
 async function claimLane(claimer: TurnClaimer, turns: QueueTurns, lane: string, want: number, request: ReserveRequest): Promise<ReservedJob[]> {
   const settings = turns.settingsOf(lane);
-  if (!settings || (settings.concurrency === undefined && settings.rate === undefined)) return claimer.claimFrom(lane, want, request);
+  if (!isLimited(settings)) return claimer.claimFrom(lane, want, request);
   const leaseMs = Math.max(request.leases.defaultMs, ...Object.values(request.leases.byName));
-  const grant = await turns.gate.admit(lane, settings, want, leaseMs);
+  const grant = await turns.gate.admit(lane, settings!, want, leaseMs);
   if (grant.count === 0) return [];
   let jobs: ReservedJob[] = [];
   try {
@@ -136,7 +162,7 @@ export async function claimInTurns(claimer: TurnClaimer, turns: QueueTurns, key:
   while (want > 0 && round.length > 0) {
     const batch = round.slice(0, Math.min(want, AT_ONCE));
     const share = Math.max(1, Math.floor(want / Math.min(round.length, want)));
-    const got = await Promise.allSettled(batch.map((lane) => claimLane(claimer, turns, lane, Math.min(share, want), request)));
+    const got = await claimBatch(claimer, turns, batch, Math.min(share, want), request);
     let failure: unknown = null;
     got.forEach((result, i) => {
       if (result.status === 'rejected') {

@@ -29,6 +29,8 @@ interface ClaimsFromOneQueue {
   release(job: ReservedJob, options: ReleaseOptions): Promise<boolean>;
   /** Every queue (and lane) that may hold a due job. */
   queueNames(): Promise<readonly string[]>;
+  /** Optional: up to `limit` due jobs of each of several queues in one step (groups' lanes). */
+  claimLanes?(lanes: readonly { queue: string; limit: number }[], request: ReserveRequest): Promise<ReservedJob[]>;
 }
 
 /** A store that claims from every queue, oldest due first, in one step. */
