@@ -7,18 +7,20 @@
  * the Jobs and Locks pages redis-admin-jobs.ts and redis-locks.ts; paused queues, workers, metrics and
  * the restart signal are kept over the records (store-services.ts).
  */
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../infra/clock.ts';
 import type {
   Backend, Leases, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
-import { claimToken, leaseFor, ownedBy } from '../../store/driver.ts';
+import { ownedBy } from '../../store/driver.ts';
 import { QueueTurns, reserveInOrder, type ListsQueues } from '../../store/claims/queue-policy.ts';
 import { LANE_SEPARATOR, queueOfLane } from '../../store/claims/lanes.ts';
 import { LazyOpen } from '../lazy-open.ts';
 import { ForwardsToParts, type StoreParts } from '../store-parts.ts';
 import { RedisAdminJobs } from './redis-admin-jobs.ts';
 import { ACK_COMMAND, CLAIM_COMMAND, createRedis, describeRedis, type RedisClient, type RedisSetting } from './redis-connection.ts';
+import { Cluster, type Redis } from 'ioredis';
+import { scriptsInOnePipeline } from './redis-pipeline.ts';
+import { SCRIPT_BATCH, ackArgs, claimCall, memberOf, parseClaim } from './redis-claim.ts';
 import { RedisFailedStore, type RedisKeys } from './redis-failed.ts';
 import { RedisLocks } from './redis-locks.ts';
 import { RedisPush } from './redis-push.ts';
@@ -124,28 +126,39 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
       },
       queueNames: () => this.wake.queueList(),
       release: (job, options) => this.release(job, options),
+      // Several groups' lanes: their CLAIM scripts in one pipeline, one write (a lane's keys are its own slot: not on a Cluster).
+      ...(this.redis instanceof Cluster ? {} : {
+        claimLanes: async (lanes: readonly { queue: string; limit: number }[], request: ReserveRequest) => {
+          const names = request.names ? JSON.stringify(request.names) : '';
+          const calls = lanes.map(({ queue, limit }) => {
+            const indexes = riding.get(queue) ?? [];
+            riding.delete(queue);
+            return { queue, indexes, call: claimCall(this, queue, limit, request.leases, names, indexes.map((i) => acks[i]!), request.owner) };
+          });
+          const replies = await scriptsInOnePipeline(this.redis as Redis, CLAIM_COMMAND, calls.map((c) => c.call.args));
+          const jobs: ReservedJob[] = [];
+          let failure: Error | null = null;
+          calls.forEach(({ queue, indexes, call }, k) => {
+            const [error, reply] = replies[k]!;
+            if (error) {
+              failure ??= error;
+              return;
+            }
+            const r = parseClaim(reply as unknown[], queue, call.token, call.now, request.leases);
+            indexes.forEach((i, n) => (held[i] = r.held[n]));
+            jobs.push(...r.jobs);
+          });
+          if (failure && jobs.length === 0) throw failure;
+          return jobs;
+        },
+      }),
     };
   }
 
   /** One CLAIM script call: the acks it carries first, then up to `limit` due jobs of `queue`. */
   private async runClaim(queue: string, limit: number, leases: Leases, names: string, acks: readonly ReservedJob[], owner?: string): Promise<{ held: boolean[]; jobs: ReservedJob[] }> {
-    const token = claimToken(owner, randomUUID());
-    const now = this.clock.now();
-    const r = await this.lua.rakitClaim(
-      this.k(queue, 'pending'), this.k(queue, 'reserved'), this.k(queue, 'att'), this.k(queue, 'tok'), this.k(queue, 'overlap'),
-      this.jobPrefix(queue), now, Math.min(limit, SCRIPT_BATCH), token, leases.defaultMs, leaseText(leases), names, ...ackArgs(acks),
-    );
-    const acked = Number(r[0]);
-    const held = r.slice(1, 1 + acked).map((x) => Number(x) === 1);
-    const jobs: ReservedJob[] = [];
-    for (let i = 1 + acked; i < r.length; i += 4) {
-      const [name, createdAt, overlapKey, payload] = scripts.parseRecord(String(r[i + 1]));
-      jobs.push({
-        id: `${queue}/${Number(r[i])}`, name, queue, payload, attempts: Number(r[i + 2]), scheduledAt: Number(r[i + 3]),
-        createdAt, overlapKey, token: `${token}@${String(r[i + 3])}`, reservedUntil: now + leaseFor(leases, name),
-      });
-    }
-    return { held, jobs };
+    const call = claimCall(this, queue, limit, leases, names, acks, owner);
+    return parseClaim(await this.lua.rakitClaim(...call.args), queue, call.token, call.now, leases);
   }
 
   async ack(job: ReservedJob): Promise<boolean> {
@@ -155,7 +168,20 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
   /** One ACK script call per queue (a queue's keys share a slot) and per SCRIPT_BATCH jobs, pipelined. */
   async ackMany(jobs: readonly ReservedJob[]): Promise<boolean[]> {
     const held = new Array<boolean>(jobs.length).fill(false);
-    await Promise.all(batchesBy(jobs, (job) => job.queue, SCRIPT_BATCH).map(async ({ key: queue, indexes }) => {
+    const batches = batchesBy(jobs, (job) => job.queue, SCRIPT_BATCH);
+    const args = (queue: string, indexes: readonly number[]) => [this.k(queue, 'reserved'), this.k(queue, 'pending'), this.k(queue, 'overlap'), this.k(queue, 'att'), this.k(queue, 'tok'),
+      this.jobPrefix(queue), ...ackArgs(indexes.map((i) => jobs[i]!))] as Parameters<Scripted['rakitAck']>;
+    if (batches.length > 1 && !(this.redis instanceof Cluster)) {
+      // Jobs of several queues (groups' lanes): their scripts in one pipeline, one write.
+      const replies = await scriptsInOnePipeline(this.redis as Redis, ACK_COMMAND, batches.map(({ key, indexes }) => args(key, indexes)));
+      batches.forEach(({ indexes }, k) => {
+        const [error, results] = replies[k]!;
+        if (error) throw error;
+        indexes.forEach((i, n) => (held[i] = (results as unknown[])[n] === 1));
+      });
+      return held;
+    }
+    await Promise.all(batches.map(async ({ key: queue, indexes }) => {
       const results = await this.lua.rakitAck(this.k(queue, 'reserved'), this.k(queue, 'pending'), this.k(queue, 'overlap'), this.k(queue, 'att'), this.k(queue, 'tok'),
         this.jobPrefix(queue), ...ackArgs(indexes.map((i) => jobs[i]!)));
       indexes.forEach((i, n) => (held[i] = results[n] === 1));
@@ -251,27 +277,4 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
       }
     }));
   }
-}
-
-/** Jobs per ACK or CLAIM call: Lua's unpack() has a stack limit. */
-const SCRIPT_BATCH = 500;
-
-/** The leases as the claim script reads them (those that differ from the default), serialised once per Leases object. */
-const leaseTexts = new WeakMap<Leases, string>();
-function leaseText(leases: Leases): string {
-  let text = leaseTexts.get(leases);
-  if (text === undefined) {
-    const own = Object.entries(leases.byName).filter(([, ms]) => ms !== leases.defaultMs);
-    leaseTexts.set(leases, (text = JSON.stringify(Object.fromEntries(own))));
-  }
-  return text;
-}
-
-/** ACK's arguments for each job: member, token, overlap key ('' for none). */
-function ackArgs(jobs: readonly ReservedJob[]): string[] {
-  return jobs.flatMap((job) => [scripts.MEMBER(memberOf(job.id)), job.token, job.overlapKey ?? '']);
-}
-
-function memberOf(id: string): string {
-  return id.slice(id.lastIndexOf('/') + 1);
 }
