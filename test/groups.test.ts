@@ -99,5 +99,18 @@ for (const store of STORES.filter((s) => ['sqlite', 'redis'].includes(s.label)))
       expect((await app.rakit(['job:runall', '--stop-when-empty'])).code).toBe(0);
       expect(app.ranLog().slice(before + 10)).toHaveLength(5);
     }, 90_000);
+
+    it("chained and batched jobs go to their class's group or the one given, and run in it", async () => {
+      const flows = await app.script('flows.ts', `import Report from './application/jobs/Report.ts';
+import { Job } from 'rakit';
+const chain = await Job.chain([new Report({ tenant: 'chain-a', n: 1 }), Job.make('report', { tenant: 'x', n: 2 }).onGroup('chain-b')]).dispatch();
+await Job.batch([new Report({ tenant: 'batch-a', n: 3 }), new Report({ tenant: 'y', n: 4 }).onGroup('batch-b')]).dispatch();
+console.log(JSON.stringify(chain.jobs.map((j) => [j.queue, j.group])));`);
+      expect(flows.code, flows.stderr).toBe(0);
+      expect(JSON.parse(flows.stdout.trim().split('\n').at(-1)!)).toEqual([['default', 'chain-a'], ['default', 'chain-b']]);
+      const before = app.ranLog().length;
+      expect((await app.rakit(['job:runall', '--stop-when-empty'])).code).toBe(0);
+      expect(app.ranLog().slice(before).sort()).toEqual(['default batch-a 3', 'default batch-b 4', 'default chain-a 1', 'default chain-b 2']);
+    }, 90_000);
   });
 }

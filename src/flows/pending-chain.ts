@@ -15,6 +15,7 @@ import { HELD_AT, drop } from './held.ts';
 import { assertQueue, delayMs } from '../api/dispatch-chain.ts';
 import { prepareJobs, refuseDelay, type FlowEnv, type JobLike } from './job-spec.ts';
 import { tracing, type TraceCarrier } from '../infra/tracing.ts';
+import { queueAndGroup } from '../api/pending-dispatch.ts';
 import { traceDispatch, withTrace } from './traced.ts';
 
 export interface ChainResult {
@@ -100,7 +101,7 @@ export class PendingChain {
         ids[k] = await push({ name: job.name, queue: job.queue, payload: wrapPayload(trace ? { chain, trace } : { chain }, job.payload) }, at);
       }
       env.logger.info({ chain: id, jobs: ids }, `Chain added: ${jobs.map((j) => j.name).join(' → ')}`);
-      return { id, jobs: jobs.map((job, k) => ({ id: ids[k]!, name: job.name, queue: job.queue })), catchId };
+      return { id, jobs: jobs.map((job, k) => ({ id: ids[k]!, name: job.name, ...queueAndGroup(job.queue) })), catchId };
     };
     try {
       // Traced: one dispatch span, of the chain's first job, whose context every job carries.
