@@ -2,15 +2,16 @@
  * The `database` driver's failed store (the failed-jobs table) behind `job:failed`, `job:forget`,
  * `job:flush` and `job:retry`. Pages are newest first by (failed_at, id) on the indexes
  * `<failed>_failed_at` and `<failed>_queue_failed`, the filter of store/failed/failed-view.ts as WHERE.
- * A requeue of many is one transaction: the failed rows locked, the jobs inserted again (an
- * overlap key checked by the unique index, as a push is, a held one leaving its row failed),
- * and the requeued rows deleted.
+ * A requeue of many is one transaction: the rows without an overlap key moved by the server
+ * (database-requeue.ts), the others locked, inserted again with the key checked by the unique
+ * index, as a push is (a held one leaving its row failed), and the requeued rows deleted.
  */
 import type { Knex } from 'knex';
 import type { FailedCounts, FailedFilter, FailedJob, FailedPage, FailedQuery, FailedStore, Requeued } from '../../store/driver.ts';
-import { addCount, compareNewest, cursorAfter, errorPart, pageLimit, parseCursor } from '../../store/failed/failed-view.ts';
+import { addCount, compareNewest, cursorAfter, errorPart, pageLimit, parseCursor, type FailedPosition } from '../../store/failed/failed-view.ts';
 import { likePattern } from '../../store/job-view.ts';
 import { CHUNK, insertHolding, insertRows, type BulkSqlStore, type JobRowValues } from './database-bulk.ts';
+import { MOVE_CHUNK, moveFree } from './database-requeue.ts';
 import { isRowId } from './database-sql.ts';
 
 /** Rows judged per page when a page searches the error text. */
@@ -40,27 +41,40 @@ export class DatabaseFailedStore implements FailedStore {
     const limit = pageLimit(query);
     const after = parseCursor(query.after);
     if (query.after !== null && (!after || !isRowId(after.id))) return { jobs: [], next: null };
-    const newest = (q: Knex.QueryBuilder) => {
+    const newest = (q: Knex.QueryBuilder, from: FailedPosition | null) => {
       // The first condition bounds the index scan; the second skips what the last page showed.
-      if (after) q.where('failed_at', '<=', after.failedAt).where((w) => w.where('failed_at', '<', after.failedAt).orWhere('id', '<', after.id));
+      if (from) q.where('failed_at', '<=', from.failedAt).where((w) => w.where('failed_at', '<', from.failedAt).orWhere('id', '<', from.id));
       return q.orderBy([{ column: 'failed_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
     };
     const error = errorPart(query);
     return this.store.run(async () => {
       if (error === null) {
-        const rows = (await newest(this.where(this.failed.select('*'), query)).limit(limit + 1)) as Record<string, unknown>[];
+        const rows = (await newest(this.where(this.failed.select('*'), query), after).limit(limit + 1)) as Record<string, unknown>[];
         const jobs = rows.slice(0, limit).map(toFailed);
         return { jobs, next: rows.length > limit ? cursorAfter(jobs.at(-1)!) : null };
       }
-      // A text search no index answers, and whose share of the rows a planner cannot guess: the
-      // next SCAN rows in index order are judged, then the matches read, so a page costs at most that.
-      const seen = (await newest(this.where(this.failed.select('id', 'failed_at').select(this.store.knex.raw("LOWER(exception) LIKE ? ESCAPE '!' AS hit", [likePattern({ text: error, part: error })])),
-        { ...query, error: null })).limit(SCAN)) as { id: unknown; failed_at: unknown; hit: unknown }[];
-      const hits = seen.filter((r) => r.hit === true || Number(r.hit) === 1).slice(0, limit + 1);
-      const rows = hits.length === 0 ? [] : ((await this.failed.select('*').whereIn('id', hits.slice(0, limit).map((r) => String(r.id)))) as Record<string, unknown>[]);
-      const jobs = rows.map(toFailed).sort(compareNewest);
+      // A text search no index answers, and whose share of the rows a planner cannot guess: at
+      // most SCAN rows in index order are judged a page. The first limit + 1 are read whole with
+      // their verdict (a search most rows match ends there); when they hold too few matches, the
+      // rest are judged by id and time and their matches read after.
+      const judged = this.store.knex.raw("LOWER(exception) LIKE ? ESCAPE '!' AS hit", [likePattern({ text: error, part: error })]);
+      const plain = { ...query, error: null };
+      const isHit = (r: { hit?: unknown }) => r.hit === true || Number(r.hit) === 1;
+      const first = (await newest(this.where(this.failed.select('*').select(judged), plain), after).limit(limit + 1)) as Record<string, unknown>[];
+      const found = first.filter(isHit).map(toFailed);
+      if (found.length > limit || first.length <= limit) {
+        const jobs = found.slice(0, limit);
+        return { jobs, next: found.length > limit ? cursorAfter(jobs.at(-1)!) : null };
+      }
+      const budget = SCAN - first.length;
+      const from = { failedAt: Number(first.at(-1)!.failed_at), id: String(first.at(-1)!.id) };
+      const seen = (await newest(this.where(this.failed.select('id', 'failed_at').select(judged), plain), from).limit(budget)) as { id: unknown; failed_at: unknown; hit: unknown }[];
+      const hits = seen.filter(isHit).slice(0, limit + 1 - found.length);
+      const wanted = hits.slice(0, limit - found.length).map((r) => String(r.id));
+      const rows = wanted.length === 0 ? [] : ((await this.failed.select('*').whereIn('id', wanted)) as Record<string, unknown>[]);
+      const jobs = [...found, ...rows.map(toFailed).sort(compareNewest)];
       const last = seen.at(-1);
-      const next = hits.length > limit ? cursorAfter(jobs.at(-1)!) : seen.length === SCAN && last ? cursorAfter({ failedAt: Number(last.failed_at), id: String(last.id) }) : null;
+      const next = found.length + hits.length > limit ? cursorAfter(jobs.at(-1)!) : seen.length === budget && last ? cursorAfter({ failedAt: Number(last.failed_at), id: String(last.id) }) : null;
       return { jobs, next };
     });
   }
@@ -88,10 +102,18 @@ export class DatabaseFailedStore implements FailedStore {
     const { knex, names, clock } = this.store;
     const outcomes = await this.store.run(() => knex.transaction(async (trx) => {
       const done = new Map<string, Requeued>();
+      // Rows without an overlap key are moved by the server; the rest (all, where it cannot) below.
+      let rest = wanted;
+      for (let i = 0; i < wanted.length; i += MOVE_CHUNK) {
+        const moved = await moveFree(this.store, trx, wanted.slice(i, i + MOVE_CHUNK), at);
+        if (!moved) break;
+        for (const [failedId, jobId] of moved) done.set(failedId, { jobId });
+      }
+      if (done.size > 0) rest = wanted.filter((id) => !done.has(id));
       const rows: (JobRowValues & { failedId: string })[] = [];
-      for (let i = 0; i < wanted.length; i += CHUNK) {
+      for (let i = 0; i < rest.length; i += CHUNK) {
         // Locked: a second caller waits on the rows, then finds them gone.
-        const found = (await trx(names.failedTable).select(REQUEUE_COLUMNS).whereIn('id', wanted.slice(i, i + CHUNK)).forUpdate()) as Record<string, unknown>[];
+        const found = (await trx(names.failedTable).select(REQUEUE_COLUMNS).whereIn('id', rest.slice(i, i + CHUNK)).forUpdate()) as Record<string, unknown>[];
         const now = clock.now();
         for (const r of found) {
           rows.push({
@@ -110,7 +132,7 @@ export class DatabaseFailedStore implements FailedStore {
         const pushed = await insertHolding(this.store, trx, row);
         done.set(failedId, pushed.id === undefined ? 'overlapping' : { jobId: pushed.id });
       }
-      const requeued = [...done].filter(([, o]) => typeof o === 'object').map(([id]) => id);
+      const requeued = rows.filter((r) => typeof done.get(r.failedId) === 'object').map((r) => r.failedId);
       for (let i = 0; i < requeued.length; i += CHUNK) await trx(names.failedTable).whereIn('id', requeued.slice(i, i + CHUNK)).delete();
       return done;
     }));
