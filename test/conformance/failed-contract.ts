@@ -137,6 +137,27 @@ export function failedContract(label: string, makeHarness: () => Promise<DriverH
       expect(await d.forgetFailed([b!.id, b!.id])).toEqual([true, false]);
     });
 
+    it('requeues a page once when several hosts requeue it at the same moment', async () => {
+      n++;
+      const now = Date.now();
+      for (let i = 0; i < 6; i++) await failAt(q('race'), `j${i}`, 'Error: x', now + i, i === 5 ? `race#${q('k')}` : null);
+      const ids = (await pages({ queue: q('race') }, 10)).flat().map((f) => f.id);
+      const hosts = [d, harness.driver(clock), harness.driver(clock), harness.driver(clock)];
+      const outcomes = await Promise.all(hosts.map((h) => h.requeueFailed([...ids].reverse(), now + 10)));
+      // Each failed job went back through exactly one host; every other host found it gone.
+      ids.forEach((_, k) => {
+        const each = outcomes.map((o) => o[k]!);
+        expect(each.filter((o) => typeof o === 'object')).toHaveLength(1);
+        expect(each.filter((o) => o === 'missing')).toHaveLength(hosts.length - 1);
+      });
+      const jobIds = outcomes.flat().filter((o) => typeof o === 'object').map((o) => o.jobId);
+      expect(new Set(jobIds).size).toBe(6);
+      expect((await pages({ queue: q('race') }, 10)).flat()).toEqual([]);
+      clock.at = now + 20;
+      const back = await d.reserve({ queues: [q('race')], names: null, limit: 10, leases: LEASE });
+      expect(back.map((j) => j.id).sort()).toEqual([...jobIds].sort());
+    });
+
     it('retries every match by filter a page at a time, continues after a kill, and leaves later failures alone', async () => {
       const { t0 } = await seed();
       clock.at = t0 + 100;
