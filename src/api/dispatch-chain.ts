@@ -116,9 +116,14 @@ export function laneFor(queue: string, jobClass: JobClass | null, encoded: strin
   return group === null || group === undefined ? queue : laneOf(queue, assertGroup(group, queue, `${jobClass.name}.group()`));
 }
 
+/** Whether a dispatch of this class (with this weight) has group limits to declare: checked before any await. */
+export function hasLimits(jobClass: JobClass | null, weight: number | undefined): boolean {
+  return weight !== undefined || jobClass?.groupConcurrency !== undefined || jobClass?.groupRate !== undefined;
+}
+
 /**
  * Declares the limits of the lane a job goes to (store/claims/lane-limits.ts), when its class sets
- * any or the dispatch gives a weight: nothing otherwise, and once per process and lane.
+ * any or the dispatch gives a weight (`hasLimits`), once per process and lane.
  */
 export async function declareLimits(records: Parameters<typeof declareLane>[0], lane: string, jobClass: JobClass | null, weight: number | undefined, now: number): Promise<void> {
   if (!lane.includes(LANE_SEPARATOR)) return;

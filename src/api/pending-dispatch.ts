@@ -9,7 +9,7 @@
  */
 import type { NewJob, TransactionWriter } from '../store/driver.ts';
 import { holding } from '../infra/keep-alive.ts';
-import { DispatchChain, assertQueue, declareLimits, delayMs, laneFor, overlapKeyOf, resolveTarget, type DispatchTarget } from './dispatch-chain.ts';
+import { DispatchChain, assertQueue, declareLimits, hasLimits, delayMs, laneFor, overlapKeyOf, resolveTarget, type DispatchTarget } from './dispatch-chain.ts';
 import { splitLane } from '../store/claims/lanes.ts';
 import { whenCommitted, writerIn } from './in-transaction.ts';
 import { assertPayloadLimits, encodePayload, type Payload } from './payload.ts';
@@ -81,7 +81,8 @@ export class PendingDispatch extends DispatchChain<DispatchResult> {
     const base = this.when === undefined ? now : Math.max(now, (await import('../infra/when.ts')).parseWhen(this.when, rt.config.timezone));
     const scheduledAt = base + delay;
     const queue = laneFor(this.queueName, jobClass, this.encoded, this.groupId);
-    await declareLimits(rt.driver, queue, jobClass, this.groupWeight, now);
+    // No await at all for a dispatch without group limits: a feature costs nothing until used.
+    if (hasLimits(jobClass, this.groupWeight)) await declareLimits(rt.driver, queue, jobClass, this.groupWeight, now);
     const overlapKey = this.overlapping ? overlapKeyOf(name, jobClass, this.encoded, queue) : null;
     const unlock = overlapKey !== null && jobClass?.uniqueUntil === 'started';
     const job: NewJob = { name, queue, payload: unlock ? addToFlow({ unlock: 'started' }, this.encoded) : this.encoded, scheduledAt, overlapKey };

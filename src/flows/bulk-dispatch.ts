@@ -5,7 +5,7 @@
  * too). A thenable: `await` gives one DispatchResult per payload, in order. Every payload is
  * checked before anything is stored; one log line (and, traced, one dispatch span) for the lot.
  */
-import { DispatchChain, assertQueue, declareLimits, delayMs, laneFor, overlapKeyOf, resolveTarget, type DispatchTarget } from '../api/dispatch-chain.ts';
+import { DispatchChain, assertQueue, declareLimits, hasLimits, delayMs, laneFor, overlapKeyOf, resolveTarget, type DispatchTarget } from '../api/dispatch-chain.ts';
 import { UsageError } from '../infra/errors.ts';
 import { assertPayloadLimits, encodePayload, type Payload } from '../api/payload.ts';
 import { whenCommitted, writerIn } from '../api/in-transaction.ts';
@@ -43,7 +43,7 @@ export class PendingBulkDispatch extends DispatchChain<DispatchResult[]> {
       const lane = atIndex(i, () => laneFor(queue, jobClass, payload, this.groupId));
       return { name, queue: lane, payload, scheduledAt, overlapKey: this.overlapping ? overlapKeyOf(name, jobClass, payload, lane) : null };
     });
-    for (const lane of new Set(jobs.map((job) => job.queue))) await declareLimits(rt.driver, lane, jobClass, this.groupWeight, scheduledAt - delay);
+    if (hasLimits(jobClass, this.groupWeight)) for (const lane of new Set(jobs.map((job) => job.queue))) await declareLimits(rt.driver, lane, jobClass, this.groupWeight, scheduledAt - delay);
     if (this.commitOf !== undefined) {
       if (jobs.length > 0) whenCommitted(this.commitOf, () => holding(() => pushJobs(rt, rt.driver, jobs, { name, queue, scheduledAt })), rt.logger, `${jobs.length} ${name} jobs`);
       return { afterCommit: true, name, queue, jobs: jobs.length } as never;

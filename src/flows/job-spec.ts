@@ -4,7 +4,7 @@
  * if set (`.onQueue()`, `.delay()`). `prepareJobs` checks them all (name known, payload JSON and
  * within the size limit, queue name, delay) before anything is stored, as a dispatch does.
  */
-import { assertQueue, declareLimits, delayMs, laneFor } from '../api/dispatch-chain.ts';
+import { assertQueue, declareLimits, delayMs, hasLimits, laneFor } from '../api/dispatch-chain.ts';
 import { UsageError } from '../infra/errors.ts';
 import { isJobClass } from '../api/job-brand.ts';
 import type { JobClass } from '../api/job-types.ts';
@@ -91,7 +91,7 @@ export async function prepareJobs(env: FlowEnv, jobs: readonly JobLike[], queue:
     const handler = env.registry.resolve(name);
     const jobClass = handler?.kind === 'class' ? handler.jobClass : null;
     const lane = laneFor(q, jobClass, payload, options.group);
-    await declareLimits(env.driver, lane, jobClass, undefined, env.clock.now());
+    if (hasLimits(jobClass, undefined)) await declareLimits(env.driver, lane, jobClass, undefined, env.clock.now());
     prepared.push({ name, queue: lane, payload, delayMs: delayMs(options.delay ?? 0) });
   }
   return prepared;
