@@ -228,7 +228,7 @@ export class Worker {
       // A job left to the supervisor is still running as far as it knows.
       if (ended) this.deps.hooks?.attemptEnded?.(job, ended);
       // A job of a group with limits frees its running slot (store/claims/lane-limits.ts).
-      if (job.queue.includes(LANE_SEPARATOR)) laneEnded(job).catch((error: unknown) => this.deps.logger.warn({ err: coerceError(error), id: job.id }, 'Could not free the running slot of its group; it frees itself when its lease ends'));
+      if (job.queue.includes(LANE_SEPARATOR)) laneEnded(job)?.catch((error: unknown) => this.deps.logger.warn({ err: coerceError(error), id: job.id }, 'Could not free the running slot of its group; it frees itself when its lease ends'));
       this.running.delete(job.id);
       this.recorded++;
       if (this.overMemory()) this.memoryExceeded = true;

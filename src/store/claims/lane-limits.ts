@@ -130,10 +130,10 @@ async function freeSlots(records: Records, slots: readonly string[], token: stri
   }));
 }
 
-/** Job `job`'s outcome is recorded: its lane's running slot (if it holds one) is free. */
-export async function laneEnded(job: ReservedJob): Promise<void> {
+/** Job `job`'s outcome is recorded: its lane's running slot is freed, if it holds one (else null, at once). */
+export function laneEnded(job: ReservedJob): Promise<void> | null {
   const hold = held.get(job);
-  if (!hold) return;
+  if (!hold) return null;
   held.delete(job);
-  await freeSlots(hold.records, [hold.slot], hold.token);
+  return freeSlots(hold.records, [hold.slot], hold.token);
 }

@@ -64,7 +64,9 @@ export class QueueTurns {
     const settings = this.seen?.settings;
     const lanes = settings && settings.size > 0 ? given.flatMap((lane) => Array<string>(Math.max(1, Math.min(100, Math.round(settings.get(lane)?.weight ?? 1)))).fill(lane)) : given;
     const last = this.last.get(key);
-    const after = last === undefined ? 0 : lanes.lastIndexOf(last) + 1 || firstAfter(lanes, last);
+    // A new process starts its turns at a random lane: worker processes replaced every max_job jobs
+    // would otherwise each begin with the first lanes, serving them more than the rest.
+    const after = last === undefined ? Math.floor(Math.random() * lanes.length) : lanes.lastIndexOf(last) + 1 || firstAfter(lanes, last);
     return after === 0 || after >= lanes.length ? lanes : [...lanes.slice(after), ...lanes.slice(0, after)];
   }
 
