@@ -40,6 +40,10 @@ export class RidingAcks {
   }
 }
 
+/** Stand-ins for a lane's queue and limit in a pick built once for every lane (no queue or limit can be either). */
+const LANE_MARK = '\u0000lane';
+const LIMIT_MARK = 987_654_321;
+
 /** How long claims may start after the last one's cursor before one looks from the start again. */
 const FULL_SCAN_MS = 1000;
 
@@ -137,13 +141,20 @@ export class DatabaseClaims {
         const ids = oldestDue(knex.select('id'));
         return dialect === 'pg' ? ids.forUpdate().skipLocked() : ids;
       }
-      // A UNION ALL of the lanes' picks, each a subquery in FROM: the one form both PostgreSQL (no
-      // FOR UPDATE directly under a UNION) and SQLite (no ORDER BY or LIMIT in a UNION's member) take.
-      const parts = lanes.map((lane) => {
-        const ids = oldestDue(knex.select('id'), lane.queue, lane.limit);
-        return (dialect === 'pg' ? ids.forUpdate().skipLocked() : ids).toSQL();
-      });
-      return knex.raw(parts.map((part, i) => `SELECT id FROM (${part.sql}) AS lane${i}`).join(' UNION ALL '), parts.flatMap((part) => part.bindings) as Knex.RawBinding[]);
+      if (dialect === 'pg') {
+        // One pick, planned once, run for each lane (LATERAL over the lanes and their limits): a
+        // UNION of a pick per lane cost PostgreSQL more to plan than to run. knex puts the LIMIT's
+        // binding last (FOR UPDATE has none): each lane's own limit takes its place.
+        const one = oldestDue(knex.select('id').whereRaw('queue = rakit_lane.q'), null, 1).forUpdate().skipLocked().toSQL();
+        const sql = one.sql.replace(/ limit \?/i, ' limit rakit_lane.n');
+        return knex.raw(`SELECT picked.id FROM (VALUES ${lanes.map(() => '(CAST(? AS TEXT), CAST(? AS INTEGER))').join(', ')}) AS rakit_lane(q, n) CROSS JOIN LATERAL (${sql}) AS picked`,
+          [...lanes.flatMap((lane) => [lane.queue, lane.limit]), ...one.bindings.slice(0, -1)] as Knex.RawBinding[]);
+      }
+      // SQLite: a UNION ALL of the lanes' picks, each a subquery in FROM (no ORDER BY or LIMIT in a
+      // UNION's member), built once and repeated with each lane's queue and limit in its bindings.
+      const one = oldestDue(knex.select('id'), LANE_MARK, LIMIT_MARK).toSQL();
+      return knex.raw(lanes.map(() => `SELECT id FROM (${one.sql}) AS lane`).join(' UNION ALL '),
+        lanes.flatMap((lane) => one.bindings.map((b) => (b === LANE_MARK ? lane.queue : b === LIMIT_MARK ? lane.limit : b))) as Knex.RawBinding[]);
     };
     const ack = acks.length > 0 ? ackStatement(knex, this.store.names.table, acks) : null;
     if (dialect === 'mysql') return claimOnMysql(this.store, oldestDue(knex.select('*')), now, token, leases, ack);
