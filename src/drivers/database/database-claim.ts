@@ -204,17 +204,39 @@ async function claimOnSqlite(knex: Knex, ack: Statement, update: Statement): Pro
   const db = (await knex.client.acquireConnection()) as SqliteConnection;
   try {
     return db.transaction(() => ({
-      acked: (db.prepare(ack.sql).all(ack.bindings) as { id: number }[]).map((row) => row.id),
-      claimed: (db.prepare(update.sql).all(update.bindings) as JobRow[]).map(toReserved),
+      acked: (prepared(db, ack.sql).all(ack.bindings) as { id: number }[]).map((row) => row.id),
+      claimed: (prepared(db, update.sql).all(update.bindings) as JobRow[]).map(toReserved),
     }))();
   } finally {
     await knex.client.releaseConnection(db);
   }
 }
 
+/**
+ * The connection's statements, by their SQL: a claim's text differs only by how many acks and
+ * lanes it carries, and preparing it again each time cost more than running it.
+ */
+const statements = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();
+const STATEMENTS_KEPT = 256;
+
+function prepared(db: SqliteConnection, sql: string): SqliteStatement {
+  let kept = statements.get(db);
+  if (!kept) statements.set(db, (kept = new Map()));
+  let statement = kept.get(sql);
+  if (!statement) {
+    if (kept.size >= STATEMENTS_KEPT) kept.clear();
+    kept.set(sql, (statement = db.prepare(sql)));
+  }
+  return statement;
+}
+
+interface SqliteStatement {
+  all(bindings: readonly unknown[]): unknown[];
+}
+
 /** A better-sqlite3 database, as knex hands it out. */
 interface SqliteConnection {
-  prepare(sql: string): { all(bindings: readonly unknown[]): unknown[] };
+  prepare(sql: string): SqliteStatement;
   transaction<T>(work: () => T): () => T;
 }
 
