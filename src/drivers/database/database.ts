@@ -15,7 +15,7 @@ import type {
 } from '../../store/driver.ts';
 import { reserveInOrder, type ClaimsOldestFirst } from '../../store/queue-policy.ts';
 import { ackMany } from './database-acks.ts';
-import { pushMany, type BulkSqlStore } from './database-bulk.ts';
+import { combinedInserts, pushMany, type BulkSqlStore } from './database-bulk.ts';
 import { DatabaseAdminJobs } from './database-admin-jobs.ts';
 import { DatabaseClaims, RidingAcks } from './database-claim.ts';
 import { describeConnection, sqlErrorCode } from './database-connection.ts';
@@ -40,6 +40,8 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
   private readonly claims = new DatabaseClaims(this);
   /** Writing in an app's own transaction (database-transaction.ts). */
   readonly transactions = new DatabaseTransactions(this);
+  /** Jobs without an overlap key dispatched while others are being written: one INSERT for them (database-bulk.ts). */
+  private readonly combined = combinedInserts(this);
   protected readonly parts: StoreParts;
 
   constructor(
@@ -95,12 +97,13 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
       without_overlapping: job.overlapKey !== null, overlap_key: job.overlapKey,
       attempts: 0, scheduled_at: job.scheduledAt, created_at: now, updated_at: now,
     };
+    if (job.overlapKey === null) return this.combined.push(row);
     return this.run(async () => {
       for (let i = 0; i < 5; i++) {
         try {
           return { id: await this.insertJob(this.knex, row) };
         } catch (error) {
-          if (job.overlapKey === null || !DUPLICATE.has(sqlErrorCode(error))) throw error;
+          if (!DUPLICATE.has(sqlErrorCode(error))) throw error;
           const holder = await this.knex(this.names.table).select('id').where('overlap_key', job.overlapKey).first();
           // The holder may finish between our insert and this read: then try the insert again.
           if (holder) return { skipped: 'overlapping', existingId: String(holder.id) };
