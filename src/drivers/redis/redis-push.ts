@@ -20,6 +20,14 @@ interface Scripted {
 
 /** Jobs per PUSH_MANY call: a bigger one would hold Redis up for other clients longer (about 2 ms per 1,000). */
 const PUSH_MANY_BATCH = 1_000;
+/**
+ * Dispatches written one by one before the next wait to go together. A server's 20 requests
+ * dispatching at once go one by one, as each costs Redis a few microseconds: waiting for a
+ * write to come back doubled their p99 (1.5–2.0 ms against 3.5–4.0 ms at 16,000–18,000
+ * requests a second, with a limit of 1 or 4). A loop with 100 in flight sends most of them
+ * together: 24,000 → 36,000 dispatches a second (50,000 with a limit of 1).
+ */
+const PUSHES_IN_FLIGHT = 16;
 /** Jobs per MSET and ZADD inside PUSH_MANY: Lua's unpack() has a stack limit. */
 const MSET_CHUNK = 200;
 
@@ -28,10 +36,11 @@ export class RedisPush {
   /** Queues this process has registered in P:queues (the set `job:status` reads). */
   private readonly knownQueues = new Set<string>();
   /**
-   * Dispatches made while one is being written go out together, in PUSH_MANY calls: one write
-   * and one script call for each such group (of one queue) instead of one per job.
+   * Up to PUSHES_IN_FLIGHT dispatches are written as they are made; those made beyond go out
+   * together, in PUSH_MANY calls, as writes come back: one write and one script call for each
+   * such group (of one queue) instead of one per job.
    */
-  private readonly combined = new CombinedPush<NewJob>(1, PUSH_MANY_BATCH, (job) => this.pushOne(job), (jobs) => this.pushSettled(jobs));
+  private readonly combined = new CombinedPush<NewJob>(PUSHES_IN_FLIGHT, PUSH_MANY_BATCH, (job) => this.pushOne(job), (jobs) => this.pushSettled(jobs));
 
   constructor(
     private readonly store: RedisKeys,
