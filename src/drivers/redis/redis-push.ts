@@ -22,10 +22,9 @@ interface Scripted {
 const PUSH_MANY_BATCH = 1_000;
 /**
  * Dispatches written one by one before the next wait to go together. A server's 20 requests
- * dispatching at once go one by one, as each costs Redis a few microseconds: waiting for a
- * write to come back doubled their p99 (1.5–2.0 ms against 3.5–4.0 ms at 16,000–18,000
- * requests a second, with a limit of 1 or 4). A loop with 100 in flight sends most of them
- * together: 24,000 → 36,000 dispatches a second (50,000 with a limit of 1).
+ * dispatching at once go one by one: waiting for a write to come back doubled their p99 (3.5–4.0
+ * ms against 1.5–2.0 ms at 16,000–18,000 requests a second, with a limit of 1 or 4), for no more
+ * requests a second. A dispatch loop with 100 in flight sends most of them together.
  */
 const PUSHES_IN_FLIGHT = 16;
 /** Jobs per MSET and ZADD inside PUSH_MANY: Lua's unpack() has a stack limit. */
