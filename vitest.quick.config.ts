@@ -24,6 +24,7 @@ const QUICK = [
   'test/schedule/task.test.ts',
   'test/schedule/store.test.ts',
   'test/drivers/queue-policy.test.ts',
+  'test/drivers/combined-push.test.ts',
   'test/dashboard/series.test.ts',
   'test/workflows/flows.test.ts',
   'test/cli/in-process.test.ts',

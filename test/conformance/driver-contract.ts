@@ -290,6 +290,25 @@ export function driverContract(label: string, makeHarness: () => Promise<DriverH
       expect(await reserve([q()], 50)).toHaveLength(1);
     });
 
+    it('gives each of many pushes made at once its own job, on two queues, one overlap key among them', async () => {
+      fresh();
+      const key = `burst#${q()}`;
+      const made = Array.from({ length: 40 }, (_, i) =>
+        job({ queue: i % 3 === 0 ? q('other') : q(), payload: `{"i":${i}}`, scheduledAt: clock.now(), overlapKey: [4, 14, 22].includes(i) ? key : null }));
+      const results = await Promise.all(made.map((j) => d.push(j)));
+      // Made at once, any of the three may take the key (a database writes them side by side); the others name it.
+      const keyed = [4, 14, 22].map((i) => results[i]!);
+      const holder = keyed.find((r) => r.id)!.id;
+      expect(keyed.filter((r) => r.id)).toHaveLength(1);
+      expect(keyed.filter((r) => !r.id)).toEqual([{ skipped: 'overlapping', existingId: holder }, { skipped: 'overlapping', existingId: holder }]);
+      const stored = results.flatMap((r, i) => (r.id ? [{ id: r.id, payload: made[i]!.payload, queue: made[i]!.queue }] : []));
+      expect(stored).toHaveLength(38);
+      expect(new Set(stored.map((s) => s.id)).size).toBe(38);
+      const claimed = await reserve([q(), q('other')], 50);
+      expect(claimed.map((c) => ({ id: c.id, payload: c.payload, queue: c.queue })).sort((a, b) => a.payload.localeCompare(b.payload)))
+        .toEqual([...stored].sort((a, b) => a.payload.localeCompare(b.payload)));
+    });
+
     it('never hands one job to two claimers racing for it', async () => {
       fresh();
       const total = 120;

@@ -9,6 +9,8 @@
 import type { Knex } from 'knex';
 import type { NewJob, PushResult } from '../../store/driver.ts';
 import type { SqlStore } from './database-sql.ts';
+import { sqlErrorCode } from './database-connection.ts';
+import { CombinedPush } from '../combined-push.ts';
 
 /** Rows per INSERT: well under SQLite's 32,766 bound variables at nine columns a row. */
 export const CHUNK = 500;
@@ -89,7 +91,7 @@ export async function pushMany(store: BulkSqlStore, jobs: readonly NewJob[]): Pr
 }
 
 /** Inserts rows without overlap keys; their ids in order. */
-export async function insertRows(store: BulkSqlStore, trx: Knex.Transaction, rows: Record<string, unknown>[]): Promise<string[]> {
+export async function insertRows(store: BulkSqlStore, trx: Knex | Knex.Transaction, rows: Record<string, unknown>[]): Promise<string[]> {
   if (store.dialect === 'mysql') {
     if (!store.consecutiveIds) {
       const ids: string[] = [];
@@ -113,4 +115,44 @@ export async function insertHolding(store: BulkSqlStore, trx: Knex.Transaction, 
   }
   const holder = (await holderQuery(store, trx, row.overlap_key!)) as { id: number | string } | undefined;
   return { skipped: 'overlapping', existingId: holder ? String(holder.id) : null };
+}
+
+/**
+ * Writes in flight at once for jobs without an overlap key, each one statement: a pool's
+ * connections are left to the workers and the app, and PostgreSQL and MariaDB commit (and
+ * flush their logs) once per group rather than once per job.
+ */
+const COMBINED_WRITES = 2;
+
+/**
+ * How single dispatches of jobs without an overlap key are written (combined-push.ts): alone, or,
+ * made while others were being written, in one multi-row INSERT without a transaction (one
+ * statement stores all or none). When that one fails, each is written again on its own, so
+ * each dispatch gets its own outcome.
+ */
+export function combinedInserts(store: BulkSqlStore): CombinedPush<JobRowValues> {
+  const one = (row: JobRowValues): Promise<PushResult> => store.run(async () => ({ id: await store.insertJob(store.knex, row) }));
+  const each = (rows: JobRowValues[]) => Promise.allSettled(rows.map(one));
+  return new CombinedPush<JobRowValues>(COMBINED_WRITES, CHUNK, one, async (rows) => {
+    if (store.dialect === 'mysql' && !store.consecutiveIds) return each(rows);
+    let ids: string[];
+    try {
+      ids = await store.run(() => insertRows(store, store.knex, rows));
+    } catch (error) {
+      // Refused by the server, the statement stored nothing; a connection lost meanwhile may have stored them all.
+      if (!refused(error)) throw error;
+      return each(rows);
+    }
+    return ids.map((id) => ({ status: 'fulfilled', value: { id } }));
+  });
+}
+
+/**
+ * Whether the server refused a statement (it stored nothing): a MySQL or SQLite error, or a
+ * PostgreSQL SQLSTATE other than a connection's or a shutdown's, never a lost connection.
+ */
+function refused(error: unknown): boolean {
+  const code = sqlErrorCode(error);
+  if (/^(ER_|SQLITE_)/.test(code)) return true;
+  return /^[0-9A-Z]{5}$/.test(code) && /\d/.test(code) && !/^(08|57P)/.test(code);
 }

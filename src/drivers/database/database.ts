@@ -16,7 +16,7 @@ import type {
 import { QueueTurns, reserveInOrder, type ClaimsOldestFirst } from '../../store/claims/queue-policy.ts';
 import { LANE_SEPARATOR } from '../../store/claims/lanes.ts';
 import { ackMany } from './database-acks.ts';
-import { pushMany, type BulkSqlStore } from './database-bulk.ts';
+import { combinedInserts, pushMany, type BulkSqlStore } from './database-bulk.ts';
 import { DatabaseAdminJobs } from './database-admin-jobs.ts';
 import { DatabaseClaims, RidingAcks } from './database-claim.ts';
 import { describeConnection, sqlErrorCode } from './database-connection.ts';
@@ -42,6 +42,8 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
   private readonly turns: QueueTurns;
   /** Writing in an app's own transaction (database-transaction.ts). */
   readonly transactions = new DatabaseTransactions(this);
+  /** Jobs without an overlap key dispatched while others are being written: one INSERT for them (database-bulk.ts). */
+  private readonly combined = combinedInserts(this);
   protected readonly parts: StoreParts;
 
   constructor(
@@ -98,12 +100,13 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
       without_overlapping: job.overlapKey !== null, overlap_key: job.overlapKey,
       attempts: 0, scheduled_at: job.scheduledAt, created_at: now, updated_at: now,
     };
+    if (job.overlapKey === null) return this.combined.push(row);
     return this.run(async () => {
       for (let i = 0; i < 5; i++) {
         try {
           return { id: await this.insertJob(this.knex, row) };
         } catch (error) {
-          if (job.overlapKey === null || !DUPLICATE.has(sqlErrorCode(error))) throw error;
+          if (!DUPLICATE.has(sqlErrorCode(error))) throw error;
           const holder = await this.knex(this.names.table).select('id').where('overlap_key', job.overlapKey).first();
           // The holder may finish between our insert and this read: then try the insert again.
           if (holder) return { skipped: 'overlapping', existingId: String(holder.id) };

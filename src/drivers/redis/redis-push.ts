@@ -10,6 +10,7 @@ import { PUSH_COMMAND } from './redis-connection.ts';
 import type { RedisKeys } from './redis-failed.ts';
 import { record } from './redis-scripts.ts';
 import { batchesBy } from '../shared.ts';
+import { CombinedPush } from '../combined-push.ts';
 
 type Arg = string | number;
 interface Scripted {
@@ -19,6 +20,13 @@ interface Scripted {
 
 /** Jobs per PUSH_MANY call: a bigger one would hold Redis up for other clients longer (about 2 ms per 1,000). */
 const PUSH_MANY_BATCH = 1_000;
+/**
+ * Dispatches written one by one before the next wait to go together. A server's 20 requests
+ * dispatching at once go one by one: waiting for a write to come back doubled their p99 (3.5–4.0
+ * ms against 1.5–2.0 ms at 16,000–18,000 requests a second, with a limit of 1 or 4), for no more
+ * requests a second. A dispatch loop with 100 in flight sends most of them together.
+ */
+const PUSHES_IN_FLIGHT = 16;
 /** Jobs per MSET and ZADD inside PUSH_MANY: Lua's unpack() has a stack limit. */
 const MSET_CHUNK = 200;
 
@@ -26,6 +34,12 @@ export class RedisPush {
   private readonly lua: Scripted;
   /** Queues this process has registered in P:queues (the set `job:status` reads). */
   private readonly knownQueues = new Set<string>();
+  /**
+   * Up to PUSHES_IN_FLIGHT dispatches are written as they are made; those made beyond go out
+   * together, in PUSH_MANY calls, as writes come back: one write and one script call for each
+   * such group (of one queue) instead of one per job.
+   */
+  private readonly combined = new CombinedPush<NewJob>(PUSHES_IN_FLIGHT, PUSH_MANY_BATCH, (job) => this.pushOne(job), (jobs) => this.pushSettled(jobs));
 
   constructor(
     private readonly store: RedisKeys,
@@ -38,8 +52,15 @@ export class RedisPush {
     store.redis.on('ready', () => this.knownQueues.clear());
   }
 
-  async push(job: NewJob): Promise<PushResult> {
-    await this.register([job.queue]);
+  /** One job; written with the others made meanwhile (combined-push.ts). */
+  push(job: NewJob): Promise<PushResult> {
+    return this.combined.push(job);
+  }
+
+  /** One job, in one PUSH call. */
+  private async pushOne(job: NewJob): Promise<PushResult> {
+    // A queue registered since the last (re)connect: the store is open, the script goes out without an await before it.
+    if (!this.knownQueues.has(job.queue)) await this.register([job.queue]);
     const { store } = this;
     const now = store.clock.now();
     const [stored, member] = await this.lua.rakitPush(
@@ -57,34 +78,43 @@ export class RedisPush {
    */
   async pushMany(jobs: readonly NewJob[]): Promise<PushResult[]> {
     if (jobs.length === 0) return [];
+    const settled = await this.pushSettled(jobs);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) {
+      const stored = settled.filter((s) => s.status === 'fulfilled' && s.value.skipped === undefined).length;
+      const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
+      throw new Error(`redis: bulk push stored ${stored} of ${jobs.length} jobs, then failed: ${reason}`, { cause: failed.reason });
+    }
+    return settled.map((s) => (s as PromiseFulfilledResult<PushResult>).value);
+  }
+
+  /** The PUSH_MANY calls of `jobs`, each job's outcome that of its call. */
+  private async pushSettled(jobs: readonly NewJob[]): Promise<PromiseSettledResult<PushResult>[]> {
     await this.register([...new Set(jobs.map((job) => job.queue))]);
     const { store } = this;
     const now = store.clock.now();
-    const results = new Array<PushResult>(jobs.length);
-    const calls = batchesBy(jobs, (job) => job.queue, PUSH_MANY_BATCH).map(async ({ key: queue, indexes }) => {
+    const results = new Array<PromiseSettledResult<PushResult>>(jobs.length);
+    await Promise.all(batchesBy(jobs, (job) => job.queue, PUSH_MANY_BATCH).map(async ({ key: queue, indexes }) => {
       const args: Arg[] = [];
       for (const i of indexes) {
         const job = jobs[i]!;
         args.push(record(job.name, now, job.overlapKey, job.payload), job.scheduledAt, job.overlapKey ?? '');
       }
-      const r = await this.lua.rakitPushMany(store.k(queue, 'seq'), store.k(queue, 'pending'), store.k(queue, 'overlap'),
-        store.jobPrefix(queue), now, store.channel(queue), ...args);
-      indexes.forEach((i, n) => {
-        const id = `${queue}/${Number(r[2 * n + 1])}`;
-        results[i] = Number(r[2 * n]) === 1 ? { id } : { skipped: 'overlapping', existingId: id };
-      });
-    });
-    const settled = await Promise.allSettled(calls);
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) {
-      const stored = results.filter((r) => r && r.skipped === undefined).length;
-      const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
-      throw new Error(`redis: bulk push stored ${stored} of ${jobs.length} jobs, then failed: ${reason}`, { cause: failed.reason });
-    }
+      try {
+        const r = await this.lua.rakitPushMany(store.k(queue, 'seq'), store.k(queue, 'pending'), store.k(queue, 'overlap'),
+          store.jobPrefix(queue), now, store.channel(queue), ...args);
+        indexes.forEach((i, n) => {
+          const id = `${queue}/${Number(r[2 * n + 1])}`;
+          results[i] = { status: 'fulfilled', value: Number(r[2 * n]) === 1 ? { id } : { skipped: 'overlapping', existingId: id } };
+        });
+      } catch (reason) {
+        for (const i of indexes) results[i] = { status: 'rejected', reason };
+      }
+    }));
     return results;
   }
 
-  /** Adds queues not yet registered by this process to P:queues. */
+  /** Opens the store, and adds queues not yet registered by this process to P:queues. */
   private async register(queues: string[]): Promise<void> {
     await this.store.open();
     const fresh = queues.filter((queue) => !this.knownQueues.has(queue));
