@@ -4,7 +4,9 @@
  * served, so one group's backlog never delays another group's job by more than one free slot.
  * The lanes are the store's own queue names (`queueNames`), looked at no more than every
  * LANE_LOOK_MS: a job in a group no claim has seen yet waits that long at most. Jobs in no group
- * are a lane of their own, the queue itself. A lane with limits (lane-limits.ts) is claimed from
+ * are a lane of their own, the queue itself. Where the turns stand is shared through a record
+ * (`turn/<queue>`, written at most once a second while groups exist), where a new worker process
+ * (one replacing another after max_job jobs) picks them up rather than starting over. A lane with limits (lane-limits.ts) is claimed from
  * only as far as they allow, and a weighted one has that many turns a round.
  */
 import { coerceError } from '../../infra/errors.ts';
@@ -33,6 +35,9 @@ export class QueueTurns {
   private looking: Promise<void> | null = null;
   /** Per queue (null: all of them), the lane the last claim gave a turn to last. */
   private readonly last = new Map<string | null, string>();
+  /** Whether the shared turns were read (once, when groups are first seen); when they were last written. */
+  private sharedRead = false;
+  private sharedAt = 0;
   /** Weighted queues' credits (weighted.ts). */
   readonly credits = new Map<string, number>();
 
@@ -64,14 +69,38 @@ export class QueueTurns {
     const settings = this.seen?.settings;
     const lanes = settings && settings.size > 0 ? given.flatMap((lane) => Array<string>(Math.max(1, Math.min(100, Math.round(settings.get(lane)?.weight ?? 1)))).fill(lane)) : given;
     const last = this.last.get(key);
-    // A new process starts its turns at a random lane: worker processes replaced every max_job jobs
-    // would otherwise each begin with the first lanes, serving them more than the rest.
+    // With nothing shared yet, a random lane: worker processes replaced every max_job jobs would
+    // otherwise each begin with the first lanes, serving them more than the rest.
     const after = last === undefined ? Math.floor(Math.random() * lanes.length) : lanes.lastIndexOf(last) + 1 || firstAfter(lanes, last);
     return after === 0 || after >= lanes.length ? lanes : [...lanes.slice(after), ...lanes.slice(0, after)];
   }
 
   hadTurn(key: string | null, lane: string): void {
     this.last.set(key, lane);
+  }
+
+  /** Reads where the turns stand (first time only), and writes this process's place (once a second): best effort. */
+  private async shareTurns(): Promise<void> {
+    try {
+      if (!this.sharedRead) {
+        this.sharedRead = true;
+        for (const { id, value } of await this.records.listRecords(TURN_NAMESPACE, 1_000)) {
+          const key = id === EVERY_QUEUE ? null : id;
+          if (!this.last.has(key)) this.last.set(key, value);
+        }
+        this.sharedAt = this.now();
+        return;
+      }
+      if (this.now() - this.sharedAt < SHARE_EVERY_MS) return;
+      this.sharedAt = this.now();
+      await Promise.all([...this.last].map(async ([key, lane]) => {
+        const id = key ?? EVERY_QUEUE;
+        const current = await this.records.getRecord(TURN_NAMESPACE, id);
+        if (current?.value !== lane) await this.records.casRecord(TURN_NAMESPACE, id, current?.version ?? null, lane, TURN_TTL_MS);
+      }));
+    } catch {
+      // The turns go on from this process's own place; the next look tries again.
+    }
   }
 
   private async look(claimer: Pick<TurnClaimer, 'queueNames'>): Promise<void> {
@@ -82,6 +111,7 @@ export class QueueTurns {
         const lanes = groupLanes(names);
         // Limits are looked for only while some job is in a group.
         this.seen = { at: this.now(), names, lanes, settings: lanes ? await readLaneSettings(this.records) : new Map() };
+        if (lanes) await this.shareTurns();
       } finally {
         this.looking = null;
       }
@@ -89,6 +119,12 @@ export class QueueTurns {
     await this.looking;
   }
 }
+
+/** Record ids of the shared turns: a queue's name, or `*` for every queue's. */
+const TURN_NAMESPACE = 'turn';
+const EVERY_QUEUE = '*';
+const SHARE_EVERY_MS = 1_000;
+const TURN_TTL_MS = 3_600_000;
 
 /** The lanes of each queue that has groups, sorted; null when none has. */
 function groupLanes(names: readonly string[]): Map<string, string[]> | null {
