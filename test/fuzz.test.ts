@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backoffList, jsonObject, queueList, seconds, wholeNumber } from '../src/commands/options.ts';
+import { backoffList, jsonObject, queueList, seconds, wholeNumber, type QueueList } from '../src/commands/options.ts';
 import { DateError, PayloadError } from '../src/infra/errors.ts';
 import { Jobable } from '../src/api/jobable.ts';
 import { closeRuntime, configure } from '../src/api/runtime.ts';
@@ -98,7 +98,11 @@ describe('flag values', () => {
     ['whole numbers ≥ 1', wholeNumber(1), (v) => Number.isInteger(v) && (v as number) >= 1],
     ['whole numbers ≥ 0', wholeNumber(0), (v) => Number.isInteger(v) && (v as number) >= 0],
     ['seconds', seconds, (v) => typeof v === 'number' && v > 0 && Number.isFinite(v)],
-    ['queue lists', queueList, (v) => Array.isArray(v) && v.length > 0 && v.every((q) => /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(q))],
+    ['queue lists', queueList, (v) => {
+      const { queues, weights } = v as QueueList;
+      return queues.length > 0 && queues.every((q) => /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(q))
+        && (weights === null || (weights.length === queues.length && weights.every((w) => Number.isInteger(w) && w >= 1 && w <= 1000)));
+    }],
     ['backoff lists', backoffList, (v) => (Array.isArray(v) ? v : [v]).every((n) => typeof n === 'number' && n >= 0 && Number.isFinite(n))],
     ['JSON payloads', jsonObject, (v) => v !== null && typeof v === 'object' && !Array.isArray(v)],
   ];
