@@ -20,7 +20,6 @@ import { idleWait } from './worker-idle.ts';
 import type { WorkerBeat, WorkerEnd } from '../store/admin-store.ts';
 import { RestartWatch } from '../store/restart-watch.ts';
 import { laneEnded } from '../store/claims/lane-limits.ts';
-import { LANE_SEPARATOR } from '../store/claims/lanes.ts';
 import { settle, type SettleDeps, type Settled } from './settle.ts';
 import { cannotStop, settlementOf, workerSettleDeps } from './worker-outcome.ts';
 import { FORCE_GRACE_MS, claimBudget, stopReason, type StopReason, type WorkerOptions, type WorkerState, type WorkerSummary } from './worker-options.ts';
@@ -228,7 +227,7 @@ export class Worker {
       // A job left to the supervisor is still running as far as it knows.
       if (ended) this.deps.hooks?.attemptEnded?.(job, ended);
       // A job of a group with limits frees its running slot (store/claims/lane-limits.ts).
-      if (job.queue.includes(LANE_SEPARATOR)) laneEnded(job)?.catch((error: unknown) => this.deps.logger.warn({ err: coerceError(error), id: job.id }, 'Could not free the running slot of its group; it frees itself when its lease ends'));
+      laneEnded(job)?.catch((error: unknown) => this.deps.logger.warn({ err: coerceError(error), id: job.id }, 'Could not free the running slot of its group; it frees itself when its lease ends'));
       this.running.delete(job.id);
       this.recorded++;
       if (this.overMemory()) this.memoryExceeded = true;

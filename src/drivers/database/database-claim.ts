@@ -91,19 +91,17 @@ export class DatabaseClaims {
    * Not on MySQL, whose claim selects before it updates: there the lanes are claimed one by one.
    */
   async claimLanes(lanes: readonly { queue: string; limit: number }[], request: ReserveRequest, riding: RidingAcks | null = null): Promise<ReservedJob[]> {
-    const acks = riding ? riding.take() : [];
     const total = lanes.reduce((n, lane) => n + lane.limit, 0);
-    const { claimed, acked } = await this.store.run(() => this.claim(null, request.names, [], total, request.leases, null, acks, request.owner, lanes));
-    if (acks.length > 0) riding!.answer(acked);
+    const claimed = await this.claimCarrying(null, request.names, [], total, request.leases, null, riding ? riding.take() : [], riding, request.owner, lanes);
     return claimed.sort(compareDue);
   }
 
   /** One claim, retried through deadlocks, with `acks` deleted in its step; their answers go to `riding`. */
   private async claimCarrying(
     queue: string | null, names: readonly string[] | null, paused: readonly string[], limit: number, leases: Leases, after: Cursor | null,
-    acks: readonly ReservedJob[], riding: RidingAcks | null, owner?: string,
+    acks: readonly ReservedJob[], riding: RidingAcks | null, owner?: string, lanes?: readonly { queue: string; limit: number }[],
   ): Promise<ReservedJob[]> {
-    const { claimed, acked } = await this.store.run(() => this.claim(queue, names, paused, limit, leases, after, acks, owner));
+    const { claimed, acked } = await this.store.run(() => this.claim(queue, names, paused, limit, leases, after, acks, owner, lanes));
     if (acks.length > 0) riding!.answer(acked);
     return claimed;
   }

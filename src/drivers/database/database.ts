@@ -14,7 +14,7 @@ import type {
   Backend, Failure, NewJob, PushResult, QueueStats, ReleaseOptions, ReserveRequest, ReservedJob,
 } from '../../store/driver.ts';
 import { QueueTurns, reserveInOrder, type ClaimsOldestFirst } from '../../store/claims/queue-policy.ts';
-import { LANE_SEPARATOR } from '../../store/claims/lanes.ts';
+import { lanesPattern } from '../../store/job-view.ts';
 import { ackMany } from './database-acks.ts';
 import { combinedInserts, pushMany, type BulkSqlStore } from './database-bulk.ts';
 import { DatabaseAdminJobs } from './database-admin-jobs.ts';
@@ -224,7 +224,7 @@ export class DatabaseDriver extends ForwardsToParts implements Backend, BulkSqlS
       // A queue's groups' lanes (store/claims/lanes.ts) are its own.
       if (queues) q.where((w) => {
         w.whereIn('queue', queues);
-        for (const queue of queues) w.orWhereRaw(`queue LIKE ? ESCAPE '!'`, [`${queue.replace(/[!%_]/g, '!$&')}${LANE_SEPARATOR}%`]);
+        for (const queue of queues) w.orWhereRaw(`queue LIKE ? ESCAPE '!'`, [lanesPattern(queue)!]);
       });
       return (await q).length > 0;
     });

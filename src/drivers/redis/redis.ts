@@ -116,10 +116,15 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
   private claimer(acks: readonly ReservedJob[], held: (boolean | undefined)[] = []): ListsQueues {
     const riding = new Map<string, number[]>();
     for (const { key, indexes } of batchesBy(acks, (job) => job.queue, SCRIPT_BATCH)) if (!riding.has(key)) riding.set(key, indexes);
+    /** The acks of `queue`, to the first claim from it that asks: none after it. */
+    const carried = (queue: string) => {
+      const indexes = riding.get(queue) ?? [];
+      riding.delete(queue);
+      return indexes;
+    };
     return {
       claimFrom: async (queue, limit, request) => {
-        const indexes = riding.get(queue) ?? [];
-        riding.delete(queue);
+        const indexes = carried(queue);
         const r = await this.runClaim(queue, limit, request.leases, request.names ? JSON.stringify(request.names) : '', indexes.map((i) => acks[i]!), request.owner);
         indexes.forEach((i, n) => (held[i] = r.held[n]));
         return r.jobs;
@@ -131,8 +136,7 @@ export class RedisDriver extends ForwardsToParts implements Backend, RedisKeys {
         claimLanes: async (lanes: readonly { queue: string; limit: number }[], request: ReserveRequest) => {
           const names = request.names ? JSON.stringify(request.names) : '';
           const calls = lanes.map(({ queue, limit }) => {
-            const indexes = riding.get(queue) ?? [];
-            riding.delete(queue);
+            const indexes = carried(queue);
             return { queue, indexes, call: claimCall(this, queue, limit, request.leases, names, indexes.map((i) => acks[i]!), request.owner) };
           });
           const replies = await scriptsInOnePipeline(this.redis as Redis, CLAIM_COMMAND, calls.map((c) => c.call.args));

@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RecordStore } from '../record-store.ts';
 import type { ReservedJob } from '../driver.ts';
+import { LANE_SEPARATOR } from './lanes.ts';
 
 export const LANE_NAMESPACE = 'lane';
 const SLOT_NAMESPACE = 'lane-slot';
@@ -130,8 +131,9 @@ async function freeSlots(records: Records, slots: readonly string[], token: stri
   }));
 }
 
-/** Job `job`'s outcome is recorded: its lane's running slot is freed, if it holds one (else null, at once). */
+/** Job `job`'s outcome is recorded: its lane's running slot is freed, if it holds one (else null, at once: a job in no group is not even looked up). */
 export function laneEnded(job: ReservedJob): Promise<void> | null {
+  if (!job.queue.includes(LANE_SEPARATOR)) return null;
   const hold = held.get(job);
   if (!hold) return null;
   held.delete(job);
