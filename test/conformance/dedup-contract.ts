@@ -5,13 +5,13 @@
  * against the real server.
  */
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Leases, NewJob } from '../../src/store/driver.ts';
 import { mayStartDebounced, storeInWindow, dedupKey, type DedupWindow, type WindowResult } from '../../src/flows/dedup.ts';
 import { addToFlow } from '../../src/flows/envelope.ts';
 import { flowsOf } from '../../src/flows/settle-flows.ts';
-import { TestClock } from '../helpers/clock.ts';
-import type { FlowHarness, FlowTestDriver } from './flow-contract.ts';
+import type { TestClock } from '../helpers/clock.ts';
+import { onDrivers, type FlowHarness, type FlowTestDriver } from './flow-contract.ts';
 
 const LEASE: Leases = { byName: {}, defaultMs: 60_000 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -29,13 +29,8 @@ export function dedupContract(label: string, makeHarness: () => Promise<FlowHarn
     const idOf = (r: WindowResult) => (r.outcome === 'skipped' ? r.existingId : r.id);
     const claimAll = async (d: FlowTestDriver) => d.reserve({ queues: [queue], names: null, limit: 100, leases: LEASE });
 
-    beforeAll(async () => {
-      harness = await makeHarness();
-      clock = new TestClock();
-      drivers = Array.from({ length: 4 }, () => harness.driver(clock));
-    });
-    afterAll(async () => {
-      await harness?.teardown();
+    onDrivers(makeHarness, (d, c, h) => {
+      [drivers, clock, harness] = [d, c, h];
     });
 
     it('throttle: of 16 racing dispatchers over 4 instances exactly one stores; the rest are skipped with its id; once a window ends one stores again', async () => {

@@ -21,6 +21,22 @@ export interface FlowHarness {
   serverClock?: boolean;
 }
 
+/**
+ * For a describe: `count` driver instances on one store (as several app processes or hosts would
+ * have), on one test clock, handed to `use` before its cases run; the store is dropped after them.
+ */
+export function onDrivers(makeHarness: () => Promise<FlowHarness>, use: (drivers: FlowTestDriver[], clock: TestClock, harness: FlowHarness) => void, count = 4): void {
+  let harness: FlowHarness | undefined;
+  beforeAll(async () => {
+    const made = (harness = await makeHarness());
+    const clock = new TestClock();
+    use(Array.from({ length: count }, () => made.driver(clock)), clock, made);
+  });
+  afterAll(async () => {
+    await harness?.teardown();
+  });
+}
+
 const LEASE: Leases = { byName: {}, defaultMs: 60_000 };
 const job = (over: Partial<NewJob> = {}): NewJob => ({
   name: 'send-email', queue: 'default', payload: '{"to":"a@b.c"}', scheduledAt: 0, overlapKey: null, ...over,

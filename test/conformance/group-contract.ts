@@ -4,18 +4,17 @@
  * skipped, and racing claimers over several driver instances taking each job once, against
  * the real server.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Leases, NewJob, ReserveRequest, ReservedJob } from '../../src/store/driver.ts';
 import { laneOf, splitLane } from '../../src/store/claims/lanes.ts';
 import { declareLane, laneEnded } from '../../src/store/claims/lane-limits.ts';
-import { TestClock } from '../helpers/clock.ts';
-import type { FlowHarness, FlowTestDriver } from './flow-contract.ts';
+import type { TestClock } from '../helpers/clock.ts';
+import { onDrivers, type FlowHarness, type FlowTestDriver } from './flow-contract.ts';
 
 const LEASE: Leases = { byName: {}, defaultMs: 60_000 };
 
 export function groupContract(label: string, makeHarness: () => Promise<FlowHarness>): void {
   describe(`group contract: ${label}`, () => {
-    let harness: FlowHarness;
     let clock: TestClock;
     let drivers: FlowTestDriver[];
     let n = 0;
@@ -30,13 +29,8 @@ export function groupContract(label: string, makeHarness: () => Promise<FlowHarn
     const claim = (d: FlowTestDriver, limit: number, over: Partial<ReserveRequest> = {}) => d.reserve({ queues: [queue], names: null, limit, leases: LEASE, ...over });
     const groupOf = (j: ReservedJob) => splitLane(j.queue).group ?? '(none)';
 
-    beforeAll(async () => {
-      harness = await makeHarness();
-      clock = new TestClock();
-      drivers = Array.from({ length: 4 }, () => harness.driver(clock));
-    });
-    afterAll(async () => {
-      await harness?.teardown();
+    onDrivers(makeHarness, (d, c) => {
+      [drivers, clock] = [d, c];
     });
 
     it("a flood in one group does not hold back the others: each of ten groups' job is claimed within the first claims, one slot each", async () => {

@@ -3,30 +3,24 @@
  * (src/middleware/) built over each driver's record store, with racing takers over several
  * driver instances (as several worker processes or hosts would have), against the real server.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { acquirePlace, releasePlace } from '../../src/middleware/concurrency-limited.ts';
 import { takeRate } from '../../src/middleware/rate-limited.ts';
 import { noteException, throttledUntil } from '../../src/middleware/throttle-exceptions.ts';
-import { TestClock } from '../helpers/clock.ts';
-import type { FlowHarness, FlowTestDriver } from './flow-contract.ts';
+import type { TestClock } from '../helpers/clock.ts';
+import { onDrivers, type FlowHarness, type FlowTestDriver } from './flow-contract.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function limitContract(label: string, makeHarness: () => Promise<FlowHarness>): void {
   describe(`limit contract: ${label}`, () => {
-    let harness: FlowHarness;
     let clock: TestClock;
     let drivers: FlowTestDriver[];
     let n = 0;
     const key = (name: string) => `${name}-${++n}-${Date.now()}`;
 
-    beforeAll(async () => {
-      harness = await makeHarness();
-      clock = new TestClock();
-      drivers = Array.from({ length: 4 }, () => harness.driver(clock));
-    });
-    afterAll(async () => {
-      await harness?.teardown();
+    onDrivers(makeHarness, (d, c) => {
+      [drivers, clock] = [d, c];
     });
 
     it('a limit of 5 per second holds with 16 racing takers over 4 driver instances', async () => {
