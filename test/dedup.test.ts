@@ -5,11 +5,9 @@
  * same by its overlap key. The racing cases on all seven stores are in
  * test/conformance/dedup-contract.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { makeApp, type TestApp } from './helpers/app.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestApp } from './helpers/app.ts';
+import { appOnStore } from './helpers/app-on-store.ts';
 import { STORES } from './helpers/stores.ts';
 
 const DIGEST = `import { appendFileSync } from 'node:fs';
@@ -31,22 +29,7 @@ console.log(JSON.stringify(results.map((r) => r.outcome)));
 for (const store of STORES.filter((s) => ['sqlite', 'redis'].includes(s.label))) {
   describe(`deduplication on ${store.label}`, () => {
     let app: TestApp;
-    let drop = async () => {};
-
-    beforeAll(async () => {
-      const made = await store.setup(mkdtempSync(path.join(os.tmpdir(), 'rakit-dedup-')));
-      drop = made.drop;
-      app = makeApp({ ...made.config, sleep_ms: 50 });
-      app.write('application/jobs/Digest.ts', DIGEST);
-      if (store.database) {
-        await app.rakit(['job:table']);
-        expect((await app.rakit(['migrate'])).code).toBe(0);
-      }
-    }, 60_000);
-    afterAll(async () => {
-      app?.remove();
-      await drop();
-    });
+    appOnStore(store, { 'application/jobs/Digest.ts': DIGEST }, (made) => (app = made));
 
     it('a burst of debounced dispatches from two processes runs once, the last named, with its own payload', async () => {
       const [a, b] = await Promise.all([app.script('burst-a.ts', burst(0)), app.script('burst-b.ts', burst(100))]);

@@ -6,11 +6,9 @@
  * group id is refused before anything is stored. The claim order on all seven stores is pinned
  * by test/conformance/group-contract.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { makeApp, type TestApp } from './helpers/app.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestApp } from './helpers/app.ts';
+import { appOnStore } from './helpers/app-on-store.ts';
 import { STORES } from './helpers/stores.ts';
 
 const REPORT = `import { appendFileSync } from 'node:fs';
@@ -37,22 +35,7 @@ catch (error) { console.log((error as Error).message); }
 for (const store of STORES.filter((s) => ['sqlite', 'redis'].includes(s.label))) {
   describe(`groups on ${store.label}`, () => {
     let app: TestApp;
-    let drop = async () => {};
-
-    beforeAll(async () => {
-      const made = await store.setup(mkdtempSync(path.join(os.tmpdir(), 'rakit-groups-')));
-      drop = made.drop;
-      app = makeApp({ ...made.config, sleep_ms: 50 });
-      app.write('application/jobs/Report.ts', REPORT);
-      if (store.database) {
-        await app.rakit(['job:table']);
-        expect((await app.rakit(['migrate'])).code).toBe(0);
-      }
-    }, 60_000);
-    afterAll(async () => {
-      app?.remove();
-      await drop();
-    });
+    appOnStore(store, { 'application/jobs/Report.ts': REPORT }, (made) => (app = made));
 
     it("one tenant's flood does not hold back ten others: each runs among the first jobs the worker starts", async () => {
       const bad = await app.script('bad.ts', BAD);

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logLines, makeApp, type TestApp } from '../helpers/app.ts';
 import { until } from '../helpers/clock.ts';
 import { STORES } from '../helpers/stores.ts';
+import { appOnStore } from '../helpers/app-on-store.ts';
 
 const LIMITED = `import { appendFileSync } from 'node:fs';
 import { Jobable, rateLimited } from 'rakit';
@@ -58,27 +59,8 @@ const JOBS = 40;
 
 for (const store of STORES.filter((s) => s.label !== 'redis cluster')) {
   describe(`rate limit on ${store.label}`, () => {
-    let scratch: string;
     let app: TestApp;
-    let drop = async () => {};
-
-    beforeAll(async () => {
-      scratch = mkdtempSync(path.join(os.tmpdir(), 'rakit-limit-'));
-      const made = await store.setup(scratch);
-      drop = made.drop;
-      app = makeApp({ ...made.config, sleep_ms: 50 });
-      app.write('application/jobs/Limited.ts', LIMITED);
-      app.write('application/events.ts', EVENTS);
-      if (store.database) {
-        await app.rakit(['job:table']);
-        expect((await app.rakit(['migrate'])).code).toBe(0);
-      }
-    }, 60_000);
-    afterAll(async () => {
-      app?.remove();
-      await drop();
-      rmSync(scratch, { recursive: true, force: true });
-    });
+    appOnStore(store, { 'application/jobs/Limited.ts': LIMITED, 'application/events.ts': EVENTS }, (made) => (app = made));
 
     it(`a rateLimited class at 10 per second with 16 workers (4 processes x 4) never starts more than 10 in a second, and a hold-back uses no attempt`, async () => {
       const queued = await app.script('queue.ts', `import { Job } from 'rakit';
